@@ -1,0 +1,86 @@
+"""Server-sent events, incrementally: bytes in (split anywhere, even inside a UTF-8 character), events out.
+
+parser = SSEParser()
+for event in parser.feed(chunk):   # SSEEvent(event="message_start", data='{"type":...}', raw=b"...")
+    ...
+parser.flush()                      # a last event the upstream did not terminate with a blank line
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str
+    """The `event:` field, or "message" when absent (as OpenAI streams)."""
+    data: str
+    raw: bytes
+    """The event's bytes as received, normalised to end with a blank line."""
+
+    def json(self) -> Any:
+        return orjson.loads(self.data)
+
+
+class SSEParser:
+    """Splits a byte stream into events; only complete events are returned, so UTF-8 is never cut."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if not chunk:
+            return []
+        self._buf += chunk
+        if b"\r" in self._buf:
+            # CRLF or CR line endings: normalise, but keep a trailing \r until its \n may arrive.
+            keep = self._buf.endswith(b"\r")
+            body = self._buf[:-1] if keep else self._buf
+            self._buf = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if keep else b"")
+        events: list[SSEEvent] = []
+        while True:
+            end = self._buf.find(b"\n\n")
+            if end < 0:
+                break
+            block, self._buf = self._buf[:end], self._buf[end + 2 :]
+            event = _parse_block(block)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        block, self._buf = self._buf.rstrip(b"\r\n"), b""
+        event = _parse_block(block) if block else None
+        return [event] if event is not None else []
+
+    @property
+    def pending(self) -> bytes:
+        return self._buf
+
+
+def _parse_block(block: bytes) -> SSEEvent | None:
+    name = "message"
+    data: list[str] = []
+    text = block.decode("utf-8", errors="replace")
+    for line in text.split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+    if not data and name == "message":
+        return None  # comments / keep-alives only
+    return SSEEvent(name, "\n".join(data), block + b"\n\n")
+
+
+def encode(event: str, data: Any) -> bytes:
+    """One SSE frame in Anthropic's layout: `event: NAME\\ndata: JSON\\n\\n`."""
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"

@@ -1,0 +1,406 @@
+"""Read and validate a config file into a Config, collecting every problem at once.
+
+Read with tomllib (9x faster than tomlkit: the proxy re-reads on every change). Errors name the file,
+the line and the key; unknown keys are warnings with the nearest known key, never fatal, so configs from
+claude-code-mux and its forks load unchanged.
+
+    result = load_config(path)     # raises ConfigError listing every error
+    result.config, result.warnings
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.catalog import CATALOG, lookup
+from config.errors import ConfigError, Problem
+from config.locate import locate
+from config.schema import (
+    DEFAULT_AUTO_MAP,
+    DEFAULT_BACKGROUND,
+    DEFAULT_LONG_CONTEXT_THRESHOLD,
+    Config,
+    Mapping,
+    ModelConfig,
+    ProviderConfig,
+    RouterConfig,
+    ServerConfig,
+    Timeouts,
+)
+
+_TOP_KEYS = ("server", "router", "providers", "models")
+_SERVER_KEYS = ("host", "port", "log_level", "api_key", "timeouts")
+_TIMEOUT_KEYS = ("api_timeout_ms", "connect_timeout_ms")
+_ROUTER_KEYS = (
+    "default",
+    "think",
+    "background",
+    "websearch",
+    "long_context",
+    "long_context_threshold",
+    "auto_map_regex",
+    "background_regex",
+)
+_PROVIDER_KEYS = (
+    "name",
+    "provider_type",
+    "enabled",
+    "auth_type",
+    "api_key",
+    "base_url",
+    "oauth_provider",
+    "project_id",
+    "location",
+    "models",
+    "headers",
+)
+_MODEL_KEYS = ("name", "mappings")
+_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens")
+_LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
+_AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
+_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+@dataclass(slots=True)
+class LoadResult:
+    config: Config
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a router regex, moving Rust-style mid-pattern global flags (`^(?i)claude`) to the front."""
+    flags = "".join(_GLOBAL_FLAGS.findall(pattern))
+    if flags and not pattern.startswith(f"(?{flags})"):
+        pattern = f"(?{''.join(sorted(set(flags)))})" + _GLOBAL_FLAGS.sub("", pattern)
+    return re.compile(pattern)
+
+
+def nearest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+class _Checker:
+    """Collects problems while building the typed config; one instance per load."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
+        key = ""
+        for part in path:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
+        return Problem(message, key=key, file=self.file, line=locate(self.text, path))
+
+    def error(self, path: tuple[str | int, ...], message: str) -> None:
+        self.errors.append(self._problem(path, message))
+
+    def warn(self, path: tuple[str | int, ...], message: str) -> None:
+        self.warnings.append(self._problem(path, message))
+
+    def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
+        for key in table:
+            if key not in known:
+                guess = nearest(key, known)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                self.warn((*path, key), f"unknown key, ignored{hint}")
+
+    def table(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, f"must be a table, not {type(value).__name__}")
+            return {}
+        return value
+
+    def string(
+        self,
+        table: AbcMapping[str, Any],
+        key: str,
+        path: tuple[str | int, ...],
+        *,
+        required: bool = False,
+        default: str | None = None,
+    ) -> str | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.error((*path, key), "is required")
+            return default
+        if not isinstance(value, str):
+            self.error((*path, key), f"must be a string, not {type(value).__name__}")
+            return default
+        return value
+
+    def integer(
+        self,
+        table: AbcMapping[str, Any],
+        key: str,
+        path: tuple[str | int, ...],
+        *,
+        default: int | None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        value = table.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error((*path, key), f"must be an integer, not {value!r}")
+            return default
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            self.error((*path, key), f"must be {bounds}, not {value}")
+            return default
+        return value
+
+    def boolean(self, table: AbcMapping[str, Any], key: str, path: tuple[str | int, ...], default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.error((*path, key), f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def regex(self, table: AbcMapping[str, Any], key: str, default: str) -> tuple[str, re.Pattern[str]]:
+        raw = self.string(table, key, ("router",))
+        pattern = raw if raw else default  # missing or "" -> the default (as claude-code-mux)
+        try:
+            return pattern, compile_regex(pattern)
+        except re.error as exc:
+            self.error(("router", key), f"invalid regex {pattern!r}: {exc}")
+            return default, re.compile(default)
+
+
+def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
+    c.unknown_keys(raw, _SERVER_KEYS, ("server",))
+    timeouts_raw = c.table(raw.get("timeouts"), ("server", "timeouts"))
+    c.unknown_keys(timeouts_raw, _TIMEOUT_KEYS, ("server", "timeouts"))
+    tpath = ("server", "timeouts")
+    timeouts = Timeouts(
+        api_timeout_ms=c.integer(timeouts_raw, "api_timeout_ms", tpath, default=600_000, minimum=1) or 600_000,
+        connect_timeout_ms=c.integer(timeouts_raw, "connect_timeout_ms", tpath, default=10_000, minimum=1) or 10_000,
+    )
+    log_level = (c.string(raw, "log_level", ("server",), default="info") or "info").lower()
+    if log_level not in _LOG_LEVELS:
+        c.error(("server", "log_level"), f"must be one of {', '.join(_LOG_LEVELS[:5])}, not {log_level!r}")
+        log_level = "info"
+    return ServerConfig(
+        host=c.string(raw, "host", ("server",), default="127.0.0.1") or "127.0.0.1",
+        port=c.integer(raw, "port", ("server",), default=13456, minimum=1, maximum=65535) or 13456,
+        log_level=log_level,
+        api_key=c.string(raw, "api_key", ("server",)) or None,
+        timeouts=timeouts,
+    )
+
+
+def _router(c: _Checker, raw: dict[str, Any]) -> RouterConfig:
+    c.unknown_keys(raw, _ROUTER_KEYS, ("router",))
+    default = c.string(raw, "default", ("router",), required=True) or ""
+    slots = {k: (c.string(raw, k, ("router",)) or None) for k in ("think", "background", "websearch", "long_context")}
+    auto_src, auto = c.regex(raw, "auto_map_regex", DEFAULT_AUTO_MAP)
+    bg_src, bg = c.regex(raw, "background_regex", DEFAULT_BACKGROUND)
+    threshold = c.integer(raw, "long_context_threshold", ("router",), default=DEFAULT_LONG_CONTEXT_THRESHOLD, minimum=1)
+    return RouterConfig(
+        default=default,
+        long_context_threshold=threshold or DEFAULT_LONG_CONTEXT_THRESHOLD,
+        auto_map_regex=auto_src,
+        background_regex=bg_src,
+        auto_map=auto,
+        background_pattern=bg,
+        **slots,
+    )
+
+
+def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        c.error(("providers",), "must be an array of tables ([[providers]])")
+        return []
+    out: list[ProviderConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path: tuple[str | int, ...] = ("providers", i)
+        if not isinstance(item, dict):
+            c.error(path, "must be a table")
+            continue
+        c.unknown_keys(item, _PROVIDER_KEYS, path)
+        name = c.string(item, "name", path, required=True)
+        if name is not None and not name.strip():
+            c.error((*path, "name"), "must not be empty")
+            name = None
+        if name is not None:
+            if name.lower() in seen:
+                c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
+            seen[name.lower()] = i
+        ptype = c.string(item, "provider_type", path, required=True)
+        spec = lookup(ptype) if ptype else None
+        if ptype and spec is None:
+            guess = nearest(ptype.lower(), list(CATALOG))
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
+        auth_raw = (c.string(item, "auth_type", path, default="apikey") or "apikey").lower()
+        auth_type = _AUTH_TYPES.get(auth_raw)
+        if auth_type is None:
+            c.error((*path, "auth_type"), f'must be "apikey" or "oauth", not {auth_raw!r}')
+            auth_type = "apikey"
+        elif auth_type == "oauth" and spec is not None and not spec.oauth:
+            c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
+        base_url = c.string(item, "base_url", path)
+        if base_url is not None and not re.match(r"^https?://", base_url):
+            c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
+        if spec is not None and spec.base_url is None and not base_url:
+            c.error((*path, "base_url"), f"is required for provider type {spec.type!r}")
+        headers_raw = c.table(item.get("headers"), (*path, "headers"))
+        headers = tuple((str(k), str(v)) for k, v in headers_raw.items())
+        if name is None or spec is None:
+            continue
+        out.append(
+            ProviderConfig(
+                name=name,
+                provider_type=spec.type,
+                spec=spec,
+                enabled=c.boolean(item, "enabled", path, True),
+                auth_type=auth_type,
+                api_key=c.string(item, "api_key", path) or None,
+                base_url=base_url,
+                oauth_provider=c.string(item, "oauth_provider", path),
+                project_id=c.string(item, "project_id", path),
+                location=c.string(item, "location", path),
+                headers=headers,
+            )
+        )
+    return out
+
+
+def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provider_names: set[str]) -> list[ModelConfig]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        c.error(("models",), "must be an array of tables ([[models]])")
+        return []
+    out: list[ModelConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path: tuple[str | int, ...] = ("models", i)
+        if not isinstance(item, dict):
+            c.error(path, "must be a table")
+            continue
+        c.unknown_keys(item, _MODEL_KEYS, path)
+        name = c.string(item, "name", path, required=True)
+        if name is not None and "," in name:
+            c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
+        if name is not None:
+            if name.lower() in seen:
+                c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
+            seen[name.lower()] = i
+        maps_raw = item.get("mappings", [])
+        if not isinstance(maps_raw, list):
+            c.error((*path, "mappings"), "must be an array of tables ([[models.mappings]])")
+            maps_raw = []
+        mappings: list[tuple[int, int, Mapping]] = []
+        for j, m in enumerate(maps_raw):
+            mpath: tuple[str | int, ...] = (*path, "mappings", j)
+            if not isinstance(m, dict):
+                c.error(mpath, "must be a table")
+                continue
+            c.unknown_keys(m, _MAPPING_KEYS, mpath)
+            provider = c.string(m, "provider", mpath, required=True)
+            actual = c.string(m, "actual_model", mpath, required=True)
+            priority = c.integer(m, "priority", mpath, default=j, minimum=0)
+            max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
+            if provider is not None and provider.lower() not in provider_names:
+                guess = nearest(provider.lower(), sorted(provider_names))
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                known = ", ".join(sorted(provider_names)) or "none"
+                c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
+                continue
+            if provider is None or actual is None:
+                continue
+            canonical = providers[provider.lower()].name if provider.lower() in providers else provider
+            mappings.append(
+                (priority if priority is not None else j, j, Mapping(canonical, actual, priority or 0, max_out))
+            )
+        if name is None:
+            continue
+        mappings.sort(key=lambda t: (t[0], t[1]))
+        out.append(ModelConfig(name=name, mappings=tuple(m for _, _, m in mappings)))
+    return out
+
+
+def _check_slot_refs(
+    c: _Checker, router: RouterConfig, provider_names: set[str], models: dict[str, ModelConfig]
+) -> None:
+    for slot, value in router.slots().items():
+        if not value:
+            continue
+        if "," in value:
+            provider = value.split(",", 1)[0].strip()
+            if provider.lower() not in provider_names:
+                c.error(("router", slot), f"names provider {provider!r}, which is not configured")
+        elif value.lower() not in models:
+            guess = nearest(value, [m.name for m in models.values()])
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            c.error(("router", slot), f"names model {value!r}, which is not a configured [[models]] name{hint}")
+
+
+def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
+    """Validate TOML text into a Config; raise ConfigError with every error found."""
+    file_s = str(file)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            [Problem(f"not valid TOML: {exc}", file=file_s, line=int(match.group(1)) if match else None)]
+        ) from None
+    c = _Checker(text, file_s)
+    c.unknown_keys(raw, _TOP_KEYS, ())
+    server = _server(c, c.table(raw.get("server"), ("server",)))
+    if "router" not in raw:
+        c.errors.append(Problem("missing [router] table (router.default is required)", file=file_s))
+    router = _router(c, c.table(raw.get("router"), ("router",)))
+    # Names of every [[providers]] entry, valid or not, so one bad provider does not cascade.
+    provider_names = {
+        str(p["name"]).lower()
+        for p in (raw.get("providers") or [])
+        if isinstance(p, dict) and isinstance(p.get("name"), str)
+    }
+    providers = _providers(c, raw.get("providers"))
+    by_name = {p.name.lower(): p for p in providers}
+    models = _models(c, raw.get("models"), by_name, provider_names)
+    _check_slot_refs(c, router, provider_names, {m.name.lower(): m for m in models})
+    if c.errors:
+        raise ConfigError(c.errors)
+    config = Config(
+        router=router,
+        server=server,
+        providers=tuple(providers),
+        models=tuple(models),
+        path=Path(file) if isinstance(file, Path) else Path(file_s),
+    )
+    return LoadResult(config, c.warnings)
+
+
+def load_config(path: str | Path) -> LoadResult:
+    """Read and validate a config file. A missing or unreadable file is a ConfigError too."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem("config file not found", file=str(p))],
+            hint="run `ccm config init` to create one, or `ccm start` to use the default",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(f"cannot read config: {exc}", file=str(p))]) from None
+    return parse_config(text, p)

@@ -1,0 +1,52 @@
+"""Where ccm keeps its files. One env var, CCM_HOME, moves every one of them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_HOME = "~/.claude-code-mux"
+
+
+def ccm_home() -> Path:
+    """The folder for config, pid, log and the secrets fallback (`$CCM_HOME`, default ~/.claude-code-mux)."""
+    return Path(os.environ.get("CCM_HOME") or DEFAULT_HOME).expanduser()
+
+
+def ensure_home() -> Path:
+    """Create CCM_HOME with mode 0700 (it may hold secrets.json)."""
+    home = ccm_home()
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return home
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file: `--config`, else `$CCM_CONFIG`, else `$CCM_HOME/config.toml`."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("CCM_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return ccm_home() / "config.toml"
+
+
+def pid_path() -> Path:
+    return ccm_home() / "ccm.pid"
+
+
+def log_path() -> Path:
+    return ccm_home() / "ccm.log"
+
+
+def out_path() -> Path:
+    """The server child's stdout/stderr: catches what happens before logging is set up."""
+    return ccm_home() / "ccm.out"
+
+
+def secrets_path() -> Path:
+    return ccm_home() / "secrets.json"
+
+
+def default_config_text() -> str:
+    """The shipped default config (package data, so it works from a wheel)."""
+    return (Path(__file__).with_name("default.toml")).read_text(encoding="utf-8")

@@ -1,0 +1,230 @@
+"""Secrets: provider API keys and OAuth tokens, kept in the OS keyring or a 0600 file.
+
+Two stores behind one surface (`get`, `set`, `delete`, names like "provider:zai"):
+- the OS keyring (service "ccm"), when a usable backend exists;
+- `$CCM_HOME/secrets.json`, mode 0600, written atomically, when none does (headless servers, CI).
+
+A keyring can look usable and still fail on the first call (a locked or prompt-less desktop keyring), so
+every call catches keyring's one base exception and falls back for the rest of the process, saying so
+once in the log. keyring is imported lazily: it costs ~60 ms and most commands never need it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from config import paths
+from config.errors import SecretError
+
+SERVICE = "ccm"
+log = logging.getLogger("ccm.secrets")
+_VAR = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
+
+
+def env_reference(raw: str | None) -> str | None:
+    """The variable name when `raw` is "$VAR" or "${VAR}", else None."""
+    if not raw:
+        return None
+    match = _VAR.match(raw.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def interpolate(raw: str | None) -> str | None:
+    """Resolve a config value that may be "$VAR"/"${VAR}"; an unset variable resolves to None."""
+    if raw is None:
+        return None
+    var = env_reference(raw)
+    if var is None:
+        return raw
+    return os.environ.get(var) or None
+
+
+def mask(secret: str | None) -> str:
+    """A view of a secret that never shows it: `sk-…a1b2` (short secrets show nothing)."""
+    if not secret:
+        return "(none)"
+    if len(secret) < 12:
+        return "…" * 3
+    prefix = secret[:3] if not secret.startswith("sk-") else "sk-"
+    return f"{prefix}…{secret[-4:]}"
+
+
+class FileStore:
+    """secrets.json under CCM_HOME: created 0600 atomically, rewritten via temp file + fsync + rename."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.secrets_path()
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise SecretError(f"cannot read {self.path}: {exc}") from None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _write(self, data: dict[str, str]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secrets.", dir=self.path.parent)  # mkstemp creates 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, name: str) -> str | None:
+        return self._read().get(name)
+
+    def set(self, name: str, value: str) -> None:
+        with self._lock:
+            data = self._read()
+            data[name] = value
+            self._write(data)
+
+    def delete(self, name: str) -> bool:
+        with self._lock:
+            data = self._read()
+            if name not in data:
+                return False
+            del data[name]
+            self._write(data)
+            return True
+
+    def names(self) -> list[str]:
+        return sorted(self._read())
+
+
+class SecretStore:
+    """The keyring when it works, the file otherwise; `where(name)` says which holds a secret."""
+
+    def __init__(self, file_store: FileStore | None = None) -> None:
+        self.file = file_store or FileStore()
+        self._keyring_ok: bool | None = None
+        self._warned = False
+
+    def _keyring(self) -> Any | None:
+        if self._keyring_ok is False:
+            return None
+        import keyring  # deferred: ~60 ms
+        import keyring.backends.fail
+
+        backend = keyring.get_keyring()
+        usable = not _is_unusable(backend)
+        if not usable:
+            self._fall_back("no usable OS keyring backend")
+            return None
+        self._keyring_ok = True
+        return keyring
+
+    def _fall_back(self, why: str) -> None:
+        self._keyring_ok = False
+        if not self._warned:
+            self._warned = True
+            log.warning("no usable OS keyring (%s); secrets are kept in %s, mode 0600", why, self.file.path)
+
+    def _call(self, method: str, *args: str) -> tuple[bool, Any]:
+        """Run a keyring call; (False, None) when the keyring is unusable (and from now on)."""
+        kr = self._keyring()
+        if kr is None:
+            return False, None
+        from keyring.errors import KeyringError, PasswordDeleteError
+
+        try:
+            return True, getattr(kr, method)(SERVICE, *args)
+        except PasswordDeleteError:
+            return True, False
+        except KeyringError as exc:
+            self._fall_back(type(exc).__name__)
+            return False, None
+
+    @property
+    def backend_name(self) -> str:
+        self._keyring()
+        return "keyring" if self._keyring_ok else f"file ({self.file.path})"
+
+    def get(self, name: str) -> str | None:
+        ok, value = self._call("get_password", name)
+        if ok and value is not None:
+            return str(value)
+        return self.file.get(name)
+
+    def where(self, name: str) -> str | None:
+        ok, value = self._call("get_password", name)
+        if ok and value is not None:
+            return "keyring"
+        return "file" if self.file.get(name) is not None else None
+
+    def set(self, name: str, value: str) -> str:
+        """Store a secret; returns where it went ("keyring" or "file")."""
+        ok, _ = self._call("set_password", name, value)
+        if ok:
+            self.file.delete(name)  # never leave a stale copy behind
+            return "keyring"
+        self.file.set(name, value)
+        return "file"
+
+    def delete(self, name: str) -> bool:
+        ok, result = self._call("delete_password", name)
+        removed = bool(ok and result is not False)
+        return self.file.delete(name) or removed
+
+
+def _is_unusable(backend: Any) -> bool:
+    """fail.Keyring raises on use and null.Keyring silently drops writes: both mean no keyring."""
+    module = type(backend).__module__
+    if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        return True
+    if module.startswith("keyring.backends.chainer"):
+        return not getattr(backend, "backends", [])
+    return False
+
+
+_default: SecretStore | None = None
+
+
+def store() -> SecretStore:
+    """The process-wide secret store (reset by tests through `reset()`)."""
+    global _default
+    if _default is None:
+        _default = SecretStore()
+    return _default
+
+
+def reset() -> None:
+    global _default
+    _default = None
+
+
+def provider_key(name: str, raw: str | None, key_env: str) -> tuple[str | None, str]:
+    """Resolve a provider's API key and say where it came from (for `config show`, never the value).
+
+    Order: the config's literal or $VAR > keyring > secrets file > the `<NAME>_API_KEY` env var.
+    """
+    if raw:
+        var = env_reference(raw)
+        if var is None:
+            return raw, "config"
+        value = os.environ.get(var)
+        if value:
+            return value, f"${var}"
+    secret_name = f"provider:{name}"
+    value = store().get(secret_name)
+    if value:
+        return value, store().where(secret_name) or "keyring"
+    env_value = os.environ.get(key_env)
+    if env_value:
+        return env_value, f"${key_env}"
+    return None, "missing"
