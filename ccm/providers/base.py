@@ -130,3 +130,14 @@ def error_type_for(status: int) -> str:
 
 def error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+#: Thinking blocks that ccm produced from a non-Anthropic answer carry a signature with this prefix, so
+#: Claude Code keeps them (it drops unsigned thinking) and ccm can recognise them later: it restores their
+#: text as reasoning_content for providers that need it, and removes them before a request goes to a real
+#: Anthropic-format provider (which would reject a signature it did not make).
+CCM_SIGNATURE_PREFIX = "ccm1:"
+
+
+def is_ccm_signature(signature: object) -> bool:
+    return isinstance(signature, str) and signature.startswith(CCM_SIGNATURE_PREFIX)
