@@ -66,7 +66,7 @@ def _split(text: str) -> list[_Segment]:
         elif line.lstrip().startswith("#"):
             pending.append(line)
         else:
-            if line.strip() == "" and pending:
+            if pending:  # comments followed by a key or a blank line stay where they were
                 segments[-1].text += "".join(pending)
                 pending = []
             segments[-1].text += line
