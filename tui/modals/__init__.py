@@ -1,0 +1,1 @@
+"""Modal screens: edit forms (each returns its result through `dismiss`), confirmations, help, presets."""

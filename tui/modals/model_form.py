@@ -1,0 +1,148 @@
+"""Add a model (with its first mapping), rename one, or add/edit one mapping.
+
+One form, two uses: `ModelForm(mode="model")` asks for a name (and, for a new model, the first
+mapping); `ModelForm(mode="mapping")` asks for a mapping only. The provider is chosen from the
+configured providers, so a mapping can never name one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.validation import Integer
+from textual.widgets import Button, Input, Label, Select, Static
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEdit:
+    name: str
+    """The model's name (unchanged in mapping mode)."""
+    mapping: dict[str, object] | None
+    """{"provider", "actual_model", "max_output_tokens"?}, or None when only the name was edited."""
+
+
+class ModelForm(ModalScreen[ModelEdit | None]):
+    """`on_save` saves and returns None, or returns why it was refused (the form stays open)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+    ]
+
+    def __init__(
+        self,
+        on_save: Callable[[ModelEdit], str | None],
+        providers: list[str],
+        *,
+        mode: Literal["model", "mapping"] = "model",
+        name: str = "",
+        mapping: dict[str, object] | None = None,
+        title: str = "",
+    ) -> None:
+        super().__init__()
+        self.on_save = on_save
+        self.providers = providers
+        self.mode = mode
+        self.model_name = name
+        self.mapping = mapping
+        self.with_mapping = mode == "mapping" or not name
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        m = self.mapping or {}
+        provider = str(m.get("provider") or (self.providers[0] if self.providers else ""))
+        options = [(p, p) for p in self.providers]
+        if provider and provider not in self.providers:
+            options.append((provider, provider))
+        with Vertical(classes="dialog form"):
+            yield Static(self.title_text or "Add a model", classes="dialog-title", markup=False)
+            with Grid(classes="form-grid"):
+                if self.mode == "model":
+                    yield Label("Name")
+                    yield Input(
+                        self.model_name,
+                        placeholder="what Claude Code or the router asks for, e.g. glm-4.6",
+                        id="name",
+                        compact=True,
+                    )
+                if self.with_mapping:
+                    yield Label("Provider")
+                    yield Select(
+                        options,
+                        value=provider or Select.NULL,
+                        allow_blank=not options,
+                        id="provider",
+                        compact=True,
+                        prompt="add a provider first",
+                    )
+                    yield Label("Actual model")
+                    yield Input(
+                        str(m.get("actual_model") or ""),
+                        placeholder="the provider's model id",
+                        id="actual_model",
+                        compact=True,
+                    )
+                    yield Label("Max output")
+                    max_out = m.get("max_output_tokens")
+                    yield Input(
+                        str(max_out) if max_out else "",
+                        placeholder="optional: clamp max_tokens",
+                        id="max_output_tokens",
+                        compact=True,
+                        type="integer",
+                        validators=[Integer(minimum=1)],
+                    )
+            yield Static(id="form-error", classes="form-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        first = "#name" if self.mode == "model" else "#actual_model"
+        self.query_one(first, Input).focus()
+
+    def _edit(self) -> ModelEdit | str:
+        name = self.model_name
+        if self.mode == "model":
+            name = self.query_one("#name", Input).value.strip()
+            if not name:
+                return "a model needs a name"
+            if "," in name:
+                return "a model name cannot contain ',' (that selects a provider explicitly)"
+        if not self.with_mapping:
+            return ModelEdit(name, None)
+        provider = self.query_one("#provider", Select).value
+        if provider is Select.NULL:
+            return "add a provider first (Providers tab)"
+        actual = self.query_one("#actual_model", Input).value.strip()
+        if not actual:
+            return "which model of the provider? (actual model)"
+        mapping: dict[str, object] = {"provider": str(provider), "actual_model": actual}
+        raw_max = self.query_one("#max_output_tokens", Input).value.strip()
+        if raw_max:
+            if not raw_max.isdigit() or int(raw_max) < 1:
+                return "max output must be a whole number of tokens"
+            mapping["max_output_tokens"] = int(raw_max)
+        return ModelEdit(name, mapping)
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        edit = self._edit()
+        error = edit if isinstance(edit, str) else self.on_save(edit)
+        if error:
+            self.query_one("#form-error", Static).update(f"✗ {error}")
+            return
+        assert isinstance(edit, ModelEdit)
+        self.dismiss(edit)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,252 @@
+"""Providers tab: the table, add/edit/delete through a form, enable toggle, and a connection test.
+
+Key states come from config.secrets, which may block on the OS keyring (D-Bus, a Keychain prompt): they
+are read and written in thread workers, and the table shows "…" until they arrive. Only masked keys
+are ever shown (`sk-…a1b2`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from config import secrets
+from config.schema import Config, ProviderConfig
+from tui import format as fmt
+from tui.base import CcmView
+from tui.client import AdminError, ProxyUnreachable
+from tui.modals.confirm import ConfirmScreen
+from tui.modals.provider_form import ProviderEdit, ProviderForm
+from tui.store import ConfigStore
+
+COLUMNS = (
+    ("Name", "name"),
+    ("Type", "type"),
+    ("Base URL", "url"),
+    ("Auth", "auth"),
+    ("Key", "key"),
+    ("On", "enabled"),
+    ("Check", "check"),
+)
+
+
+def key_state(provider: ProviderConfig) -> str:
+    """Where this provider's key comes from, masked: `sk-…a1b2 keyring`, `$ZAI_API_KEY unset`... (blocks)."""
+    if provider.auth_type == "oauth":
+        return "oauth token"
+    value, source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
+    if value is None:
+        var = secrets.env_reference(provider.api_key)
+        return f"${var} unset" if var else "missing"
+    if source == "config":
+        return f"{secrets.mask(value)} in file"
+    return f"{secrets.mask(value)} {source}"
+
+
+class ProvidersView(CcmView):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add", id="providers.add", tooltip="Add a provider"),
+        Binding("e", "edit", "Edit", id="providers.edit", tooltip="Edit the selected provider"),
+        Binding("d", "delete", "Delete", id="providers.delete", tooltip="Delete the selected provider"),
+        Binding("space", "toggle", "On/off", id="providers.toggle", tooltip="Enable or disable the provider"),
+        Binding("t", "test", "Test", id="providers.test", tooltip="Test the connection through the running proxy"),
+    ]
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.keys: dict[str, str] = {}
+        self.checks: dict[str, Text] = {}
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="providers-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="provider-detail", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        self.ccm.config_changed.subscribe(self, self._draw)
+        if self.ccm.config is not None:
+            self._draw(self.ccm.config)
+
+    def default_focus(self) -> Widget | None:
+        return self.query_one(DataTable)
+
+    @property
+    def table(self) -> DataTable[object]:
+        return self.query_one(DataTable)
+
+    def selected(self) -> ProviderConfig | None:
+        table = self.table
+        if self.ccm.config is None or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.ccm.config.provider(str(key)) if key else None
+
+    def _draw(self, config: Config) -> None:
+        table = self.table
+        current = self.selected()
+        table.clear()
+        for p in config.providers:
+            table.add_row(
+                p.name,
+                p.provider_type,
+                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
+                p.auth_type,
+                self.keys.get(p.name, "…"),
+                Text("✓", style="green") if p.enabled else Text("✗", style="red"),
+                self.checks.get(p.name, ""),
+                key=p.name,
+            )
+        if current is not None and config.provider(current.name) is not None:
+            table.move_cursor(row=table.get_row_index(config.provider(current.name).name))  # type: ignore[union-attr]
+        self._describe()
+        self._load_keys(config)
+
+    @work(thread=True, exclusive=True, group="provider-keys")
+    def _load_keys(self, config: Config) -> None:
+        states = {p.name: key_state(p) for p in config.providers}
+        self.app.call_from_thread(self._show_keys, states)
+
+    def _show_keys(self, states: dict[str, str]) -> None:
+        self.keys = states
+        table = self.table
+        for name, state in states.items():
+            if name in table.rows:
+                style = "red" if state.endswith(("missing", "unset")) else ""
+                table.update_cell(name, "key", Text(state, style=style))
+        self._describe()
+
+    @on(DataTable.RowHighlighted)
+    def _describe(self) -> None:
+        p = self.selected()
+        detail = self.query_one("#provider-detail", Static)
+        if p is None:
+            detail.update("No providers yet: press a to add one.")
+            return
+        used = self.ccm.store.provider_usage(p.name)
+        lines = [
+            f"{p.name}: {p.spec.label}, {p.wire} format, {p.effective_base_url or 'no base URL'}",
+            f"key: {self.keys.get(p.name, '…')} · used by: {', '.join(used) or 'no model yet'}",
+        ]
+        detail.update("\n".join(lines))
+
+    # -- add / edit / delete ----------------------------------------------------------------------------
+    def action_add(self) -> None:
+        self.app.push_screen(ProviderForm(self._save))
+
+    @on(DataTable.RowSelected)
+    def action_edit(self) -> None:
+        p = self.selected()
+        if p is not None:
+            self.app.push_screen(ProviderForm(self._save, p, self.keys.get(p.name, "")))
+
+    def _save(self, edit: ProviderEdit) -> str | None:
+        fields: dict[str, object] = {
+            "provider_type": edit.provider_type,
+            "enabled": edit.enabled,
+            "auth_type": edit.auth_type,
+            "base_url": edit.base_url,
+        }
+        if edit.api_key_ref is not None:
+            fields["api_key"] = edit.api_key_ref
+        elif edit.secret is not None:
+            fields["api_key"] = None  # the keyring holds it now; a literal or $VAR would take precedence
+
+        def change(store: ConfigStore) -> None:
+            store.save_provider(edit.name, fields, old_name=edit.old_name)
+
+        verb = "added" if edit.old_name is None else "updated"
+        error = self.ccm.apply(change, f"provider {edit.name} {verb}")
+        if error is None and (edit.secret is not None or (edit.old_name and edit.old_name != edit.name)):
+            self._store_key(edit.name, edit.secret, edit.old_name)
+        return error
+
+    @work(thread=True, group="provider-keys-write")
+    def _store_key(self, name: str, secret: str | None, old_name: str | None) -> None:
+        """Store a typed key, and move the key of a renamed provider (keyring calls may block)."""
+        store = secrets.store()
+        if old_name and old_name != name:
+            moved = store.get(f"provider:{old_name}")
+            if moved is not None and secret is None:
+                secret = moved
+            store.delete(f"provider:{old_name}")
+        where = store.set(f"provider:{name}", secret) if secret is not None else None
+        if where is not None:
+            place = "the OS keyring" if where == "keyring" else f"{secrets.store().file.path} (no keyring)"
+            self.app.call_from_thread(self.ccm.say, f"key for {name} stored in {place}", "ok")
+        if self.ccm.config is not None:
+            config = self.ccm.config
+            states = {p.name: key_state(p) for p in config.providers}
+            self.app.call_from_thread(self._show_keys, states)
+
+    def action_delete(self) -> None:
+        p = self.selected()
+        if p is None:
+            return
+        used = self.ccm.store.provider_usage(p.name)
+        detail = f"Its mappings in {', '.join(used)} are removed too. " if used else ""
+        detail += "Its key leaves the keyring."
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                error = self.ccm.apply(lambda store: store.delete_provider(p.name), f"provider {p.name} deleted")
+                if error is None:
+                    self._forget_key(p.name)
+
+        self.app.push_screen(ConfirmScreen(f"Delete provider {p.name}?", detail), answer)
+
+    @work(thread=True, group="provider-keys-write")
+    def _forget_key(self, name: str) -> None:
+        secrets.store().delete(f"provider:{name}")
+
+    def action_toggle(self) -> None:
+        p = self.selected()
+        if p is None:
+            return
+        state = "disabled" if p.enabled else "enabled"
+        self.ccm.apply(
+            lambda store: store.save_provider(p.name, {"enabled": not p.enabled}, old_name=p.name),
+            f"provider {p.name} {state}",
+        )
+
+    # -- connection test --------------------------------------------------------------------------------
+    def action_test(self) -> None:
+        p = self.selected()
+        if p is None:
+            return
+        if not self.ccm.proxy_state.running:
+            self.ccm.say("start the proxy first (Overview, s): the test runs through it", "warning")
+            return
+        self._set_check(p.name, Text("testing…", style="dim"))
+        self._test(p.name)
+
+    @work(group="provider-test")
+    async def _test(self, name: str) -> None:
+        try:
+            result = await self.ccm.client.test_provider(name)
+        except (ProxyUnreachable, AdminError) as exc:
+            self._set_check(name, Text("✗ error", style="red"))
+            self.ccm.say(f"test of {name} failed · {exc.message}", "error")
+            return
+        ok = bool(result.get("ok"))
+        status = result.get("status")
+        latency = fmt.latency(result.get("latency_ms"))
+        label = f"✓ {latency}" if ok else f"✗ {status or 'error'}"
+        self._set_check(name, Text(label, style="green" if ok else "red"))
+        message = str(result.get("message") or "")
+        self.ccm.say(
+            f"{name}: {'ok' if ok else 'failed'} · {latency}" + (f" · {message}" if message else ""),
+            "ok" if ok else "error",
+        )
+
+    def _set_check(self, name: str, value: Text) -> None:
+        self.checks[name] = value
+        if name in self.table.rows:
+            self.table.update_cell(name, "check", value)
