@@ -58,18 +58,27 @@ def make_config(
         "router": {"default": next(iter(models)), **(router or {})},
         "providers": [{"enabled": True, **p} for p in providers],
         "models": [
-            {"name": name, "mappings": [
-                {"provider": m[0], "actual_model": m[1], "priority": i + 1,
-                 **({"max_output_tokens": m[2]} if len(m) > 2 else {})}  # type: ignore[misc]
-                for i, m in enumerate(maps)]}
+            {
+                "name": name,
+                "mappings": [
+                    {
+                        "provider": m[0],
+                        "actual_model": m[1],
+                        "priority": i + 1,
+                        **({"max_output_tokens": m[2]} if len(m) > 2 else {}),
+                    }  # type: ignore[misc]
+                    for i, m in enumerate(maps)
+                ],
+            }
             for name, maps in models.items()
         ],
     }
     return tomlkit.dumps(doc)
 
 
-def anthropic_provider(name: str, url: str, key: str = "key-" + "x" * 12, ptype: str = "anthropic-compatible",
-                       **extra: Any) -> dict[str, Any]:
+def anthropic_provider(
+    name: str, url: str, key: str = "key-" + "x" * 12, ptype: str = "anthropic-compatible", **extra: Any
+) -> dict[str, Any]:
     return {"name": name, "provider_type": ptype, "base_url": url, "api_key": key, **extra}
 
 
@@ -119,14 +128,24 @@ class InProcessProxy:
 
 def server_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CCM_", "ANTHROPIC_"))}
-    env.update(CCM_HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-               NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(ROOT), **extra)
+    env.update(
+        CCM_HOME=str(home),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
     return env
 
 
 def spawn_server(home: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ccm", "serve", *args], env=server_env(home, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccm", "serve", *args],
+        env=server_env(home, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(ROOT),
+    )
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:

@@ -21,15 +21,19 @@ def sdk(p: InProcessProxy, **kw: object) -> anthropic.Anthropic:
 
 
 def one_model(url: str, ptype: str = "anthropic-compatible", **router: object) -> str:
-    return make_config([anthropic_provider("up", url, key="provider-key-123456", ptype=ptype)],
-                       {"m": [("up", "actual-m")]}, router=dict(router))
+    return make_config(
+        [anthropic_provider("up", url, key="provider-key-123456", ptype=ptype)],
+        {"m": [("up", "actual-m")]},
+        router=dict(router),
+    )
 
 
 def test_non_streaming_answer_and_forwarded_request(upstreams: Up, proxy: Px) -> None:
     up = upstreams().script(Reply(200, json=anthropic_message("hi there", "actual-m")))
     p = proxy(one_model(up.url))
-    raw = sdk(p, default_headers={"anthropic-beta": "b1,b2", "anthropic-version": "2023-06-01"}).messages.with_raw_response.create(
-        model="m", max_tokens=50, messages=[{"role": "user", "content": "hello"}])
+    raw = sdk(
+        p, default_headers={"anthropic-beta": "b1,b2", "anthropic-version": "2023-06-01"}
+    ).messages.with_raw_response.create(model="m", max_tokens=50, messages=[{"role": "user", "content": "hello"}])
     message = raw.parse()
     assert message.content[0].text == "hi there"  # type: ignore[union-attr]
     assert raw.headers["x-ccm-route"] == "default"
@@ -66,11 +70,15 @@ def test_query_string_forwarded_only_to_anthropic_types(upstreams: Up, proxy: Px
         up.script(Reply(200, json=anthropic_message()))
     cfg = make_config(
         [anthropic_provider("a", a.url, ptype="anthropic"), anthropic_provider("z", z.url, ptype="z.ai")],
-        {"ma": [("a", "x")], "mz": [("z", "y")]})
+        {"ma": [("a", "x")], "mz": [("z", "y")]},
+    )
     p = proxy(cfg)
     for model in ("ma", "mz"):
-        httpx.post(f"{p.url}/v1/messages?beta=true", trust_env=False,
-                   json={"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]})
+        httpx.post(
+            f"{p.url}/v1/messages?beta=true",
+            trust_env=False,
+            json={"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]},
+        )
     assert a.received[0].path == "/v1/messages?beta=true"
     assert z.received[0].path == "/v1/messages"
     assert a.received[0].headers["x-api-key"] and "authorization" not in a.received[0].headers
@@ -124,11 +132,16 @@ def test_large_body_accepted_and_oversized_refused_as_json(upstreams: Up, proxy:
     up = upstreams().script(Reply(200, json=anthropic_message()))
     p = proxy(one_model(up.url))
     big = "x" * (20 * 2**20)  # over Quart's 16 MiB default, under Anthropic's 32 MB
-    ok = httpx.post(f"{p.url}/v1/messages", trust_env=False, timeout=60,
-                    json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": big}]})
+    ok = httpx.post(
+        f"{p.url}/v1/messages",
+        trust_env=False,
+        timeout=60,
+        json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": big}]},
+    )
     assert ok.status_code == 200
-    too_big = httpx.post(f"{p.url}/v1/messages", trust_env=False, timeout=60,
-                         content=b'{"model":"m","x":"' + b"y" * (33 * 2**20) + b'"}')
+    too_big = httpx.post(
+        f"{p.url}/v1/messages", trust_env=False, timeout=60, content=b'{"model":"m","x":"' + b"y" * (33 * 2**20) + b'"}'
+    )
     assert too_big.status_code == 413
     assert too_big.json()["error"]["type"] == "request_too_large"
 
@@ -157,8 +170,7 @@ def test_router_key_required_when_configured(upstreams: Up, proxy: Px) -> None:
     assert httpx.get(f"{p.url}/health", trust_env=False).status_code == 200
     ok = httpx.post(f"{p.url}/v1/messages", json=body, headers={"x-api-key": "router-secret-1"}, trust_env=False)
     assert ok.status_code == 200
-    bearer = httpx.get(f"{p.url}/api/config/json", headers={"authorization": "Bearer router-secret-1"},
-                       trust_env=False)
+    bearer = httpx.get(f"{p.url}/api/config/json", headers={"authorization": "Bearer router-secret-1"}, trust_env=False)
     assert bearer.status_code == 200
     # Neither the router key nor provider keys are served in full.
     assert "router-secret-1" not in bearer.text and "x" * 12 not in bearer.text
