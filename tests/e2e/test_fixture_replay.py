@@ -20,8 +20,9 @@ _SKIP_HEADERS = {"content-length", "host", "connection", "accept-encoding"}
 def fixtures() -> list[str]:
     if not FIXTURES.is_dir():
         return []
-    return sorted(p.stem for p in FIXTURES.glob("*.json")
-                  if not p.name.endswith(".headers.json") and p.name != "index.json")
+    return sorted(
+        p.stem for p in FIXTURES.glob("*.json") if not p.name.endswith(".headers.json") and p.name != "index.json"
+    )
 
 
 def load(name: str) -> tuple[dict, dict[str, str], str]:
@@ -32,8 +33,9 @@ def load(name: str) -> tuple[dict, dict[str, str], str]:
 
 
 @pytest.fixture
-def replay(upstreams: Callable[[], FakeUpstream], proxy: Callable[[str], InProcessProxy]
-           ) -> tuple[InProcessProxy, FakeUpstream]:
+def replay(
+    upstreams: Callable[[], FakeUpstream], proxy: Callable[[str], InProcessProxy]
+) -> tuple[InProcessProxy, FakeUpstream]:
     up = upstreams()
 
     def answer(rec: object) -> Reply:
@@ -43,9 +45,11 @@ def replay(upstreams: Callable[[], FakeUpstream], proxy: Callable[[str], InProce
         return Reply.stream(anthropic_stream()) if body.get("stream") else Reply(200, json=anthropic_message())
 
     up.script(Reply(handler=answer))
-    cfg = make_config([anthropic_provider("up", up.url, ptype="anthropic")],
-                      {"main": [("up", "routed-main")], "bg": [("up", "routed-bg")], "glm-4.6": [("up", "routed-main")]},
-                      router={"background": "bg"})
+    cfg = make_config(
+        [anthropic_provider("up", up.url, ptype="anthropic")],
+        {"main": [("up", "routed-main")], "bg": [("up", "routed-bg")], "glm-4.6": [("up", "routed-main")]},
+        router={"background": "bg"},
+    )
     return proxy(cfg), up
 
 

@@ -23,8 +23,13 @@ def routed(upstreams: Up, proxy: Px) -> tuple[InProcessProxy, FakeUpstream]:
     cfg = make_config(
         [anthropic_provider("up", up.url), anthropic_provider("other", up.url)],
         {name: [("up", f"actual-{name}")] for name in names},
-        router={"think": "think-m", "background": "bg-m", "websearch": "web-m", "long_context": "long-m",
-                "long_context_threshold": 2000},
+        router={
+            "think": "think-m",
+            "background": "bg-m",
+            "websearch": "web-m",
+            "long_context": "long-m",
+            "long_context_threshold": 2000,
+        },
     )
     return proxy(cfg), up
 
@@ -44,16 +49,25 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("subagent blocks", msg(system=[{"type": "text", "text": "a"}, {"type": "text", "text": TAG}]), "subagent", "sub"),
     ("long context", msg(messages=[{"role": "user", "content": "word " * 3000}]), "long_context", "long-m"),
     ("explicit", msg(model="other,raw-model"), "explicit", "other,raw-model"),
-    ("websearch beats subagent", msg(system=TAG, tools=[{"type": "web_search_20250305", "name": "web_search"}]),
-     "websearch", "web-m"),
-    ("think beats background", msg(model="claude-haiku-4-5", thinking={"type": "enabled", "budget_tokens": 1}),
-     "think", "think-m"),
+    (
+        "websearch beats subagent",
+        msg(system=TAG, tools=[{"type": "web_search_20250305", "name": "web_search"}]),
+        "websearch",
+        "web-m",
+    ),
+    (
+        "think beats background",
+        msg(model="claude-haiku-4-5", thinking={"type": "enabled", "budget_tokens": 1}),
+        "think",
+        "think-m",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "body", "rule", "model"), CASES, ids=[c[0] for c in CASES])
-def test_rule(routed: tuple[InProcessProxy, FakeUpstream], name: str, body: dict[str, Any], rule: str,
-              model: str) -> None:
+def test_rule(
+    routed: tuple[InProcessProxy, FakeUpstream], name: str, body: dict[str, Any], rule: str, model: str
+) -> None:
     p, up = routed
     response = httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False)
     assert response.status_code == 200, response.text
