@@ -14,7 +14,9 @@ the file), then the running proxy is asked to reload, and the status bar says "s
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -25,7 +27,6 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
-from textual.lazy import Lazy
 from textual.signal import Signal
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
@@ -70,13 +71,19 @@ def _tab_bindings() -> list[Binding]:
 
 
 class MainTabs(Container):
-    """The tabs; only the first tab's body is mounted before the first paint (the rest are Lazy)."""
+    """The tabs. Only the first tab's body is built before the first paint; the others are built the
+    first time they are shown (each draws itself from the app's state when it mounts)."""
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs", initial="overview"):
             for i, (tab, title, view) in enumerate(TABS):
-                body = view(id=f"{tab}-view")
-                yield TabPane(title, body if i == 0 else Lazy(body), id=tab)
+                yield TabPane(title, *([view(id=f"{tab}-view")] if i == 0 else []), id=tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane
+        if pane.id and not pane.children:
+            view = dict((tab, view) for tab, _, view in TABS)[pane.id]
+            pane.mount(view(id=f"{pane.id}-view"))
 
 
 class StatusBar(Horizontal):
@@ -86,10 +93,35 @@ class StatusBar(Horizontal):
         yield Static("", id="status-message", markup=False)
         yield Static("F1 help · F2–F8 tabs", id="status-hint")
 
-    def say(self, message: str, kind: str = "info") -> None:
+    message = ""
+
+    def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
+        if append and self.message:
+            message = f"{self.message} · {message}"
+        self.message = message
         label = self.query_one("#status-message", Static)
         label.update(message)
         label.set_classes(f"-{kind}")
+
+
+class StatusLogHandler(logging.Handler):
+    """Shows warnings from config/ (e.g. "no usable OS keyring, secrets go to secrets.json") in the status
+    bar instead of on stderr, which would scribble over the screen. Records may come from worker threads."""
+
+    def __init__(self, app: CcmApp) -> None:
+        super().__init__(logging.WARNING)
+        self.app = app
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        try:
+            if threading.get_ident() == self.thread:
+                self.app.say(message, "warning")
+            else:
+                self.app.call_from_thread(self.app.say, message, "warning")
+        except Exception:  # the app is shutting down: nowhere to show it
+            pass
 
 
 class CcmApp(App[None]):
@@ -170,6 +202,10 @@ class CcmApp(App[None]):
         return f"No config file at {self.store.path} yet."
 
     def on_mount(self) -> None:
+        self._log_handler = StatusLogHandler(self)
+        logger = logging.getLogger("ccm")
+        logger.addHandler(self._log_handler)
+        logger.propagate = False  # stderr would scribble over the screen
         self._sync_target()
         self._show_proxy_state()
         self.set_interval(self.poll_interval, self.poll)
@@ -178,6 +214,9 @@ class CcmApp(App[None]):
             self._offer_presets()
 
     async def on_unmount(self) -> None:
+        logger = logging.getLogger("ccm")
+        logger.removeHandler(self._log_handler)
+        logger.propagate = True
         await self.client.aclose()
 
     # -- config -----------------------------------------------------------------------------------------
@@ -214,8 +253,16 @@ class CcmApp(App[None]):
         except ProxyUnreachable:
             self.say(f"{done} · saved · the proxy is not answering; it will reload when it is back", "warning")
             return
-        note = answer.get("message") or answer.get("note")
-        self.say(f"{done} · saved · reloaded" + (f" ({note})" if note else ""), "ok")
+        restart = answer.get("restart_required")
+        if restart:
+            what = ", ".join(map(str, restart)) if isinstance(restart, list) else str(restart)
+            self.say(f"{done} · saved · reloaded ({what} needs a proxy restart: Overview, r)", "warning")
+            return
+        bar = self.query_one(StatusBar)
+        if "reloading…" in bar.message:  # keep what was added meanwhile (e.g. "key stored in the OS keyring")
+            self.say(bar.message.replace("reloading…", "reloaded"), "ok")
+        else:
+            self.say(f"{done} · saved · reloaded", "ok")
 
     def _config_ready(self) -> None:
         """Mount the tabs once a valid config exists (after a preset was chosen or the file was fixed)."""
@@ -322,9 +369,9 @@ class CcmApp(App[None]):
             self.requests_added.publish(new)
 
     # -- actions ----------------------------------------------------------------------------------------
-    def say(self, message: str, kind: str = "info") -> None:
+    def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
         """Show the outcome of an action in the status bar (kinds: info, ok, warning, error)."""
-        self.query_one(StatusBar).say(message, kind)
+        self.query_one(StatusBar).say(message, kind, append=append)
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)

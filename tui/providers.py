@@ -7,6 +7,7 @@ are ever shown (`sk-…a1b2`).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -180,7 +181,7 @@ class ProvidersView(CcmView):
         where = store.set(f"provider:{name}", secret) if secret is not None else None
         if where is not None:
             place = "the OS keyring" if where == "keyring" else f"{secrets.store().file.path} (no keyring)"
-            self.app.call_from_thread(self.ccm.say, f"key for {name} stored in {place}", "ok")
+            self.app.call_from_thread(partial(self.ccm.say, f"key stored in {place}", "ok", append=True))
         if self.ccm.config is not None:
             config = self.ccm.config
             states = {p.name: key_state(p) for p in config.providers}

@@ -144,7 +144,10 @@ class RouterView(CcmView):
             self._preview()
             return
         slot = widget_id.removeprefix("slot-")
-        value = "" if event.value is Select.NULL else str(event.value)
+        # The select's value now, not the event's: redrawing (set_options, then value) posts intermediate
+        # Changed events that must not be saved.
+        selected = event.select.value
+        value = "" if selected is Select.NULL else str(selected)
         current = getattr(self.ccm.config.router, slot) or ""
         if value == current:
             return
