@@ -334,6 +334,14 @@ class CcmApp(App[None]):
         state = self.proxy_state
         self.sub_title = f"● proxy running · {state.url}" if state.running else "○ proxy stopped"
 
+    def pause_feed(self) -> None:
+        """Close the request stream (before stopping the proxy: an open stream is an in-flight request,
+        and the proxy's graceful shutdown would wait for it)."""
+        self.workers.cancel_group(self, "feed")
+
+    def resume_feed(self) -> None:
+        self._follow_requests()
+
     @work(exclusive=True, group="feed")
     async def _follow_requests(self) -> None:
         """Keep app.requests in step with the proxy's log: a snapshot, then the live stream, reconnecting

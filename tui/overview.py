@@ -124,16 +124,19 @@ class OverviewView(CcmView):
             self.ccm.say("the proxy is not running", "info")
             return
         self.ccm.say(f"{what}ing the proxy…", "info")
-        for args in steps:
-            if args[0] == "stop" and not self.ccm.proxy_state.running:
-                continue
-            code, output = await run_ccm(*args)
-            if code != 0:
-                last = output.splitlines()[-1] if output else f"exit code {code}"
-                self.ccm.say(f"`ccm {args[0]}` failed · {last}", "error")
+        self.ccm.pause_feed()
+        try:
+            for args in steps:
+                if args[0] == "stop" and not self.ccm.proxy_state.running:
+                    continue
+                code, output = await run_ccm(*args)
                 self.ccm.poll()
-                return
-            self.ccm.poll()
+                if code != 0:
+                    last = output.splitlines()[-1] if output else f"exit code {code}"
+                    self.ccm.say(f"`ccm {args[0]}` failed · {last}", "error")
+                    return
+        finally:
+            self.ccm.resume_feed()
         self.ccm.say({"start": "proxy started", "stop": "proxy stopped", "restart": "proxy restarted"}[what], "ok")
 
     # -- routing at a glance ------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class RouterView(CcmView):
                         )
                     yield Label("Threshold")
                     yield Input(
-                        id="threshold",
+                        id="long_context_threshold",
                         compact=True,
                         type="integer",
                         validators=[Integer(minimum=1)],
@@ -121,7 +121,7 @@ class RouterView(CcmView):
                 select.value = value
             elif slot != "default":
                 select.clear()
-        self._set_input("threshold", str(router.long_context_threshold))
+        self._set_input("long_context_threshold", str(router.long_context_threshold))
         self._set_input("auto_map_regex", router.auto_map_regex)
         self._set_input("background_regex", router.background_regex)
         subagent: Select[str] = self.query_one("#preview-subagent", Select)
@@ -163,15 +163,15 @@ class RouterView(CcmView):
         else:
             status.update("")
 
-    @on(Input.Submitted, "#auto_map_regex, #background_regex, #threshold")
-    @on(Input.Blurred, "#auto_map_regex, #background_regex, #threshold")
+    @on(Input.Submitted, "#auto_map_regex, #background_regex, #long_context_threshold")
+    @on(Input.Blurred, "#auto_map_regex, #background_regex, #long_context_threshold")
     def _commit(self, event: Input.Submitted | Input.Blurred) -> None:
         config = self.ccm.config
         key = event.input.id or ""
         if config is None:
             return
         value: str | int = event.value.strip()
-        if key == "threshold":
+        if key == "long_context_threshold":
             if not str(value).isdigit() or int(value) < 1:
                 self.ccm.say("not saved · the threshold must be a whole number of tokens above 0", "error")
                 return

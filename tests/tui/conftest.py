@@ -66,16 +66,24 @@ def upstream() -> Iterator[FakeUpstream]:
 class RunningProxy:
     """A real proxy the TUI finds as a user's would: through $CCM_HOME/ccm.pid."""
 
-    def __init__(self, url: str, config: Path) -> None:
+    def __init__(self, url: str, config: Path, stop: Callable[[], None]) -> None:
         self.url = url
         self.config = config
+        self._stop = stop
+        self.stopped = False
+
+    def stop(self) -> None:
+        """Stop it the way a crash would look to the TUI: the pid file's lock goes away."""
+        if not self.stopped:
+            self.stopped = True
+            self._stop()
 
 
 @pytest.fixture
 def proxy_in_thread(isolated_env: Path) -> Iterator[Callable[[Path], RunningProxy]]:
     """The real app under Hypercorn in a thread (fast), plus a locked pid file pointing at it, the way
-    `python -m ccm serve` writes one. Stopping it releases the lock, as a dying proxy would."""
-    started: list[tuple[InProcessProxy, int]] = []
+    `python -m ccm serve` writes one."""
+    started: list[RunningProxy] = []
 
     def start(config: Path) -> RunningProxy:
         proxy = InProcessProxy(config).start()
@@ -91,20 +99,18 @@ def proxy_in_thread(isolated_env: Path) -> Iterator[Callable[[Path], RunningProx
                 "version": "test",
             },
         )
-        started.append((proxy, fd))
-        return RunningProxy(proxy.url, config)
+
+        def stop() -> None:
+            pidfile.release(paths.pid_path(), fd)
+            proxy.stop()
+
+        running = RunningProxy(proxy.url, config, stop)
+        started.append(running)
+        return running
 
     yield start
-    for proxy, fd in started:
-        stop_thread_proxy(proxy, fd)
-
-
-def stop_thread_proxy(proxy: InProcessProxy, fd: int) -> None:
-    try:
-        pidfile.release(paths.pid_path(), fd)
-    except OSError:
-        pass
-    proxy.stop()
+    for running in started:
+        running.stop()
 
 
 @pytest.fixture
@@ -118,8 +124,24 @@ def proxy_process(isolated_env: Path) -> Iterator[Callable[[Path], RunningProxy]
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc=proc)
         procs.append(proc)
-        return RunningProxy(url, config)
+        return RunningProxy(url, config, lambda: terminate(proc))
 
     yield start
     for proc in procs:
         terminate(proc)
+
+
+#: The in-thread proxy's loop ends while the request stream the TUI followed is still suspended in the
+#: server (Quart's ASGI handler, the admin stream's Queue.get); Python reports those coroutines when
+#: they are collected. Server-side shutdown noise, not the TUI's: ignored by name, nothing broader.
+_SERVER_SHUTDOWN_NOISE = (
+    "ignore:Exception ignored in. <coroutine object ASGIHTTPConnection:pytest.PytestUnraisableExceptionWarning",
+    "ignore:Exception ignored in. <coroutine object Queue.get:pytest.PytestUnraisableExceptionWarning",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/tui/" in str(item.path).replace("\\", "/"):
+            for spec in _SERVER_SHUTDOWN_NOISE:
+                item.add_marker(pytest.mark.filterwarnings(spec))

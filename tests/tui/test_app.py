@@ -1,0 +1,141 @@
+"""The app around the tabs: first run without a config, a broken config, keys that work from inside an
+input, help, edits made outside the TUI, remappable bindings, and no secret on screen."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Input, OptionList, TabbedContent
+
+from config import secrets
+from config.paths import default_config_text
+from tests.tui.helpers import SAMPLE, settle, type_into, wait_for
+from tui.app import CcmApp
+from tui.modals.help import HelpScreen
+from tui.modals.presets import PresetScreen, presets
+
+
+def text_of(app: CcmApp, selector: str) -> str:
+    return str(app.query_one(selector).render())
+
+
+async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: Path) -> None:
+    path = isolated_env / "config.toml"
+    app = CcmApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, PresetScreen)
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == len(presets()) >= 1
+        assert "[router]" in str(app.screen.query_one("#preset-text").render())  # a preview of what will be written
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, PresetScreen)
+        assert app.query(TabbedContent)  # the tabs appear once a config exists
+        assert f"wrote {path}" in text_of(app, "#status-message")
+    assert path.read_text() == default_config_text()
+
+
+async def test_first_run_can_be_left_without_writing(isolated_env: Path) -> None:
+    app = CcmApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+    assert app.return_code == 0
+    assert not (isolated_env / "config.toml").exists()
+
+
+async def test_broken_config_is_explained_then_picked_up_when_fixed(isolated_env: Path) -> None:
+    path = isolated_env / "config.toml"
+    path.write_text('[router]\ndefault = "nope"\n')
+    app = CcmApp(clock=lambda: 0.0, poll_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = text_of(app, "#no-config")
+        assert "cannot be used" in shown and "config.toml:2: router.default: names model 'nope'" in shown
+        path.write_text(SAMPLE)
+        await wait_for(pilot, lambda: bool(app.query(TabbedContent)))
+        await settle(pilot)
+        assert "changed on disk · reloaded" in text_of(app, "#status-message")
+
+
+async def test_tab_keys_work_while_an_input_has_focus(make_app: Callable[..., CcmApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tabs = app.query_one(TabbedContent)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert tabs.active == "console" and isinstance(app.focused, Input)
+        await pilot.press("h", "i")  # printable keys go to the input...
+        assert app.focused.value == "hi"
+        await pilot.press("f3")  # ...function keys still switch tabs
+        await settle(pilot)
+        assert tabs.active == "providers"
+        await pilot.press("f7")
+        await settle(pilot)
+        await pilot.press("alt+4")
+        await settle(pilot)
+        assert tabs.active == "router"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert tabs.active == "overview"
+
+
+async def test_help_and_remapped_bindings(make_app: Callable[..., CcmApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.set_keymap({"tab.logs": "ctrl+l"})  # bindings have ids, so users can remap them
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "logs"
+
+
+async def test_outside_edits_are_picked_up_and_never_overwritten(
+    make_app: Callable[..., CcmApp], config_path: Path
+) -> None:
+    app = make_app(poll_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        await settle(pilot)
+        edited = config_path.read_text().replace('websearch = ""', 'websearch = "glm-4.6"  # set in vim')
+        config_path.write_text(edited)
+        await wait_for(pilot, lambda: app.config is not None and app.config.router.websearch == "glm-4.6")
+        assert "changed on disk" in text_of(app, "#status-message")
+        await type_into(pilot, "#long_context_threshold", "1234")
+        await pilot.press("enter")
+        await settle(pilot)
+        saved = config_path.read_text()
+        config_path.write_text("[router\n")  # someone saves a broken file: the last good config stays
+        await wait_for(pilot, lambda: "invalid" in text_of(app, "#status-message"))
+        assert app.config is not None and app.config.router.long_context_threshold == 1234
+    # the TUI's edit went on top of the outside edit, which kept its comment
+    assert 'websearch = "glm-4.6"  # set in vim' in saved
+    assert tomllib.loads(saved)["router"]["long_context_threshold"] == 1234
+
+
+async def test_no_secret_in_full_on_any_tab(make_app: Callable[..., CcmApp], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    secret = "sk-or-v1-supersecretvalue9876"
+    secrets.store().set("provider:openrouter", secret)
+    monkeypatch.setenv("ZAI_API_KEY", "zai-key-0000000000abcd")
+    app = make_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        for key in ("f2", "f3", "f4", "f5", "f6", "f7", "f8"):
+            await pilot.press(key)
+            await settle(pilot)
+            await wait_for(pilot, lambda: "…" in app.export_screenshot() or key != "f3")
+            screen = app.export_screenshot()
+            assert "supersecret" not in screen and "0000000000abcd" not in screen
+        await pilot.press("f3")
+        await settle(pilot)
+        row = [str(c) for c in app.query_one("#providers-table").get_row("openrouter")]
+        assert "sk-…9876 keyring" in row
+        row = [str(c) for c in app.query_one("#providers-table").get_row("zai")]
+        assert "zai…abcd $ZAI_API_KEY" in row

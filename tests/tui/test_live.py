@@ -1,0 +1,171 @@
+"""Overview, Logs and OAuth against a real proxy (Hypercorn in a thread, found through its pid file):
+live requests, filters, a proxy that dies mid-session and comes back, the OAuth token API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from textual.widgets import Checkbox, DataTable, Select
+
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
+from tests.tui.conftest import RunningProxy
+from tests.tui.helpers import proxied_config, settle, wait_for
+from tui.app import CcmApp
+from tui.oauth import OAuthView
+
+
+def text_of(app: CcmApp, selector: str) -> str:
+    return str(app.query_one(selector).render())
+
+
+def _send(url: str, model: str) -> int:
+    body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"anthropic-version": "2023-06-01"}
+    return httpx.post(f"{url}/v1/messages", json=body, headers=headers, trust_env=False).status_code
+
+
+async def send(url: str, model: str = "claude-sonnet-4-5") -> int:
+    """One request as Claude Code sends it, from a thread (the app's loop keeps running meanwhile)."""
+    return await asyncio.to_thread(_send, url, model)
+
+
+async def test_overview_and_logs_follow_a_live_proxy(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    upstream.script(
+        Reply(200, json=anthropic_message("ok")), Reply.error(500, "boom"), Reply(200, json=anthropic_message())
+    )
+    proxy = proxy_in_thread(config)
+    app = make_app(config, poll_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        state = text_of(app, "#proxy-state")
+        assert "● running" in state and proxy.url in state and "pid 4242 · up 1m 15s" in state
+        assert "proxy running" in app.sub_title
+
+        assert await send(proxy.url) == 200
+        assert await send(proxy.url, "deep") == 500
+        recent = app.query_one("#recent", DataTable)
+        await wait_for(pilot, lambda: recent.row_count == 2)
+        assert str(recent.get_row_at(0)[1]) == "500" and str(recent.get_row_at(1)[1]) == "200"  # newest first
+        assert recent.get_row_at(1)[3] == "claude-sonnet-4-5 → fast"
+
+        await pilot.press("f8")
+        await settle(pilot)
+        logs = app.query_one("#logs-table", DataTable)
+        assert logs.row_count == 2 and logs.cursor_row == 1  # follow mode: the newest row
+        assert "boom" in text_of(app, "#log-detail")
+        app.query_one("#status-filter", Select).value = "error"
+        await settle(pilot)
+        assert logs.row_count == 1
+        app.query_one("#status-filter", Select).value = "ok"
+        await settle(pilot)
+        assert logs.row_count == 1 and logs.get_row_at(0)[4] == "fast"
+        app.query_one("#status-filter", Select).value = "all"
+        app.query_one("#provider-filter", Select).value = "fake"
+        await settle(pilot)
+        assert logs.row_count == 1  # the provider that answered; the failed request has none
+        app.query_one("#provider-filter", Select).clear()
+        await settle(pilot)
+
+        # The proxy dies: the app notices within a poll and says so; nothing hangs.
+        proxy.stop()
+        await wait_for(pilot, lambda: not app.proxy_state.running)
+        await settle(pilot)
+        assert "proxy stopped" in app.sub_title
+        assert logs.row_count == 2  # what was seen stays
+
+        # It comes back (on another port): the feed reconnects and new requests show up live.
+        again = proxy_in_thread(config)
+        await wait_for(pilot, lambda: app.proxy_state.running)
+        assert await send(again.url) == 200
+        await wait_for(pilot, lambda: logs.row_count == 3)
+        assert logs.cursor_row == 2  # still following
+        await pilot.press("f")
+        assert app.query_one("#follow", Checkbox).value is False
+        await pilot.press("f2")
+        await settle(pilot)
+        assert again.url in text_of(app, "#proxy-state")
+
+
+async def test_saving_reloads_the_running_proxy(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    proxy = proxy_in_thread(config)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.apply(lambda store: store.set_router("think", "fast"), "router think → fast")
+        await settle(pilot)
+        assert text_of(app, "#status-message") == "router think → fast · saved · reloaded"
+        async with httpx.AsyncClient(trust_env=False) as client:
+            view = (await client.get(f"{proxy.url}/api/config/json")).json()
+        assert view["router"]["think"] == "fast"
+
+
+async def test_oauth_tab_lists_tokens_from_the_admin_api(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    with config.open("a") as fh:
+        fh.write('\n[[providers]]\nname = "claude-max"\nprovider_type = "anthropic"\nauth_type = "oauth"\n')
+    proxy_in_thread(config)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        view = app.query_one(OAuthView)
+        assert view.tokens == []  # the proxy's list (empty until logins exist)
+        table = app.query_one("#oauth-table", DataTable)
+        assert [str(c) for c in table.get_row("claude-max")] == ["claude-max", "no token", "—", "—"]
+        assert "ccm oauth login claude-max" in text_of(app, "#oauth-hint")
+        await pilot.press("r")
+        await settle(pilot)
+        assert "log in first" in text_of(app, "#status-message")
+        # refresh and delete reach the admin API; the proxy answers that it has no such token
+        try:
+            await app.client.oauth_refresh("claude-max")
+        except Exception as exc:  # AdminError
+            assert "404" in str(exc) and "no OAuth token" in str(exc)
+        else:
+            raise AssertionError("refresh of a missing token should fail")
+
+
+async def test_oauth_statuses_are_coloured_with_expiry(make_app: Callable[..., CcmApp]) -> None:
+    """What the tab draws for each token status (rows as the admin API returns them)."""
+    from tests.tui.helpers import NOW
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        assert "proxy is not running" in text_of(app, "#oauth-hint")
+        view = app.query_one(OAuthView)
+        view.tokens = [
+            {"provider": "claude-max", "status": "active", "expires_at": NOW + 3 * 3600},
+            {"provider": "chatgpt", "status": "needs_refresh", "expires_at": NOW + 120},
+            {"provider": "gemini", "status": "expired", "expires_at": NOW - 7200},
+        ]
+        view._draw()
+        table = app.query_one("#oauth-table", DataTable)
+        row = table.get_row("claude-max")
+        assert str(row[1]) == "active" and row[1].style == "green" and row[3] == "in 3h 00m"
+        assert row[2] == "2025-01-15 15:00"
+        row = table.get_row("chatgpt")
+        assert str(row[1]) == "needs refresh" and row[1].style == "yellow" and row[3] == "in 2m 00s"
+        row = table.get_row("gemini")
+        assert row[1].style == "red" and row[3] == "2h 00m ago"
