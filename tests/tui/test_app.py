@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Input, OptionList, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, TabbedContent
 
 from config import secrets
 from config.paths import default_config_text
@@ -131,7 +131,8 @@ async def test_no_secret_in_full_on_any_tab(make_app: Callable[..., CcmApp], mon
             await pilot.press(key)
             await settle(pilot)
             if key == "f3":  # keys are read in a thread: wait until they are on screen
-                await wait_for(pilot, lambda: "sk-…9876" in app.export_screenshot())
+                table = app.query_one("#providers-table", DataTable)
+                await wait_for(pilot, lambda t=table: "sk-…9876" in str(t.get_row("openrouter")))
             screen = app.export_screenshot()
             assert "supersecret" not in screen and "0000000000abcd" not in screen
         await pilot.press("f3")
