@@ -38,6 +38,7 @@ from config.secrets import interpolate
 from tui.base import CcmView
 from tui.client import AdminClient, AdminError, ProxyUnreachable
 from tui.console import ConsoleView
+from tui.format import display_path
 from tui.logs import LogsView
 from tui.models import ModelsView
 from tui.oauth import OAuthView
@@ -196,10 +197,10 @@ class CcmApp(App[None]):
         if self.load_error is not None:
             problems = "\n".join(f"  {p}" for p in self.load_error.problems)
             return (
-                f"The config file {self.store.path} cannot be used:\n\n{problems}\n\n"
+                f"The config file {display_path(self.store.path)} cannot be used:\n\n{problems}\n\n"
                 "Fix it in an editor (or restore config.toml.bak): this screen reloads it as soon as it is valid."
             )
-        return f"No config file at {self.store.path} yet."
+        return f"No config file at {display_path(self.store.path)} yet."
 
     def on_mount(self) -> None:
         self._log_handler = StatusLogHandler(self)

@@ -39,6 +39,7 @@ class Exchange:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.first_byte: float | None = None
+        self.finished: float | None = None
         self.text = Text()
         self.usage: dict[str, int] = {}
         self.stop_reason: str | None = None
@@ -103,7 +104,7 @@ class Exchange:
         if provider:
             field("provider", f"{provider} · {h.get('x-ccm-actual-model', '?')}", "bold cyan")
         field("attempts", h.get("x-ccm-attempts", "?"))
-        end = time.monotonic()
+        end = self.finished or time.monotonic()
         if self.first_byte is not None:
             field("first token", fmt.latency((self.first_byte - self.started) * 1000), "")
         field("total", fmt.latency((end - self.started) * 1000), "")
@@ -206,6 +207,7 @@ class ConsoleView(CcmView):
             ex.error = exc.message
         except ValueError as exc:
             ex.error = f"the proxy's answer is not valid JSON: {exc}"
+        ex.finished = time.monotonic()
         self._show(ex, done=True)
 
     async def _stream(self, response: httpx.Response, ex: Exchange) -> None:

@@ -64,12 +64,12 @@ class LogsView(CcmView):
         for label, key in (
             ("Time", "time"),
             ("Status", "status"),
+            ("Latency", "latency"),
             ("Rule", "rule"),
             ("Model", "model"),
             ("Routed", "routed"),
             ("Provider", "provider"),
             ("Tries", "attempts"),
-            ("Latency", "latency"),
             ("Tokens in/out", "tokens"),
         ):
             table.add_column(label, key=key)
@@ -125,12 +125,12 @@ class LogsView(CcmView):
             table.add_row(
                 fmt.clock_time(float(item.get("time") or 0)),
                 fmt.status_text(item.get("status")),
+                fmt.latency(item.get("latency_ms")),
                 item.get("route") or "",
                 str(item.get("model") or ""),
                 routed,
                 provider,
                 str(item.get("attempts") or ""),
-                fmt.latency(item.get("latency_ms")),
                 usage,
             )
         if items and self.query_one("#follow", Checkbox).value:

@@ -20,6 +20,7 @@ from textual.widgets import Button, DataTable, Static
 from config.schema import Config
 from tui import format as fmt
 from tui.base import CcmView
+from tui.client import AdminError, ProxyUnreachable
 from tui.proxy import ProxyState, run_ccm
 
 RECENT_ROWS = 12
@@ -32,12 +33,17 @@ class OverviewView(CcmView):
         Binding("r", "restart", "Restart", id="overview.restart", tooltip="Stop, then start the proxy"),
     ]
 
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.oauth_tokens: int | None = None
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-top"):
             with Vertical(id="proxy-panel", classes="panel") as panel:
                 panel.border_title = "Proxy"
                 yield Static(id="proxy-state")
                 yield Static(id="proxy-config", markup=False)
+                yield Static(id="counts")
                 with Horizontal(id="proxy-buttons"):
                     yield Button("Start", id="start", variant="success", compact=True)
                     yield Button("Stop", id="stop", variant="error", compact=True)
@@ -54,23 +60,23 @@ class OverviewView(CcmView):
         for label, key in (
             ("Time", "time"),
             ("Status", "status"),
+            ("Latency", "latency"),
             ("Rule", "rule"),
             ("Model", "model"),
             ("Provider", "provider"),
-            ("Latency", "latency"),
         ):
             table.add_column(label, key=key)
         self.ccm.config_changed.subscribe(self, self._config_changed)
         self.ccm.proxy_changed.subscribe(self, self._proxy_changed)
         self.ccm.requests_added.subscribe(self, self._requests_added)
         self.set_interval(1.0, self._tick)
-        self._render_proxy()
+        self._proxy_changed(self.ccm.proxy_state)
         if self.ccm.config is not None:
             self._config_changed(self.ccm.config)
         self._render_recent()
 
     def default_focus(self) -> Widget | None:
-        return self.query_one("#start" if not self.ccm.proxy_state.running else "#recent")
+        return self.query_one("#recent")
 
     # -- proxy panel --------------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -79,6 +85,19 @@ class OverviewView(CcmView):
 
     def _proxy_changed(self, state: ProxyState) -> None:
         self._render_proxy()
+        self.oauth_tokens = None
+        self._render_counts()
+        if state.running:
+            self._count_tokens()
+        self._render_recent()
+
+    @work(exclusive=True, group="overview-oauth")
+    async def _count_tokens(self) -> None:
+        try:
+            self.oauth_tokens = len(await self.ccm.client.oauth_tokens())
+        except (ProxyUnreachable, AdminError):
+            self.oauth_tokens = None
+        self._render_counts()
 
     def _render_proxy(self) -> None:
         state = self.ccm.proxy_state
@@ -141,35 +160,38 @@ class OverviewView(CcmView):
 
     # -- routing at a glance ------------------------------------------------------------------------------
     def _config_changed(self, config: Config) -> None:
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold")
-        grid.add_column()
-        grid.add_column(style="dim")
         router = config.router
-        slots: list[tuple[str, str | None, str]] = [
-            ("default", router.default, ""),
-            ("think", router.think, "thinking on"),
-            ("background", router.background, router.background_regex),
-            ("websearch", router.websearch, "web_search tool"),
-            ("long context", router.long_context, f"> {router.long_context_threshold:,} tokens"),
-        ]
-        for label, model, when in slots:
-            grid.add_row(label, model or Text("off", style="dim"), when if model else "")
-        oauth = sum(1 for p in config.providers if p.auth_type == "oauth")
+        grid = Table.grid(padding=(0, 1))
+        for style in ("bold", "", "bold", ""):
+            grid.add_column(style=style)
+
+        def model(name: str | None) -> Text:
+            return Text(name) if name else Text("off", style="dim")
+
+        grid.add_row("default", model(router.default), "think", model(router.think))
+        grid.add_row("background", model(router.background), "websearch", model(router.websearch))
+        long = model(router.long_context)
+        if router.long_context:
+            long.append(f" > {router.long_context_threshold:,} tokens", style="dim")
+        grid.add_row("long context", long)
+        self.query_one("#routing-table", Static).update(grid)
+        self._render_counts()
+
+    def _render_counts(self) -> None:
+        config = self.ccm.config
+        if config is None:
+            return
         enabled = sum(1 for p in config.providers if p.enabled)
+        tokens = "—" if self.oauth_tokens is None else str(self.oauth_tokens)
         counts = Text.assemble(
-            (f"{len(config.providers)}", "bold"),
+            (str(len(config.providers)), "bold"),
             f" providers ({enabled} on) · ",
-            (f"{len(config.models)}", "bold"),
+            (str(len(config.models)), "bold"),
             " models · ",
-            (f"{oauth}", "bold"),
-            " OAuth",
-            style="",
+            (tokens, "bold"),
+            " OAuth tokens",
         )
-        outer = Table.grid()
-        outer.add_row(counts)
-        outer.add_row(grid)
-        self.query_one("#routing-table", Static).update(outer)
+        self.query_one("#counts", Static).update(counts)
 
     # -- last requests ------------------------------------------------------------------------------------
     def _requests_added(self, items: list[dict[str, Any]]) -> None:
@@ -184,17 +206,16 @@ class OverviewView(CcmView):
             routed = item.get("routed_model")
             if routed and routed != model:
                 model = f"{model} → {routed}"
-            provider = item.get("provider") or ""
-            if item.get("actual_model"):
-                provider = f"{provider}:{item['actual_model']}"
             table.add_row(
                 fmt.clock_time(float(item.get("time") or 0)),
                 fmt.status_text(item.get("status")),
+                fmt.latency(item.get("latency_ms")),
                 item.get("route") or "",
                 model,
-                provider,
-                fmt.latency(item.get("latency_ms")),
+                item.get("provider") or Text("none answered", style="dim"),
             )
-        if not recent:
-            hint = "no requests yet" if self.ccm.proxy_state.running else "the proxy is stopped"
-            table.add_row("", "", Text(hint, style="dim"), "", "", "")
+        panel = self.query_one("#recent-panel")
+        if recent:
+            panel.border_subtitle = "all of them: Logs (F8)"
+        else:
+            panel.border_subtitle = "none yet" if self.ccm.proxy_state.running else "the proxy is stopped"

@@ -26,13 +26,14 @@ from tui.modals.confirm import ConfirmScreen
 from tui.modals.provider_form import ProviderEdit, ProviderForm
 from tui.store import ConfigStore
 
+#: Name, state and key first: at 80 columns the base URL is the one cut (it is in the detail line too).
 COLUMNS = (
     ("Name", "name"),
-    ("Type", "type"),
-    ("Base URL", "url"),
-    ("Auth", "auth"),
-    ("Key", "key"),
     ("On", "enabled"),
+    ("Type", "type"),
+    ("Key", "key"),
+    ("Auth", "auth"),
+    ("Base URL", "url"),
     ("Check", "check"),
 )
 
@@ -97,11 +98,11 @@ class ProvidersView(CcmView):
         for p in config.providers:
             table.add_row(
                 p.name,
-                p.provider_type,
-                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
-                p.auth_type,
-                self.keys.get(p.name, "…"),
                 Text("✓", style="green") if p.enabled else Text("✗", style="red"),
+                p.provider_type,
+                self.keys.get(p.name, "…"),
+                p.auth_type,
+                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
                 self.checks.get(p.name, ""),
                 key=p.name,
             )
@@ -121,7 +122,7 @@ class ProvidersView(CcmView):
         for name, state in states.items():
             if name in table.rows:
                 style = "red" if state.endswith(("missing", "unset")) else ""
-                table.update_cell(name, "key", Text(state, style=style))
+                table.update_cell(name, "key", Text(state, style=style), update_width=True)
         self._describe()
 
     @on(DataTable.RowHighlighted)
@@ -250,4 +251,4 @@ class ProvidersView(CcmView):
     def _set_check(self, name: str, value: Text) -> None:
         self.checks[name] = value
         if name in self.table.rows:
-            self.table.update_cell(name, "check", value)
+            self.table.update_cell(name, "check", value, update_width=True)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.validation import Function, Integer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -53,8 +53,8 @@ class RouterView(CcmView):
     def compose(self) -> ComposeResult:
         config = self.ccm.config
         names = [(n, n) for n in config.model_names] if config else []
-        with Horizontal(id="router-columns"):
-            with VerticalScroll(id="router-rules", classes="panel") as rules:
+        with VerticalScroll(id="router-columns"):
+            with Vertical(id="router-rules", classes="panel") as rules:
                 rules.border_title = "Rules"
                 with Grid(classes="form-grid"):
                     for slot, label, _ in SLOTS:
@@ -84,7 +84,7 @@ class RouterView(CcmView):
                             validators=[Function(lambda v: regex_problem(v) is None, "invalid regex")],
                         )
                 yield Static(id="regex-status", markup=False)
-            with VerticalScroll(id="router-preview", classes="panel") as preview:
+            with Vertical(id="router-preview", classes="panel") as preview:
                 preview.border_title = "Which rule fires?"
                 with Grid(classes="form-grid"):
                     yield Label("Model asked")
@@ -162,6 +162,7 @@ class RouterView(CcmView):
             status.update(Text(f"✗ {event.input.id}: {problem} (not saved)", style="red"))
         else:
             status.update("")
+        status.display = bool(problem)
 
     @on(Input.Submitted, "#auto_map_regex, #background_regex, #long_context_threshold")
     @on(Input.Blurred, "#auto_map_regex, #background_regex, #long_context_threshold")

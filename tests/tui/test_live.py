@@ -55,7 +55,7 @@ async def test_overview_and_logs_follow_a_live_proxy(
         recent = app.query_one("#recent", DataTable)
         await wait_for(pilot, lambda: recent.row_count == 2)
         assert str(recent.get_row_at(0)[1]) == "500" and str(recent.get_row_at(1)[1]) == "200"  # newest first
-        assert recent.get_row_at(1)[3] == "claude-sonnet-4-5 → fast"
+        assert recent.get_row_at(1)[4] == "claude-sonnet-4-5 → fast"
 
         await pilot.press("f8")
         await settle(pilot)
@@ -67,7 +67,7 @@ async def test_overview_and_logs_follow_a_live_proxy(
         assert logs.row_count == 1
         app.query_one("#status-filter", Select).value = "ok"
         await settle(pilot)
-        assert logs.row_count == 1 and logs.get_row_at(0)[4] == "fast"
+        assert logs.row_count == 1 and logs.get_row_at(0)[5] == "fast"
         app.query_one("#status-filter", Select).value = "all"
         app.query_one("#provider-filter", Select).value = "fake"
         await settle(pilot)

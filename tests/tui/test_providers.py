@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable, Select, Switch
+from textual.widgets import Checkbox, DataTable, Select
 
 from config import secrets
 from tests.conftest import MemoryKeyring
@@ -157,7 +157,7 @@ async def test_toggle_enabled_and_form_switch(make_app: Callable[..., CcmApp], c
         await pilot.press("enter")  # edit
         await settle(pilot)
         form = app.screen
-        form.query_one("#enabled", Switch).value = False
+        form.query_one("#enabled", Checkbox).value = False
         await pilot.press("ctrl+s")
         await settle(pilot)
     entry = tomllib.loads(config_path.read_text())["providers"][2]

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from config.catalog import CATALOG, lookup
 from config.schema import ProviderConfig
@@ -83,7 +83,7 @@ class ProviderForm(ModalScreen[ProviderEdit | None]):
                 yield Label("API key")
                 yield Input(password=True, placeholder=self._key_placeholder(), id="key", compact=True)
                 yield Label("Enabled")
-                yield Switch(p.enabled if p else True, id="enabled")
+                yield Checkbox("send requests to this provider", p.enabled if p else True, id="enabled", compact=True)
             yield Static(id="type-notes", classes="form-note", markup=False)
             yield Static(id="form-error", classes="form-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -160,7 +160,7 @@ class ProviderForm(ModalScreen[ProviderEdit | None]):
             provider_type=ptype,
             auth_type=auth,
             base_url=base_url,
-            enabled=self.query_one("#enabled", Switch).value,
+            enabled=self.query_one("#enabled", Checkbox).value,
             api_key_ref=ref,
             secret=secret,
             old_name=self.provider.name if self.provider else None,
