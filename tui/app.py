@@ -299,6 +299,8 @@ class CcmApp(App[None]):
             self._sync_target()
             self._show_proxy_state()
             self.proxy_changed.publish(state)
+            if state.running:  # reconnect now rather than at the end of the back-off
+                self._follow_requests()
         if self.store.exists() and self.store.changed_on_disk():
             self._reload_from_disk()
 
