@@ -18,7 +18,7 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
-BUILT_WIRES: frozenset[str] = frozenset({"anthropic"})
+BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,8 +42,8 @@ def parse_tool_arguments(raw: object) -> tuple[dict[str, Any], Outcome]:
     if isinstance(value, dict):
         return value, "ok"
     repaired = repair_json(raw)
-    if isinstance(repaired, dict):
-        return repaired, "repaired"
+    if isinstance(repaired, dict) and (repaired or not any(c.isalnum() for c in raw)):
+        return repaired, "repaired"  # (an empty result from a text with content would be data lost)
     return {INVALID_KEY: raw}, "invalid"
 
 
