@@ -124,7 +124,7 @@ class SecretStore:
         backend = keyring.get_keyring()
         usable = not _is_unusable(backend)
         if not usable:
-            self._fall_back("no usable OS keyring backend")
+            self._fall_back(f"backend {type(backend).__module__}.{type(backend).__name__}")
             return None
         self._keyring_ok = True
         return keyring
