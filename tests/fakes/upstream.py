@@ -103,7 +103,7 @@ class FakeUpstream:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def _answer(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
         if reply.stall:
