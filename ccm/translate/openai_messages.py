@@ -18,6 +18,7 @@ import orjson
 
 from ccm.providers.base import is_ccm_signature
 from ccm.translate.profile import Profile
+from ccm.translate.tool_names import openai_tool_call_id
 
 Message = dict[str, Any]
 Part = dict[str, Any]
@@ -163,7 +164,8 @@ class MessageConverter:
             text = f"Error: {text}" if text else "Error"
         if not text:
             text = "(see the image below)" if images else EMPTY_RESULT
-        message: Message = {"role": "tool", "tool_call_id": str(block.get("tool_use_id") or ""), "content": text}
+        call_id = openai_tool_call_id(str(block.get("tool_use_id") or ""))
+        message: Message = {"role": "tool", "tool_call_id": call_id, "content": text}
         return message, images
 
     def _assistant(self, content: Any) -> list[Message]:
@@ -183,7 +185,7 @@ class MessageConverter:
             elif kind == "tool_use":
                 calls.append(
                     {
-                        "id": str(block.get("id") or ""),
+                        "id": openai_tool_call_id(str(block.get("id") or "")),
                         "type": "function",
                         "function": {
                             "name": self.rename(str(block.get("name") or "")),

@@ -494,3 +494,23 @@ def test_web_search_among_other_tools_is_dropped_where_unsupported() -> None:
     tools = [WEB, {"name": "Bash", "input_schema": SCHEMA}]
     body = translate({"messages": [user(text("x"))], "tools": tools}, "groq", "llama").body
     assert [t["function"]["name"] for t in body["tools"]] == ["Bash"]
+
+
+def test_tool_call_ids_go_back_as_the_provider_made_them() -> None:
+    """Kimi's `functions.Read:1` came back to Claude Code encoded; a 60-character id from another provider
+    is hashed under OpenAI's 40-character limit, the same way in the call and in its result."""
+    kimi = "ccmx_" + b"functions.Read:1".hex()
+    long_id = "toolu_" + "x" * 54
+    out = messages(
+        {
+            "messages": [
+                user(text("go")),
+                assistant(tool_use(kimi), tool_use(long_id)),
+                user(result(kimi), result(long_id)),
+            ]
+        }
+    )
+    calls = [c["id"] for c in out[1]["tool_calls"]]
+    assert calls[0] == "functions.Read:1"
+    assert len(calls[1]) <= 40 and calls[1].startswith("call_")
+    assert [m["tool_call_id"] for m in out[2:4]] == calls

@@ -62,6 +62,9 @@ def test_finish_reasons(finish: str | None, stop_reason: str) -> None:
     assert translate(completion({"content": "x"}, finish))["stop_reason"] == stop_reason
 
 
+KIMI_ID = "ccmx_" + b"functions.Read:1".hex()  # an upstream id Anthropic would refuse, encoded reversibly
+
+
 def test_tool_calls_become_tool_use_blocks() -> None:
     calls = [
         {"id": "call_1", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "ls"}'}},
@@ -73,7 +76,7 @@ def test_tool_calls_become_tool_use_blocks() -> None:
     assert message["content"] == [
         {"type": "text", "text": "Let me look."},
         {"type": "tool_use", "id": "call_1", "name": "Bash", "input": {"command": "ls"}},
-        {"type": "tool_use", "id": "functions_Read_1", "name": "Read", "input": {"path": "a"}},
+        {"type": "tool_use", "id": KIMI_ID, "name": "Read", "input": {"path": "a"}},
         {"type": "tool_use", "id": "call_3", "name": "Edit", "input": {"_invalid_json": "{broken"}},
     ]
 
