@@ -53,7 +53,8 @@ OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/9j/claude-code-mux", "
 
 
 def _state(ctx: RequestContext) -> dict[str, Any]:
-    return ctx.state.setdefault(WIRE, {})
+    state: dict[str, Any] = ctx.state.setdefault(WIRE, {})
+    return state
 
 
 class OpenAIAdapter:

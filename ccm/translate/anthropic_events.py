@@ -24,6 +24,8 @@ def events_from_message(message: dict[str, Any]) -> list[Event]:
     events: list[Event] = [{"type": "message_start", "message": head}]
     for index, block in enumerate(message.get("content") or []):
         kind = block.get("type")
+        start: dict[str, Any]
+        deltas: list[dict[str, Any]]
         if kind == "text":
             start = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": block.get("text", "")}]

@@ -221,7 +221,7 @@ def image_part(source: Any) -> Part | None:
 
 
 def document_part(block: dict[str, Any]) -> Part | None:
-    source = block.get("source") if isinstance(block.get("source"), dict) else {}
+    source: dict[str, Any] = block["source"] if isinstance(block.get("source"), dict) else {}
     kind = source.get("type")
     title = block.get("title") or "document"
     if kind == "text" and source.get("data"):

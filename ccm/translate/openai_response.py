@@ -58,7 +58,8 @@ def anthropic_usage(usage: Any, *, input_estimate: int = 0, output_estimate: int
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
         }
-    details = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), Mapping) else {}
+    raw_details = usage.get("prompt_tokens_details")
+    details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
     prompt = _int(usage.get("prompt_tokens")) or _int(usage.get("input_tokens"))
     cached = _int(details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
     cached = cached or _int(usage.get("cached_tokens"))

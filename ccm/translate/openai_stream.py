@@ -140,7 +140,7 @@ class OpenAIStream:
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
         }
-        message = {
+        message: dict[str, Any] = {
             "id": self.message_id,
             "type": "message",
             "role": "assistant",
@@ -221,7 +221,8 @@ class OpenAIStream:
     def _tool_piece(self, call: Mapping[str, Any]) -> None:
         """Collect one tool-call fragment. Calls are told apart by `index`; a new id at a known index (some
         servers number every call 0) or a fragment with neither index nor id continue as the rules say."""
-        function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+        raw_function = call.get("function")
+        function: Mapping[str, Any] = raw_function if isinstance(raw_function, Mapping) else {}
         raw_id = call.get("id")
         key = call.get("index")
         if key is None:
