@@ -5,7 +5,7 @@ The shapes differ in ways that break naive proxies:
   come right after the assistant message holding the calls, one per call, before any other message;
 - images inside tool results cannot go in a `tool` message: they follow in a user message;
 - thinking blocks are Anthropic's; only the ones ccm signed go back, as the provider's reasoning field,
-  and only to providers that need them (DeepSeek, Kimi);
+  and only to providers that need them (DeepSeek, Kimi), plus OpenRouter's opaque reasoning_details;
 - cache_control is copied only where the provider takes it; empty text is never sent.
 """
 
@@ -18,6 +18,7 @@ import orjson
 
 from ccm.providers.base import is_ccm_signature
 from ccm.translate.profile import Profile
+from ccm.translate.signature import signature_details
 from ccm.translate.tool_names import openai_tool_call_id
 
 Message = dict[str, Any]
@@ -38,6 +39,7 @@ class MessageConverter:
         self.rename = rename
         self.cache = profile.has("cache-control")
         self.reasoning_field = profile.reasoning_field
+        self.openrouter = profile.has("openrouter")
 
     # -- system ---------------------------------------------------------------------------------------
 
@@ -176,6 +178,7 @@ class MessageConverter:
         texts: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         reasoning: list[str] = []
+        details: list[Any] = []
         for block in content:
             if not isinstance(block, dict):
                 continue
@@ -193,8 +196,10 @@ class MessageConverter:
                         },
                     }
                 )
-            elif kind == "thinking" and is_ccm_signature(block.get("signature")) and block.get("thinking"):
-                reasoning.append(block["thinking"])
+            elif kind == "thinking" and is_ccm_signature(block.get("signature")):
+                if block.get("thinking"):
+                    reasoning.append(block["thinking"])
+                details.extend(signature_details(block["signature"]) or ())
             # Anthropic-signed thinking, redacted_thinking and server-tool blocks cannot be replayed to
             # another provider: dropped.
         if not texts and not calls:
@@ -204,6 +209,8 @@ class MessageConverter:
             message["tool_calls"] = calls
         if reasoning and self.reasoning_field:
             message[self.reasoning_field] = "\n\n".join(reasoning)
+        if details and self.openrouter:
+            message["reasoning_details"] = details  # Claude/Gemini signatures, OpenAI encrypted reasoning
         return [message]
 
 

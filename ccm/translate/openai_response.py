@@ -94,8 +94,8 @@ def tool_use_block(
     }
 
 
-def thinking_block(text: str) -> dict[str, Any]:
-    return {"type": "thinking", "thinking": text, "signature": sign_thinking(text)}
+def thinking_block(text: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": text, "signature": sign_thinking(text, details)}
 
 
 def sources_text(annotations: Any) -> str:
@@ -110,6 +110,17 @@ def sources_text(annotations: Any) -> str:
         title = cite.get("title") or cite["url"]
         lines.append(f"- [{title}]({cite['url']})")
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
+
+
+def details_text(details: list[Any]) -> str:
+    """Readable reasoning inside reasoning_details (text or summary items), for a thinking block's text."""
+    parts = []
+    for item in details:
+        if isinstance(item, Mapping):
+            value = item.get("text") if item.get("type") == "reasoning.text" else item.get("summary")
+            if isinstance(value, str):
+                parts.append(value)
+    return "".join(parts)
 
 
 def reasoning_text(message: Mapping[str, Any]) -> str:
@@ -147,11 +158,15 @@ def to_anthropic_message(
         message = {}
     blocks: list[dict[str, Any]] = []
     reasoning = reasoning_text(message)
+    raw_details = message.get("reasoning_details")
+    details = [d for d in raw_details if isinstance(d, Mapping)] if isinstance(raw_details, list) else []
+    if not reasoning and details:
+        reasoning = details_text(details)
     text = content_text(message.get("content"))
-    if not reasoning:
+    if not reasoning and not details:
         reasoning, text = split_think_tags(text)
-    if reasoning:
-        blocks.append(thinking_block(reasoning))
+    if reasoning or details:
+        blocks.append(thinking_block(reasoning, details or None))
     refusal = message.get("refusal")
     if not text and isinstance(refusal, str):
         text = refusal

@@ -30,6 +30,7 @@ from ccm.providers.base import error_type_for
 from ccm.translate.openai_response import (
     NotACompletion,
     anthropic_usage,
+    details_text,
     estimate_output_tokens,
     new_message_id,
     sources_text,
@@ -71,6 +72,8 @@ class OpenAIStream:
         self._index = 0
         self._open: str | None = None  # "thinking" | "text"
         self._thinking: list[str] = []
+        self._details: dict[Any, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by index
+        self._late_details: list[dict[str, Any]] = []
         self._tools: dict[Any, _ToolCall] = {}
         self._last_tool: Any = None
         self._finish_reason: str | None = None
@@ -154,11 +157,21 @@ class OpenAIStream:
 
     def _delta(self, delta: Mapping[str, Any]) -> list[Event]:
         events: list[Event] = []
-        for key in ("reasoning_content", "reasoning"):
-            value = delta.get(key)
-            if isinstance(value, str) and value:
-                events += self._thinking_piece(value)
-                break
+        details = delta.get("reasoning_details")
+        text = next((v for k in ("reasoning_content", "reasoning") if isinstance(v := delta.get(k), str) and v), "")
+        if isinstance(details, list) and details:
+            if not text:
+                text = details_text(details)
+            if not text and self._open != "thinking":
+                if self._blocks:  # state arriving after the answer began: carried by a block of its own
+                    self._late_details.extend(d for d in details if isinstance(d, Mapping))
+                    details = None
+                else:
+                    events += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            if details:
+                self._merge_details(details)
+        if text:
+            events += self._thinking_piece(text)
         content = delta.get("content")
         if isinstance(content, list):  # parts instead of a string (rare)
             content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
@@ -209,14 +222,27 @@ class OpenAIStream:
             return []
         events: list[Event] = []
         if self._open == "thinking":
-            signature = sign_thinking("".join(self._thinking))
-            self._thinking = []
+            signature = sign_thinking("".join(self._thinking), list(self._details.values()) or None)
+            self._thinking, self._details = [], {}
             delta = {"type": "signature_delta", "signature": signature}
             events.append({"type": "content_block_delta", "index": self._index, "delta": delta})
         events.append({"type": "content_block_stop", "index": self._index})
         self._open = None
         self._index += 1
         return events
+
+    def _merge_details(self, items: list[Any]) -> None:
+        """Streamed reasoning_details come in fragments per `index`: texts concatenate, the rest is set."""
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            key = item.get("index", ("n", len(self._details)))
+            current = self._details.setdefault(key, {})
+            for name, value in item.items():
+                if name in ("text", "summary", "data") and isinstance(value, str):
+                    current[name] = current.get(name, "") + value
+                elif value is not None:
+                    current[name] = value
 
     def _tool_piece(self, call: Mapping[str, Any]) -> None:
         """Collect one tool-call fragment. Calls are told apart by `index`; a new id at a known index (some
@@ -259,6 +285,11 @@ class OpenAIStream:
         if sources:
             events += self._text_piece(sources)
         events += self._close_block()
+        if self._late_details:
+            events += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            self._merge_details(self._late_details)
+            self._late_details = []
+            events += self._close_block()
         for n, call in enumerate(self._tools.values()):
             if not call.name:
                 continue  # a fragment that never got a name cannot be called

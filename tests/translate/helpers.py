@@ -28,7 +28,7 @@ _NON_STREAMING = TypeAdapter(ccp.CompletionCreateParamsNonStreaming)
 #: Keys the SDK does not type but providers document: top_k (vLLM, OpenRouter, Together...), OpenRouter's
 #: reasoning/plugins, and the reasoning round-trip fields on assistant messages (DeepSeek, Kimi).
 EXTRA_TOP = {"top_k", "reasoning", "plugins"}
-EXTRA_MESSAGE = {"reasoning_content", "reasoning"}
+EXTRA_MESSAGE = {"reasoning_content", "reasoning", "reasoning_details"}
 
 
 def make_ctx(

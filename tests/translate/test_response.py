@@ -171,3 +171,12 @@ def test_missing_usage_is_estimated() -> None:
     del data["usage"]
     message = translate(orjson.dumps(data))
     assert message["usage"]["output_tokens"] == 100
+
+
+def test_reasoning_details_in_a_whole_answer() -> None:
+    from ccm.translate.signature import signature_details
+
+    details = [{"type": "reasoning.encrypted", "data": "gemini-thought-signature", "index": 0}]
+    message = translate(completion({"content": "x", "reasoning_details": details}))
+    assert message["content"][0]["thinking"] == ""
+    assert signature_details(message["content"][0]["signature"]) == details

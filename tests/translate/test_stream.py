@@ -276,3 +276,67 @@ def test_web_search_sources_are_appended_to_the_text() -> None:
     chunks = [chunk({"content": "Answer."}), chunk({"annotations": [annotation]}), chunk({}, "stop")]
     message = check_sequence(events(stream(chunks)))
     assert message["content"][0]["text"] == "Answer.\n\nSources:\n- [A](https://a.example)"
+
+
+def test_openrouter_reasoning_details_ride_in_the_signature() -> None:
+    """Claude/Gemini on OpenRouter need their reasoning_details back verbatim: merged per index from the
+    fragments, carried in the ccm signature, returned on the next request."""
+    from ccm.translate import profile_for, to_openai_request
+    from ccm.translate.signature import signature_details
+
+    fmt = "anthropic-claude-v1"
+    chunks = [
+        chunk(
+            {
+                "reasoning": "Let me ",
+                "reasoning_details": [{"type": "reasoning.text", "text": "Let me ", "index": 0, "format": fmt}],
+            }
+        ),
+        chunk(
+            {
+                "reasoning": "see.",
+                "reasoning_details": [{"type": "reasoning.text", "text": "see.", "index": 0, "format": fmt}],
+            }
+        ),
+        chunk({"reasoning_details": [{"type": "reasoning.text", "signature": "EqQBsig", "index": 0, "format": fmt}]}),
+        chunk({"content": "Answer"}),
+        chunk({"tool_calls": [call(0, "c1", "Bash", "{}")]}),
+        chunk({"reasoning_details": [{"type": "reasoning.encrypted", "data": "late-state", "index": 1}]}),
+        chunk({}, "tool_calls"),
+    ]
+    message = check_sequence(events(stream(chunks, ctx=make_ctx("openrouter", "anthropic/claude-sonnet-4.5"))))
+    assert [b["type"] for b in message["content"]] == ["thinking", "text", "thinking", "tool_use"]
+    first, late = message["content"][0], message["content"][2]
+    assert first["thinking"] == "Let me see."
+    assert signature_details(first["signature"]) == [
+        {"type": "reasoning.text", "text": "Let me see.", "index": 0, "format": fmt, "signature": "EqQBsig"}
+    ]
+    assert late["thinking"] == "" and signature_details(late["signature"]) == [
+        {"type": "reasoning.encrypted", "data": "late-state", "index": 1}
+    ]
+    history = {
+        "model": "m",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": message["content"]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "ok"}]},
+        ],
+    }
+    sent = to_openai_request(history, profile_for("openrouter", "anthropic/claude-sonnet-4.5"), stream=True).body
+    assert sent["messages"][1]["reasoning_details"] == signature_details(first["signature"]) + signature_details(
+        late["signature"]
+    )  # type: ignore[operator]
+    other = to_openai_request(history, profile_for("deepseek", "deepseek-chat"), stream=True).body
+    assert "reasoning_details" not in other["messages"][1]
+
+
+def test_encrypted_reasoning_only_opens_an_empty_thinking_block() -> None:
+    chunks = [
+        chunk({"reasoning_details": [{"type": "reasoning.encrypted", "data": "opaque", "index": 0}]}),
+        chunk({"content": "Hi"}),
+        chunk({}, "stop"),
+    ]
+    message = check_sequence(events(stream(chunks)))
+    assert message["content"][0]["type"] == "thinking" and message["content"][0]["thinking"] == ""
+    assert message["content"][1] == {"type": "text", "text": "Hi"}
