@@ -22,6 +22,13 @@ _CONTEXT = re.compile(
     r"|reduce the length|tokens? exceed",
     re.I,
 )
+_LIMIT = re.compile(
+    r"(?:maximum context length is|context (?:length|window) (?:is|of)|limit of|maximum of)\D{0,12}([\d,]+)", re.I
+)
+_ACTUAL = re.compile(
+    r"(?:resulted in|requested(?: about)?|prompt (?:contains|has|is)|input (?:contains|has|is)|got)\D{0,12}([\d,]+)",
+    re.I,
+)
 MAX_MESSAGE = 2000
 
 
@@ -59,7 +66,12 @@ def classify(status: int, message: str) -> tuple[str, str]:
     """(Anthropic error type, message) for an upstream status and its message."""
     if status in (400, 413, 422) and _CONTEXT.search(message):
         if not message.lower().startswith("prompt is too long"):
-            message = f"prompt is too long: {message}"
+            limit, actual = _LIMIT.search(message), _ACTUAL.search(message)
+            if limit and actual:  # Anthropic's own wording: "prompt is too long: 210118 tokens > 200000 maximum"
+                numbers = f"{actual.group(1).replace(',', '')} tokens > {limit.group(1).replace(',', '')} maximum"
+                message = f"prompt is too long: {numbers} ({message})"
+            else:
+                message = f"prompt is too long: {message}"
         return "invalid_request_error", message
     return error_type_for(status), message
 
