@@ -2,8 +2,8 @@
 
 Servers disagree on the body (`{"error": {"message"}}`, `{"error": "..."}`, FastAPI's `{"detail"}`, a list,
 plain text); the status decides the type as DESIGN.md says. A context-length error is worded as Anthropic
-words it ("prompt is too long: ..."), because Claude Code recognises that phrase and compacts the
-conversation instead of retrying the same request.
+words it ("prompt is too long: N tokens > M maximum"), the phrase Claude Code knows for a full context,
+with the provider's own message kept after it.
 """
 
 from __future__ import annotations

@@ -167,7 +167,10 @@ class MessageConverter:
         if not text:
             text = "(see the image below)" if images else EMPTY_RESULT
         call_id = openai_tool_call_id(str(block.get("tool_use_id") or ""))
-        message: Message = {"role": "tool", "tool_call_id": call_id, "content": text}
+        body: str | list[Part] = text
+        if self.cache and isinstance(block.get("cache_control"), dict):  # Claude Code's last breakpoint
+            body = [{"type": "text", "text": text, "cache_control": block["cache_control"]}]
+        message: Message = {"role": "tool", "tool_call_id": call_id, "content": body}
         return message, images
 
     def _assistant(self, content: Any) -> list[Message]:
@@ -279,4 +282,6 @@ def pair_tool_calls(messages: list[Message]) -> list[Message]:
 
 
 def _orphan(result: Message) -> Message:
-    return {"role": "user", "content": f"Result of tool call {result['tool_call_id']}:\n{result['content']}"}
+    content = result["content"]
+    text = content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+    return {"role": "user", "content": f"Result of tool call {result['tool_call_id']}:\n{text}"}

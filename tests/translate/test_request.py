@@ -514,3 +514,10 @@ def test_tool_call_ids_go_back_as_the_provider_made_them() -> None:
     assert calls[0] == "functions.Read:1"
     assert len(calls[1]) <= 40 and calls[1].startswith("call_")
     assert [m["tool_call_id"] for m in out[2:4]] == calls
+
+
+def test_cache_breakpoint_on_a_tool_result_survives_for_openrouter_claude() -> None:
+    history = [user(text("go")), assistant(tool_use("t1")), user(result("t1", "out", cache_control=EPHEMERAL))]
+    out = messages({"messages": history}, "openrouter", "anthropic/claude-sonnet-4.5")
+    assert out[2]["content"] == [{"type": "text", "text": "out", "cache_control": EPHEMERAL}]
+    assert messages({"messages": history})[2]["content"] == "out"
