@@ -235,6 +235,8 @@ QUIRKS: dict[str, str] = {
     "stop-4": "at most 4 stop sequences",
     "no-sampling": "temperature/top_p are rejected (OpenAI reasoning and search models)",
     "reasoning-effort": "thinking maps to reasoning_effort (low/medium/high)",
+    "reasoning-off-minimal": "thinking disabled maps to reasoning_effort minimal (gpt-5, gpt-5-mini/nano)",
+    "reasoning-off-none": "thinking disabled maps to reasoning_effort none (gpt-5.1 and later, Groq's qwen3)",
     "reasoning-roundtrip": "the previous assistant turns' reasoning must be sent back (reasoning_content)",
     "openrouter": "OpenRouter: attribution headers, the `reasoning` object, the web plugin for web search",
     "web-search-options": "an OpenAI search model: web_search_options answers the web_search server tool",
@@ -264,6 +266,9 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     # OpenAI: reasoning models take reasoning_effort and reject sampling parameters; search models search.
     ModelRule(r"^(o\d|gpt-5)", _s("openai"), quirks=_s("reasoning-effort", "no-sampling")),
     ModelRule(r"search", _s("openai"), quirks=_s("web-search-options", "no-sampling")),
+    ModelRule(r"^gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$", _s("openai"), quirks=_s("reasoning-off-minimal")),
+    ModelRule(r"^gpt-5\.\d", _s("openai"), quirks=_s("reasoning-off-none")),
+    ModelRule(r"qwen3", _s("groq"), quirks=_s("reasoning-off-none")),
     ModelRule(r"^gpt-5", _s("openai"), 128_000),
     ModelRule(r"^o1-mini", _s("openai"), 65_536),
     ModelRule(r"^o\d", _s("openai"), 100_000),

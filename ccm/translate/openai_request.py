@@ -222,9 +222,15 @@ def requested_effort(body: Mapping[str, Any]) -> str | None:
 
 def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
     effort = requested_effort(body)
-    if effort is None or effort == "off":
-        # "off": no provider here has a switch that is safe on every model (OpenRouter refuses to disable
-        # mandatory reasoning), so the model's default stands.
+    if effort == "off":
+        # Only where the model has a switch that cannot fail: OpenRouter refuses to disable reasoning on
+        # models where it is mandatory, so there the model's default stands.
+        if profile.has("reasoning-off-none"):
+            out["reasoning_effort"] = "none"
+        elif profile.has("reasoning-off-minimal"):
+            out["reasoning_effort"] = "minimal"
+        return
+    if effort is None:
         return
     if profile.has("openrouter"):
         thinking = body.get("thinking")

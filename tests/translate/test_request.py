@@ -521,3 +521,21 @@ def test_cache_breakpoint_on_a_tool_result_survives_for_openrouter_claude() -> N
     out = messages({"messages": history}, "openrouter", "anthropic/claude-sonnet-4.5")
     assert out[2]["content"] == [{"type": "text", "text": "out", "cache_control": EPHEMERAL}]
     assert messages({"messages": history})[2]["content"] == "out"
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "expected"),
+    [
+        ("openai", "gpt-5", "minimal"),
+        ("openai", "gpt-5-mini-2025-08-07", "minimal"),
+        ("openai", "gpt-5.1", "none"),
+        ("groq", "qwen/qwen3-32b", "none"),
+        ("openai", "o3", None),
+        ("openai", "gpt-4o", None),
+        ("openrouter", "deepseek/deepseek-r1", None),
+    ],
+)
+def test_thinking_disabled_switches_reasoning_off_where_safe(provider: str, model: str, expected: str | None) -> None:
+    body = translate({"messages": [user(text("x"))], "thinking": {"type": "disabled"}}, provider, model).body
+    assert body.get("reasoning_effort") == expected
+    assert "reasoning" not in body
