@@ -15,6 +15,7 @@ InvalidUpstream from build(), so the dispatcher fails over with that message.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,10 @@ from ccm.translate import (
 )
 
 WIRE = "openai"
+#: Tool-call arguments are held until the call is complete (so they can be repaired); while a long call
+#: streams in, the client would hear nothing although the upstream is busy, so a ping goes out this often.
+BUSY_PING_S = 5.0
+_PING = {"type": "ping"}
 #: OpenRouter's app attribution (https://openrouter.ai/docs/api-reference/overview#headers).
 OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/9j/claude-code-mux", "X-Title": "Claude Code Mux (ccm)"}
 
@@ -134,6 +139,7 @@ class OpenAIStreamTranslator:
         self._json: bytearray | None = bytearray() if "json" in content_type.lower() else None
         self.usage = Usage(input_tokens=self._state.input_estimate)
         self.complete = False
+        self._last_frame = time.monotonic()
 
     def feed(self, chunk: bytes) -> list[Frame]:
         if self._json is not None:
@@ -141,6 +147,12 @@ class OpenAIStreamTranslator:
         events: list[dict[str, Any]] = []
         for sse in self._parser.feed(chunk):
             events += self._event(sse.event, sse.data)
+        now = time.monotonic()
+        if events:
+            self._last_frame = now
+        elif self._state.started and not self._state.finished and now - self._last_frame >= BUSY_PING_S:
+            self._last_frame = now
+            events = [_PING]
         return self._frames(events)
 
     def finish(self) -> list[Frame]:

@@ -340,3 +340,15 @@ def test_encrypted_reasoning_only_opens_an_empty_thinking_block() -> None:
     message = check_sequence(events(stream(chunks)))
     assert message["content"][0]["type"] == "thinking" and message["content"][0]["thinking"] == ""
     assert message["content"][1] == {"type": "text", "text": "Hi"}
+
+
+def test_a_ping_goes_out_while_a_long_tool_call_is_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arguments are held until the call completes; the client hears pings meanwhile, not silence."""
+    import ccm.providers.openai as provider
+
+    monkeypatch.setattr(provider, "BUSY_PING_S", 0.0)
+    translator = provider.ADAPTER.stream(make_ctx(), "text/event-stream")
+    first = translator.feed(sse_bytes([chunk({"tool_calls": [call(0, "c1", "Write", '{"content": "')]})], done=False))
+    assert [f.event for f in first] == ["message_start"]
+    more = translator.feed(sse_bytes([chunk({"tool_calls": [call(0, args="x" * 100)]})], done=False))
+    assert [f.event for f in more] == ["ping"] and more[0].raw == b'event: ping\ndata: {"type":"ping"}\n\n'
