@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,8 +19,7 @@ from ccm.providers.base import Frame, RequestContext
 from ccm.providers.openai import ADAPTER
 from ccm.routing import Attempt
 from config.schema import ProviderConfig, spec_for
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "claude-code"
+from tests.conftest import FIXTURES
 
 _STREAMING = TypeAdapter(ccp.CompletionCreateParamsStreaming)
 _NON_STREAMING = TypeAdapter(ccp.CompletionCreateParamsNonStreaming)
