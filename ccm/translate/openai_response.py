@@ -150,9 +150,11 @@ def to_anthropic_message(
 ) -> dict[str, Any]:
     """A whole chat.completion as an Anthropic message; NotACompletion when it is not one."""
     if not isinstance(completion, Mapping) or not isinstance(completion.get("choices"), list):
+        raise NotACompletion("the upstream answer is not a chat completion")
+    if not completion["choices"]:  # e.g. a prompt stopped by the provider's content filter
         raise NotACompletion("the upstream answer has no choices")
     names = tool_names or {}
-    choice = completion["choices"][0] if completion["choices"] else {}
+    choice = completion["choices"][0]
     message = choice.get("message") if isinstance(choice, Mapping) else None
     if not isinstance(message, Mapping):
         message = {}

@@ -152,6 +152,7 @@ def test_sse_answer_to_a_non_streaming_request() -> None:
         b"not json",
         b'{"error": {"message": "upstream exploded", "code": 500}}',
         b'{"object": "list", "data": []}',
+        b'{"object": "chat.completion", "choices": [], "prompt_filter_results": []}',
         b"",
     ],
 )
