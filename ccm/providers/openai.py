@@ -98,9 +98,12 @@ class OpenAIAdapter:
             translator = self.stream(ctx, "text/event-stream")
             frames = translator.feed(content) + translator.finish()
             try:
-                return message_from_events(f.data for f in frames if f.data is not None)
+                message = message_from_events(f.data for f in frames if f.data is not None)
             except ValueError as exc:
                 raise InvalidUpstream(f"the upstream's streamed answer is unusable: {exc}") from exc
+            if not translator.complete:
+                raise InvalidUpstream("the upstream's streamed answer was cut before any content")
+            return message
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:

@@ -161,6 +161,13 @@ def test_unusable_answers_raise_invalid_upstream(content: bytes) -> None:
         ADAPTER.translate_message(content, "application/json", make_ctx(stream=False))
 
 
+def test_cut_sse_answer_to_a_non_streaming_request() -> None:
+    with pytest.raises(InvalidUpstream, match="cut"):
+        ADAPTER.translate_message(
+            sse_bytes([chunk({"role": "assistant"})], done=False), "text/event-stream", make_ctx()
+        )
+
+
 def test_sse_error_in_a_non_streaming_answer() -> None:
     body = sse_bytes([{"error": {"message": "overloaded", "type": "overloaded_error"}}])
     with pytest.raises(InvalidUpstream, match="overloaded"):
