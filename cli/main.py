@@ -89,10 +89,9 @@ def _print_error(exc: BaseException, debug: bool) -> None:
     if debug:
         traceback.print_exception(exc)
     if isinstance(exc, ConfigError) and exc.problems:
-        for problem in exc.problems:
-            print(common.error_line(str(problem)), file=sys.stderr)
-        if exc.hint:
-            print(common.error_line(exc.hint), file=sys.stderr)
+        last = len(exc.problems) - 1
+        for i, problem in enumerate(exc.problems):  # one line per problem; the hint rides on the last
+            print(common.error_line(str(problem), exc.hint if i == last else None), file=sys.stderr)
     elif isinstance(exc, CcmError):
         print(common.error_line(exc.message, exc.hint), file=sys.stderr)
     else:
@@ -133,6 +132,8 @@ def run(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="ccm", standalone_mode=False)
+    except click_exc.NoArgsIsHelpError:
+        sys.exit(0)  # `ccm` or `ccm config` alone: the help is already printed
     except click_exc.UsageError as exc:
         if debug:
             traceback.print_exception(exc)

@@ -1,6 +1,6 @@
 """Reference counting of `ccm code` sessions, safe against crashes.
 
-Each session holds an exclusive flock on its own file, `$CCM_HOME/sessions/<pid>-<random>.lock`, for as
+Each session holds an exclusive flock on its own file, `$CCM_HOME/sessions/<pid>-<random>.session`, for as
 long as its `ccm code` process lives; the kernel drops the lock when the process dies, however it dies.
 So a live session is a locked file, and a file whose lock is free was left by a crashed session and is
 ignored (and removed). No counter file can drift.
@@ -60,7 +60,7 @@ class Session:
 
 def open_session() -> Session:
     """Register this process as a live session."""
-    path = sessions_dir() / f"{os.getpid()}-{secrets.token_hex(4)}.lock"
+    path = sessions_dir() / f"{os.getpid()}-{secrets.token_hex(4)}.session"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a brand-new file: nobody else can hold it
     os.write(fd, json.dumps({"pid": os.getpid()}).encode())
@@ -70,7 +70,7 @@ def open_session() -> Session:
 def live_sessions() -> list[Path]:
     """Session files whose owner is alive; stale ones (lock free) are removed on the way."""
     live = []
-    for path in sorted(sessions_dir().glob("*.lock")):
+    for path in sorted(sessions_dir().glob("*.session")):
         if path.name.startswith("."):
             continue
         if pidfile.is_locked(path):
