@@ -17,6 +17,10 @@ from config import secrets
 from config.errors import CcmError
 
 
+class RouterKeyRefused(CcmError):
+    """The proxy answered 401: this shell does not have the router key the proxy expects."""
+
+
 def _key(info: pidfile.PidInfo) -> str | None:
     return secrets.interpolate(common.raw_router_key(info.config))
 
@@ -54,7 +58,7 @@ def call(
     except ValueError:
         data = None
     if response.status == 401:
-        raise CcmError(
+        raise RouterKeyRefused(
             "the proxy refused the router key (server.api_key)",
             hint="set the variable server.api_key names in this shell too",
         )

@@ -35,6 +35,8 @@ def check_all(cfg: Config) -> dict[str, dict[str, Any]]:
     def one(name: str) -> tuple[str, dict[str, Any]]:
         try:
             status, data = admin.call("POST", f"/api/providers/{quote(name, safe='')}/test", info=info, timeout=90)
+        except admin.RouterKeyRefused:
+            raise
         except CcmError as exc:
             return name, {"ok": False, "status": None, "latency_ms": 0, "message": exc.message}
         if status != 200 or not isinstance(data, dict):
