@@ -7,7 +7,6 @@ never consults HTTP_PROXY, so a corporate proxy cannot intercept them. When the 
 
 from __future__ import annotations
 
-import http.client
 import json
 from typing import Any
 
@@ -34,6 +33,8 @@ def call(
     timeout: float = 10.0,
 ) -> tuple[int, Any]:
     """One admin request to the running proxy; (status, parsed JSON or None). CcmError when unreachable."""
+    import http.client  # ~10 ms with ssl and email: only commands that talk to the proxy pay it
+
     info = info or common.require_running()
     url = common.proxy_url(info)
     headers = {"accept": "application/json"}

@@ -17,8 +17,6 @@ from config import paths
 from config.errors import CcmError
 from config.load import LoadResult, load_config
 
-CONFIG_HELP = "Config file (default: $CCM_CONFIG, else the running proxy's, else $CCM_HOME/config.toml)."
-
 
 def running() -> pidfile.PidInfo | None:
     """The running proxy's pid file, or None when no proxy holds its lock."""

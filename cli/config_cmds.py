@@ -14,13 +14,12 @@ from typing import Annotated, Any
 import typer
 
 from cli import common
+from cli.options import ConfigOpt, JsonOpt
 from config import paths, secrets
 from config.errors import CcmError, ConfigError
 from config.load import LoadResult, parse_config
 
 app = typer.Typer(help="Create, show, check and edit the config file.", no_args_is_help=True)
-
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)]
 
 
 @app.command()
@@ -38,7 +37,7 @@ def init(
             help="A provider's API key, stored in the keyring (repeatable). Beware: shells keep history.",
         ),
     ] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="The proxy's port.")] = None,
+    port: Annotated[int | None, typer.Option("--port", metavar="N", min=1, max=65535, help="The proxy's port.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: defaults and flags only.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing config (kept as .bak).")] = False,
 ) -> None:
@@ -128,7 +127,7 @@ def _drop_none(value: Any) -> Any:
 @app.command()
 def show(
     config: ConfigOpt = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Show the effective config: defaults filled in, secrets masked, where each key comes from."""
     data = effective(common.load(config))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cli import admin, common, tables
+from cli.options import ConfigOpt, JsonOpt
 from config import secrets
 from config.errors import CcmError, ConfigError
 from config.load import nearest
@@ -16,7 +17,6 @@ from config.schema import Config
 
 app = typer.Typer(help="Provider API keys, kept in the OS keyring (never in the config file).", no_args_is_help=True)
 
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)]
 NameArg = Annotated[str, typer.Argument(help="The provider's name in the config.", show_default=False)]
 
 
@@ -95,7 +95,7 @@ def delete_key(name: NameArg, config: ConfigOpt = None) -> None:
 @app.command("list")
 def list_keys(
     config: ConfigOpt = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Each configured provider's key, masked, and where it comes from (config, $VAR, keyring, file)."""
     cfg = common.load(config).config

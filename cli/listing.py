@@ -11,6 +11,7 @@ from urllib.parse import quote
 import typer
 
 from cli import admin, common, tables
+from cli.options import ConfigOpt, JsonOpt
 from config import secrets
 from config.catalog import BUILT_WIRES
 from config.errors import CcmError
@@ -19,11 +20,9 @@ from config.schema import Config
 providers_app = typer.Typer(help="The providers in the config.", no_args_is_help=True)
 models_app = typer.Typer(help="The models in the config and their failover chains.", no_args_is_help=True)
 
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)]
 CheckOpt = Annotated[
     bool, typer.Option("--check", help="Ask the running proxy to test each provider (a cheap real request).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def check_all(cfg: Config) -> dict[str, dict[str, Any]]:

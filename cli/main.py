@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
 from typing import Annotated
 
 import typer
@@ -87,6 +86,8 @@ _register()
 
 def _print_error(exc: BaseException, debug: bool) -> None:
     if debug:
+        import traceback
+
         traceback.print_exception(exc)
     if isinstance(exc, ConfigError) and exc.problems:
         last = len(exc.problems) - 1
@@ -136,6 +137,8 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(0)  # `ccm` or `ccm config` alone: the help is already printed
     except click_exc.UsageError as exc:
         if debug:
+            import traceback
+
             traceback.print_exception(exc)
         where = exc.ctx.command_path if exc.ctx is not None else "ccm"
         message = " ".join(exc.format_message().split())

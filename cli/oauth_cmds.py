@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli import admin, common, tables
+from cli.options import JsonOpt
 from config.errors import CcmError
 
 app = typer.Typer(help="OAuth logins for subscriptions (Claude Pro/Max, ChatGPT Plus/Pro).", no_args_is_help=True)
@@ -40,7 +41,7 @@ def _when(epoch: object) -> str:
 
 
 @app.command("list")
-def list_tokens(json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def list_tokens(json_out: JsonOpt = False) -> None:
     """The OAuth tokens the running proxy holds: status and expiry (never the tokens)."""
     status, data = admin.call("GET", "/api/oauth/tokens")
     if status != 200 or not isinstance(data, dict):

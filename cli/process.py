@@ -11,7 +11,6 @@ lock for its whole life, so "locked" is "running", whatever the pid says.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -58,6 +57,8 @@ def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
 
     http.client never reads HTTP_PROXY, so a corporate proxy cannot intercept loopback calls.
     """
+    import http.client  # deferred: ~10 ms (ssl, email) that `ccm route explain` should not pay
+
     host_port = url.split("://", 1)[-1].rstrip("/")
     conn = http.client.HTTPConnection(host_port, timeout=timeout)
     try:

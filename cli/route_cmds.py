@@ -17,6 +17,7 @@ import typer
 
 from ccm.routing import BYTES_PER_TOKEN, RoutingDecision, has_web_search, resolve, route
 from cli import common
+from cli.options import ConfigOpt, JsonOpt
 from config.catalog import BUILT_WIRES
 from config.errors import CcmError, RoutingError
 from config.schema import Config
@@ -143,16 +144,20 @@ def _auto_mapped(decision: RoutingDecision, cfg: Config) -> str | None:
 
 @app.command()
 def explain(
-    model: Annotated[str | None, typer.Option("--model", "-m", help="The model the client asks for.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", metavar="MODEL", help="The model the client asks for.")
+    ] = None,
     thinking: Annotated[bool, typer.Option("--thinking", help='With thinking.type = "enabled".')] = False,
     web_search: Annotated[bool, typer.Option("--web-search", help="Offering the web_search tool.")] = False,
-    tokens: Annotated[int | None, typer.Option("--tokens", min=0, help="As big as N input tokens.")] = None,
-    system: Annotated[str | None, typer.Option("--system", help="With this system prompt.")] = None,
+    tokens: Annotated[
+        int | None, typer.Option("--tokens", metavar="N", min=0, help="As big as N input tokens.")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", metavar="TEXT", help="With this system prompt.")] = None,
     request: Annotated[
         str | None, typer.Option("--request", "-r", metavar="FILE.json", help="A real /v1/messages body.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    config: Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)] = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Print the rule that fires, the routed model and its providers in priority order.
 

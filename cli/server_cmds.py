@@ -13,17 +13,19 @@ import typer
 
 from ccm import pidfile
 from cli import claude_env, common, logs, process
+from cli.options import ConfigOpt, JsonOpt
 from config import paths
 from config.errors import CcmError
 from config.load import load_config
 from config.schema import DEFAULT_HOST, DEFAULT_PORT
 
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)]
 HostOpt = Annotated[
-    str | None, typer.Option("--host", help="Address to listen on (default: $CCM_HOST, else [server] host).")
+    str | None,
+    typer.Option("--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else [server] host)."),
 ]
 PortOpt = Annotated[
-    int | None, typer.Option("--port", "-p", min=1, max=65535, help="Port (default: $CCM_PORT, else [server] port).")
+    int | None,
+    typer.Option("--port", "-p", metavar="N", min=1, max=65535, help="Port (default: $CCM_PORT, else [server] port)."),
 ]
 
 
@@ -134,7 +136,7 @@ def _uptime(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
 
-def status(json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def status(json_out: JsonOpt = False) -> None:
     """Whether the proxy runs: pid, URL, uptime, config, version. Exits 1 when it is stopped."""
     info = common.running()
     data: dict[str, Any]
@@ -183,7 +185,9 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Machine-readab
 
 def logs_cmd(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines (Ctrl-C to stop).")] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many of the last lines to show.")] = 50,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", metavar="N", min=0, help="How many of the last lines to show.")
+    ] = 50,
 ) -> None:
     """Show the proxy's log ($CCM_HOME/ccm.log); -f follows it, across rotations."""
     path = paths.log_path()

@@ -19,7 +19,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +59,7 @@ class Session:
 
 def open_session() -> Session:
     """Register this process as a live session."""
-    path = sessions_dir() / f"{os.getpid()}-{secrets.token_hex(4)}.session"
+    path = sessions_dir() / f"{os.getpid()}-{os.urandom(4).hex()}.session"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a brand-new file: nobody else can hold it
     os.write(fd, json.dumps({"pid": os.getpid()}).encode())

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from cli import common
+from cli.options import ConfigOpt
 
 
 def tui(
-    config: Annotated[str | None, typer.Option("--config", "-c", help=common.CONFIG_HELP, show_default=False)] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Open the terminal dashboard: providers, models, routing, live requests, logs."""
     from tui.app import run  # type: ignore[attr-defined]  # deferred: textual is heavy
