@@ -30,7 +30,7 @@ def install() -> None:
         return
 
     @dataclass(frozen=True)
-    class PlainParam(RuntimeParam):  # type: ignore[misc]
+    class PlainParam(RuntimeParam):
         """Coerce a value to a plain type, with click's wording for a bad value or an out-of-range number."""
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -69,4 +69,4 @@ def install() -> None:
         return builder(self)
 
     get_runtime_param._ccm_fast = True  # type: ignore[attr-defined]
-    core._TyperParameter.get_runtime_param = get_runtime_param
+    core._TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]

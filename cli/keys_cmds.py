@@ -99,7 +99,7 @@ def list_keys(
 ) -> None:
     """Each configured provider's key, masked, and where it comes from (config, $VAR, keyring, file)."""
     cfg = common.load(config).config
-    rows = []
+    rows: list[dict[str, str | None]] = []
     for p in cfg.providers:
         if p.auth_type != "apikey":
             rows.append({"provider": p.name, "type": p.provider_type, "key": None, "source": "oauth"})
@@ -117,7 +117,7 @@ def list_keys(
         common.echo(json.dumps(rows, indent=2))
         return
 
-    def source(row: dict[str, str | None]) -> str:
+    def described(row: dict[str, str | None]) -> str:
         if row["source"] == "missing":
             return f"missing: `ccm keys set {row['provider']}`"
         if row["source"] == "oauth":
@@ -126,6 +126,6 @@ def list_keys(
 
     tables.print_table(
         ["Provider", "Type", "Key", "Source"],
-        [[str(r["provider"]), str(r["type"]), r["key"] or "", source(r)] for r in rows],
+        [[str(r["provider"]), str(r["type"]), r["key"] or "", described(r)] for r in rows],
         title=f"Keys for {cfg.path}",
     )

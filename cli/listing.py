@@ -62,7 +62,7 @@ def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: 
     """Each provider: type, wire format, base URL, key (masked); --check tests each through the proxy."""
     cfg = common.load(config).config
     checks = check_all(cfg) if check else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in cfg.providers:
         value, source = (
             secrets.provider_key(p.name, p.api_key, p.key_env) if p.auth_type == "apikey" else (None, "oauth")
@@ -85,7 +85,7 @@ def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: 
         common.echo(json.dumps(rows, indent=2))
     else:
         headers = ["Name", "Type", "Format", "Enabled", "Base URL", "Key"] + (["Check"] if check else [])
-        table = []
+        table: list[list[str]] = []
         for r in rows:
             fmt = r["wire"] + ("" if r["wire_supported"] else " (not built yet)")
             key = (
@@ -114,7 +114,7 @@ def models_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: Jso
     cfg = common.load(config).config
     checks = check_all(cfg) if check else {}
     slots = _slots_by_model(cfg)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in cfg.models:
         chain = []
         for x in m.mappings:

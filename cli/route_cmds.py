@@ -65,7 +65,7 @@ def build_request(
     if thinking:
         body["thinking"], changed = {"type": "enabled", "budget_tokens": 4000}, True
     if web_search and not has_web_search(body.get("tools")):
-        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+        tools: list[Any] = body["tools"] if isinstance(body.get("tools"), list) else []
         body["tools"], changed = [*tools, {"type": "web_search_20250305", "name": "web_search"}], True
     if system is not None:
         body["system"], changed = system, True

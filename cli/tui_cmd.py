@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from cli import common
 from cli.options import ConfigOpt
 
 
-def tui(
-    config: ConfigOpt = None,
-) -> None:
+def tui(config: ConfigOpt = None) -> None:
     """Open the terminal dashboard: providers, models, routing, live requests, logs."""
-    from tui.app import run  # type: ignore[attr-defined]  # deferred: textual is heavy
+    from tui.app import run  # type: ignore[import-not-found, unused-ignore]  # deferred: textual is heavy
 
-    run(common.config_path(config))
+    run(Path(config).expanduser() if config else None)  # without --config the TUI resolves it (same order)
 
 
 def register(app: typer.Typer) -> None:
