@@ -115,14 +115,16 @@ def run(argv: list[str] | None = None) -> None:
     from typer._click import exceptions as click_exc
 
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get("CCM_DEBUG") == "1"
+    first = 0  # global options come before the command
+    while args[first : first + 1] == ["--debug"]:
+        first += 1
+    debug = first > 0 or os.environ.get("CCM_DEBUG") == "1"
     _quiet_logs(debug)
-    # `ccm code ARGS`: every argument belongs to Claude Code, so click never parses them.
-    rest = [a for a in args if a != "--debug"]
-    if rest[:1] == ["code"] and rest[1:] not in (["--help"], ["-h"]):
+    # `ccm code ARGS`: every argument belongs to Claude Code (its own --debug too), so click never sees them.
+    if args[first : first + 1] == ["code"] and args[first + 1 :] not in (["--help"], ["-h"]):
         from cli import code_cmd
 
-        code_args = rest[1:]
+        code_args = args[first + 1 :]
         if code_args[:1] == ["--"]:
             code_args = code_args[1:]
         try:
@@ -149,8 +151,8 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:
-        sys.stderr.close()  # `ccm logs | head`: the reader left; nothing to say
+    except BrokenPipeError:  # `ccm logs | head`: the reader left; nothing to say, and nothing more to flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except click_exc.ClickException as exc:
         print(common.error_line(exc.format_message()), file=sys.stderr)

@@ -93,6 +93,8 @@ def test_code_dash_dash_help_reaches_claude(cli: Cli, claude: Path, write_config
     write_config()
     cli.ok("code", "--", "--help", env={"FAKE_CLAUDE_NAME": "help"})
     assert record(claude, "help")["argv"] == ["--help"]
+    cli.ok("--debug", "code", "--debug", "-p", "x", env={"FAKE_CLAUDE_NAME": "debug"})  # claude's own --debug too
+    assert record(claude, "debug")["argv"] == ["--debug", "-p", "x"]
     assert "Run Claude Code through the proxy" in cli.ok("code", "--help")
 
 
