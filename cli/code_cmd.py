@@ -67,7 +67,10 @@ def _leave(session: sessions.Session) -> None:
 
 def _run_claude(argv: list[str], env: dict[str, str]) -> int:
     """Run claude in this terminal; Ctrl-C goes to it (it is in our process group), not to us."""
-    child = subprocess.Popen(argv, env=env)
+    try:
+        child = subprocess.Popen(argv, env=env)
+    except OSError as exc:
+        raise CcmError(f"cannot run {argv[0]}: {exc.strerror or exc}", hint=INSTALL_HINT) from None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if signum != signal.SIGINT:  # the terminal already sent SIGINT to claude itself

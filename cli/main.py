@@ -132,6 +132,8 @@ def run(argv: list[str] | None = None) -> None:
         except CcmError as exc:
             _print_error(exc, debug)
             sys.exit(1)
+        except KeyboardInterrupt:
+            sys.exit(130)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="ccm", standalone_mode=False)

@@ -163,6 +163,17 @@ def test_missing_claude_is_one_line(cli: Cli, write_config: Any) -> None:
     assert not cli.running()
 
 
+def test_claude_that_cannot_run_is_one_line(cli: Cli, write_config: Any) -> None:
+    write_config()
+    (cli.bin_dir / "claude").write_text("not a program")
+    (cli.bin_dir / "claude").chmod(0o755)
+    result = cli.run("code", env={"PATH": str(cli.bin_dir)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # after the "started the proxy" note
+    assert "cannot run" in line and "Exec format error" in line
+    assert not cli.running()  # the session that started the proxy stopped it on the way out
+
+
 def test_code_when_the_proxy_cannot_start(cli: Cli, claude: Path, write_config: Any, port: int) -> None:
     write_config()
     with socket.socket() as sock:
