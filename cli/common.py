@@ -76,6 +76,11 @@ def note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def plural(count: int, word: str) -> str:
+    """`1 provider`, `2 providers`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def error_line(message: str, hint: str | None = None) -> str:
     return f"ccm: {message}" + (f" ({hint})" if hint else "")
 

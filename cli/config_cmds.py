@@ -163,7 +163,9 @@ def validate(config: ConfigOpt = None) -> None:
     for warning in result.warnings:
         print(f"{warning} (warning)", file=sys.stderr)
     cfg = result.config
-    common.echo(f"{path} is valid: {len(cfg.providers)} providers, {len(cfg.models)} models")
+    common.echo(
+        f"{path} is valid: {common.plural(len(cfg.providers), 'provider')}, {common.plural(len(cfg.models), 'model')}"
+    )
 
 
 @app.command("path")

@@ -157,11 +157,13 @@ def init(
     places = {secrets.store().set(f"provider:{name}", value) for name, value in to_store}
     written = result.config
     common.echo(
-        f"Wrote {path} ({chosen.title.lower()}: {len(written.providers)} providers, {len(written.models)} models)."
+        f"Wrote {path} ({chosen.title.lower()}: {common.plural(len(written.providers), 'provider')}, "
+        f"{common.plural(len(written.models), 'model')})."
     )
     if to_store:
         where = "the OS keyring" if places == {"keyring"} else f"{secrets.store().file.path} (mode 0600)"
-        common.echo(f"Stored {len(to_store)} key(s) in {where}: {', '.join(name for name, _ in to_store)}.")
+        names = ", ".join(name for name, _ in to_store)
+        common.echo(f"Stored {common.plural(len(to_store), 'key')} in {where}: {names}.")
     missing = [name for name, env_var in asked if name not in {n for n, _ in to_store} and not _has_key(name, env_var)]
     for name in missing:
         common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {_env_var(name)}.")

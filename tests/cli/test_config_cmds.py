@@ -54,7 +54,7 @@ def test_full_template_lists_every_catalog_type() -> None:
 def test_init_scripted_with_keys(cli: Cli) -> None:
     out = cli.ok("config", "init", "--preset", "cost", "--key", "zai=zai-secret-0123456789", "--yes", "--port", "14999")
     config = cli.home / "config.toml"
-    assert f"Wrote {config}" in out and "Stored 1 key(s)" in out
+    assert f"Wrote {config}" in out and "Stored 1 key in" in out
     assert "No key yet for anthropic: `ccm keys set anthropic`, or set ANTHROPIC_API_KEY." in out
     assert "zai-secret" not in out
     text = config.read_text()
@@ -93,7 +93,7 @@ def test_init_flag_errors(cli: Cli, args: list[str], needle: str) -> None:
 def test_init_reads_answers_from_stdin(cli: Cli) -> None:
     """Without a terminal the wizard still asks, reading plain lines (preset number, then keys)."""
     out = cli.ok("config", "init", input="2\nant-key-000000000000\n\n")
-    assert "Pick a preset:" in out and "Stored 1 key(s)" in out
+    assert "Pick a preset:" in out and "Stored 1 key in" in out
     assert secrets_file(cli) == {"provider:anthropic": "ant-key-000000000000"}
 
 
@@ -140,7 +140,7 @@ def test_validate_ok_lists_warnings(cli: Cli, write_config: Any) -> None:
     path.write_text(path.read_text().replace("[router]\n", '[router]\nthinkk = "x"\n'))
     result = cli.run("config", "validate")
     assert result.returncode == 0
-    assert "is valid: 1 providers, 3 models" in result.stdout
+    assert "is valid: 1 provider, 3 models" in result.stdout
     assert "router.thinkk: unknown key, ignored (did you mean 'think'?) (warning)" in result.stderr
 
 

@@ -90,7 +90,7 @@ def test_wizard_on_a_terminal(cli: Cli) -> None:
     done = term.expect("Next: `ccm code`")
     assert term.wait() == 0
     assert "zai-typed-secret" not in term.screen  # hidden input: never echoed
-    assert "Stored 1 key(s)" in done and "No key yet for anthropic" in done
+    assert "Stored 1 key in" in done and "No key yet for anthropic" in done
     assert (cli.home / "config.toml").read_text().startswith("# ccm config: cost-optimized")
     assert json.loads((cli.home / "secrets.json").read_text()) == {"provider:zai": "zai-typed-secret-987654"}
 
