@@ -129,7 +129,7 @@ def env(
         url, config_file = common.proxy_url(info), info.config
     else:
         path = common.config_path(None)
-        host, port = server_cmds._listen_address(path, None, None)
+        host, port = server_cmds.listen_address(path, None, None)
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
         url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

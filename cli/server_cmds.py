@@ -29,7 +29,7 @@ PortOpt = Annotated[
 ]
 
 
-def _listen_address(config: Path, host: str | None, port: int | None) -> tuple[str, int]:
+def listen_address(config: Path, host: str | None, port: int | None) -> tuple[str, int]:
     """Where the server will listen, as it decides it: flag > $CCM_HOST/$CCM_PORT > the config > defaults."""
     cfg_host, cfg_port = DEFAULT_HOST, DEFAULT_PORT
     if config.exists():
@@ -41,6 +41,8 @@ def _listen_address(config: Path, host: str | None, port: int | None) -> tuple[s
             port = int(env_port)
         except ValueError:
             raise CcmError(f"CCM_PORT must be a port number, not {env_port!r}") from None
+        if not 1 <= port <= 65535:
+            raise CcmError(f"CCM_PORT must be between 1 and 65535, not {port}")
     return host or os.environ.get("CCM_HOST") or cfg_host, port or cfg_port
 
 
@@ -53,7 +55,7 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
             hint="`ccm stop` or `ccm restart` first",
         )
     process.remove_stale_pidfile()
-    listen_host, listen_port = _listen_address(config, host, port)
+    listen_host, listen_port = listen_address(config, host, port)
     problem = process.port_problem(listen_host, listen_port)
     if problem:
         raise CcmError(problem)
@@ -92,7 +94,7 @@ def start(
         if info is not None:
             raise CcmError(f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})")
         process.remove_stale_pidfile()
-        problem = process.port_problem(*_listen_address(path, host, port))
+        problem = process.port_problem(*listen_address(path, host, port))
         if problem:
             raise CcmError(problem)
         argv = process.serve_command(path, host, port)

@@ -228,3 +228,4 @@ def test_env_overrides_port(cli: Cli, write_config: Any) -> None:
     assert f"http://127.0.0.1:{port}" in out
     cli.ok("stop")
     assert "CCM_PORT must be a port number" in cli.fails("start", env={"CCM_PORT": "x"})
+    assert "CCM_PORT must be between 1 and 65535" in cli.fails("start", env={"CCM_PORT": "70000"})
