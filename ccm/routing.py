@@ -29,11 +29,14 @@ from config.schema import Config, ProviderConfig
 TAG_OPEN = "<CCM-SUBAGENT-MODEL>"
 SUBAGENT_TAG = re.compile(r"<CCM-SUBAGENT-MODEL>\s*(.*?)\s*</CCM-SUBAGENT-MODEL>", re.S)
 
-#: Bytes of request JSON per input token: the body's size divided by the tokens of its text
-#: (system + messages + tools) under Claude's published tokenizer (anthropic 0.38.0's tokenizer.json),
-#: over the Claude Code fixtures (bench/calibrate_tokens.py). Set a little below the lowest measured
-#: ratio, so the estimate errs towards more tokens (a "long" request routed long is the safe mistake).
-BYTES_PER_TOKEN = 3.4
+#: Bytes of request JSON per input token. Measured by bench/calibrate_tokens.py on the 20 Claude Code
+#: fixtures: compact body size / tokens of the text a model reads (system, messages, tools as JSON) under
+#: Claude's published tokenizer (tokenizer.json of the `anthropic` 0.38.0 wheel): 4.06-4.34 on the 15
+#: requests of 7k-20k tokens (median 4.22; 4.24 over all). 3.9 is the lowest x 0.97, rounded down, so
+#: the estimate errs towards more tokens: that tokenizer predates Claude 3, whose own (not public) tends
+#: to count more, and routing a borderline request to long_context is the safer mistake. The same ratio
+#: fits system+messages+tools alone (4.05-4.32), which the local count_tokens estimate measures.
+BYTES_PER_TOKEN = 3.9
 
 Rule = Literal["explicit", "websearch", "subagent", "long_context", "think", "background", "default"]
 

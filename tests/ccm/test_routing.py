@@ -487,3 +487,24 @@ def test_subagent_tag_in_a_real_subagent_request(fixtures_dir: Path) -> None:
     assert "CCM-SUBAGENT" not in json.dumps(forwarded)
     assert forwarded["system"][:2] == data["system"][:2]
     assert forwarded["messages"] is data["messages"]
+
+
+# Tokens of each fixture's model text under Claude's published tokenizer, from bench/calibrate_tokens.py.
+MEASURED_TOKENS = {
+    "subagent-request": 7837,
+    "count-tokens-with-tools": 8432,
+    "subagent-tool-result-followup": 8236,
+    "main-request-with-tools": 11718,
+    "interactive-main-request": 12877,
+    "compact-request": 14283,
+    "main-request-no-experimental-betas": 19057,
+    "thinking-tool-result-followup": 20263,
+}
+
+
+def test_estimate_errs_towards_more_tokens_on_real_requests(fixtures_dir: Path) -> None:
+    """BYTES_PER_TOKEN stays calibrated: never under the measured count, and within 15 % of it."""
+    sizes = {name: size for name, _, size in _fixtures(fixtures_dir)}
+    for name, tokens in MEASURED_TOKENS.items():
+        estimate = estimate_tokens(sizes[name])
+        assert tokens <= estimate <= tokens * 1.15, (name, tokens, estimate)
