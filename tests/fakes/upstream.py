@@ -39,6 +39,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds to wait before each chunk."""
+    pauses: dict[int, float] = field(default_factory=dict)
+    """Extra seconds to wait before chunk i (a silence mid-stream)."""
     stall: float = 0.0
     """Seconds to wait before sending the status line."""
     cut_after: int | None = None
@@ -125,8 +127,8 @@ class FakeUpstream:
                         h.close_connection = True
                         h.connection.shutdown(socket.SHUT_RDWR)
                         return
-                    if reply.delay:
-                        time.sleep(reply.delay)
+                    if reply.delay or i in reply.pauses:
+                        time.sleep(reply.delay + reply.pauses.get(i, 0.0))
                     h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     h.wfile.flush()
                 h.wfile.write(b"0\r\n\r\n")

@@ -1,0 +1,279 @@
+"""The Quart app: /v1/messages, count_tokens, /health, and the admin API (ccm.admin).
+
+One process-wide httpx.AsyncClient (created before serving, closed after); the config is a snapshot taken
+once per request (ccm.state). Quart defaults that would cut long streams or refuse Claude Code's large
+bodies are overridden (FACTS.md section 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from quart import Quart, Response, request
+
+from ccm import __version__
+from ccm.dispatch import Dispatcher, Done, Result
+from ccm.providers.base import error_body
+from ccm.requestlog import RequestLog, RequestRecord
+from ccm.routing import RoutingDecision, resolve, route
+from ccm.state import ConfigHolder, Snapshot
+from ccm.tokens import estimate_input_tokens
+from config.errors import RoutingError
+
+log = logging.getLogger("ccm.app")
+
+MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status=status, headers=headers, content_type="application/json")
+
+
+def anthropic_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(error_body(error_type, message), status, headers)
+
+
+def authorized(snapshot: Snapshot) -> bool:
+    """When server.api_key is set, clients must send it as x-api-key or Authorization: Bearer."""
+    expected = snapshot.router_key
+    if not expected:
+        return True
+    given = request.headers.get("x-api-key") or ""
+    auth = request.headers.get("authorization") or ""
+    if not given and auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> Quart:
+    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal)."""
+    app = Quart("ccm")
+    app.config.update(RESPONSE_TIMEOUT=None, BODY_TIMEOUT=120, MAX_CONTENT_LENGTH=MAX_BODY)
+    holder = holder or ConfigHolder(Path(config_path))
+    if holder._snapshot is None:
+        holder.load()
+    requests = RequestLog()
+    state: dict[str, Any] = {"started": time.time()}
+    app.extensions["ccm"] = {"holder": holder, "requests": requests, "state": state}
+
+    @app.before_serving
+    async def startup() -> None:
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
+            timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
+            follow_redirects=False,
+        )
+        state["client"] = client
+        state["dispatcher"] = Dispatcher(client)
+        if watch:
+            state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
+
+    @app.after_serving
+    async def shutdown() -> None:
+        watcher = state.pop("watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        client = state.pop("client", None)
+        if client is not None:
+            await client.aclose()
+
+    @app.errorhandler(413)
+    async def too_large(_: Exception) -> Response:
+        return anthropic_error(413, "request_too_large", f"request body is larger than {MAX_BODY // 2**20} MiB")
+
+    @app.errorhandler(404)
+    async def not_found(_: Exception) -> Response:
+        return anthropic_error(404, "not_found_error", f"no such endpoint: {request.method} {request.path}")
+
+    @app.errorhandler(405)
+    async def not_allowed(_: Exception) -> Response:
+        return anthropic_error(405, "invalid_request_error", f"method {request.method} not allowed on {request.path}")
+
+    @app.get("/health")
+    async def health() -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "pid": _pid(),
+                "uptime_s": round(time.time() - state["started"], 1),
+                "config": str(holder.path),
+                "generation": holder.current.generation,
+            }
+        )
+
+    @app.route("/api/hello", methods=["GET", "HEAD"])
+    async def hello() -> Response:
+        # Claude Code's TUI probes this at start; a 200 is kinder than a 404.
+        return json_response({})
+
+    async def parse_messages_body() -> tuple[Snapshot, bytes, dict[str, Any]] | Response:
+        snapshot = holder.current
+        if not authorized(snapshot):
+            return anthropic_error(401, "authentication_error", "invalid or missing router key (server.api_key)")
+        raw = await request.get_data()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return anthropic_error(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
+            return anthropic_error(400, "invalid_request_error", 'request body needs a "model" string')
+        return snapshot, raw, body
+
+    def record(kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float) -> Any:
+        def on_done(done: Done) -> None:
+            requests.add(
+                RequestRecord(
+                    id=requests.next_id(),
+                    time=time.time(),
+                    model=str(body.get("model")),
+                    route=decision.rule if decision else "-",
+                    routed_model=decision.model if decision else "-",
+                    provider=done.provider,
+                    actual_model=done.actual_model,
+                    status=done.status,
+                    attempts=done.attempts,
+                    latency_ms=round((time.perf_counter() - started) * 1000),
+                    input_tokens=done.usage.input_tokens,
+                    output_tokens=done.usage.output_tokens,
+                    stream=bool(body.get("stream")),
+                    error=done.error,
+                    kind=kind,
+                )
+            )
+
+        return on_done
+
+    def to_response(result: Result) -> Response:
+        if result.stream is not None:
+            response = Response(result.stream, status=result.status, headers=result.headers)
+            response.timeout = None
+            return response
+        return Response(result.body, status=result.status, headers=result.headers)
+
+    @app.post("/v1/messages")
+    async def messages() -> Response:
+        started = time.perf_counter()
+        parsed = await parse_messages_body()
+        if isinstance(parsed, Response):
+            return parsed
+        snapshot, raw, body = parsed
+        config = snapshot.config
+        decision = route(body, config, body_size=len(raw))
+        on_done = record("messages", body, decision, started)
+        headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
+        try:
+            attempts = resolve(decision.model, config)
+        except RoutingError as exc:
+            on_done(Done(exc.status, 0, error=exc.message))
+            return anthropic_error(exc.status, exc.error_type, exc.message, headers)
+        timeouts = (config.server.timeouts.connect_timeout_ms / 1000, config.server.timeouts.api_timeout_ms / 1000)
+        result = await state["dispatcher"].run(
+            body,
+            decision,
+            attempts,
+            snapshot.keys,
+            _client_headers(),
+            request.query_string.decode(),
+            timeouts,
+            on_done,
+        )
+        return to_response(result)
+
+    @app.post("/v1/messages/count_tokens")
+    async def count_tokens() -> Response:
+        started = time.perf_counter()
+        parsed = await parse_messages_body()
+        if isinstance(parsed, Response):
+            return parsed
+        snapshot, raw, body = parsed
+        config = snapshot.config
+        decision = route(body, config, body_size=len(raw))
+        on_done = record("count_tokens", body, decision, started)
+        headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
+        try:
+            attempts = resolve(decision.model, config)
+        except RoutingError as exc:
+            on_done(Done(exc.status, 0, error=exc.message))
+            return anthropic_error(exc.status, exc.error_type, exc.message, headers)
+        first = attempts[0]
+        key = snapshot.keys.get(first.provider.name.lower())
+        if first.provider.provider_type in ("anthropic", "anthropic-compatible") and key:
+            forwarded = await _forward_count(state["client"], body, decision, first, key, config)
+            if forwarded is not None:
+                headers |= {
+                    "x-ccm-provider": first.provider.name,
+                    "x-ccm-actual-model": first.actual_model,
+                    "x-ccm-attempts": "1",
+                }
+                on_done(Done(200, 1, first.provider.name, first.actual_model))
+                return Response(forwarded, 200, headers, content_type="application/json")
+        tokens = estimate_input_tokens(body)
+        on_done(Done(200, 0, "local", "estimate"))
+        return json_response({"input_tokens": tokens}, 200, headers | {"x-ccm-provider": "local"})
+
+    from ccm.admin import register_admin
+
+    register_admin(app, holder, requests, state, authorized)
+    return app
+
+
+def _client_headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+async def _forward_count(
+    client: httpx.AsyncClient, body: dict[str, Any], decision: RoutingDecision, attempt: Any, key: str, config: Any
+) -> bytes | None:
+    """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally)."""
+    from ccm.dispatch import prepare_body
+    from ccm.providers.anthropic import auth_headers
+
+    provider = attempt.provider
+    payload = prepare_body(body, decision, attempt)
+    payload.pop("max_tokens", None)
+    payload.pop("stream", None)
+    headers = {
+        "content-type": "application/json",
+        "anthropic-version": request.headers.get("anthropic-version") or "2023-06-01",
+    }
+    beta = request.headers.get("anthropic-beta")
+    if beta:
+        headers["anthropic-beta"] = beta
+    headers.update(auth_headers(provider.spec.auth, key))
+    url = provider.url("/v1/messages/count_tokens")
+    query = request.query_string.decode()
+    if query:
+        url = f"{url}?{query}"
+    try:
+        response = await client.post(
+            url,
+            content=orjson.dumps(payload),
+            headers=headers,
+            timeout=httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0),
+        )
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return response.content if isinstance(data, dict) and "input_tokens" in data else None

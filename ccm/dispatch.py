@@ -1,0 +1,358 @@
+"""Dispatch and failover: try a model's mappings in priority order until one answers.
+
+DESIGN.md, "Dispatch and failover", is the contract:
+- fail over on connection errors, timeouts, 401/402/403/404/408/409/429/5xx/529, a mapping with no key
+  or an unbuilt wire format, and an answer that is not what was asked for;
+- pass 400/413/422 through at once (the request itself is wrong);
+- nothing reaches the client before the chosen upstream's first event (or whole body) has been checked;
+  after that, a failure ends the stream with `event: error`, never a clean message_stop;
+- when every mapping fails: the last attempt's status and a message naming every attempt.
+
+Quart-free: the app turns a Result into a Response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from ccm.providers import adapter_for
+from ccm.providers.base import (
+    Frame,
+    InvalidUpstream,
+    RequestContext,
+    StreamTranslator,
+    Usage,
+    error_body,
+    error_type_for,
+)
+from ccm.routing import Attempt, RoutingDecision
+from ccm.sse import encode
+
+log = logging.getLogger("ccm.dispatch")
+
+PASS_THROUGH = frozenset({400, 413, 422})
+PING_INTERVAL = 10.0
+_PING = encode("ping", {"type": "ping"})
+
+
+@dataclass(slots=True)
+class Failure:
+    provider: str
+    model: str
+    outcome: str
+    status: int
+    error_type: str
+    retry_after: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.provider}/{self.model}: {self.outcome}"
+
+
+@dataclass(slots=True)
+class Result:
+    """What to answer: a whole body, or a stream of SSE bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+
+
+@dataclass(slots=True)
+class Done:
+    """What the request log needs once the answer is over."""
+
+    status: int
+    attempts: int
+    provider: str | None = None
+    actual_model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+
+
+def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
+    return Result(
+        status, {**headers, "content-type": "application/json"}, orjson.dumps(error_body(error_type, message))
+    )
+
+
+def error_frame(error_type: str, message: str) -> bytes:
+    return encode("error", error_body(error_type, message))
+
+
+def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
+    """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
+    out = dict(body)
+    out["model"] = attempt.actual_model
+    if decision.system_changed:
+        out["system"] = decision.system
+    limit = attempt.max_output_tokens
+    max_tokens = out.get("max_tokens")
+    if limit and isinstance(max_tokens, int) and max_tokens > limit:
+        out["max_tokens"] = limit
+    return out
+
+
+class Dispatcher:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def run(
+        self,
+        body: dict[str, Any],
+        decision: RoutingDecision,
+        attempts: list[Attempt],
+        keys: Mapping[str, str | None],
+        client_headers: Mapping[str, str],
+        query: str,
+        timeouts: tuple[float, float],
+        on_done: Callable[[Done], None],
+    ) -> Result:
+        """Try each attempt; return the first good answer, a pass-through error, or the summary error."""
+        stream = bool(body.get("stream"))
+        connect_s, api_s = timeouts
+        base_headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model}
+        failures: list[Failure] = []
+        for number, attempt in enumerate(attempts, start=1):
+            provider = attempt.provider
+            started = time.perf_counter()
+            headers = {**base_headers, "x-ccm-attempts": str(number)}
+
+            def fail(
+                outcome: str,
+                status: int,
+                error_type: str,
+                retry_after: str | None = None,
+                attempt: Attempt = attempt,
+                started: float = started,
+            ) -> None:
+                failure = Failure(attempt.provider.name, attempt.actual_model, outcome, status, error_type, retry_after)
+                failures.append(failure)
+                log.warning(
+                    "attempt %d/%d %s failed after %d ms: %s",
+                    len(failures),
+                    len(attempts),
+                    f"{attempt.provider.name}/{attempt.actual_model}",
+                    (time.perf_counter() - started) * 1000,
+                    outcome,
+                )
+
+            adapter = adapter_for(provider.wire)
+            if adapter is None:
+                fail(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
+                continue
+            key = keys.get(provider.name.lower())
+            if not key and provider.spec.auth != "none":
+                if provider.auth_type == "oauth":
+                    fail(
+                        f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet",
+                        403,
+                        "permission_error",
+                    )
+                else:
+                    fail(
+                        f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` "
+                        f"or set {provider.key_env}",
+                        403,
+                        "permission_error",
+                    )
+                continue
+            ctx = RequestContext(attempt, key, client_headers, query, str(body.get("model") or ""), stream)
+            try:
+                upstream = adapter.build(prepare_body(body, decision, attempt), ctx)
+            except InvalidUpstream as exc:
+                fail(str(exc), 400, "invalid_request_error")
+                continue
+            request = self.client.build_request(
+                "POST",
+                upstream.url,
+                headers=upstream.headers,
+                content=upstream.body,
+                timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
+            )
+            response: httpx.Response | None = None
+            try:
+                async with asyncio.timeout(connect_s + api_s):
+                    response = await self.client.send(request, stream=True)
+                    status = response.status_code
+                    content_type = response.headers.get("content-type", "")
+                    if status >= 300:
+                        content = await response.aread()
+                        await response.aclose()
+                        err = adapter.parse_error(status, response.headers, content)
+                        if status in PASS_THROUGH:
+                            headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
+                            on_done(Done(status, number, provider.name, attempt.actual_model, error=err.message))
+                            return error_result(status, err.error_type, err.message, headers)
+                        fail(f"HTTP {status} {err.error_type}: {err.message}", status, err.error_type, err.retry_after)
+                        continue
+                    headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
+                    if not stream:
+                        content = await response.aread()
+                        await response.aclose()
+                        message = adapter.translate_message(content, content_type, ctx)
+                        usage = message.get("usage") or {}
+                        on_done(
+                            Done(
+                                200,
+                                number,
+                                provider.name,
+                                attempt.actual_model,
+                                Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+                            )
+                        )
+                        return Result(200, {**headers, "content-type": "application/json"}, orjson.dumps(message))
+                    translator = adapter.stream(ctx, content_type)
+                    chunks = response.aiter_bytes()
+                    first = await _first_frames(chunks, translator)
+            except InvalidUpstream as exc:
+                await _close(response)
+                fail(f"invalid answer: {exc}", 502, "api_error")
+                continue
+            except TimeoutError:
+                await _close(response)
+                fail(f"timed out after {api_s:g} s waiting for the first event", 504, "timeout_error")
+                continue
+            except httpx.TimeoutException as exc:
+                await _close(response)
+                kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+                fail(f"{kind} timeout", 504, "timeout_error")
+                continue
+            except httpx.HTTPError as exc:
+                await _close(response)
+                fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
+                continue
+            except BaseException:
+                await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+                raise
+            assert response is not None
+            if first and first[0].event == "error":
+                await _close(response)
+                data = first[0].data or {}
+                err = data.get("error") or {}
+                error_type = str(err.get("type") or "api_error")
+                fail(f"stream error {error_type}: {err.get('message', '')}", _status_for(error_type), error_type)
+                continue
+            log.debug(
+                "attempt %d %s/%s answered in %d ms",
+                number,
+                provider.name,
+                attempt.actual_model,
+                (time.perf_counter() - started) * 1000,
+            )
+            done = Done(200, number, provider.name, attempt.actual_model, translator.usage)
+            return Result(
+                200,
+                {**headers, "content-type": "text/event-stream", "cache-control": "no-cache"},
+                stream=_relay(first, chunks, translator, response, done, on_done),
+            )
+        return self._all_failed(failures, base_headers, len(attempts), on_done)
+
+    def _all_failed(
+        self, failures: list[Failure], headers: dict[str, str], count: int, on_done: Callable[[Done], None]
+    ) -> Result:
+        last = failures[-1]
+        summary = "; ".join(f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1))
+        message = f"all mappings failed ({count} tried): {summary}"
+        out = {**headers, "x-ccm-attempts": str(count)}
+        retry_after = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
+        if retry_after:
+            out["retry-after"] = retry_after
+        on_done(Done(last.status, count, error=message))
+        return error_result(last.status, last.error_type or error_type_for(last.status), message, out)
+
+
+def _status_for(error_type: str) -> int:
+    return {
+        "overloaded_error": 529,
+        "rate_limit_error": 429,
+        "authentication_error": 401,
+        "permission_error": 403,
+        "not_found_error": 404,
+        "invalid_request_error": 400,
+        "timeout_error": 504,
+    }.get(error_type, 502)
+
+
+async def _close(response: httpx.Response | None) -> None:
+    if response is not None:
+        with contextlib.suppress(Exception):
+            await response.aclose()
+
+
+async def _first_frames(chunks: AsyncIterator[bytes], translator: StreamTranslator) -> list[Frame]:
+    """Read until the translator yields its first frames (the failover window)."""
+    async for chunk in chunks:
+        frames = translator.feed(chunk)
+        if frames:
+            return frames
+    frames = translator.finish()
+    if not frames:
+        raise InvalidUpstream("stream ended before its first event")
+    return frames
+
+
+async def _relay(
+    first: list[Frame],
+    chunks: AsyncIterator[bytes],
+    translator: StreamTranslator,
+    response: httpx.Response,
+    done: Done,
+    on_done: Callable[[Done], None],
+) -> AsyncIterator[bytes]:
+    """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
+    saw_error = any(frame.event == "error" for frame in first)
+    try:
+        for frame in first:
+            yield frame.raw
+        iterator = chunks.__aiter__()
+        pending: asyncio.Task[bytes] | None = None
+        try:
+            while True:
+                pending = asyncio.ensure_future(iterator.__anext__())
+                while True:
+                    finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
+                    if finished:
+                        break
+                    yield _PING
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    break
+                pending = None
+                for frame in translator.feed(chunk):
+                    saw_error = saw_error or frame.event == "error"
+                    yield frame.raw
+            for frame in translator.finish():
+                saw_error = saw_error or frame.event == "error"
+                yield frame.raw
+            if saw_error:
+                done.status, done.error = 502, "the upstream sent an error event mid-stream"
+            elif not translator.complete:
+                done.status, done.error = 502, "upstream stream ended before message_stop"
+                yield error_frame("api_error", "the upstream stream ended before the answer was complete")
+        except InvalidUpstream as exc:
+            done.status, done.error = 502, str(exc)
+            yield error_frame("api_error", f"the upstream sent an invalid event: {exc}")
+        except httpx.TimeoutException:
+            done.status, done.error = 504, "upstream went silent"
+            yield error_frame("timeout_error", "the upstream went silent mid-stream")
+        except httpx.HTTPError as exc:
+            done.status, done.error = 502, f"{type(exc).__name__}"
+            yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+    finally:
+        await _close(response)
+        done.usage = translator.usage
+        on_done(done)

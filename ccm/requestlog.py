@@ -1,0 +1,80 @@
+"""The recent-request log: a ring buffer for /api/requests and a fan-out for /api/requests/stream."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+log = logging.getLogger("ccm.requests")
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    id: int
+    time: float
+    model: str
+    route: str
+    routed_model: str
+    provider: str | None
+    actual_model: str | None
+    status: int
+    attempts: int
+    latency_ms: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    stream: bool = False
+    error: str | None = None
+    kind: str = "messages"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestLog:
+    def __init__(self, size: int = 1000) -> None:
+        self._records: deque[RequestRecord] = deque(maxlen=size)
+        self._subscribers: set[asyncio.Queue[RequestRecord]] = set()
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, record: RequestRecord) -> None:
+        self._records.append(record)
+        log.info(
+            "%s %s -> %s via %s/%s: %d in %d ms (%d attempt%s)%s",
+            record.kind,
+            record.model,
+            record.routed_model,
+            record.provider or "-",
+            record.actual_model or "-",
+            record.status,
+            record.latency_ms,
+            record.attempts,
+            "" if record.attempts == 1 else "s",
+            f" error: {record.error}" if record.error else "",
+        )
+        for queue in list(self._subscribers):
+            if queue.qsize() < 1000:
+                queue.put_nowait(record)
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        items = list(self._records)[-limit:] if limit > 0 else []
+        return [r.as_dict() for r in reversed(items)]
+
+    def subscribe(self) -> asyncio.Queue[RequestRecord]:
+        queue: asyncio.Queue[RequestRecord] = asyncio.Queue()
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[RequestRecord]) -> None:
+        self._subscribers.discard(queue)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,168 @@
+"""The serving process: `python -m ccm serve [--config P] [--host H] [--port N] [--create-config]`.
+
+One process (Hypercorn's `serve()` in-process, not its multi-process CLI), holding the pid file's lock for
+its whole life. Hypercorn settings follow FACTS.md section 2: no access log (ccm keeps its own request
+log), a 30 s graceful drain on SIGTERM so streams in flight can finish, long keep-alive so the proxy is
+never the side that closes a connection Claude Code is about to reuse.
+
+Exit codes: 0 after a clean stop, 1 for a config or port problem (one line on stderr), 3 when a proxy
+already runs for this CCM_HOME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from ccm import __version__, pidfile
+from config import paths
+from config.errors import CcmError, ConfigError
+
+GRACEFUL_TIMEOUT = 30.0
+log = logging.getLogger("ccm")
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ccm", description="Run the ccm proxy in the foreground.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--config")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--create-config", action="store_true", help="copy the shipped default config when the file does not exist"
+    )
+    return parser.parse_args(argv)
+
+
+def setup_logging(level: str) -> None:
+    paths.ensure_home()
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_path(), maxBytes=10 * 2**20, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    numeric = {"trace": logging.DEBUG, "warn": logging.WARNING}.get(level, getattr(logging, level.upper(), 20))
+    root.setLevel(numeric)
+    for noisy in ("httpx", "httpcore", "hpack", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"ccm: {message}", file=sys.stderr)
+    return code
+
+
+def serve(argv: list[str]) -> int:
+    args = _parse(argv)
+    config_path = paths.config_path(args.config)
+    if not config_path.exists():
+        if not args.create_config:
+            return _fail(f"config file not found: {config_path} (run `ccm config init`)")
+        paths.ensure_home()
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(paths.__file__).with_name("default.toml"), config_path)
+        os.chmod(config_path, 0o600)
+
+    from ccm.state import ConfigHolder  # after the cheap checks: imports httpx/keyring-backed secrets
+
+    setup_logging("info")  # before the first load, so its warnings reach ccm.log
+    holder = ConfigHolder(config_path.resolve())
+    try:
+        snapshot = holder.load()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"ccm: {problem}", file=sys.stderr)
+        return 1
+    except CcmError as exc:
+        return _fail(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    server = snapshot.config.server
+    host = args.host or os.environ.get("CCM_HOST") or server.host
+    try:
+        port = args.port or int(os.environ.get("CCM_PORT") or server.port)
+    except ValueError:
+        return _fail(f"CCM_PORT must be a port number, not {os.environ.get('CCM_PORT')!r}")
+    if not 1 <= port <= 65535:
+        return _fail(f"port must be between 1 and 65535, not {port}")
+    setup_logging(server.log_level)
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{port}"
+    pid_path = paths.pid_path()
+    try:
+        fd = pidfile.acquire(
+            pid_path,
+            {
+                "pid": os.getpid(),
+                "host": host,
+                "port": port,
+                "url": url,
+                "config": str(config_path.resolve()),
+                "started_at": time.time(),
+                "version": __version__,
+            },
+        )
+    except pidfile.AlreadyRunning:
+        running = pidfile.read(pid_path)
+        where = f" at {running.url} (pid {running.pid})" if running else ""
+        return _fail(f"ccm is already running{where}", 3)
+    try:
+        if not _port_free(host, port):
+            return _fail(f"port {port} on {host} is in use by another program; pick another with --port")
+        log.info("ccm %s serving %s with config %s", __version__, url, config_path)
+        return _run(holder, host, port)
+    finally:
+        pidfile.release(pid_path, fd)
+
+
+def _run(holder: object, host: str, port: int) -> int:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from ccm.app import create_app
+
+    app = create_app(holder.path, holder=holder)  # type: ignore[attr-defined]
+    cfg = HypercornConfig()
+    cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    cfg.accesslog = None
+    cfg.errorlog = logging.getLogger("hypercorn.error")
+    cfg.graceful_timeout = GRACEFUL_TIMEOUT
+    cfg.keep_alive_timeout = 75
+    cfg.keep_alive_max_requests = 100_000
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+    try:
+        with runner:
+            runner.run(hypercorn_serve(app, cfg))  # type: ignore[arg-type]
+    except OSError as exc:
+        log.error("cannot serve on %s:%d: %s", host, port, exc)
+        return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    log.info("ccm stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve(list(sys.argv[1:] if argv is None else argv))

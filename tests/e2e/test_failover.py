@@ -1,0 +1,248 @@
+"""Failover as DESIGN.md's "Dispatch and failover" says: what fails over, what passes through, the
+failover window, and the summary error when every mapping fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anthropic
+import httpx
+import pytest
+
+from tests.e2e.harness import InProcessProxy, anthropic_provider, free_port, make_config
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream, sse
+
+Up = Callable[[], FakeUpstream]
+Px = Callable[[str], InProcessProxy]
+BODY = {"model": "m", "max_tokens": 20, "messages": [{"role": "user", "content": "q"}]}
+
+
+def sdk(p: InProcessProxy) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=p.url, api_key="k", max_retries=0)
+
+
+def chain(urls: list[str], api_timeout_ms: int = 3000) -> str:
+    providers = [anthropic_provider(f"p{i}", url) for i, url in enumerate(urls, start=1)]
+    return make_config(
+        providers,
+        {"m": [(f"p{i}", f"model-{i}") for i in range(1, len(urls) + 1)]},
+        server={"timeouts": {"api_timeout_ms": api_timeout_ms, "connect_timeout_ms": 1000}},
+    )
+
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
+
+
+# Each failure kind, as a scripted reply (None: the upstream is not even listening).
+FAILURES: dict[str, Reply | None] = {
+    "connection_refused": None,
+    "dropped": Reply(drop=True),
+    "timeout": Reply(200, json=anthropic_message(), stall=2.0),
+    "401": Reply.error(401, "bad key", "authentication_error"),
+    "402": Reply.error(402, "pay up", "billing_error"),
+    "403": Reply.error(403, "forbidden", "permission_error"),
+    "404": Reply.error(404, "no such model", "not_found_error"),
+    "408": Reply.error(408, "slow"),
+    "409": Reply.error(409, "conflict"),
+    "429": Reply.error(429, "slow down", "rate_limit_error", headers={"retry-after": "7"}),
+    "500": Reply.error(500, "boom"),
+    "502": Reply.error(502, "bad gateway"),
+    "503": Reply.error(503, "unavailable"),
+    "529": Reply.error(529, "overloaded", "overloaded_error"),
+    "invalid_json": Reply(200, body=b'{"type": "message", "content": [', headers={"content-type": "application/json"}),
+    "html_200": Reply(200, body=b"<html>gateway</html>", headers={"content-type": "text/html"}),
+}
+STREAM_FAILURES: dict[str, Reply | None] = {
+    **{k: v for k, v in FAILURES.items() if k not in ("invalid_json", "html_200")},
+    "json_to_stream": Reply(200, json=anthropic_message()),
+    "invalid_first_event": Reply.stream([sse("content_block_delta", {"type": "content_block_delta"})]),
+    "error_event_first": Reply.stream(
+        [sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})]
+    ),
+    "cut_before_first_event": Reply.stream(anthropic_stream(), cut_after=0),
+    "empty_stream": Reply.stream([b": nothing\n\n"]),
+}
+
+
+def streamed_text(body: bytes) -> str:
+    """The text of an Anthropic SSE answer, from its text deltas."""
+    from ccm.sse import SSEParser
+
+    return "".join(
+        e.json()["delta"].get("text", "") for e in SSEParser().feed(body) if e.event == "content_block_delta"
+    )
+
+
+def _url(upstreams: Up, reply: Reply | None) -> tuple[str, FakeUpstream | None]:
+    if reply is None:
+        return dead_url(), None
+    up = upstreams().script(reply)
+    return up.url, up
+
+
+@pytest.mark.parametrize("kind", list(FAILURES))
+def test_non_streaming_fails_over_1_2_3(kind: str, upstreams: Up, proxy: Px) -> None:
+    url1, _ = _url(upstreams, FAILURES[kind])
+    url2, _ = _url(upstreams, FAILURES[kind])
+    good = upstreams().script(Reply(200, json=anthropic_message("third time lucky", "model-3")))
+    p = proxy(chain([url1, url2, good.url], api_timeout_ms=700))
+    raw = sdk(p).messages.with_raw_response.create(**BODY)  # type: ignore[arg-type]
+    assert raw.parse().content[0].text == "third time lucky"  # type: ignore[union-attr]
+    assert raw.headers["x-ccm-attempts"] == "3"
+    assert raw.headers["x-ccm-provider"] == "p3"
+    assert good.received[0].json["model"] == "model-3"
+
+
+@pytest.mark.parametrize("kind", list(STREAM_FAILURES))
+def test_streaming_fails_over_before_first_event(kind: str, upstreams: Up, proxy: Px) -> None:
+    url1, _ = _url(upstreams, STREAM_FAILURES[kind])
+    good = upstreams().script(Reply.stream(anthropic_stream("rescued", "model-2")))
+    p = proxy(chain([url1, good.url], api_timeout_ms=700))
+    with sdk(p).messages.with_streaming_response.create(**BODY, stream=True) as response:  # type: ignore[call-overload]
+        assert response.headers["x-ccm-attempts"] == "2"
+        assert response.headers["x-ccm-provider"] == "p2"
+        body = b"".join(response.iter_bytes())
+    assert streamed_text(body) == "rescued"
+    assert body.count(b"event: message_start") == 1
+    assert b"event: message_stop" in body
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_request_errors_pass_through_without_failover(status: int, upstreams: Up, proxy: Px) -> None:
+    bad = upstreams().script(Reply.error(status, "prompt is too long: 300000 tokens", "invalid_request_error"))
+    spare = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(chain([bad.url, spare.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == status
+    assert response.json()["error"]["message"] == "prompt is too long: 300000 tokens"
+    assert response.headers["x-ccm-attempts"] == "1"
+    assert response.headers["x-ccm-provider"] == "p1"
+    assert spare.received == []
+
+
+def test_all_failed_summary_last_status_and_retry_after(upstreams: Up, proxy: Px) -> None:
+    a = upstreams().script(Reply.error(429, "slow down", "rate_limit_error", headers={"retry-after": "12"}))
+    b = upstreams().script(Reply.error(529, "overloaded", "overloaded_error"))
+    p = proxy(chain([a.url, b.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 529
+    error = response.json()["error"]
+    assert error["type"] == "overloaded_error"
+    assert "p1/model-1: HTTP 429" in error["message"] and "p2/model-2: HTTP 529" in error["message"]
+    assert response.headers["retry-after"] == "12"
+    assert response.headers["x-ccm-attempts"] == "2"
+    assert "x-ccm-provider" not in response.headers
+
+
+def test_all_failed_connection_errors_is_502_and_timeouts_504(upstreams: Up, proxy: Px) -> None:
+    p = proxy(chain([dead_url(), dead_url()]))
+    assert httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False).status_code == 502
+    slow = upstreams().script(Reply(200, json=anthropic_message(), stall=2.0))
+    p2 = proxy(chain([slow.url], api_timeout_ms=500))
+    response = httpx.post(f"{p2.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 504
+    assert response.json()["error"]["type"] == "timeout_error"
+
+
+def test_missing_key_fails_over_with_the_fix_in_the_message(upstreams: Up, proxy: Px) -> None:
+    good = upstreams().script(Reply(200, json=anthropic_message()))
+    providers = [{"name": "zai", "provider_type": "z.ai", "base_url": good.url}, anthropic_provider("p2", good.url)]
+    p = proxy(make_config(providers, {"m": [("zai", "glm"), ("p2", "x")]}))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 200 and response.headers["x-ccm-attempts"] == "2"
+    only = proxy(make_config(providers[:1], {"m": [("zai", "glm")]}))
+    failed = httpx.post(f"{only.url}/v1/messages", json=BODY, trust_env=False)
+    assert "run `ccm keys set zai` or set ZAI_API_KEY" in failed.json()["error"]["message"]
+
+
+def test_unbuilt_wire_fails_over_and_says_so(upstreams: Up, proxy: Px) -> None:
+    good = upstreams().script(Reply(200, json=anthropic_message()))
+    providers = [
+        {"name": "g", "provider_type": "gemini", "api_key": "gk-123456789012"},
+        anthropic_provider("p2", good.url),
+    ]
+    p = proxy(make_config(providers, {"m": [("g", "gemini-2.5-pro"), ("p2", "x")]}))
+    ok = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert ok.status_code == 200 and ok.headers["x-ccm-attempts"] == "2"
+    only = proxy(make_config(providers[:1], {"m": [("g", "gemini-2.5-pro")]}))
+    failed = httpx.post(f"{only.url}/v1/messages", json=BODY, trust_env=False)
+    assert "gemini wire format is not supported yet" in failed.json()["error"]["message"]
+
+
+def test_stream_cut_after_first_event_ends_with_error_event(upstreams: Up, proxy: Px) -> None:
+    cut = upstreams().script(Reply.stream(anthropic_stream("a long answer that gets cut", pieces=6), cut_after=4))
+    spare = upstreams().script(Reply.stream(anthropic_stream()))
+    p = proxy(chain([cut.url, spare.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        assert response.status_code == 200
+        body = b"".join(response.iter_bytes())
+    assert body.startswith(b"event: message_start")
+    assert b"event: error" in body
+    assert b"event: message_stop" not in body
+    assert spare.received == []  # past the failover window: no second attempt
+    with pytest.raises(anthropic.APIError), sdk(p).messages.stream(**BODY) as s:  # type: ignore[arg-type]
+        s.get_final_message()
+
+
+def test_error_event_mid_stream_is_passed_once(upstreams: Up, proxy: Px) -> None:
+    events = anthropic_stream("partial", pieces=2)[:4] + [
+        sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    ]
+    up = upstreams().script(Reply.stream(events))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    assert body.count(b"event: error") == 1
+    assert b'"overloaded_error"' in body
+
+
+def test_keepalive_pings_while_upstream_is_silent(upstreams: Up, proxy: Px, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ccm.dispatch
+
+    monkeypatch.setattr(ccm.dispatch, "PING_INTERVAL", 0.1)
+    events = anthropic_stream("slow thinker", pieces=2)
+    up = upstreams().script(Reply.stream(events, delay=0.35))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    first_ping = body.index(b"event: ping")
+    assert first_ping > body.index(b"event: message_start")  # pings only after the failover window
+    assert body.count(b"event: ping") > 2  # the upstream's own ping is one
+    assert body.rstrip().endswith(b'{"type": "message_stop"}') or b"message_stop" in body[-80:]
+
+
+def test_slow_but_talking_stream_completes(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply.stream(anthropic_stream("steady", pieces=3), delay=0.3))
+    p = proxy(chain([up.url], api_timeout_ms=800))  # the whole stream takes ~2.4 s, each gap 0.3 s
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    assert streamed_text(body) == "steady" and b"event: message_stop" in body
+
+
+def test_silence_mid_stream_beyond_api_timeout_ends_with_error(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply.stream(anthropic_stream("x", pieces=1), pauses={3: 2.0}))
+    p = proxy(chain([up.url], api_timeout_ms=600))
+    with httpx.stream(
+        "POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False, timeout=10
+    ) as response:
+        body = b"".join(response.iter_bytes())
+    assert b"event: message_start" in body
+    assert b"event: error" in body and b"timeout_error" in body
+    assert b"event: message_stop" not in body
+
+
+def test_client_disconnect_closes_the_upstream(upstreams: Up, proxy: Px) -> None:
+    import time
+
+    events = anthropic_stream("many small pieces of a long answer " * 3, pieces=40)
+    up = upstreams().script(Reply.stream(events, delay=0.1))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        next(response.iter_bytes())  # the first event, then hang up
+    deadline = time.monotonic() + 5
+    while up.disconnects == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert up.disconnects == 1
+    records = httpx.get(f"{p.url}/api/requests", trust_env=False).json()
+    assert records and records[0]["provider"] == "p1"

@@ -1,0 +1,210 @@
+"""The proxy end to end with Anthropic-format upstreams, driven by the official anthropic SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anthropic
+import httpx
+import pytest
+
+from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
+
+Up = Callable[[], FakeUpstream]
+Px = Callable[[str], InProcessProxy]
+
+
+def sdk(p: InProcessProxy, **kw: object) -> anthropic.Anthropic:
+    # NO_PROXY covers 127.0.0.1 (tests/conftest.py); the SDK brings its own HTTP client.
+    return anthropic.Anthropic(base_url=p.url, api_key="client-key-never-forwarded", max_retries=0, **kw)  # type: ignore[arg-type]
+
+
+def one_model(url: str, ptype: str = "anthropic-compatible", **router: object) -> str:
+    return make_config(
+        [anthropic_provider("up", url, key="provider-key-123456", ptype=ptype)],
+        {"m": [("up", "actual-m")]},
+        router=dict(router),
+    )
+
+
+def test_non_streaming_answer_and_forwarded_request(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message("hi there", "actual-m")))
+    p = proxy(one_model(up.url))
+    raw = sdk(
+        p, default_headers={"anthropic-beta": "b1,b2", "anthropic-version": "2023-06-01"}
+    ).messages.with_raw_response.create(model="m", max_tokens=50, messages=[{"role": "user", "content": "hello"}])
+    message = raw.parse()
+    assert message.content[0].text == "hi there"  # type: ignore[union-attr]
+    assert raw.headers["x-ccm-route"] == "default"
+    assert raw.headers["x-ccm-model"] == "m"
+    assert raw.headers["x-ccm-provider"] == "up"
+    assert raw.headers["x-ccm-actual-model"] == "actual-m"
+    assert raw.headers["x-ccm-attempts"] == "1"
+    got = up.received[0]
+    assert got.path == "/v1/messages"
+    assert got.json["model"] == "actual-m"
+    assert got.json["messages"] == [{"role": "user", "content": "hello"}]
+    assert got.headers["anthropic-beta"] == "b1,b2"
+    assert got.headers["anthropic-version"] == "2023-06-01"
+    # The client's key never reaches the provider; the provider's key does.
+    assert "client-key-never-forwarded" not in str(got.headers)
+    assert got.headers["x-api-key"] == "provider-key-123456"
+    assert got.headers["authorization"] == "Bearer provider-key-123456"
+
+
+def test_streaming_passes_events_through(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply.stream(anthropic_stream("streamed words here", "actual-m", pieces=4)))
+    p = proxy(one_model(up.url))
+    with sdk(p).messages.stream(model="m", max_tokens=50, messages=[{"role": "user", "content": "x"}]) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert text == "streamed words here"
+    assert final.stop_reason == "end_turn"
+    assert up.received[0].json["stream"] is True
+
+
+def test_query_string_forwarded_only_to_anthropic_types(upstreams: Up, proxy: Px) -> None:
+    a, z = upstreams(), upstreams()
+    for up in (a, z):
+        up.script(Reply(200, json=anthropic_message()))
+    cfg = make_config(
+        [anthropic_provider("a", a.url, ptype="anthropic"), anthropic_provider("z", z.url, ptype="z.ai")],
+        {"ma": [("a", "x")], "mz": [("z", "y")]},
+    )
+    p = proxy(cfg)
+    for model in ("ma", "mz"):
+        httpx.post(
+            f"{p.url}/v1/messages?beta=true",
+            trust_env=False,
+            json={"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]},
+        )
+    assert a.received[0].path == "/v1/messages?beta=true"
+    assert z.received[0].path == "/v1/messages"
+    assert a.received[0].headers["x-api-key"] and "authorization" not in a.received[0].headers
+
+
+def test_max_output_tokens_clamps_per_mapping(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    cfg = make_config([anthropic_provider("up", up.url)], {"m": [("up", "x", 8192)]})
+    p = proxy(cfg)
+    sdk(p).messages.create(model="m", max_tokens=20000, messages=[{"role": "user", "content": "q"}])
+    assert up.received[0].json["max_tokens"] == 8192
+
+
+def test_unknown_model_is_404_listing_configured(upstreams: Up, proxy: Px) -> None:
+    up = upstreams()
+    p = proxy(one_model(up.url, auto_map_regex="^nothing$"))
+    with pytest.raises(anthropic.NotFoundError) as info:
+        sdk(p).messages.create(model="nope", max_tokens=5, messages=[{"role": "user", "content": "q"}])
+    assert "configured models: m" in str(info.value)
+    assert info.value.response.headers["x-ccm-route"] == "default"
+    assert up.received == []
+
+
+def test_explicit_unknown_provider_is_404(upstreams: Up, proxy: Px) -> None:
+    p = proxy(one_model(upstreams().url))
+    with pytest.raises(anthropic.NotFoundError) as info:
+        sdk(p).messages.create(model="ghost,some-model", max_tokens=5, messages=[{"role": "user", "content": "q"}])
+    assert "provider 'ghost' is not configured" in str(info.value)
+
+
+def test_bad_json_body_is_anthropic_400(upstreams: Up, proxy: Px) -> None:
+    p = proxy(one_model(upstreams().url))
+    response = httpx.post(f"{p.url}/v1/messages", content=b"{not json", trust_env=False)
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_unknown_endpoint_is_anthropic_404(upstreams: Up, proxy: Px) -> None:
+    p = proxy(one_model(upstreams().url))
+    response = httpx.get(f"{p.url}/v1/nothing", trust_env=False)
+    assert response.status_code == 404
+    assert response.json()["type"] == "error"
+
+
+def test_head_api_hello_is_200(upstreams: Up, proxy: Px) -> None:
+    p = proxy(one_model(upstreams().url))
+    assert httpx.head(f"{p.url}/api/hello", trust_env=False).status_code == 200
+
+
+def test_large_body_accepted_and_oversized_refused_as_json(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+    big = "x" * (20 * 2**20)  # over Quart's 16 MiB default, under Anthropic's 32 MB
+    ok = httpx.post(
+        f"{p.url}/v1/messages",
+        trust_env=False,
+        timeout=60,
+        json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": big}]},
+    )
+    assert ok.status_code == 200
+    too_big = httpx.post(
+        f"{p.url}/v1/messages", trust_env=False, timeout=60, content=b'{"model":"m","x":"' + b"y" * (33 * 2**20) + b'"}'
+    )
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["type"] == "request_too_large"
+
+
+def test_quart_defaults_that_cut_streams_are_off(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from ccm.app import create_app
+    from config.paths import default_config_text
+
+    path = Path(str(tmp_path)) / "c.toml"
+    path.write_text(default_config_text())
+    app = create_app(path, watch=False)
+    assert app.config["RESPONSE_TIMEOUT"] is None
+    assert app.config["MAX_CONTENT_LENGTH"] >= 32 * 2**20
+    assert app.config["BODY_TIMEOUT"] >= 120
+
+
+def test_router_key_required_when_configured(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    cfg = make_config([anthropic_provider("up", up.url)], {"m": [("up", "x")]}, server={"api_key": "router-secret-1"})
+    p = proxy(cfg)
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+    assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 401
+    assert httpx.get(f"{p.url}/api/config/json", trust_env=False).status_code == 401
+    assert httpx.get(f"{p.url}/health", trust_env=False).status_code == 200
+    ok = httpx.post(f"{p.url}/v1/messages", json=body, headers={"x-api-key": "router-secret-1"}, trust_env=False)
+    assert ok.status_code == 200
+    bearer = httpx.get(f"{p.url}/api/config/json", headers={"authorization": "Bearer router-secret-1"}, trust_env=False)
+    assert bearer.status_code == 200
+    # Neither the router key nor provider keys are served in full.
+    assert "router-secret-1" not in bearer.text and "x" * 12 not in bearer.text
+    # The router key is not forwarded upstream.
+    assert "router-secret-1" not in str(up.received[0].headers)
+
+
+def test_count_tokens_local_estimate_for_non_anthropic_first_mapping(upstreams: Up, proxy: Px) -> None:
+    up = upstreams()
+    cfg = make_config([anthropic_provider("o", up.url, ptype="z.ai")], {"m": [("o", "x")]})
+    p = proxy(cfg)
+    result = sdk(p).messages.count_tokens(model="m", messages=[{"role": "user", "content": "hello " * 400}])
+    assert 300 < result.input_tokens < 1500
+    assert up.received == []
+
+
+def test_count_tokens_forwarded_to_anthropic_then_falls_back(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json={"input_tokens": 4242}), Reply.error(500))
+    cfg = make_config([anthropic_provider("a", up.url, ptype="anthropic")], {"m": [("a", "x")]})
+    p = proxy(cfg)
+    client = sdk(p)
+    raw = client.messages.with_raw_response.count_tokens(model="m", messages=[{"role": "user", "content": "q"}])
+    assert raw.parse().input_tokens == 4242
+    assert raw.headers["x-ccm-provider"] == "a"
+    assert up.received[0].path == "/v1/messages/count_tokens"
+    assert up.received[0].json["model"] == "x"
+    fallback = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "q"}])
+    assert fallback.input_tokens >= 1
+
+
+def test_request_log_records_each_request(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+    sdk(p).messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "q"}])
+    records = httpx.get(f"{p.url}/api/requests?limit=5", trust_env=False).json()
+    assert records[0]["provider"] == "up" and records[0]["status"] == 200
+    assert records[0]["input_tokens"] == 10 and records[0]["output_tokens"] == 5

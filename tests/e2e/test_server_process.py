@@ -1,0 +1,175 @@
+"""`python -m ccm serve` as a real subprocess: pid file and lock, refusals, graceful drain, secrets from
+the 0600 file fallback, and import hygiene (the proxy never imports textual or typer)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from ccm import pidfile
+from tests.e2e.harness import (
+    ROOT,
+    anthropic_provider,
+    free_port,
+    make_config,
+    server_env,
+    spawn_server,
+    terminate,
+    wait_healthy,
+)
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
+
+
+def write_config(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_serve_creates_default_config_writes_pid_and_stops_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    port = free_port()
+    proc = spawn_server(home, "--create-config", "--port", str(port))
+    try:
+        health = wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+        assert health["pid"] == proc.pid
+        assert (home / "config.toml").exists()
+        info = pidfile.running(home / "ccm.pid")
+        assert info is not None and info.pid == proc.pid and info.port == port
+    finally:
+        assert terminate(proc) == 0
+    assert not (home / "ccm.pid").exists()
+    assert "serving" in (home / "ccm.log").read_text()
+
+
+def test_missing_config_without_create_is_one_line(tmp_path: Path) -> None:
+    proc = spawn_server(tmp_path / "home", "--port", str(free_port()))
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert err.decode().strip().count("\n") == 0 and "config file not found" in err.decode()
+
+
+def test_invalid_config_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_config(home, "[router]\ndefault = 'm'\n[server]\nport = 99999\n")
+    proc = spawn_server(home)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "config.toml:4: server.port: must be between 1 and 65535" in err.decode()
+    assert "Traceback" not in err.decode()
+
+
+def test_already_running_and_port_taken(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    port = free_port()
+    first = spawn_server(home, "--create-config", "--port", str(port))
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc=first)
+        second = spawn_server(home, "--port", str(free_port()))
+        _, err = second.communicate(timeout=20)
+        assert second.returncode == 3 and "already running" in err.decode()
+        other_home = tmp_path / "other"
+        third = spawn_server(other_home, "--create-config", "--port", str(port))
+        _, err = third.communicate(timeout=20)
+        assert third.returncode == 1
+        assert f"port {port} on 127.0.0.1 is in use by another program" in err.decode()
+        assert not (other_home / "ccm.pid").exists()
+    finally:
+        terminate(first)
+
+
+def test_stale_pid_file_does_not_block_start(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "ccm.pid").write_text(json.dumps({"pid": 999999, "port": 1, "url": "http://x"}))
+    assert pidfile.running(home / "ccm.pid") is None
+    port = free_port()
+    proc = spawn_server(home, "--create-config", "--port", str(port))
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+        assert pidfile.running(home / "ccm.pid").pid == proc.pid  # type: ignore[union-attr]
+    finally:
+        terminate(proc)
+
+
+def test_sigterm_drains_a_stream_in_flight(tmp_path: Path) -> None:
+    with FakeUpstream() as up:
+        up.script(Reply.stream(anthropic_stream("draining nicely", pieces=6), delay=0.3))
+        home = tmp_path / "home"
+        port = free_port()
+        write_config(home, make_config([anthropic_provider("up", up.url)], {"m": [("up", "x")]}, server={"port": port}))
+        proc = spawn_server(home)
+        wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+        got: dict[str, bytes] = {}
+
+        def stream() -> None:
+            body = {"model": "m", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "q"}]}
+            with httpx.stream(
+                "POST", f"http://127.0.0.1:{port}/v1/messages", json=body, trust_env=False, timeout=30
+            ) as response:
+                got["body"] = b"".join(response.iter_bytes())
+
+        thread = threading.Thread(target=stream)
+        thread.start()
+        while not up.received:
+            threading.Event().wait(0.01)
+        assert terminate(proc) == 0
+        thread.join(timeout=30)
+    assert b"message_stop" in got["body"]
+
+
+def test_keys_from_the_file_fallback_reach_the_server(tmp_path: Path) -> None:
+    """A key stored by another process (keyring unusable -> secrets.json, 0600) is used by the server."""
+    home = tmp_path / "home"
+    store = "from config import secrets; s = secrets.store(); print(s.set('provider:up', 'sk-from-the-file-1234'))"
+    out = subprocess.run(
+        [sys.executable, "-c", store], env=server_env(home), capture_output=True, text=True, cwd=str(ROOT), check=True
+    )
+    assert out.stdout.strip() == "file"
+    assert (home / "secrets.json").stat().st_mode & 0o777 == 0o600
+    with FakeUpstream() as up:
+        up.script(Reply(200, json=anthropic_message()))
+        port = free_port()
+        provider = {"name": "up", "provider_type": "anthropic-compatible", "base_url": up.url}
+        write_config(home, make_config([provider], {"m": [("up", "x")]}, server={"port": port}))
+        proc = spawn_server(home)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+            body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+            assert httpx.post(f"http://127.0.0.1:{port}/v1/messages", json=body, trust_env=False).status_code == 200
+            assert up.received[0].headers["x-api-key"] == "sk-from-the-file-1234"
+        finally:
+            terminate(proc)
+    log = (home / "ccm.log").read_text()
+    assert "no usable OS keyring" in log and "sk-from-the-file-1234" not in log
+
+
+def test_proxy_process_never_imports_textual_or_typer() -> None:
+    code = (
+        "import sys, ccm.app, ccm.server, ccm.dispatch, ccm.providers.anthropic; "
+        "print(sorted(m for m in ('textual', 'typer') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT), check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_server_api_key_var_unset_is_fatal(tmp_path: Path, upstreams: Callable[[], FakeUpstream]) -> None:
+    home = tmp_path / "home"
+    write_config(
+        home,
+        make_config(
+            [anthropic_provider("up", "http://127.0.0.1:9")],
+            {"m": [("up", "x")]},
+            server={"api_key": "$CCM_TEST_ROUTER_KEY", "port": free_port()},
+        ),
+    )
+    proc = spawn_server(home)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "CCM_TEST_ROUTER_KEY is not set" in err.decode()
