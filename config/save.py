@@ -198,18 +198,20 @@ def _model_text(text: str, name: str, mappings: list[dict[str, Any]]) -> str:
     model = head_doc["models"][0]
     if not _same(model.get("name"), name):
         model["name"] = name
-    if not old and "mappings" in model:  # written inline (`mappings = [{...}]`): keep it inline
-        if maps:
+    if not old and not _same(model.get("mappings", []), []):  # written inline: `mappings = [{...}]`
+        if not _same(model["mappings"], maps):
             array = tomlkit.array()
             for m in maps:
                 inline = tomlkit.inline_table()
                 inline.update(m)
                 array.append(inline)
-            if not _same(model["mappings"], maps):
-                model["mappings"] = array
-        else:
-            del model["mappings"]
+            model["mappings"] = array
         maps = []
+    elif not maps:  # no mapping left: say so (`mappings = []`) rather than leave the model bare
+        if not _same(model.get("mappings"), []):
+            model["mappings"] = []
+    elif "mappings" in model:  # `mappings = []` until now: the new ones get [[models.mappings]] tables
+        del model["mappings"]
     new_head = tomlkit.dumps(head_doc)
     head = head if new_head == head else _keep_tail(head, new_head)
 
@@ -380,7 +382,7 @@ class ConfigDocument:
         index = self._target("models", name, old_name)
         if index is None:
             maps = [{k: v for k, v in m.items() if v is not None} for m in mappings]
-            data: dict[str, Any] = {"name": name, "mappings": maps} if maps else {"name": name}
+            data: dict[str, Any] = {"name": name, "mappings": maps}
             self._insert(_Segment(("models",), True, _element_text("models", data)))
         else:
             seg = self._segments[index]

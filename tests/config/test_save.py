@@ -308,7 +308,8 @@ def test_append_a_mapping_keeps_blank_lines_between_tables() -> None:
 def test_remove_every_mapping_then_add_one() -> None:
     doc = ConfigDocument(SMALL)
     doc.upsert_model("minimax-m2", [])
-    assert doc.text.endswith('[[models]]\nname = "minimax-m2"\n')
+    assert doc.text.endswith('[[models]]\nname = "minimax-m2"\nmappings = []\n')
+    assert doc.models()[-1] == {"name": "minimax-m2", "mappings": []}
     doc.upsert_model("minimax-m2", [{"provider": "or", "actual_model": "a"}])
     assert doc.text.endswith(
         '[[models]]\nname = "minimax-m2"\n\n[[models.mappings]]\nprovider = "or"\nactual_model = "a"\n'

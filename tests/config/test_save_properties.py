@@ -165,7 +165,7 @@ def test_edit_mappings(gen: Generated, data: st.DataObject) -> None:
     doc = ConfigDocument(gen.text)
     doc.upsert_model(model["name"], new)
     expected = copy.deepcopy(gen.data)
-    expected["models"][index] = {"name": model["name"], "mappings": new} if new else {"name": model["name"]}
+    expected["models"][index] = {"name": model["name"], "mappings": new}
     assert tomllib.loads(doc.text) == expected
     _untouched(gen, doc.text, {f"models:{model['name']}"})
     doc.upsert_model(model["name"], model["mappings"])
