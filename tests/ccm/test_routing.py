@@ -508,3 +508,16 @@ def test_estimate_errs_towards_more_tokens_on_real_requests(fixtures_dir: Path) 
     for name, tokens in MEASURED_TOKENS.items():
         estimate = estimate_tokens(sizes[name])
         assert tokens <= estimate <= tokens * 1.15, (name, tokens, estimate)
+
+
+def test_dispatch_forwards_the_tag_free_body() -> None:
+    """ccm.dispatch.prepare_body uses decision.apply(): no tag reaches an upstream from any place."""
+    from ccm.dispatch import prepare_body
+
+    b = body(system=[{"type": "text", "text": f"a {TAG}"}])
+    b["messages"].append({"role": "system", "content": f"env {TAG}"})
+    decision = route(b, CONFIG)
+    (attempt,) = resolve(decision.model, CONFIG)
+    sent = prepare_body(b, decision, attempt)
+    assert sent["model"] == "sub-model-1"
+    assert "CCM-SUBAGENT-MODEL" not in json.dumps(sent)
