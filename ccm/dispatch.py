@@ -91,10 +91,8 @@ def error_frame(error_type: str, message: str) -> bytes:
 
 def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
     """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
-    out = dict(body)
+    out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
     out["model"] = attempt.actual_model
-    if decision.system_changed:
-        out["system"] = decision.system
     limit = attempt.max_output_tokens
     max_tokens = out.get("max_tokens")
     if limit and isinstance(max_tokens, int) and max_tokens > limit:
