@@ -71,7 +71,7 @@ def explain(cli: Cli, *args: str) -> dict[str, Any]:
         (["--model", "claude-opus-5-5", "--tokens", "20001"], "long_context", "long"),
         (["--model", "main", "--system", "x <CCM-SUBAGENT-MODEL>quick</CCM-SUBAGENT-MODEL> y"], "subagent", "quick"),
         (["--model", "up,anything", "--thinking", "--web-search"], "explicit", "up,anything"),
-        (["--model", "DEEP"], "default", "DEEP"),
+        (["--model", "DEEP"], "default", "deep"),
     ],
 )
 def test_rules(routed: Cli, args: list[str], rule: str, model: str) -> None:
