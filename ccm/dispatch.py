@@ -231,6 +231,9 @@ class Dispatcher:
                 await _close(response)
                 fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
                 continue
+            except BaseException:
+                await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+                raise
             assert response is not None
             if first and first[0].event == "error":
                 await _close(response)

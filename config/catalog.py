@@ -261,3 +261,20 @@ def join_url(base_url: str, endpoint: str) -> str:
     if base.endswith(endpoint):
         return base
     return base + endpoint
+
+
+def markdown_table() -> str:
+    """The catalog as the README's table (kept in sync by tests/test_readme.py)."""
+    rows = [
+        "| `provider_type` | provider | wire format | default `base_url` | auth | OAuth | works today |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in CATALOG.values():
+        base = f"`{s.base_url}`" if s.base_url else "*(required)*"
+        works = "yes" if s.wire in BUILT_WIRES else "not yet (fails over)"
+        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth else ''} | {works} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m config.catalog  -> the README table
+    print(markdown_table())
