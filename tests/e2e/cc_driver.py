@@ -9,7 +9,8 @@ there: the fake upstream in a thread, the proxy as `python -m ccm serve` (mode "
 
 SPEC keys: work (a scratch folder), claude (binary), claude_dir (folder for PATH), wire ("anthropic" or
 "openai"), mode, prompt, args (Claude Code arguments after the prompt), auth ("api-key" or
-"auth-token"), timeout (seconds), netns (bring lo up first).
+"auth-token"), timeout (seconds), netns (bring lo up first), and optionally broken (a status that a
+first-priority provider answers with, so the proxy must fail over).
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ import httpx
 
 from tests.e2e.harness import ROOT, free_port, make_config, server_env, spawn_server, terminate, wait_healthy
 from tests.fakes.scenarios import AgentTurn, anthropic_tool_output, openai_tool_output
-from tests.fakes.upstream import FakeUpstream, Received
+from tests.fakes.upstream import FakeUpstream, Received, Reply
 
 UPSTREAM_KEY = "test-upstream-key"
 ACTUAL_MODEL = "fake-actual-model"
 ROUTED_MODEL = "fake-model"
+BROKEN_PROVIDER = "fake-broken"
 
 
 def loopback_up() -> None:
@@ -144,11 +146,51 @@ def stop_leftover_proxy(ccm_home: Path) -> int | None:
     return None
 
 
+def write_config(path: Path, port: int, wire: str, url: str, broken_url: str | None) -> None:
+    """The routed model maps to the fake model's provider, behind a failing one when `broken_url` is set."""
+    good = {**provider(wire, url), "api_key": UPSTREAM_KEY}
+    providers, mappings = [good], [(good["name"], ACTUAL_MODEL)]
+    if broken_url is not None:
+        broken = {**provider("anthropic", broken_url), "name": BROKEN_PROVIDER, "api_key": UPSTREAM_KEY}
+        providers.insert(0, broken)
+        mappings.insert(0, (BROKEN_PROVIDER, "broken-model"))
+    path.write_text(make_config(providers, {ROUTED_MODEL: mappings}, server={"port": port}))
+
+
+def through_proxy(spec: dict[str, Any], env: dict[str, str], config: Path, port: int, cwd: Path) -> dict[str, Any]:
+    """`python -m ccm serve` on the config, Claude Code pointed at it, then the proxy's request log."""
+    url = f"http://127.0.0.1:{port}"
+    if spec["auth"] == "api-key":
+        env["ANTHROPIC_API_KEY"] = "test-key"
+    else:
+        env["ANTHROPIC_AUTH_TOKEN"] = "test-token"
+    env["ANTHROPIC_BASE_URL"] = url
+    proxy = spawn_server(config.parent, "--config", str(config), "--port", str(port))
+    report: dict[str, Any] = {}
+    try:
+        wait_healthy(url, 20, proxy)
+        report["claude"] = run([spec["claude"], "-p", spec["prompt"], *spec["args"]], env, cwd, spec["timeout"])
+        with httpx.Client(trust_env=False, timeout=5) as client:
+            report["requests"] = client.get(f"{url}/api/requests?limit=20").json()
+    finally:
+        report["proxy_rc"] = terminate(proxy)
+        report["proxy_stderr"] = proxy.stderr.read().decode(errors="replace")[-2000:] if proxy.stderr else ""
+    return report
+
+
+def through_ccm_code(spec: dict[str, Any], env: dict[str, str], ccm_home: Path, cwd: Path) -> dict[str, Any]:
+    """`ccm code -p ...`: it finds the config in CCM_HOME, starts the proxy, runs `claude` from PATH."""
+    env |= {k: v for k, v in server_env(ccm_home).items() if k in ("CCM_HOME", "PYTHON_KEYRING_BACKEND")}
+    env["PYTHONPATH"] = str(ROOT)
+    claude = run([*ccm_command(), "code", "-p", spec["prompt"], *spec["args"]], env, cwd, spec["timeout"])
+    return {"claude": claude, "leftover_proxy": stop_leftover_proxy(ccm_home)}
+
+
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     if spec["netns"]:
         loopback_up()
-    work, wire, mode = Path(spec["work"]), spec["wire"], spec["mode"]
+    work, wire = Path(spec["work"]), spec["wire"]
     home, project, ccm_home = work / "home", work / "project", work / "ccm-home"
     seed_home(home)
     project.mkdir(parents=True, exist_ok=True)
@@ -157,43 +199,19 @@ def main(spec_path: str) -> int:
     # The interfaces this process (and so Claude Code) can use: just "lo" in a fresh namespace.
     interfaces = [name for _, name in socket.if_nameindex()]
     report: dict[str, Any] = {"spec": spec, "final_text": turn.final_text(), "interfaces": interfaces}
-    args = ["-p", spec["prompt"], *spec["args"]]
-    with FakeUpstream() as upstream:
+    broken_status = spec.get("broken")
+    with FakeUpstream() as upstream, FakeUpstream() as broken:
         upstream.script(turn.anthropic() if wire == "anthropic" else turn.openai())
-        port = free_port()
-        config = ccm_home / "config.toml"
-        prov = provider(wire, upstream.url)
-        config.write_text(
-            make_config(
-                [{**prov, "api_key": UPSTREAM_KEY}],
-                {ROUTED_MODEL: [(prov["name"], ACTUAL_MODEL)]},
-                server={"port": port},
-            )
-        )
+        broken.script(Reply.error(broken_status or 500, "fake outage", "overloaded_error"))
+        config, port = ccm_home / "config.toml", free_port()
+        write_config(config, port, wire, upstream.url, broken.url if broken_status else None)
         env = claude_env(spec, home)
-        if mode == "proxy":
-            url = f"http://127.0.0.1:{port}"
-            if spec["auth"] == "api-key":
-                env["ANTHROPIC_API_KEY"] = "test-key"
-            else:
-                env["ANTHROPIC_AUTH_TOKEN"] = "test-token"
-            proxy = spawn_server(ccm_home, "--config", str(config), "--port", str(port))
-            try:
-                wait_healthy(url, 20, proxy)
-                report["claude"] = run(
-                    [spec["claude"], *args], {**env, "ANTHROPIC_BASE_URL": url}, project, spec["timeout"]
-                )
-                with httpx.Client(trust_env=False, timeout=5) as client:
-                    report["requests"] = client.get(f"{url}/api/requests?limit=20").json()
-            finally:
-                report["proxy_rc"] = terminate(proxy)
-                report["proxy_stderr"] = proxy.stderr.read().decode(errors="replace")[-2000:] if proxy.stderr else ""
+        if spec["mode"] == "proxy":
+            report |= through_proxy(spec, env, config, port, project)
         else:
-            env |= {k: v for k, v in server_env(ccm_home).items() if k in ("CCM_HOME", "PYTHON_KEYRING_BACKEND")}
-            env["PYTHONPATH"] = str(ROOT)
-            report["claude"] = run([*ccm_command(), "code", *args], env, project, spec["timeout"])
-            report["leftover_proxy"] = stop_leftover_proxy(ccm_home)
+            report |= through_ccm_code(spec, env, ccm_home, project)
         report["upstream"] = [summarize(rec, wire) for rec in upstream.received]
+        report["broken_upstream"] = [summarize(rec, "anthropic") for rec in broken.received]
     log = ccm_home / "ccm.log"
     report["proxy_log"] = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     print(json.dumps(report))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ccm.providers import adapter_for
-from tests.e2e.cc_driver import ACTUAL_MODEL, ROUTED_MODEL, UPSTREAM_KEY, ccm_command
+from tests.e2e.cc_driver import ACTUAL_MODEL, BROKEN_PROVIDER, ROUTED_MODEL, UPSTREAM_KEY, ccm_command
 from tests.e2e.claude_code import INSTALL_TIMEOUT_S, ClaudeCode, claude_code_fixture  # noqa: F401 (the fixture)
 from tests.e2e.harness import ROOT, server_env
 
@@ -73,7 +73,7 @@ def explain(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def assert_agent_turn(report: dict[str, Any], path: str) -> None:
+def assert_agent_turn(report: dict[str, Any], path: str, model: str = ACTUAL_MODEL) -> None:
     """Claude Code printed the final text, and the upstream saw the tool call's real output come back."""
     claude = report["claude"]
     assert claude["rc"] == 0 and not claude["timed_out"], explain(report)
@@ -83,7 +83,7 @@ def assert_agent_turn(report: dict[str, Any], path: str) -> None:
     assert output["result"] == report["final_text"], explain(report)
     upstream = report["upstream"]
     assert [u["path"] for u in upstream] == [path, path], explain(report)
-    assert all(u["model"] == ACTUAL_MODEL and u["stream"] is True for u in upstream), explain(report)
+    assert all(u["model"] == model and u["stream"] is True for u in upstream), explain(report)
     assert [u["tool_output"] for u in upstream] == [None, TOOL_OUTPUT], explain(report)
     assert "Bash" in upstream[0]["tools"], explain(report)
 
@@ -104,6 +104,26 @@ def test_agent_turn_through_proxy_to_anthropic_upstream(claude_code: ClaudeCode,
         assert (item["provider"], item["actual_model"]) == ("fake-anthropic", ACTUAL_MODEL), explain(report)
         assert (item["status"], item["attempts"], item["stream"]) == (200, 1, True), explain(report)
     assert report["proxy_rc"] == 0, report["proxy_stderr"]
+
+
+def test_claude_code_model_flag_reaches_the_router(claude_code: ClaudeCode, tmp_path: Path) -> None:
+    """`claude --model provider,model` is passed through by Claude Code and routed explicitly by ccm."""
+    args = [*ARGS, "--model", "fake-anthropic,explicit-model"]
+    report = drive(claude_code, tmp_path, wire="anthropic", mode="proxy", args=args)
+    assert_agent_turn(report, "/v1/messages?beta=true", model="explicit-model")
+    routes = {(r["route"], r["provider"], r["actual_model"]) for r in report["requests"]}
+    assert routes == {("explicit", "fake-anthropic", "explicit-model")}, explain(report)
+
+
+def test_failover_is_invisible_to_claude_code(claude_code: ClaudeCode, tmp_path: Path) -> None:
+    """The first provider answers 529 to every request; Claude Code (no retries of its own) never notices."""
+    report = drive(claude_code, tmp_path, wire="anthropic", mode="proxy", broken=529)
+    assert_agent_turn(report, "/v1/messages?beta=true")
+    assert [u["model"] for u in report["broken_upstream"]] == ["broken-model"] * 2, explain(report)
+    assert [(r["provider"], r["attempts"], r["status"]) for r in report["requests"]] == [
+        ("fake-anthropic", 2, 200)
+    ] * 2, explain(report)
+    assert BROKEN_PROVIDER in report["proxy_log"], explain(report)
 
 
 def test_agent_turn_through_proxy_to_openai_upstream(
