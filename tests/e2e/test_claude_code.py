@@ -19,15 +19,16 @@ from ccm.providers import adapter_for
 from tests.e2e.cc_driver import ACTUAL_MODEL, BROKEN_PROVIDER, ROUTED_MODEL, UPSTREAM_KEY, ccm_command
 from tests.e2e.claude_code import INSTALL_TIMEOUT_S, ClaudeCode, claude_code_fixture  # noqa: F401 (the fixture)
 from tests.e2e.harness import ROOT, server_env
+from tests.fakes.scenarios import AgentTurn
 
 PROMPT = "Please run: echo hello-from-tool"
 ARGS = ["--output-format", "json", "--allowedTools", "Bash"]
 TIMEOUT_S = 120
 """Hard limit for Claude Code itself; a healthy turn takes ~1-3 s."""
+TOOL_OUTPUT = AgentTurn().expected_output
 
 # The first test of a session may also pay the npm install (the fixture's own limit).
 pytestmark = [pytest.mark.claude_code, pytest.mark.timeout(INSTALL_TIMEOUT_S + TIMEOUT_S + 90)]
-TOOL_OUTPUT = "hello-from-tool-42"
 
 
 def drive(claude_code: ClaudeCode, tmp_path: Path, **spec: Any) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def explain(report: dict[str, Any]) -> str:
         f"stdout: {claude.get('stdout')}",
         f"stderr: {claude.get('stderr')}",
         "upstream: " + json.dumps(report.get("upstream"), indent=1),
+        "failing upstream: " + json.dumps(report.get("broken_upstream"), indent=1),
         "requests: " + json.dumps(report.get("requests"), indent=1),
         f"proxy log: {report.get('proxy_log')}",
     ]
