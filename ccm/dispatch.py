@@ -151,7 +151,7 @@ class Dispatcher:
                 fail(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
                 continue
             key = keys.get(provider.name.lower())
-            if not key and provider.spec.auth != "none":
+            if not key and provider.spec.auth != "none" and not provider.spec.key_optional:
                 if provider.auth_type == "oauth":
                     fail(
                         f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet",

@@ -40,6 +40,8 @@ class ProviderSpec:
     notes: str = ""
     quirks: frozenset[str] = field(default_factory=frozenset)
     """Names of behaviours the translators must apply; see QUIRKS for the vocabulary."""
+    key_optional: bool = False
+    """Local servers (Ollama, LM Studio, vLLM) often need no key: a missing one is not a failed attempt."""
 
     def wire_for(self, auth_type: str) -> Wire:
         return self.oauth_wire if auth_type == "oauth" and self.oauth_wire else self.wire
@@ -68,6 +70,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer+x-api-key",
         None,
         notes="any server speaking /v1/messages",
+        key_optional=True,
     ),
     ProviderSpec(
         "zenmux", "ZenMux", "anthropic", "bearer+x-api-key", "https://zenmux.ai/api/anthropic", "ZENMUX_API_KEY"
@@ -103,6 +106,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         None,
         notes="Ollama, LM Studio, vLLM, llama.cpp and other /chat/completions servers",
         quirks=_s("top-k", "json-schema"),
+        key_optional=True,
     ),
     ProviderSpec(
         "openrouter",

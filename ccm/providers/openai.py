@@ -54,7 +54,9 @@ WIRE = "openai"
 BUSY_PING_S = 5.0
 _PING = {"type": "ping"}
 #: OpenRouter's app attribution (https://openrouter.ai/docs/api-reference/overview#headers).
-OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/9j/claude-code-mux", "X-Title": "Claude Code Mux (ccm)"}
+#: OpenRouter's app attribution. No HTTP-Referer: ccm has no site of its own to claim, and pointing at
+#: someone else's would misattribute; a user can add one with `headers = { "HTTP-Referer" = "..." }`.
+OPENROUTER_HEADERS = {"X-Title": "Claude Code Mux (ccm)"}
 
 
 def _state(ctx: RequestContext) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_headers() -> None:
     request = ADAPTER.build(BODY, ctx)
     assert request.headers["authorization"] == "Bearer sk-test"
     assert request.headers["accept"] == "text/event-stream"
-    assert request.headers["X-Title"] and request.headers["HTTP-Referer"]
+    assert request.headers["X-Title"] and "HTTP-Referer" not in request.headers
     assert not any(k.lower().startswith(("anthropic", "x-api-key")) for k in request.headers)
     local = ADAPTER.build(BODY, make_ctx("openai-compatible", "m", api_key=None, stream=False, base_url="http://h/v1"))
     assert "authorization" not in local.headers and local.headers["accept"] == "application/json"
