@@ -41,7 +41,8 @@ PACKAGE = "@anthropic-ai/claude-code"
 VERSION = "2.1.329"
 """The version the fixtures in ../shared/fixtures/claude-code were captured with."""
 CACHE = ROOT / ".cache" / "claude-code"
-INSTALL_TIMEOUT_S = 600
+INSTALL_TIMEOUT_S = 300
+"""~5 s is usual (170 MB); the limit keeps a CI behind a stalled registry well under its 15 minutes."""
 #: npm error codes that mean "no registry reachable", not "the package is broken".
 _OFFLINE = re.compile(
     r"\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT|"
@@ -146,7 +147,7 @@ def netns_prefix() -> tuple[tuple[str, ...], str]:
     """How to start a command in a fresh network namespace that has only (a down) loopback, and why not.
 
     Root uses `unshare -n`; other users try a user namespace too (`unshare -r -n`), which works where
-    unprivileged user namespaces are enabled. The command itself must bring `lo` up (tests.e2e.netns).
+    unprivileged user namespaces are enabled. The command itself must bring `lo` up (tests.e2e.cc_driver.loopback_up).
     """
     unshare = shutil.which("unshare")
     if unshare is None:
