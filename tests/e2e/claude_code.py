@@ -147,7 +147,8 @@ def netns_prefix() -> tuple[tuple[str, ...], str]:
     """How to start a command in a fresh network namespace that has only (a down) loopback, and why not.
 
     Root uses `unshare -n`; other users try a user namespace too (`unshare -r -n`), which works where
-    unprivileged user namespaces are enabled. The command itself must bring `lo` up (tests.e2e.cc_driver.loopback_up).
+    unprivileged user namespaces are enabled. The command itself must bring `lo` up
+    (tests.e2e.cc_driver.loopback_up).
     """
     unshare = shutil.which("unshare")
     if unshare is None:
