@@ -1,8 +1,8 @@
 """The command table of the docs, generated from the typer app so that it cannot drift from the code.
 
-    python -m cli.reference        # prints the markdown table (docs/cli.md and README paste it)
+    python -m cli.reference        # prints the markdown table (README.md pastes it)
 
-tests/cli/test_reference.py fails when docs/cli.md's table differs from this output.
+tests/cli/test_reference.py fails when README.md's table differs from this output.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cli.reference import markdown_table
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+DOCS = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_docs_command_table_matches_the_app() -> None:
