@@ -25,11 +25,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWER = json.dumps({
-    "id": "msg_b", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
-    "stop_sequence": None, "content": [{"type": "text", "text": "ok"}],
-    "usage": {"input_tokens": 5, "output_tokens": 1},
-}).encode()
+ANSWER = json.dumps(
+    {
+        "id": "msg_b",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "content": [{"type": "text", "text": "ok"}],
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+).encode()
 BODY = json.dumps({"model": "bench", "max_tokens": 16, "messages": [{"role": "user", "content": "hello"}]}).encode()
 
 
@@ -43,8 +50,12 @@ async def _upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
                     length = int(line.split(b":")[1])
             if length:
                 await reader.readexactly(length)
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                         + str(len(ANSWER)).encode() + b"\r\n\r\n" + ANSWER)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + str(len(ANSWER)).encode()
+                + b"\r\n\r\n"
+                + ANSWER
+            )
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         writer.close()
@@ -70,15 +81,20 @@ def start_upstream() -> int:
 
 async def _client(port: int, count: int, latencies: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = (b"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-               b"anthropic-version: 2023-06-01\r\nx-api-key: bench\r\ncontent-length: "
-               + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+    request = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b"anthropic-version: 2023-06-01\r\nx-api-key: bench\r\ncontent-length: "
+        + str(len(BODY)).encode()
+        + b"\r\n\r\n"
+        + BODY
+    )
     for _ in range(count):
         start = time.perf_counter()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:"))
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+        )
         await reader.readexactly(length)
         latencies.append((time.perf_counter() - start) * 1000)
     writer.close()
@@ -131,8 +147,12 @@ provider = "up"
 actual_model = "m"
 priority = 1
 """)
-    env = {**os.environ, "CCM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CCM_HOME": str(home),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen([sys.executable, "-m", "ccm", "serve"], env=env, cwd=str(ROOT))
     try:
         import urllib.request
@@ -148,18 +168,24 @@ priority = 1
                 time.sleep(0.05)
         measure(proxy_port, 200, 4)  # warm-up: connections, imports, caches
         measure(up_port, 200, 4)
-        print(f"{'concurrency':>11} {'direct p50':>10} {'p99':>7} {'proxy p50':>10} {'p99':>7} "
-              f"{'added p50':>10} {'added p99':>10} {'proxy req/s':>11}")
+        print(
+            f"{'concurrency':>11} {'direct p50':>10} {'p99':>7} {'proxy p50':>10} {'p99':>7} "
+            f"{'added p50':>10} {'added p99':>10} {'proxy req/s':>11}"
+        )
         for c in args.concurrency:
             direct = measure(up_port, args.requests, c)
             start = time.perf_counter()
             proxied = measure(proxy_port, args.requests, c)
             rate = len(proxied) / (time.perf_counter() - start)
-            d50, d99, p50, p99 = pct(direct, .5), pct(direct, .99), pct(proxied, .5), pct(proxied, .99)
-            print(f"{c:>11} {d50:>9.2f}ms {d99:>6.2f}ms {p50:>9.2f}ms {p99:>6.2f}ms "
-                  f"{p50 - d50:>9.2f}ms {p99 - d99:>9.2f}ms {rate:>11.0f}")
-        print(f"(median of {args.requests} requests per row; statistics.mean proxy "
-              f"{statistics.mean(proxied):.2f} ms at c={args.concurrency[-1]})")
+            d50, d99, p50, p99 = pct(direct, 0.5), pct(direct, 0.99), pct(proxied, 0.5), pct(proxied, 0.99)
+            print(
+                f"{c:>11} {d50:>9.2f}ms {d99:>6.2f}ms {p50:>9.2f}ms {p99:>6.2f}ms "
+                f"{p50 - d50:>9.2f}ms {p99 - d99:>9.2f}ms {rate:>11.0f}"
+            )
+        print(
+            f"(median of {args.requests} requests per row; statistics.mean proxy "
+            f"{statistics.mean(proxied):.2f} ms at c={args.concurrency[-1]})"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=40)

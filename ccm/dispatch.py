@@ -91,10 +91,8 @@ def error_frame(error_type: str, message: str) -> bytes:
 
 def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
     """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
-    out = dict(body)
+    out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
     out["model"] = attempt.actual_model
-    if decision.system_changed:
-        out["system"] = decision.system
     limit = attempt.max_output_tokens
     max_tokens = out.get("max_tokens")
     if limit and isinstance(max_tokens, int) and max_tokens > limit:
@@ -151,7 +149,7 @@ class Dispatcher:
                 fail(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
                 continue
             key = keys.get(provider.name.lower())
-            if not key and provider.spec.auth != "none":
+            if not key and provider.spec.auth != "none" and not provider.spec.key_optional:
                 if provider.auth_type == "oauth":
                     fail(
                         f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet",
@@ -231,6 +229,9 @@ class Dispatcher:
                 await _close(response)
                 fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
                 continue
+            except BaseException:
+                await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+                raise
             assert response is not None
             if first and first[0].event == "error":
                 await _close(response)

@@ -7,7 +7,11 @@ Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is
 
     decision = route(body, config, body_size=len(raw))
     decision.rule, decision.model          -> "think", "kimi-k2-thinking"
-    chain = resolve(decision, config)      -> [Attempt(provider, actual_model, max_output_tokens), ...]
+    forwarded = decision.apply(body)       -> the body without subagent tags (model still the client's)
+    chain = resolve(decision.model, config)  -> [Attempt(provider, actual_model, max_output_tokens), ...]
+
+route() never raises: a body it cannot read routes by its defaults. resolve() raises RoutingError (404)
+for a name that cannot be served.
 """
 
 from __future__ import annotations
@@ -15,29 +19,42 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import orjson
 
 from config.errors import RoutingError
 from config.schema import Config, ProviderConfig
 
+TAG_OPEN = "<CCM-SUBAGENT-MODEL>"
 SUBAGENT_TAG = re.compile(r"<CCM-SUBAGENT-MODEL>\s*(.*?)\s*</CCM-SUBAGENT-MODEL>", re.S)
 
-#: Bytes of request JSON per token, fitted on Claude Code's fixtures against a real tokenizer
-#: (bench/calibrate_tokens.py). Deliberately a little low, so the estimate errs towards "long".
-BYTES_PER_TOKEN = 3.4
+#: Bytes of request JSON per input token. Measured by bench/calibrate_tokens.py on the 20 Claude Code
+#: fixtures: compact body size / tokens of the text a model reads (system, messages, tools as JSON) under
+#: Claude's published tokenizer (tokenizer.json of the `anthropic` 0.38.0 wheel): 4.06-4.34 on the 15
+#: requests of 7k-20k tokens (median 4.22; 4.24 over all). 3.9 is the lowest x 0.97, rounded down, so
+#: the estimate errs towards more tokens: that tokenizer predates Claude 3, whose own (not public) tends
+#: to count more, and routing a borderline request to long_context is the safer mistake. The same ratio
+#: fits system+messages+tools alone (4.05-4.32), which the local count_tokens estimate measures.
+BYTES_PER_TOKEN = 3.9
 
-Rule = str  # "explicit" | "websearch" | "subagent" | "long_context" | "think" | "background" | "default"
+Rule = Literal["explicit", "websearch", "subagent", "long_context", "think", "background", "default"]
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingDecision:
     """The outcome of routing one request.
 
-    rule            which rule fired (the x-ccm-route header)
-    model           the routed name: a [[models]] name, or "provider,model" (x-ccm-model)
-    original_model  what the client asked for
-    system          the system prompt with every subagent tag removed, or None when unchanged
-    estimated_tokens the cheap input-size estimate used by the long-context rule
+    rule              which rule fired (the x-ccm-route header)
+    model             the routed name: a [[models]] name as configured, or "provider,model" (x-ccm-model)
+    original_model    what the client asked for
+    system            the system prompt with every subagent tag removed (only when system_changed)
+    messages          the messages with the tag removed from `role: "system"` messages (only when
+                      messages_changed: Claude Code moves part of its system prompt there)
+    estimated_tokens  the cheap input-size estimate the long-context rule used
+    subagent_model    the model the first subagent tag named, if any (even when another rule won)
+
+        forwarded = decision.apply(body)    # a shallow copy with system/messages replaced if changed
     """
 
     rule: Rule
@@ -47,6 +64,17 @@ class RoutingDecision:
     system_changed: bool = False
     estimated_tokens: int = 0
     subagent_model: str | None = None
+    messages: Any = None
+    messages_changed: bool = False
+
+    def apply(self, body: AbcMapping[str, Any]) -> dict[str, Any]:
+        """The body to forward: the client's, with every subagent tag removed (the model is not changed)."""
+        out = dict(body)
+        if self.system_changed:
+            out["system"] = self.system
+        if self.messages_changed:
+            out["messages"] = self.messages
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +91,66 @@ def estimate_tokens(body_size: int) -> int:
     return int(body_size / BYTES_PER_TOKEN)
 
 
-def _strip_tags(system: Any) -> tuple[Any, str | None, bool]:
-    """Remove every subagent tag from a string or block-list system prompt; return the first model named."""
+def body_size_of(body: AbcMapping[str, Any]) -> int:
+    """The size of a body as Claude Code sends it (compact JSON, UTF-8), for callers without the raw bytes."""
+    try:
+        return len(orjson.dumps(body))
+    except TypeError:  # not JSON-serialisable (a hand-built body): no estimate
+        return 0
+
+
+def _strip_text(text: str) -> tuple[str, str | None]:
+    named = [name for name in SUBAGENT_TAG.findall(text) if name]
+    return SUBAGENT_TAG.sub("", text), (named[0] if named else None)
+
+
+def _strip_blocks(content: Any) -> tuple[Any, str | None, bool]:
+    """Remove every tag from a string or a list of blocks; (new content, first model named, changed)."""
+    if isinstance(content, str):
+        if TAG_OPEN not in content:
+            return content, None, False
+        text, named = _strip_text(content)
+        return text, named, text != content
+    if not isinstance(content, list):
+        return content, None, False
     found: str | None = None
-    if isinstance(system, str):
-        if "<CCM-SUBAGENT-MODEL>" not in system:
-            return system, None, False
-        match = SUBAGENT_TAG.search(system)
-        found = match.group(1) if match else None
-        return SUBAGENT_TAG.sub("", system), found, True
-    if isinstance(system, list):
-        changed = False
-        out: list[Any] = []
-        for block in system:
-            text = block.get("text") if isinstance(block, dict) else None
-            if isinstance(text, str) and "<CCM-SUBAGENT-MODEL>" in text:
-                match = SUBAGENT_TAG.search(text)
-                if match and found is None:
-                    found = match.group(1)
-                out.append({**block, "text": SUBAGENT_TAG.sub("", text)})
+    changed = False
+    out: list[Any] = []
+    for block in content:
+        value = block.get("text") if isinstance(block, dict) else None
+        if isinstance(value, str) and TAG_OPEN in value:
+            new, named = _strip_text(value)
+            if found is None and named:
+                found = named
+            if new != value:
+                out.append({**block, "text": new})
                 changed = True
-            else:
-                out.append(block)
-        return (out if changed else system), found, changed
-    return system, None, False
+                continue
+        out.append(block)
+    return (out if changed else content), found, changed
+
+
+def _strip_messages(messages: Any) -> tuple[Any, str | None, bool]:
+    """Remove tags from the `role: "system"` messages Claude Code puts inside `messages`."""
+    if not isinstance(messages, list):
+        return messages, None, False
+    found: str | None = None
+    out: list[Any] | None = None
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") != "system":
+            continue
+        content, named, changed = _strip_blocks(message.get("content"))
+        if found is None and named:
+            found = named
+        if changed:
+            if out is None:
+                out = list(messages)
+            out[i] = {**message, "content": content}
+    return (out if out is not None else messages), found, out is not None
 
 
 def has_web_search(tools: Any) -> bool:
+    """A server web-search tool (`web_search_20250305`...) or a tool named `web_search`."""
     if not isinstance(tools, list):
         return False
     for tool in tools:
@@ -100,20 +161,47 @@ def has_web_search(tools: Any) -> bool:
     return False
 
 
-def route(body: AbcMapping[str, Any], config: Config, *, body_size: int | None = None) -> RoutingDecision:
-    """Decide the rule and routed model name for a parsed /v1/messages body (see module docstring)."""
-    original = str(body.get("model") or "")
-    router = config.router
-    system, tagged, changed = _strip_tags(body.get("system"))
-    tokens = estimate_tokens(body_size) if body_size is not None else 0
+def route(
+    body: AbcMapping[str, Any],
+    config: Config,
+    *,
+    body_size: int | None = None,
+    estimated_tokens: int | None = None,
+) -> RoutingDecision:
+    """Decide the rule and routed model name for a parsed /v1/messages body (see module docstring).
 
-    def decide(rule: Rule, model: str) -> RoutingDecision:
-        return RoutingDecision(rule, model, original, system if changed else None, changed, tokens, tagged)
+    body_size is the raw body's length in bytes (measured from `body` when not given); estimated_tokens,
+    when given, replaces the estimate (`ccm route explain --tokens N`).
+    """
+    raw_model = body.get("model")
+    original = raw_model if isinstance(raw_model, str) else ""
+    router = config.router
+    system, tagged, system_changed = _strip_blocks(body.get("system"))
+    messages, tagged_in_messages, messages_changed = _strip_messages(body.get("messages"))
+    tagged = tagged or tagged_in_messages
+    if estimated_tokens is not None:
+        tokens = estimated_tokens
+    else:
+        tokens = estimate_tokens(body_size if body_size is not None else body_size_of(body))
+
+    def decide(rule: Rule, name: str) -> RoutingDecision:
+        entry = config.model(name) if "," not in name else None
+        return RoutingDecision(
+            rule=rule,
+            model=entry.name if entry is not None else name,
+            original_model=original,
+            system=system if system_changed else None,
+            system_changed=system_changed,
+            estimated_tokens=tokens,
+            subagent_model=tagged,
+            messages=messages if messages_changed else None,
+            messages_changed=messages_changed,
+        )
 
     if "," in original:
-        return decide("explicit", original)
+        return decide("explicit", original.strip())
     model = original
-    if config.model(model) is None and router.auto_map.search(model) and router.default:
+    if router.default and config.model(model) is None and router.auto_map.search(model):
         model = router.default
     if router.websearch and has_web_search(body.get("tools")):
         return decide("websearch", router.websearch)
@@ -130,7 +218,11 @@ def route(body: AbcMapping[str, Any], config: Config, *, body_size: int | None =
 
 
 def resolve(model: str, config: Config) -> list[Attempt]:
-    """The attempts for a routed name, in priority order; RoutingError (404) when it cannot be served."""
+    """The attempts for a routed name, in priority order; RoutingError (404) when it cannot be served.
+
+    `provider,model` is one attempt on that provider. A [[models]] name gives its mappings by priority
+    (ties in file order), leaving out disabled providers.
+    """
     if "," in model:
         provider_name, actual = (part.strip() for part in model.split(",", 1))
         provider = config.provider(provider_name)
@@ -139,16 +231,22 @@ def resolve(model: str, config: Config) -> list[Attempt]:
             raise RoutingError(f"provider '{provider_name}' is not configured (configured providers: {known})")
         if not provider.enabled:
             raise RoutingError(f"provider '{provider.name}' is disabled in the config")
+        if not actual:
+            raise RoutingError(f"'{model}' names no model after the ',' (write provider,model)")
         return [Attempt(provider, actual)]
     entry = config.model(model)
     if entry is None:
         known = ", ".join(config.model_names) or "none"
         raise RoutingError(f"model '{model}' is not configured (configured models: {known})")
-    attempts = []
+    attempts: list[Attempt] = []
+    disabled: list[str] = []
     for mapping in entry.mappings:
         provider = config.provider(mapping.provider)
         if provider is not None and provider.enabled:
             attempts.append(Attempt(provider, mapping.actual_model, mapping.max_output_tokens))
+        elif provider is not None:
+            disabled.append(provider.name)
     if not attempts:
-        raise RoutingError(f"model '{entry.name}' has no mapping to an enabled provider")
+        why = f" (disabled: {', '.join(disabled)})" if disabled else " (it has no [[models.mappings]])"
+        raise RoutingError(f"model '{entry.name}' has no mapping to an enabled provider{why}")
     return attempts

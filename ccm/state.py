@@ -69,7 +69,7 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
             continue
         value, _source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
         keys[provider.name.lower()] = value
-        if value is None and provider.enabled:
+        if value is None and provider.enabled and not provider.spec.key_optional:
             log.warning(
                 "provider '%s' has no API key: run `ccm keys set %s` or set %s",
                 provider.name,

@@ -18,7 +18,7 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
-BUILT_WIRES: frozenset[str] = frozenset({"anthropic"})
+BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,9 @@ class ProviderSpec:
     oauth_base_url: str | None = None
     notes: str = ""
     quirks: frozenset[str] = field(default_factory=frozenset)
-    """Names of behaviours the translators must apply (e.g. "no-cache-control", "reasoning-roundtrip")."""
+    """Names of behaviours the translators must apply; see QUIRKS for the vocabulary."""
+    key_optional: bool = False
+    """Local servers (Ollama, LM Studio, vLLM) often need no key: a missing one is not a failed attempt."""
 
     def wire_for(self, auth_type: str) -> Wire:
         return self.oauth_wire if auth_type == "oauth" and self.oauth_wire else self.wire
@@ -68,6 +70,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer+x-api-key",
         None,
         notes="any server speaking /v1/messages",
+        key_optional=True,
     ),
     ProviderSpec(
         "zenmux", "ZenMux", "anthropic", "bearer+x-api-key", "https://zenmux.ai/api/anthropic", "ZENMUX_API_KEY"
@@ -93,7 +96,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         oauth_wire="responses",
         oauth_base_url="https://chatgpt.com/backend-api/codex",
         notes="API key: Chat Completions; OAuth: ChatGPT Plus/Pro via the Responses API",
-        quirks=_s("no-cache-control", "reasoning-models"),
+        quirks=_s("user", "max-completion-tokens", "json-schema", "max-tools-128", "stop-4"),
     ),
     ProviderSpec(
         "openai-compatible",
@@ -102,7 +105,8 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         None,
         notes="Ollama, LM Studio, vLLM, llama.cpp and other /chat/completions servers",
-        quirks=_s("no-cache-control"),
+        quirks=_s("top-k", "json-schema"),
+        key_optional=True,
     ),
     ProviderSpec(
         "openrouter",
@@ -111,7 +115,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://openrouter.ai/api/v1",
         "OPENROUTER_API_KEY",
-        quirks=_s("openrouter"),
+        quirks=_s("openrouter", "top-k", "user", "json-schema"),
     ),
     ProviderSpec(
         "groq",
@@ -120,7 +124,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.groq.com/openai/v1",
         "GROQ_API_KEY",
-        quirks=_s("no-cache-control", "no-schema-keyword", "no-top-k"),
+        quirks=_s("user"),
     ),
     ProviderSpec(
         "together",
@@ -129,7 +133,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.together.xyz/v1",
         "TOGETHER_API_KEY",
-        quirks=_s("no-cache-control"),
+        quirks=_s("top-k"),
     ),
     ProviderSpec(
         "fireworks",
@@ -138,7 +142,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.fireworks.ai/inference/v1",
         "FIREWORKS_API_KEY",
-        quirks=_s("no-cache-control"),
+        quirks=_s("top-k", "user", "json-schema"),
     ),
     ProviderSpec(
         "deepinfra",
@@ -147,7 +151,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.deepinfra.com/v1/openai",
         "DEEPINFRA_API_KEY",
-        quirks=_s("no-cache-control"),
+        quirks=_s("top-k"),
     ),
     ProviderSpec(
         "cerebras",
@@ -156,7 +160,6 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.cerebras.ai/v1",
         "CEREBRAS_API_KEY",
-        quirks=_s("no-cache-control", "no-schema-keyword", "no-top-k"),
     ),
     ProviderSpec(
         "moonshot",
@@ -165,7 +168,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.moonshot.ai/v1",
         "MOONSHOT_API_KEY",
-        quirks=_s("no-cache-control", "reasoning-roundtrip"),
+        quirks=_s("reasoning-roundtrip"),
     ),
     ProviderSpec(
         "nebius",
@@ -174,7 +177,6 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.studio.nebius.com/v1",
         "NEBIUS_API_KEY",
-        quirks=_s("no-cache-control"),
     ),
     ProviderSpec(
         "novita",
@@ -183,7 +185,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.novita.ai/v3/openai",
         "NOVITA_API_KEY",
-        quirks=_s("no-cache-control"),
+        quirks=_s("top-k"),
     ),
     ProviderSpec(
         "baseten",
@@ -192,7 +194,6 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://inference.baseten.co/v1",
         "BASETEN_API_KEY",
-        quirks=_s("no-cache-control"),
     ),
     ProviderSpec(
         "deepseek",
@@ -201,7 +202,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "bearer",
         "https://api.deepseek.com/v1",
         "DEEPSEEK_API_KEY",
-        quirks=_s("no-cache-control", "reasoning-roundtrip", "max-output-8192"),
+        quirks=_s("reasoning-roundtrip"),
     ),
     # Google.
     ProviderSpec(
@@ -225,6 +226,84 @@ _SPECS: tuple[ProviderSpec, ...] = (
 )
 
 CATALOG: dict[str, ProviderSpec] = {spec.type: spec for spec in _SPECS}
+
+#: What each quirk name means to the OpenAI-format translator (ccm.translate). Anything not listed is the
+#: safe default: no cache_control, no top_k, no `user`, no reasoning switch, `max_tokens`, every tool.
+QUIRKS: dict[str, str] = {
+    "cache-control": "keep Anthropic cache_control on system, message and tool parts (OpenRouter: Claude, Gemini)",
+    "top-k": "top_k is accepted",
+    "user": "the `user` field is accepted (metadata.user_id, hashed to <= 64 characters)",
+    "json-schema": "response_format json_schema works (output_config.format); otherwise the schema is asked for in the system prompt",
+    "max-completion-tokens": "send max_completion_tokens instead of max_tokens",
+    "max-tools-128": "at most 128 tools per request",
+    "stop-4": "at most 4 stop sequences",
+    "no-sampling": "temperature/top_p are rejected (OpenAI reasoning and search models)",
+    "reasoning-effort": "thinking maps to reasoning_effort (low/medium/high)",
+    "reasoning-off-minimal": "thinking disabled maps to reasoning_effort minimal (gpt-5, gpt-5-mini/nano)",
+    "reasoning-off-none": "thinking disabled maps to reasoning_effort none (gpt-5.1 and later, Groq's qwen3)",
+    "reasoning-roundtrip": "the previous assistant turns' reasoning must be sent back (reasoning_content)",
+    "openrouter": "OpenRouter: attribution headers, the `reasoning` object, the web plugin for web search",
+    "web-search-options": "an OpenAI search model: web_search_options answers the web_search server tool",
+    "no-stream-usage": "stream_options.include_usage is rejected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRule:
+    """Knowledge about one family of models behind OpenAI-format providers, applied when `pattern` (a
+    case-insensitive regex) is found in the mapping's actual_model.
+
+    Every matching rule adds its quirks; the first matching rule with `max_output_tokens` sets the output
+    limit (`max_tokens` is clamped to it), unless the mapping sets its own `max_output_tokens`.
+
+        ModelRule(r"^deepseek-chat$", types=_s("deepseek"), max_output_tokens=8192)
+    """
+
+    pattern: str
+    types: frozenset[str] = frozenset()
+    """Provider types the rule applies to; empty: every OpenAI-format type."""
+    max_output_tokens: int | None = None
+    quirks: frozenset[str] = frozenset()
+
+
+MODEL_RULES: tuple[ModelRule, ...] = (
+    # OpenAI: reasoning models take reasoning_effort and reject sampling parameters; search models search.
+    ModelRule(r"^(o\d|gpt-5)", _s("openai"), quirks=_s("reasoning-effort", "no-sampling")),
+    ModelRule(r"search", _s("openai"), quirks=_s("web-search-options", "no-sampling")),
+    ModelRule(r"^gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$", _s("openai"), quirks=_s("reasoning-off-minimal")),
+    ModelRule(r"^gpt-5\.\d", _s("openai"), quirks=_s("reasoning-off-none")),
+    ModelRule(r"qwen3", _s("groq"), quirks=_s("reasoning-off-none")),
+    ModelRule(r"^gpt-5", _s("openai"), 128_000),
+    ModelRule(r"^o1-mini", _s("openai"), 65_536),
+    ModelRule(r"^o\d", _s("openai"), 100_000),
+    ModelRule(r"^gpt-4\.1", _s("openai"), 32_768),
+    ModelRule(r"^(gpt-4o|chatgpt-4o)", _s("openai"), 16_384),
+    ModelRule(r"^gpt-4-turbo|^gpt-4-\d{4}-preview", _s("openai"), 4_096),
+    ModelRule(r"^gpt-4(-\d{4})?$", _s("openai"), 8_192),
+    ModelRule(r"^gpt-3\.5", _s("openai"), 4_096),
+    # DeepSeek's own API: the chat model stops at 8K, the reasoner at 64K.
+    ModelRule(r"reasoner", _s("deepseek"), 65_536),
+    ModelRule(r"", _s("deepseek"), 8_192),
+    # Groq checks max_tokens against each model's own limit.
+    ModelRule(r"kimi", _s("groq"), 16_384),
+    ModelRule(r"gpt-oss", _s("groq"), 65_536),
+    ModelRule(r"qwen3", _s("groq"), 40_960),
+    ModelRule(r"llama-3\.1-8b", _s("groq"), 131_072),
+    ModelRule(r"", _s("groq"), 32_768),
+    ModelRule(r"thinking", _s("moonshot"), 65_536),
+    # Claude Code asks for 32,000-128,000 output tokens; hosted vLLM-style APIs (and OpenRouter) refuse a
+    # request whose prompt + max_tokens exceeds the model's context, so the default stays at 32,000 (what
+    # Claude Code itself uses for models it does not know). A mapping's max_output_tokens overrides it.
+    ModelRule(
+        r"",
+        _s("openrouter", "together", "fireworks", "deepinfra", "cerebras", "moonshot", "nebius", "novita", "baseten"),
+        32_000,
+    ),
+    # OpenRouter: prompt caching for the models that take cache_control; DeepSeek and Kimi need their
+    # reasoning back in tool conversations there too.
+    ModelRule(r"^(anthropic/|google/gemini)", _s("openrouter"), quirks=_s("cache-control")),
+    ModelRule(r"deepseek|kimi|moonshot", _s("openrouter"), quirks=_s("reasoning-roundtrip")),
+)
 
 #: Spellings seen in other tools' configs that mean a catalog type.
 ALIASES: dict[str, str] = {
@@ -261,3 +340,20 @@ def join_url(base_url: str, endpoint: str) -> str:
     if base.endswith(endpoint):
         return base
     return base + endpoint
+
+
+def markdown_table() -> str:
+    """The catalog as the README's table (kept in sync by tests/test_readme.py)."""
+    rows = [
+        "| `provider_type` | provider | wire format | default `base_url` | auth | OAuth | works today |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in CATALOG.values():
+        base = f"`{s.base_url}`" if s.base_url else "*(required)*"
+        works = "yes" if s.wire in BUILT_WIRES else "not yet (fails over)"
+        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth else ''} | {works} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m config.catalog  -> the README table
+    print(markdown_table())

@@ -13,14 +13,15 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config.catalog import CATALOG, lookup
+from config.catalog import ALIASES, CATALOG, lookup
 from config.errors import ConfigError, Problem
-from config.locate import locate
+from config.locate import Locator
 from config.schema import (
     DEFAULT_AUTO_MAP,
     DEFAULT_BACKGROUND,
@@ -65,6 +66,7 @@ _MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+_TYPE_NAMES = (*CATALOG, *ALIASES)
 
 
 @dataclass(slots=True)
@@ -81,17 +83,27 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def nearest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to `word` (compared case-insensitively), as the choice is spelled; None if none is close."""
+    by_lower: dict[str, str] = {}
+    for choice in choices:
+        by_lower.setdefault(choice.lower(), choice)
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    guess = nearest(word, choices)
+    return f" (did you mean '{guess}'?)" if guess else ""
 
 
 class _Checker:
     """Collects problems while building the typed config; one instance per load."""
 
     def __init__(self, text: str, file: str) -> None:
-        self.text = text
         self.file = file
+        self._locator: Locator | None = None
+        self._text = text
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -99,7 +111,9 @@ class _Checker:
         key = ""
         for part in path:
             key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
-        return Problem(message, key=key, file=self.file, line=locate(self.text, path))
+        if self._locator is None:  # scanned once per load, and only when there is something to report
+            self._locator = Locator(self._text)
+        return Problem(message, key=key, file=self.file, line=self._locator.line(path))
 
     def error(self, path: tuple[str | int, ...], message: str) -> None:
         self.errors.append(self._problem(path, message))
@@ -110,9 +124,7 @@ class _Checker:
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
             if key not in known:
-                guess = nearest(key, known)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                self.warn((*path, key), f"unknown key, ignored{hint}")
+                self.warn((*path, key), f"unknown key, ignored{_did_you_mean(key, known)}")
 
     def table(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
         if value is None:
@@ -191,7 +203,7 @@ def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
     )
     log_level = (c.string(raw, "log_level", ("server",), default="info") or "info").lower()
     if log_level not in _LOG_LEVELS:
-        c.error(("server", "log_level"), f"must be one of {', '.join(_LOG_LEVELS[:5])}, not {log_level!r}")
+        c.error(("server", "log_level"), f"must be one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
         log_level = "info"
     return ServerConfig(
         host=c.string(raw, "host", ("server",), default="127.0.0.1") or "127.0.0.1",
@@ -202,21 +214,23 @@ def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
     )
 
 
-def _router(c: _Checker, raw: dict[str, Any]) -> RouterConfig:
+def _router(c: _Checker, raw: dict[str, Any], present: bool) -> RouterConfig:
     c.unknown_keys(raw, _ROUTER_KEYS, ("router",))
-    default = c.string(raw, "default", ("router",), required=True) or ""
+    default = c.string(raw, "default", ("router",), required=present) or ""
+    if present and "default" in raw and isinstance(raw["default"], str) and not default.strip():
+        c.error(("router", "default"), "must name a model (it is where every request goes by default)")
     slots = {k: (c.string(raw, k, ("router",)) or None) for k in ("think", "background", "websearch", "long_context")}
     auto_src, auto = c.regex(raw, "auto_map_regex", DEFAULT_AUTO_MAP)
     bg_src, bg = c.regex(raw, "background_regex", DEFAULT_BACKGROUND)
     threshold = c.integer(raw, "long_context_threshold", ("router",), default=DEFAULT_LONG_CONTEXT_THRESHOLD, minimum=1)
     return RouterConfig(
-        default=default,
+        default=default.strip(),
         long_context_threshold=threshold or DEFAULT_LONG_CONTEXT_THRESHOLD,
         auto_map_regex=auto_src,
         background_regex=bg_src,
         auto_map=auto,
         background_pattern=bg,
-        **slots,
+        **{k: (v.strip() or None) if v else None for k, v in slots.items()},
     )
 
 
@@ -241,12 +255,14 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         if name is not None:
             if name.lower() in seen:
                 c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
-            seen[name.lower()] = i
+            seen.setdefault(name.lower(), i)
+            if "," in name:
+                c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
         ptype = c.string(item, "provider_type", path, required=True)
         spec = lookup(ptype) if ptype else None
-        if ptype and spec is None:
-            guess = nearest(ptype.lower(), list(CATALOG))
-            hint = f" (did you mean '{guess}'?)" if guess else ""
+        if ptype is not None and spec is None:
+            guess = nearest(ptype, _TYPE_NAMES)
+            hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
             c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
         auth_raw = (c.string(item, "auth_type", path, default="apikey") or "apikey").lower()
         auth_type = _AUTH_TYPES.get(auth_raw)
@@ -255,13 +271,21 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
             auth_type = "apikey"
         elif auth_type == "oauth" and spec is not None and not spec.oauth:
             c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
-        base_url = c.string(item, "base_url", path)
+        base_url = c.string(item, "base_url", path) or None
         if base_url is not None and not re.match(r"^https?://", base_url):
             c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
         if spec is not None and spec.base_url is None and not base_url:
-            c.error((*path, "base_url"), f"is required for provider type {spec.type!r}")
+            c.error((*path, "base_url"), f"is required for provider type {spec.type!r} (the server's URL)")
         headers_raw = c.table(item.get("headers"), (*path, "headers"))
-        headers = tuple((str(k), str(v)) for k, v in headers_raw.items())
+        for key, value in headers_raw.items():
+            if not isinstance(value, str):
+                c.error((*path, "headers", key), f"must be a string, not {type(value).__name__}")
+        headers = tuple((str(k), v) for k, v in headers_raw.items() if isinstance(v, str))
+        enabled = c.boolean(item, "enabled", path, True)
+        api_key = c.string(item, "api_key", path) or None
+        oauth_provider = c.string(item, "oauth_provider", path) or None
+        project_id = c.string(item, "project_id", path) or None
+        location = c.string(item, "location", path) or None
         if name is None or spec is None:
             continue
         out.append(
@@ -269,20 +293,21 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
                 name=name,
                 provider_type=spec.type,
                 spec=spec,
-                enabled=c.boolean(item, "enabled", path, True),
+                enabled=enabled,
                 auth_type=auth_type,
-                api_key=c.string(item, "api_key", path) or None,
+                api_key=api_key,
                 base_url=base_url,
-                oauth_provider=c.string(item, "oauth_provider", path),
-                project_id=c.string(item, "project_id", path),
-                location=c.string(item, "location", path),
+                oauth_provider=oauth_provider,
+                project_id=project_id,
+                location=location,
                 headers=headers,
             )
         )
     return out
 
 
-def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provider_names: set[str]) -> list[ModelConfig]:
+def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfig]:
+    """`providers`: every configured provider name, lower-case -> as written (valid entries or not)."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -290,6 +315,7 @@ def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provide
         return []
     out: list[ModelConfig] = []
     seen: dict[str, int] = {}
+    known = ", ".join(providers.values()) or "none"
     for i, item in enumerate(raw):
         path: tuple[str | int, ...] = ("models", i)
         if not isinstance(item, dict):
@@ -297,16 +323,21 @@ def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provide
             continue
         c.unknown_keys(item, _MODEL_KEYS, path)
         name = c.string(item, "name", path, required=True)
+        if name is not None and not name.strip():
+            c.error((*path, "name"), "must not be empty")
+            name = None
         if name is not None and "," in name:
             c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
         if name is not None:
             if name.lower() in seen:
                 c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
-            seen[name.lower()] = i
+            seen.setdefault(name.lower(), i)
         maps_raw = item.get("mappings", [])
         if not isinstance(maps_raw, list):
             c.error((*path, "mappings"), "must be an array of tables ([[models.mappings]])")
             maps_raw = []
+        if not maps_raw and name is not None:
+            c.warn(path, f"model {name!r} has no [[models.mappings]]: a request routed to it cannot be served")
         mappings: list[tuple[int, int, Mapping]] = []
         for j, m in enumerate(maps_raw):
             mpath: tuple[str | int, ...] = (*path, "mappings", j)
@@ -316,20 +347,19 @@ def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provide
             c.unknown_keys(m, _MAPPING_KEYS, mpath)
             provider = c.string(m, "provider", mpath, required=True)
             actual = c.string(m, "actual_model", mpath, required=True)
+            if actual is not None and not actual.strip():
+                c.error((*mpath, "actual_model"), "must not be empty")
+                actual = None
             priority = c.integer(m, "priority", mpath, default=j, minimum=0)
             max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
-            if provider is not None and provider.lower() not in provider_names:
-                guess = nearest(provider.lower(), sorted(provider_names))
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                known = ", ".join(sorted(provider_names)) or "none"
+            if provider is not None and provider.lower() not in providers:
+                hint = _did_you_mean(provider, providers.values())
                 c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
                 continue
             if provider is None or actual is None:
                 continue
-            canonical = providers[provider.lower()].name if provider.lower() in providers else provider
-            mappings.append(
-                (priority if priority is not None else j, j, Mapping(canonical, actual, priority or 0, max_out))
-            )
+            prio = j if priority is None else priority
+            mappings.append((prio, j, Mapping(providers[provider.lower()], actual, prio, max_out)))
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))
@@ -337,20 +367,33 @@ def _models(c: _Checker, raw: Any, providers: dict[str, ProviderConfig], provide
     return out
 
 
-def _check_slot_refs(
-    c: _Checker, router: RouterConfig, provider_names: set[str], models: dict[str, ModelConfig]
-) -> None:
+def _check_slot_refs(c: _Checker, router: RouterConfig, providers: dict[str, str], models: dict[str, str]) -> None:
+    """Every router slot names a configured model, or a configured provider and a model (`provider,model`)."""
     for slot, value in router.slots().items():
         if not value:
             continue
         if "," in value:
-            provider = value.split(",", 1)[0].strip()
-            if provider.lower() not in provider_names:
-                c.error(("router", slot), f"names provider {provider!r}, which is not configured")
+            provider, actual = (part.strip() for part in value.split(",", 1))
+            if provider.lower() not in providers:
+                hint = _did_you_mean(provider, providers.values())
+                c.error(("router", slot), f"names provider {provider!r}, which is not configured{hint}")
+            if not actual:
+                c.error(("router", slot), f"{value!r} names no model after the ','")
         elif value.lower() not in models:
-            guess = nearest(value, [m.name for m in models.values()])
-            hint = f" (did you mean '{guess}'?)" if guess else ""
-            c.error(("router", slot), f"names model {value!r}, which is not a configured [[models]] name{hint}")
+            hint = _did_you_mean(value, models.values())
+            known = ", ".join(models.values()) or "none"
+            c.error(
+                ("router", slot), f"names model {value!r}, which is not a [[models]] name{hint}; configured: {known}"
+            )
+
+
+def _names(raw: Any) -> dict[str, str]:
+    """The `name` of every table in an array (valid entry or not, so one bad entry does not cascade)."""
+    out: dict[str, str] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
+            out.setdefault(item["name"].lower(), item["name"])
+    return out
 
 
 def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
@@ -367,18 +410,12 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
     c.unknown_keys(raw, _TOP_KEYS, ())
     server = _server(c, c.table(raw.get("server"), ("server",)))
     if "router" not in raw:
-        c.errors.append(Problem("missing [router] table (router.default is required)", file=file_s))
-    router = _router(c, c.table(raw.get("router"), ("router",)))
-    # Names of every [[providers]] entry, valid or not, so one bad provider does not cascade.
-    provider_names = {
-        str(p["name"]).lower()
-        for p in (raw.get("providers") or [])
-        if isinstance(p, dict) and isinstance(p.get("name"), str)
-    }
+        c.errors.append(Problem("missing [router] table (router.default is required)", key="router", file=file_s))
+    router = _router(c, c.table(raw.get("router"), ("router",)), "router" in raw)
+    provider_names = _names(raw.get("providers"))
     providers = _providers(c, raw.get("providers"))
-    by_name = {p.name.lower(): p for p in providers}
-    models = _models(c, raw.get("models"), by_name, provider_names)
-    _check_slot_refs(c, router, provider_names, {m.name.lower(): m for m in models})
+    models = _models(c, raw.get("models"), provider_names)
+    _check_slot_refs(c, router, provider_names, _names(raw.get("models")))
     if c.errors:
         raise ConfigError(c.errors)
     config = Config(
@@ -386,7 +423,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         server=server,
         providers=tuple(providers),
         models=tuple(models),
-        path=Path(file) if isinstance(file, Path) else Path(file_s),
+        path=Path(file),
     )
     return LoadResult(config, c.warnings)
 

@@ -4,160 +4,112 @@ tomlkit keeps comments, but re-renders a file that interleaves `[[providers]]` a
 providers moved together (python-poetry/tomlkit#601). Users who write "a provider, then its models" would
 see their file reshuffled. So the file is edited *surgically*: it is cut into segments, one per top-level
 table or array-of-tables element (with its sub-tables and the comment lines right above its header), and
-only the segments an edit touches are parsed and re-rendered by tomlkit. Everything else stays byte for byte.
+only the segments an edit touches are parsed and re-rendered by tomlkit. Everything else stays byte for
+byte, and inside an edited segment tomlkit changes only the keys that changed.
 
 Every save validates the new text with config.load first (an invalid edit never reaches the file), then
-writes atomically (temp file + fsync + rename) and keeps the previous file as `.bak`.
+writes atomically (temp file + fsync + rename, through a symlink rather than over it) and keeps the
+previous file as `.bak`.
 
     doc = ConfigDocument.load(path)
-    doc.upsert_provider("zai", {"provider_type": "z.ai"})
+    doc.upsert_provider("zai", {"provider_type": "z.ai"})   # the whole entry: keys not given are removed
     doc.set_value("router", "think", "glm-4.6")
     doc.save()                              # -> LoadResult, or ConfigError (file untouched)
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import tempfile
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
+from config.atomic import atomic_write
 from config.errors import ConfigError, Problem
 from config.load import LoadResult, parse_config
+from config.segments import (
+    ROUTER_SLOTS,
+    Segment,
+    apply_values,
+    edit,
+    element_text,
+    header_parts,
+    model_text,
+    navigate,
+    split,
+    table_text,
+)
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-
-
-@dataclass(slots=True)
-class _Segment:
-    header: str  # "" for the root keys, else the dotted table name ("providers", "server.timeouts")
-    is_array: bool
-    text: str
-
-    @property
-    def top(self) -> str:
-        return self.header.split(".")[0]
-
-    def data(self) -> dict[str, Any]:
-        return tomllib.loads(self.text)
-
-
-def _split(text: str) -> list[_Segment]:
-    lines = text.splitlines(keepends=True)
-    segments: list[_Segment] = [_Segment("", False, "")]
-    pending: list[str] = []  # comment lines that may belong to the next header
-    for line in lines:
-        match = _HEADER.match(line)
-        if match:
-            name = ".".join(p.strip().strip("\"'") for p in match.group(2).split("."))
-            is_array = match.group(1) == "[["
-            last = segments[-1]
-            if last.is_array and name.startswith(last.header + "."):
-                last.text += "".join(pending) + line
-            else:
-                segments.append(_Segment(name, is_array, "".join(pending) + line))
-            pending = []
-        elif line.lstrip().startswith("#"):
-            pending.append(line)
-        else:
-            if pending:  # comments followed by a key or a blank line stay where they were
-                segments[-1].text += "".join(pending)
-                pending = []
-            segments[-1].text += line
-    segments[-1].text += "".join(pending)
-    return segments
-
-
-def _render(data: dict[str, Any], header: str, is_array: bool, old_text: str | None) -> str:
-    """Render one segment with tomlkit, keeping the old segment's comments where keys survive."""
-    if old_text is not None:
-        doc = tomlkit.parse(old_text)
-        node: Any = doc[header.split(".")[0]]
-        if is_array:
-            node = node[0]
-        for part in header.split(".")[1:]:
-            node = node[part]
-        for key in [k for k in node if k not in data]:
-            del node[key]
-        for key, value in data.items():
-            if key in node and node[key] == value:
-                continue
-            node[key] = value
-        return tomlkit.dumps(doc)
-    doc = tomlkit.document()
-    if is_array:
-        aot = tomlkit.aot()
-        aot.append(tomlkit.table())
-        for key, value in data.items():
-            if key == "mappings" and isinstance(value, list):
-                sub = tomlkit.aot()
-                for item in value:
-                    t = tomlkit.table()
-                    t.update(item)
-                    sub.append(t)
-                aot[0].append("mappings", sub)
-            else:
-                aot[0][key] = value
-        doc[header] = aot
-    else:
-        table = tomlkit.table()
-        table.update(data)
-        doc[header] = table
-    return tomlkit.dumps(doc)
+__all__ = ["ROUTER_SLOTS", "ConfigDocument", "atomic_write"]
 
 
 class ConfigDocument:
-    """A config file as editable segments; see the module docstring."""
+    """A config file as editable segments; see the module docstring.
+
+    Edits do not validate (a sequence of edits may pass through invalid states); `save()` and
+    `validate()` do. Names of providers and models are matched case-insensitively.
+    """
 
     def __init__(self, text: str, path: Path | None = None) -> None:
         self.path = path
-        self._segments = _split(text)
+        self._newline = "\r\n" if "\r\n" in text else "\n"
+        self._segments = split(text.replace("\r\n", "\n") if self._newline == "\r\n" else text)
 
     @classmethod
     def load(cls, path: str | Path) -> ConfigDocument:
         p = Path(path)
-        return cls(p.read_text(encoding="utf-8"), p)
+        try:
+            text = p.read_bytes().decode("utf-8")  # bytes: keep \r\n as written
+        except FileNotFoundError:
+            raise ConfigError(
+                [Problem("config file not found", file=str(p))],
+                hint="run `ccm config init` to create one",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([Problem(f"cannot read config: {exc}", file=str(p))]) from None
+        return cls(text, p)
 
     @property
     def text(self) -> str:
-        return "".join(s.text for s in self._segments)
+        body = "".join(s.text for s in self._segments)
+        return body.replace("\n", "\r\n") if self._newline == "\r\n" else body
 
     # -- plain tables: [server], [router], [server.timeouts] -----------------------------------------
-    def get_table(self, header: str) -> dict[str, Any]:
+    def _holder(self, parts: tuple[str, ...]) -> Segment | None:
+        """The segment that defines a table: its own header, or a parent's (inline table, dotted keys)."""
         for seg in self._segments:
-            if seg.header == header and not seg.is_array:
-                node: Any = seg.data()
-                for part in header.split("."):
-                    node = node.get(part, {})
-                return {k: v for k, v in node.items() if not isinstance(v, dict)}
-        return {}
+            if seg.header == parts and not seg.is_array:
+                return seg
+        for cut in range(len(parts) - 1, -1, -1):
+            for seg in self._segments:
+                if seg.header == parts[:cut] and not seg.is_array:
+                    node: Any = seg.data()
+                    for part in parts:
+                        node = node.get(part) if isinstance(node, dict) else None
+                    if isinstance(node, dict):
+                        return seg
+        return None
+
+    def get_table(self, header: str) -> dict[str, Any]:
+        """The plain values of a table (sub-tables left out); {} when it does not exist."""
+        parts = header_parts(header)
+        seg = self._holder(parts)
+        if seg is None:
+            return {}
+        node: Any = seg.data()
+        for part in parts:
+            node = node.get(part, {})
+        return {k: v for k, v in node.items() if not isinstance(v, dict)}
 
     def set_value(self, header: str, key: str, value: Any) -> None:
         """Set (or, with None, remove) one key of a plain table, creating the table when missing."""
-        for seg in self._segments:
-            if seg.header == header and not seg.is_array:
-                doc = tomlkit.parse(seg.text)
-                node: Any = doc
-                for part in header.split("."):
-                    node = node[part]
-                if value is None:
-                    if key in node:
-                        del node[key]
-                else:
-                    node[key] = value
-                seg.text = tomlkit.dumps(doc)
-                return
-        if value is None:
+        parts = header_parts(header)
+        seg = self._holder(parts)
+        if seg is None:
+            if value is not None:
+                self._insert(Segment(parts, False, table_text(parts, {key: value})))
             return
-        self._insert(_Segment(header, False, _render({key: value}, header, False, None)))
+        edit(seg, lambda doc: apply_values(navigate(doc, parts), {key: value}, replace=False))
 
-    def _insert(self, seg: _Segment) -> None:
+    def _insert(self, seg: Segment) -> None:
         """Place a new segment after the last one of the same kind (else at the end)."""
         same = [i for i, s in enumerate(self._segments) if s.top == seg.top and s.is_array == seg.is_array]
         if same:
@@ -178,15 +130,17 @@ class ConfigDocument:
     def _elements(self, top: str) -> list[tuple[int, dict[str, Any]]]:
         out = []
         for i, seg in enumerate(self._segments):
-            if seg.top == top and seg.is_array and seg.header == top:
-                items = seg.data().get(top, [{}])
-                out.append((i, items[0] if items else {}))
+            if seg.is_array and seg.header == (top,):
+                items = seg.data().get(top)
+                out.append((i, items[-1] if isinstance(items, list) and items else {}))
         return out
 
     def providers(self) -> list[dict[str, Any]]:
+        """Every [[providers]] entry as written (tomllib values), in file order."""
         return [data for _, data in self._elements("providers")]
 
     def models(self) -> list[dict[str, Any]]:
+        """Every [[models]] entry as written (tomllib values, mappings in file order)."""
         return [data for _, data in self._elements("models")]
 
     def _find(self, top: str, name: str) -> int | None:
@@ -195,59 +149,76 @@ class ConfigDocument:
                 return i
         return None
 
-    def _upsert(self, top: str, name: str, data: dict[str, Any], old_name: str | None) -> None:
+    def _target(self, top: str, name: str, old_name: str | None) -> int | None:
         index = self._find(top, old_name or name)
-        full = {"name": name, **{k: v for k, v in data.items() if k != "name" and v is not None}}
+        if index is None and old_name:
+            kind = top[:-1]
+            raise ConfigError([Problem(f"there is no {kind} named {old_name!r} to rename", key=f"{top}.name")])
+        return index
+
+    def upsert_provider(self, name: str, fields: dict[str, Any], old_name: str | None = None) -> None:
+        """Add or replace a provider. `fields` is the whole entry as in [[providers]]: keys it lacks are
+        removed, None values are left out. With `old_name`, renames it and fixes what points at it."""
+        full = {"name": name, **{k: v for k, v in fields.items() if k != "name" and v is not None}}
+        index = self._target("providers", name, old_name)
         if index is None:
-            self._insert(_Segment(top, True, _render(full, top, True, None)))
-            return
-        seg = self._segments[index]
-        if top == "models":
-            # Mappings are nested arrays: re-render the element, keeping the comments above it.
-            lead = "".join(line for line in seg.text.splitlines(keepends=True)[:1] if line.lstrip().startswith("#"))
-            trail = "\n" if seg.text.endswith("\n\n") else ""
-            seg.text = lead + _render(full, top, True, None) + trail
+            self._insert(Segment(("providers",), True, element_text("providers", full)))
         else:
-            trail = "\n" if seg.text.endswith("\n\n") and not seg.text.endswith("\n\n\n") else ""
-            seg.text = _render(full, top, True, seg.text).rstrip("\n") + "\n" + trail
+            edit(
+                self._segments[index], lambda doc: apply_values(navigate(doc, ("providers",), True), full, replace=True)
+            )
+        if old_name and old_name.lower() != name.lower():
+            self._rename_provider_refs(old_name, name)
+
+    def delete_provider(self, name: str) -> bool:
+        """Remove a provider (mappings that use it are left for validation to report)."""
+        return self._delete("providers", name)
+
+    def upsert_model(self, name: str, mappings: list[dict[str, Any]], old_name: str | None = None) -> None:
+        """Add a model or set its mappings (each a complete [[models.mappings]] dict); other keys of the
+        model are kept. With `old_name`, renames it and the router slots that name it."""
+        index = self._target("models", name, old_name)
+        if index is None:
+            maps = [{k: v for k, v in m.items() if v is not None} for m in mappings]
+            data: dict[str, Any] = {"name": name, "mappings": maps}
+            self._insert(Segment(("models",), True, element_text("models", data)))
+        else:
+            seg = self._segments[index]
+            seg.text = model_text(seg.text, name, mappings)
+        if old_name and old_name.lower() != name.lower():
+            for slot, value in self.get_table("router").items():
+                if slot in ROUTER_SLOTS and isinstance(value, str) and value.strip().lower() == old_name.lower():
+                    self.set_value("router", slot, name)
+
+    def delete_model(self, name: str) -> bool:
+        """Remove a model (router slots that name it are left for validation to report)."""
+        return self._delete("models", name)
 
     def _delete(self, top: str, name: str) -> bool:
         index = self._find(top, name)
         if index is None:
             return False
         del self._segments[index]
+        if index == len(self._segments):  # it was the last: no dangling blank lines at the end of the file
+            last = self._segments[-1]
+            if last.text.endswith("\n\n"):
+                last.text = last.text.rstrip("\n") + "\n"
         return True
 
-    def upsert_provider(self, name: str, fields: dict[str, Any], old_name: str | None = None) -> None:
-        """Add or replace a provider (fields as in [[providers]]; a None value removes the key)."""
-        self._upsert("providers", name, fields, old_name)
-        if old_name and old_name.lower() != name.lower():
-            self._rename_provider_refs(old_name, name)
-
-    def delete_provider(self, name: str) -> bool:
-        return self._delete("providers", name)
-
-    def upsert_model(self, name: str, mappings: list[dict[str, Any]], old_name: str | None = None) -> None:
-        self._upsert("models", name, {"mappings": mappings}, old_name)
-        if old_name and old_name.lower() != name.lower():
-            for slot, value in self.get_table("router").items():
-                if isinstance(value, str) and value.lower() == old_name.lower():
-                    self.set_value("router", slot, name)
-
-    def delete_model(self, name: str) -> bool:
-        return self._delete("models", name)
-
     def _rename_provider_refs(self, old: str, new: str) -> None:
+        def same(value: Any) -> bool:
+            return isinstance(value, str) and value.strip().lower() == old.lower()
+
         for model in self.models():
-            maps = model.get("mappings", [])
-            if any(str(m.get("provider", "")).lower() == old.lower() for m in maps):
-                fixed = [
-                    {**m, "provider": new} if str(m.get("provider", "")).lower() == old.lower() else m for m in maps
-                ]
+            maps = model.get("mappings") or []
+            if isinstance(maps, list) and any(isinstance(m, dict) and same(m.get("provider")) for m in maps):
+                fixed = [{**m, "provider": new} if same(m.get("provider")) else m for m in maps]
                 self.upsert_model(str(model["name"]), fixed)
         for slot, value in self.get_table("router").items():
-            if isinstance(value, str) and value.lower().startswith(old.lower() + ","):
-                self.set_value("router", slot, new + value[len(old) :])
+            if slot in ROUTER_SLOTS and isinstance(value, str) and "," in value:
+                provider, model_part = value.split(",", 1)
+                if same(provider):
+                    self.set_value("router", slot, f"{new},{model_part}")
 
     # -- saving ------------------------------------------------------------------------------------------
     def validate(self) -> LoadResult:
@@ -255,38 +226,14 @@ class ConfigDocument:
 
     def save(self, path: str | Path | None = None) -> LoadResult:
         """Validate, then write atomically with one `.bak`; raises ConfigError and leaves the file as it was."""
-        target = Path(path) if path else self.path
+        target = Path(path) if path is not None else self.path
         if target is None:
             raise ConfigError([Problem("no path to save the config to")])
-        result = parse_config(self.text, target)
-        atomic_write(target, self.text)
-        return result
-
-
-def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600) -> None:
-    """Write a file so that a crash or a full disk never leaves it truncated; keep the old one as .bak."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-            if backup:
-                shutil.copy2(path, path.with_name(path.name + ".bak"))
-        else:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        text = self.text
+        result = parse_config(text, target)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+            atomic_write(target, text)
+        except OSError as exc:
+            raise ConfigError([Problem(f"cannot write the config: {exc}", file=str(target))]) from exc
+        self.path = target
+        return result

@@ -139,12 +139,20 @@ class Config:
     providers: tuple[ProviderConfig, ...] = ()
     models: tuple[ModelConfig, ...] = ()
     path: Path | None = None
-    _providers_by_name: dict[str, ProviderConfig] = field(default_factory=dict, compare=False, repr=False)
-    _models_by_name: dict[str, ModelConfig] = field(default_factory=dict, compare=False, repr=False)
+    # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
+    _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)
+    _models_by_name: dict[str, ModelConfig] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._providers_by_name.update({p.name.lower(): p for p in self.providers})
-        self._models_by_name.update({m.name.lower(): m for m in self.models})
+        # setdefault: with duplicate names (only possible when built by hand) the first one wins, as in files.
+        providers: dict[str, ProviderConfig] = {}
+        for p in self.providers:
+            providers.setdefault(p.name.lower(), p)
+        models: dict[str, ModelConfig] = {}
+        for m in self.models:
+            models.setdefault(m.name.lower(), m)
+        object.__setattr__(self, "_providers_by_name", providers)
+        object.__setattr__(self, "_models_by_name", models)
 
     def provider(self, name: str) -> ProviderConfig | None:
         return self._providers_by_name.get(name.lower())

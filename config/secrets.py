@@ -70,11 +70,13 @@ class FileStore:
             return {}
         except (OSError, ValueError) as exc:
             raise SecretError(f"cannot read {self.path}: {exc}") from None
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):  # never overwrite a file we do not understand
+            raise SecretError(f"cannot read {self.path}: expected a JSON object, found {type(data).__name__}")
+        return {str(k): str(v) for k, v in data.items()}
 
     def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".secrets.", dir=self.path.parent)  # mkstemp creates 0600
+        fd, tmp = tempfile.mkstemp(prefix=".secrets.", suffix=".tmp", dir=self.path.parent)  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, indent=2, sort_keys=True)
@@ -84,6 +86,14 @@ class FileStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        try:  # make the rename durable
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
 
     def get(self, name: str) -> str | None:
         return self._read().get(name)
@@ -155,17 +165,19 @@ class SecretStore:
         self._keyring()
         return "keyring" if self._keyring_ok else f"file ({self.file.path})"
 
-    def get(self, name: str) -> str | None:
+    def lookup(self, name: str) -> tuple[str | None, str | None]:
+        """The secret and where it is ("keyring" or "file"), with one keyring call; (None, None) if absent."""
         ok, value = self._call("get_password", name)
         if ok and value is not None:
-            return str(value)
-        return self.file.get(name)
+            return str(value), "keyring"
+        value = self.file.get(name)
+        return (value, "file") if value is not None else (None, None)
+
+    def get(self, name: str) -> str | None:
+        return self.lookup(name)[0]
 
     def where(self, name: str) -> str | None:
-        ok, value = self._call("get_password", name)
-        if ok and value is not None:
-            return "keyring"
-        return "file" if self.file.get(name) is not None else None
+        return self.lookup(name)[1]
 
     def set(self, name: str, value: str) -> str:
         """Store a secret; returns where it went ("keyring" or "file")."""
@@ -180,6 +192,15 @@ class SecretStore:
         ok, result = self._call("delete_password", name)
         removed = bool(ok and result is not False)
         return self.file.delete(name) or removed
+
+    def move(self, old: str, new: str) -> bool:
+        """Keep a secret when what it belongs to is renamed (`provider:zai` -> `provider:z`); False if none."""
+        value = self.get(old)
+        if value is None:
+            return False
+        self.set(new, value)
+        self.delete(old)
+        return True
 
 
 def _is_unusable(backend: Any) -> bool:
@@ -220,10 +241,9 @@ def provider_key(name: str, raw: str | None, key_env: str) -> tuple[str | None, 
         value = os.environ.get(var)
         if value:
             return value, f"${var}"
-    secret_name = f"provider:{name}"
-    value = store().get(secret_name)
-    if value:
-        return value, store().where(secret_name) or "keyring"
+    value, where = store().lookup(f"provider:{name}")
+    if value and where:
+        return value, where
     env_value = os.environ.get(key_env)
     if env_value:
         return env_value, f"${key_env}"

@@ -17,7 +17,8 @@ import keyring.errors
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "claude-code"
+# CI clones the repo with shared/ beside it; CCM_SHARED points elsewhere when it is not.
+FIXTURES = Path(os.environ.get("CCM_SHARED") or ROOT.parent / "shared") / "fixtures" / "claude-code"
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):

@@ -38,6 +38,9 @@ class RequestContext:
     requested_model: str = ""
     """The model name the client asked for; answers carry it back."""
     stream: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+    """Per-attempt scratch space an adapter fills in build() and reads back when translating the answer
+    (e.g. the OpenAI adapter's shortened tool names). Adapters key it by their wire name."""
 
 
 @dataclass(slots=True)

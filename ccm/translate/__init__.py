@@ -1,0 +1,40 @@
+"""Pure translations between Anthropic Messages and other wire formats (no I/O, no config loading).
+
+The provider modules (ccm.providers.*) call these; everything else here is private.
+"""
+
+from ccm.translate.anthropic_events import events_from_message, message_from_events
+from ccm.translate.errors import classify as classify_error
+from ccm.translate.errors import error_message, retry_after
+from ccm.translate.openai_request import OpenAIRequest, UnsupportedRequest, requested_effort, to_openai_request
+from ccm.translate.openai_response import NotACompletion, anthropic_usage, new_message_id, to_anthropic_message
+from ccm.translate.openai_stream import OpenAIStream, upstream_error
+from ccm.translate.profile import Profile, profile_for
+from ccm.translate.signature import is_ccm_signature, sign_thinking
+from ccm.translate.tool_args import parse_tool_arguments, repair_json
+from ccm.translate.tool_names import openai_tool_name
+
+__all__ = [
+    "NotACompletion",
+    "OpenAIRequest",
+    "OpenAIStream",
+    "Profile",
+    "UnsupportedRequest",
+    "anthropic_usage",
+    "classify_error",
+    "error_message",
+    "events_from_message",
+    "is_ccm_signature",
+    "message_from_events",
+    "new_message_id",
+    "openai_tool_name",
+    "parse_tool_arguments",
+    "profile_for",
+    "repair_json",
+    "requested_effort",
+    "retry_after",
+    "sign_thinking",
+    "to_anthropic_message",
+    "to_openai_request",
+    "upstream_error",
+]

@@ -230,3 +230,19 @@ def test_silence_mid_stream_beyond_api_timeout_ends_with_error(upstreams: Up, pr
     assert b"event: message_start" in body
     assert b"event: error" in body and b"timeout_error" in body
     assert b"event: message_stop" not in body
+
+
+def test_client_disconnect_closes_the_upstream(upstreams: Up, proxy: Px) -> None:
+    import time
+
+    events = anthropic_stream("many small pieces of a long answer " * 3, pieces=40)
+    up = upstreams().script(Reply.stream(events, delay=0.1))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        next(response.iter_bytes())  # the first event, then hang up
+    deadline = time.monotonic() + 5
+    while up.disconnects == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert up.disconnects == 1
+    records = httpx.get(f"{p.url}/api/requests", trust_env=False).json()
+    assert records and records[0]["provider"] == "p1"

@@ -71,7 +71,7 @@ def test_fixture_arrives_intact(replay: tuple[InProcessProxy, FakeUpstream], nam
 
 
 @pytest.mark.parametrize("name", ["subagent-request", "main-request-with-tools"])
-def test_fixture_with_subagent_tag(replay: tuple[InProcessProxy, FakeUpstream], name: str) -> None:
+def test_fixture_with_subagent_tag(replay: tuple[InProcessProxy, FakeUpstream], name: str, fixtures_dir: Path) -> None:
     p, up = replay
     body, headers, path = load(name)
     tagged = json.loads(json.dumps(body))

@@ -103,7 +103,7 @@ class FakeUpstream:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def _answer(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
         if reply.stall:
@@ -216,3 +216,96 @@ def anthropic_stream(text: str = "hello", model: str = "fake-model", pieces: int
         sse("message_stop", {"type": "message_stop"}),
     ]
     return out
+
+
+# -- OpenAI Chat Completions answers (for the openai wire format) ---------------------------------------
+
+
+def openai_completion(
+    text: str | None = "hello",
+    model: str = "fake-model",
+    *,
+    tool_calls: list[dict[str, Any]] | None = None,
+    reasoning: str | None = None,
+    finish_reason: str | None = None,
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    cached_tokens: int = 0,
+) -> dict[str, Any]:
+    """A non-streaming chat.completion. tool_calls: [{"id", "name", "arguments"}] (arguments a JSON string)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
+    if tool_calls:
+        message["tool_calls"] = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in tool_calls
+        ]
+    finish = finish_reason or ("tool_calls" if tool_calls else "stop")
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        },
+    }
+
+
+def openai_chunk(
+    delta: dict[str, Any] | None = None, finish_reason: str | None = None, model: str = "fake-model"
+) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish_reason}],
+    }
+
+
+def openai_stream(
+    text: str = "hello",
+    model: str = "fake-model",
+    *,
+    pieces: int = 2,
+    reasoning: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    arg_pieces: int = 3,
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    done: bool = True,
+) -> list[bytes]:
+    """A Chat Completions SSE answer as a real API streams it: a role chunk, reasoning and text deltas, each
+    tool call's id/name in its first fragment and its arguments split in `arg_pieces`, the finish_reason,
+    then usage in a final chunk with no choices, then `data: [DONE]`."""
+
+    def split(s: str, n: int) -> list[str]:
+        step = max(1, -(-len(s) // max(1, n)))
+        return [s[i : i + step] for i in range(0, len(s), step)]
+
+    out = [sse(None, openai_chunk({"role": "assistant", "content": ""}, model=model))]
+    out += [sse(None, openai_chunk({"reasoning_content": p}, model=model)) for p in split(reasoning or "", pieces)]
+    out += [sse(None, openai_chunk({"content": p}, model=model)) for p in split(text, pieces)]
+    for index, c in enumerate(tool_calls or []):
+        first = {"index": index, "id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": ""}}
+        out.append(sse(None, openai_chunk({"tool_calls": [first]}, model=model)))
+        for piece in split(c["arguments"], arg_pieces):
+            fragment = {"index": index, "function": {"arguments": piece}}
+            out.append(sse(None, openai_chunk({"tool_calls": [fragment]}, model=model)))
+    out.append(sse(None, openai_chunk({}, "tool_calls" if tool_calls else "stop", model=model)))
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+    out.append(sse(None, {**openai_chunk(model=model), "choices": [], "usage": usage}))
+    if done:
+        out.append(sse(None, "[DONE]"))
+    return out
+
+
+def openai_error(status: int, message: str = "upstream error", code: str | None = None, **kw: Any) -> Reply:
+    """An OpenAI-style error answer."""
+    return Reply(status, json={"error": {"message": message, "type": "api_error", "code": code}}, **kw)

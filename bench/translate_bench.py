@@ -1,0 +1,165 @@
+"""Added latency of the Anthropic -> OpenAI translation, in-process (no network: the translation alone).
+
+    python bench/translate_bench.py [--iterations 500] [--fixture thinking-tool-result-followup]
+
+Measures, for the largest Claude Code fixture request (94 KB, 12 tools):
+- request: the openai adapter's build() (translate + serialise) for several provider types, against the
+  baseline an Anthropic pass-through pays anyway (serialising the same body once with orjson);
+- stream: translating a long recorded Chat Completions stream (reasoning, text, two tool calls with
+  arguments in many fragments), fed in 1 KB network chunks: cost per upstream event;
+- answer: translate_message() of a whole non-streaming completion.
+Prints p50/p99 in microseconds. Numbers on a 2-core VM are noisy (±10 %): compare runs of one session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ccm.providers.base import RequestContext  # noqa: E402
+from ccm.providers.openai import ADAPTER  # noqa: E402
+from ccm.routing import Attempt  # noqa: E402
+from config.schema import ProviderConfig, spec_for  # noqa: E402
+
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "claude-code"
+
+
+def ctx(provider_type: str, model: str, stream: bool = True) -> RequestContext:
+    provider = ProviderConfig("p", provider_type, spec_for(provider_type), base_url="http://127.0.0.1:1/v1")
+    return RequestContext(Attempt(provider, model), "sk-bench", {}, requested_model="claude-opus-5-5", stream=stream)
+
+
+def timed(fn: Callable[[], object], iterations: int) -> list[float]:
+    for _ in range(min(50, iterations)):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e6)
+    return samples
+
+
+def report(label: str, samples: list[float], extra: str = "") -> None:
+    samples = sorted(samples)
+    p50 = statistics.median(samples)
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    print(f"{label:<52} p50 {p50:9.1f} us   p99 {p99:9.1f} us {extra}")
+
+
+def recorded_stream() -> tuple[bytes, int]:
+    """A long answer as a real API streams it: 400 reasoning deltas, 1,500 text deltas, two tool calls
+    with 300 argument fragments each, finish_reason, usage, [DONE]."""
+
+    def event(delta: dict[str, object], finish: str | None = None) -> bytes:
+        data = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+        data["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return b"data: " + orjson.dumps(data) + b"\n\n"
+
+    out = [event({"role": "assistant", "content": ""})]
+    out += [event({"reasoning_content": f"step {i} of the plan; "}) for i in range(400)]
+    out += [event({"content": f"word{i} "}) for i in range(1500)]
+    for index, name in enumerate(("Bash", "Write")):
+        first = {"index": index, "id": f"call_{index}", "type": "function", "function": {"name": name, "arguments": ""}}
+        out.append(event({"tool_calls": [first]}))
+        args = json.dumps({"command": "x" * 3000, "description": "a long argument é"})
+        step = len(args) // 300 + 1
+        for i in range(0, len(args), step):
+            out.append(event({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + step]}}]}))
+    out.append(event({}, "tool_calls"))
+    usage = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "choices": [],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 9},
+    }
+    out.append(b"data: " + orjson.dumps(usage) + b"\n\n")
+    out.append(b"data: [DONE]\n\n")
+    return b"".join(out), len(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--fixture", default="thinking-tool-result-followup")
+    args = parser.parse_args()
+    n = args.iterations
+
+    raw = (FIXTURES / f"{args.fixture}.json").read_bytes()
+    body = orjson.loads(raw)
+    print(
+        f"request: {args.fixture} ({len(orjson.dumps(body)) / 1024:.0f} KB compact, {len(body.get('tools', []))} tools)"
+    )
+    baseline = timed(lambda: orjson.dumps(body), n)
+    report("  baseline: orjson.dumps of the body (pass-through)", baseline)
+    for provider_type, model in (
+        ("deepseek", "deepseek-chat"),
+        ("openrouter", "anthropic/claude-sonnet-4.5"),
+        ("openai", "gpt-5"),
+        ("openai-compatible", "qwen3"),
+    ):
+        c = ctx(provider_type, model)
+        samples = timed(lambda c=c: ADAPTER.build(body, c), n)
+        added = statistics.median(samples) - statistics.median(baseline)
+        report(f"  build() for {provider_type} ({model})", samples, f"  added vs baseline {added:7.1f} us")
+
+    stream, count = recorded_stream()
+    pieces = [stream[i : i + 1024] for i in range(0, len(stream), 1024)]
+    c = ctx("deepseek", "deepseek-chat")
+    ADAPTER.build(body, c)
+
+    def run_stream() -> None:
+        translator = ADAPTER.stream(c, "text/event-stream")
+        for piece in pieces:
+            translator.feed(piece)
+        translator.finish()
+
+    samples = timed(run_stream, max(20, n // 10))
+    per_event = [s / count for s in samples]
+    print(f"stream: {count} upstream events, {len(stream) / 1024:.0f} KB in {len(pieces)} network chunks")
+    report("  whole stream", samples)
+    report("  per upstream event", per_event)
+
+    completion = {
+        "id": "c",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "word " * 1500,
+                    "reasoning_content": "plan " * 400,
+                    "tool_calls": [
+                        {
+                            "id": "call_0",
+                            "type": "function",
+                            "function": {"name": "Bash", "arguments": json.dumps({"command": "x" * 3000})},
+                        }
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 9},
+    }
+    content = orjson.dumps(completion)
+    c = ctx("deepseek", "deepseek-chat", stream=False)
+    ADAPTER.build(body, c)
+    samples = timed(lambda: ADAPTER.translate_message(content, "application/json", c), n)
+    print(f"answer: one non-streaming completion ({len(content) / 1024:.0f} KB)")
+    report("  translate_message()", samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Talk to the running proxy's admin API (/api/...): reload, provider checks, OAuth tokens.
+
+http.client, not httpx: a handful of loopback calls does not justify 50 ms of imports, and http.client
+never consults HTTP_PROXY, so a corporate proxy cannot intercept them. When the config sets
+`server.api_key`, it is sent as `x-api-key` (resolved here as the proxy resolves it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ccm import pidfile
+from cli import common
+from config import secrets
+from config.errors import CcmError
+
+
+class RouterKeyRefused(CcmError):
+    """The proxy answered 401: this shell does not have the router key the proxy expects."""
+
+
+def _key(info: pidfile.PidInfo) -> str | None:
+    return secrets.interpolate(common.raw_router_key(info.config))
+
+
+def call(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    info: pidfile.PidInfo | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, Any]:
+    """One admin request to the running proxy; (status, parsed JSON or None). CcmError when unreachable."""
+    import http.client  # ~10 ms with ssl and email: only commands that talk to the proxy pay it
+
+    info = info or common.require_running()
+    url = common.proxy_url(info)
+    headers = {"accept": "application/json"}
+    key = _key(info)
+    if key:
+        headers["x-api-key"] = key
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["content-type"] = "application/json"
+    conn = http.client.HTTPConnection(url.split("://", 1)[1], timeout=timeout)
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise CcmError(f"the proxy at {url} does not answer ({exc})", hint="see `ccm status` and `ccm logs`") from None
+    finally:
+        conn.close()
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = None
+    if response.status == 401:
+        raise RouterKeyRefused(
+            "the proxy refused the router key (server.api_key)",
+            hint="set the variable server.api_key names in this shell too",
+        )
+    return response.status, data
+
+
+def error_message(data: Any, status: int) -> str:
+    """The message of an Anthropic-shaped error body, else the status."""
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        return str(data["error"].get("message") or status)
+    return f"HTTP {status}"
+
+
+def reload_if_running() -> None:
+    """Ask a running proxy to reload its config and keys now (it caches resolved keys per config load)."""
+    info = common.running()
+    if info is None:
+        return
+    try:
+        status, data = call("POST", "/api/config/reload", info=info)
+    except CcmError as exc:
+        common.note(f"ccm: could not reload the running proxy: {exc.message}")
+        return
+    if status == 200:
+        restart = (data or {}).get("restart_required") if isinstance(data, dict) else None
+        extra = f"; restart it for {', '.join(map(str, restart))} (`ccm restart`)" if restart else ""
+        common.note(f"ccm: the running proxy reloaded its config{extra}")
+    elif status == 422 and isinstance(data, dict):
+        common.note("ccm: the running proxy refused the new config and keeps the previous one:")
+        for problem in data.get("errors") or []:
+            common.note(f"  {problem}")
+    else:
+        common.note(f"ccm: the running proxy did not reload: {error_message(data, status)}")

@@ -1,0 +1,96 @@
+"""What every command needs: which config file, the loaded config, the running proxy, one-line output.
+
+Config file, in order: `--config`, `$CCM_CONFIG`, the file the running proxy serves (from `ccm.pid`), then
+`$CCM_HOME/config.toml`. So `ccm route explain` and `ccm config edit` look at what is live, while an
+explicit choice always wins. Stdlib and config/ only: this module is imported by every command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from ccm import pidfile
+from config import paths
+from config.errors import CcmError
+from config.load import LoadResult, load_config
+
+
+def running() -> pidfile.PidInfo | None:
+    """The running proxy's pid file, or None when no proxy holds its lock."""
+    return pidfile.running(paths.pid_path())
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None, *, live: bool = True) -> Path:
+    """The config file a command works on (see the module docstring); `live=False` skips the proxy's."""
+    if explicit or os.environ.get("CCM_CONFIG") or not live:
+        return paths.config_path(explicit)
+    info = running()
+    if info is not None and info.config:
+        return Path(info.config)
+    return paths.config_path()
+
+
+def load(explicit: str | os.PathLike[str] | None = None) -> LoadResult:
+    """Load and validate the config (ConfigError names file:line: key for every problem)."""
+    return load_config(config_path(explicit))
+
+
+def proxy_url(info: pidfile.PidInfo) -> str:
+    """The URL a client on this machine uses: a wildcard bind is reached through loopback."""
+    host = info.host
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1" if host != "::" else "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{info.port}" if info.port else info.url
+
+
+def raw_router_key(config: str | os.PathLike[str]) -> str | None:
+    """server.api_key as written (literal or $VAR), read straight from the file: the file may be mid-edit
+    and invalid while the proxy keeps serving its last good version, whose key is still this one."""
+    try:
+        raw = tomllib.loads(Path(config).read_text(encoding="utf-8")).get("server", {}).get("api_key")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError) as exc:
+        raise CcmError(f"cannot read server.api_key from {config}: {exc}") from None
+    return raw if isinstance(raw, str) and raw else None
+
+
+def require_running() -> pidfile.PidInfo:
+    info = running()
+    if info is None:
+        raise CcmError("the proxy is not running", hint="start it with `ccm start`")
+    return info
+
+
+def echo(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def note(text: str) -> None:
+    """A side remark for a person (stderr, so stdout stays clean for pipes)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def plural(count: int, word: str) -> str:
+    """`1 provider`, `2 providers`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def error_line(message: str, hint: str | None = None) -> str:
+    return f"ccm: {message}" + (f" ({hint})" if hint else "")
+
+
+def confirm(question: str, default: bool) -> bool:
+    """A yes/no question; end of input (a script with nothing more to say) counts as no."""
+    import typer
+
+    try:
+        return bool(typer.confirm(question, default=default))
+    except typer.Abort:
+        print(file=sys.stderr)
+        return False

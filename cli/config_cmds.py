@@ -1,0 +1,247 @@
+"""`ccm config init|show|validate|path|edit`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli import common
+from cli.options import ConfigOpt, JsonOpt
+from config import paths, secrets
+from config.errors import CcmError, ConfigError
+from config.load import LoadResult, parse_config
+
+app = typer.Typer(help="Create, show, check and edit the config file.", no_args_is_help=True)
+
+
+@app.command()
+def init(
+    config: ConfigOpt = None,
+    preset: Annotated[
+        str | None,
+        typer.Option("--preset", metavar="NAME", help="subscriptions, apikeys, cost or full (asked when not given)."),
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="NAME=VALUE",
+            help="A provider's API key, stored in the keyring (repeatable). Beware: shells keep history.",
+        ),
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", metavar="N", min=1, max=65535, help="The proxy's port.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: defaults and flags only.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing config (kept as .bak).")] = False,
+) -> None:
+    """Write a config from a preset (wizard); keys are typed hidden and kept in the OS keyring.
+
+    Presets: [bold]subscriptions[/bold] (OAuth, Claude Pro/Max then ChatGPT), [bold]apikeys[/bold]
+    (Anthropic then OpenAI), [bold]cost[/bold] (cheap primary, quality fallback), [bold]full[/bold]
+    (every provider type, commented). Scripted: [bold]ccm config init --preset apikeys --yes[/bold].
+    """
+    from cli import wizard
+
+    wizard.init(common.config_path(config), preset, key or [], port, yes, force)
+
+
+def _shown(raw: str | None) -> str | None:
+    """A config value that may be a secret: `$VAR` references are shown, literals masked."""
+    if raw is None:
+        return None
+    return raw if secrets.env_reference(raw) else secrets.mask(raw)
+
+
+def effective(result: LoadResult) -> dict[str, Any]:
+    """The config with defaults filled in and every secret masked (the proxy's /api/config/json shape)."""
+    cfg = result.config
+    providers = []
+    for p in cfg.providers:
+        value, source = secrets.provider_key(p.name, p.api_key, p.key_env)
+        entry: dict[str, Any] = {
+            "name": p.name,
+            "provider_type": p.provider_type,
+            "enabled": p.enabled,
+            "auth_type": p.auth_type,
+            "base_url": p.effective_base_url,
+            "wire": p.wire,
+            "api_key": _shown(p.api_key),
+        }
+        if p.auth_type == "apikey":
+            entry["key"] = secrets.mask(value) if value else None
+            entry["key_source"] = source
+        providers.append(entry)
+    return {
+        "path": str(cfg.path),
+        "server": {
+            "host": cfg.server.host,
+            "port": cfg.server.port,
+            "log_level": cfg.server.log_level,
+            "api_key": _shown(cfg.server.api_key),
+            "timeouts": {
+                "api_timeout_ms": cfg.server.timeouts.api_timeout_ms,
+                "connect_timeout_ms": cfg.server.timeouts.connect_timeout_ms,
+            },
+        },
+        "router": {
+            **cfg.router.slots(),
+            "long_context_threshold": cfg.router.long_context_threshold,
+            "auto_map_regex": cfg.router.auto_map_regex,
+            "background_regex": cfg.router.background_regex,
+        },
+        "providers": providers,
+        "models": [
+            {
+                "name": m.name,
+                "mappings": [
+                    {
+                        "provider": x.provider,
+                        "actual_model": x.actual_model,
+                        "priority": x.priority,
+                        "max_output_tokens": x.max_output_tokens,
+                    }
+                    for x in m.mappings
+                ],
+            }
+            for m in cfg.models
+        ],
+        "warnings": [str(w) for w in result.warnings],
+    }
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+@app.command()
+def show(
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the effective config: defaults filled in, secrets masked, where each key comes from."""
+    data = effective(common.load(config))
+    if json_out:
+        common.echo(json.dumps(data, indent=2))
+        return
+    import tomlkit  # ~25 ms, only here
+
+    warnings = data.pop("warnings")
+    path = data.pop("path")
+    common.echo(f"# {path} (effective values; secrets masked; empty router slots are skipped)")
+    for warning in warnings:
+        common.echo(f"# warning: {warning}")
+    body = _drop_none(data)
+    body["router"] = {k: v for k, v in body["router"].items() if v != ""}
+    sys.stdout.write(tomlkit.dumps(body))
+
+
+@app.command()
+def validate(config: ConfigOpt = None) -> None:
+    """Check the config: each problem on one line as file:line: key: message. Exit 0 valid, 1 not."""
+    path = common.config_path(config)
+    try:
+        result = common.load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"ccm: {path} is not valid ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
+        if exc.hint:
+            print(f"ccm: {exc.hint}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    for warning in result.warnings:
+        print(f"{warning} (warning)", file=sys.stderr)
+    cfg = result.config
+    common.echo(
+        f"{path} is valid: {common.plural(len(cfg.providers), 'provider')}, {common.plural(len(cfg.models), 'model')}"
+    )
+
+
+@app.command("path")
+def path_cmd(
+    config: ConfigOpt = None,
+    all_files: Annotated[bool, typer.Option("--all", help="List every file ccm uses.")] = False,
+) -> None:
+    """Print the config file's path ([bold]--all[/bold]: every file under $CCM_HOME too)."""
+    path = common.config_path(config)
+    if not all_files:
+        common.echo(str(path))
+        return
+    rows = [
+        ("config", path),
+        ("backup", path.with_name(path.name + ".bak")),
+        ("home", paths.ccm_home()),
+        ("pid", paths.pid_path()),
+        ("log", paths.log_path()),
+        ("output", paths.out_path()),
+        ("secrets", paths.secrets_path()),
+        ("sessions", paths.ccm_home() / "sessions"),
+    ]
+    for label, item in rows:
+        common.echo(f"{label:<9} {item}{'' if item.exists() else '  (absent)'}")
+
+
+def _editor() -> list[str]:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    return shlex.split(editor)
+
+
+@app.command()
+def edit(config: ConfigOpt = None) -> None:
+    """Open the config in $VISUAL/$EDITOR; it is saved only once valid, and a running proxy reloads.
+
+    The edit happens on a copy: an invalid file never replaces the good one (you are offered to edit
+    again). Without --config, this is the file the running proxy serves.
+    """
+    path = common.config_path(config)
+    if not path.exists():
+        raise CcmError(f"no config at {path}", hint="create one with `ccm config init`")
+    original = path.read_text(encoding="utf-8")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.edit-", suffix=".toml", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(original)
+        while True:
+            try:
+                code = subprocess.call([*_editor(), str(tmp)])
+            except FileNotFoundError:
+                raise CcmError(f"editor not found: {_editor()[0]}", hint="set $EDITOR") from None
+            if code != 0:
+                raise CcmError(f"the editor exited with code {code}; {path} is unchanged")
+            text = tmp.read_text(encoding="utf-8")
+            if text == original:
+                common.echo(f"No changes; {path} is unchanged.")
+                return
+            try:
+                result = parse_config(text, path)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    print(problem, file=sys.stderr)
+                if common.confirm("The config is not valid. Edit it again?", default=True):
+                    continue
+                common.echo(f"Discarded the edit; {path} is unchanged.")
+                raise typer.Exit(1) from None
+            break
+        from config.save import atomic_write
+
+        atomic_write(path, text)
+        for warning in result.warnings:
+            print(f"{warning} (warning)", file=sys.stderr)
+        common.echo(f"Saved {path} (previous version in {path.name}.bak).")
+    finally:
+        tmp.unlink(missing_ok=True)
+    from cli import admin
+
+    admin.reload_if_running()

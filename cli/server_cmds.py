@@ -1,0 +1,209 @@
+"""`ccm start|stop|restart|status|logs`: the proxy's life as a background process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ccm import pidfile
+from cli import claude_env, common, logs, process
+from cli.options import ConfigOpt, JsonOpt
+from config import paths
+from config.errors import CcmError
+from config.load import load_config
+from config.schema import DEFAULT_HOST, DEFAULT_PORT
+
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else [server] host)."),
+]
+PortOpt = Annotated[
+    int | None,
+    typer.Option("--port", "-p", metavar="N", min=1, max=65535, help="Port (default: $CCM_PORT, else [server] port)."),
+]
+
+
+def listen_address(config: Path, host: str | None, port: int | None) -> tuple[str, int]:
+    """Where the server will listen, as it decides it: flag > $CCM_HOST/$CCM_PORT > the config > defaults."""
+    cfg_host, cfg_port = DEFAULT_HOST, DEFAULT_PORT
+    if config.exists():
+        server = load_config(config).config.server  # a bad config is reported here, before spawning
+        cfg_host, cfg_port = server.host, server.port
+    env_port = os.environ.get("CCM_PORT")
+    if port is None and env_port:
+        try:
+            port = int(env_port)
+        except ValueError:
+            raise CcmError(f"CCM_PORT must be a port number, not {env_port!r}") from None
+        if not 1 <= port <= 65535:
+            raise CcmError(f"CCM_PORT must be between 1 and 65535, not {port}")
+    return host or os.environ.get("CCM_HOST") or cfg_host, port or cfg_port
+
+
+def start_proxy(config: Path, host: str | None = None, port: int | None = None) -> pidfile.PidInfo:
+    """Start the proxy in the background and wait for its /health; CcmError when it cannot."""
+    info = common.running()
+    if info is not None:
+        raise CcmError(
+            f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})",
+            hint="`ccm stop` or `ccm restart` first",
+        )
+    process.remove_stale_pidfile()
+    listen_host, listen_port = listen_address(config, host, port)
+    problem = process.port_problem(listen_host, listen_port)
+    if problem:
+        raise CcmError(problem)
+    return process.wait_healthy(process.spawn(config, host, port))
+
+
+def router_token(config: str | Path) -> claude_env.Token:
+    """The token Claude Code must send to the proxy serving `config`."""
+    return claude_env.router_token(common.raw_router_key(config))
+
+
+def print_started(info: pidfile.PidInfo) -> None:
+    url = common.proxy_url(info)
+    token = router_token(info.config)
+    if token.value and not token.variable and token.value != claude_env.DEFAULT_TOKEN:
+        token = claude_env.Token("<your server.api_key>")
+    common.echo(f"ccm {info.version} is running at {url} (pid {info.pid})")
+    common.echo(f"config: {info.config}")
+    common.echo('Run Claude Code through it with `ccm code`, or set in your shell (`eval "$(ccm env)"`):')
+    for line in claude_env.shell_lines("bash", url, token, os.environ.get("NO_PROXY"))[:3]:
+        common.echo(f"  {line}")
+
+
+def start(
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", "-f", help="Run in this process (for systemd, Docker); Ctrl-C stops it.")
+    ] = False,
+) -> None:
+    """Start the proxy in the background; prints its URL and the env lines for Claude Code."""
+    path = common.config_path(config, live=False)
+    if foreground:
+        info = common.running()
+        if info is not None:
+            raise CcmError(f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})")
+        process.remove_stale_pidfile()
+        problem = process.port_problem(*listen_address(path, host, port))
+        if problem:
+            raise CcmError(problem)
+        argv = process.serve_command(path, host, port)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(argv[0], argv)  # the server replaces this process: same pid, signals go straight to it
+    print_started(start_proxy(path, host, port))
+
+
+def stop() -> None:
+    """Stop the proxy: SIGTERM, let streams in flight finish (up to 35 s), then SIGKILL."""
+    info = common.running()
+    if info is None:
+        if process.remove_stale_pidfile():
+            common.echo("ccm was not running (removed a stale pid file left by a server that did not exit cleanly)")
+        else:
+            common.echo("ccm is not running")
+        return
+    clean = process.stop(info)
+    how = "" if clean else " (it did not exit within 35 s and was killed)"
+    common.echo(f"stopped ccm (pid {info.pid}){how}")
+
+
+def restart(config: ConfigOpt = None, host: HostOpt = None, port: PortOpt = None) -> None:
+    """Stop the proxy if it runs, then start it again (same config file unless --config is given).
+
+    Host and port come from the flags, else from the config again, so a changed port takes effect.
+    """
+    info = common.running()
+    path = Path(config).expanduser() if config else (Path(info.config) if info and info.config else None)
+    if info is not None:
+        process.stop(info)
+        common.note(f"stopped ccm (pid {info.pid})")
+    print_started(start_proxy(path or common.config_path(None, live=False), host, port))
+
+
+def _uptime(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def status(json_out: JsonOpt = False) -> None:
+    """Whether the proxy runs: pid, URL, uptime, config, version. Exits 1 when it is stopped."""
+    info = common.running()
+    data: dict[str, Any]
+    if info is None:
+        stale = pidfile.read(paths.pid_path())
+        data = {
+            "running": False,
+            "pid": None,
+            "url": None,
+            "config": str(common.config_path(None)),
+            "uptime_s": None,
+            "version": None,
+            "healthy": False,
+        }
+        if json_out:
+            common.echo(json.dumps(data))
+        else:
+            extra = f" (stale pid file of pid {stale.pid}: the server did not exit cleanly)" if stale else ""
+            common.echo(f"ccm is not running{extra}")
+        raise typer.Exit(1)
+    url = common.proxy_url(info)
+    answer = process.health(url)
+    data = {
+        "running": True,
+        "pid": info.pid,
+        "url": url,
+        "config": info.config,
+        "uptime_s": round(time.time() - info.started_at, 1),
+        "version": info.version,
+        "healthy": answer is not None,
+    }
+    if json_out:
+        common.echo(json.dumps(data))
+        return
+    common.echo(f"ccm is running at {url}")
+    for label, value in (
+        ("pid", info.pid),
+        ("version", info.version),
+        ("uptime", _uptime(data["uptime_s"])),
+        ("config", info.config),
+        ("health", "ok" if answer is not None else "no answer on /health (starting, stuck, or another program)"),
+        ("log", paths.log_path()),
+    ):
+        common.echo(f"  {label:<8} {value}")
+
+
+def logs_cmd(
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines (Ctrl-C to stop).")] = False,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", metavar="N", min=0, help="How many of the last lines to show.")
+    ] = 50,
+) -> None:
+    """Show the proxy's log ($CCM_HOME/ccm.log); -f follows it, across rotations."""
+    path = paths.log_path()
+    if follow:
+        logs.follow(path, lines)
+        return
+    if not path.exists():
+        raise CcmError(f"no log yet at {path}", hint="the proxy writes it once started: `ccm start`")
+    logs.show(path, lines)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Proxy")(start)
+    app.command(rich_help_panel="Proxy")(stop)
+    app.command(rich_help_panel="Proxy")(restart)
+    app.command(rich_help_panel="Proxy")(status)
+    app.command("logs", rich_help_panel="Proxy")(logs_cmd)

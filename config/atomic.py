@@ -1,0 +1,50 @@
+"""Write a file so that no crash, full disk or read-only folder ever leaves it truncated."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600) -> None:
+    """Write a file so that a crash or a full disk never leaves it truncated; keep the old one as .bak.
+
+    A symlinked file (dotfile managers) is written where the link points; the link stays a link. A new
+    file gets `mode`; an existing one keeps its mode.
+    """
+    path = Path(os.path.realpath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temps: list[str] = []
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        temps.append(tmp)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+            if backup:  # copied under a temp name, then renamed: a .bak is never half written either
+                fd_bak, tmp_bak = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bak.tmp", dir=path.parent)
+                os.close(fd_bak)
+                temps.append(tmp_bak)
+                shutil.copy2(path, tmp_bak)
+                os.replace(tmp_bak, path.with_name(path.name + ".bak"))
+        else:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        for name in temps:
+            Path(name).unlink(missing_ok=True)
+        raise
+    try:  # make the rename durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

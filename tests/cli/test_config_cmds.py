@@ -1,0 +1,269 @@
+"""`ccm config init|show|validate|path|edit` and `ccm keys`."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli import wizard
+from config.catalog import CATALOG
+from config.load import parse_config
+from tests.cli.conftest import Cli
+
+
+def secrets_file(cli: Cli) -> dict[str, str]:
+    path = cli.home / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    return dict(json.loads(path.read_text()))
+
+
+# -- presets ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", [p.name for p in wizard.PRESETS])
+def test_presets_are_valid_without_warnings(preset: str) -> None:
+    result = parse_config(wizard.preset(preset).text(), f"{preset}.toml")
+    assert result.warnings == []
+    assert result.config.router.default
+
+
+def test_full_template_lists_every_catalog_type() -> None:
+    """The full template stays in sync with config/catalog.py: one block per provider type."""
+    text = wizard.preset("full").text()
+    for provider_type in CATALOG:
+        assert f'provider_type = "{provider_type}"' in text, provider_type
+    # Uncommenting every block gives a valid config too.
+    uncommented = "\n".join(
+        line[2:] if line.startswith(("# [[providers]]", "# name", "# provider_type", '# base_url = "http')) else line
+        for line in text.splitlines()
+    )
+    names = [p["name"] for p in tomllib.loads(uncommented)["providers"]]
+    assert len(names) == len(CATALOG) and len(set(names)) == len(names)
+    parse_config(uncommented, "full.toml")
+
+
+# -- init, scripted -----------------------------------------------------------------------------------
+
+
+def test_init_scripted_with_keys(cli: Cli) -> None:
+    out = cli.ok("config", "init", "--preset", "cost", "--key", "zai=zai-secret-0123456789", "--yes", "--port", "14999")
+    config = cli.home / "config.toml"
+    assert f"Wrote {config}" in out and "Stored 1 key in" in out
+    assert "No key yet for anthropic: `ccm keys set anthropic`, or set ANTHROPIC_API_KEY." in out
+    assert "zai-secret" not in out
+    text = config.read_text()
+    assert "zai-secret" not in text  # keys never land in the config file
+    assert "port = 14999" in text and text.startswith("# ccm config: cost-optimized")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert secrets_file(cli) == {"provider:zai": "zai-secret-0123456789"}
+    assert "config.toml is valid: 2 providers, 2 models" in cli.ok("config", "validate")
+
+
+def test_init_defaults_to_apikeys_and_never_overwrites_silently(cli: Cli) -> None:
+    cli.ok("config", "init", "--yes")
+    config = cli.home / "config.toml"
+    assert config.read_text().startswith("# ccm config: API keys")
+    line = cli.fails("config", "init", "--yes", "--preset", "full")
+    assert "a config already exists" in line and "--force" in line
+    first = config.read_text()
+    cli.ok("config", "init", "--yes", "--preset", "full", "--force")
+    assert config.read_text().startswith("# ccm config: the full template")
+    assert (cli.home / "config.toml.bak").read_text() == first
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--preset", "nope"], "unknown preset 'nope'; choose one of subscriptions, apikeys, cost, full"),
+        (["--key", "novalue"], "--key takes NAME=VALUE"),
+        (["--key", "groq=abc"], "--key names groq, not a provider of this preset"),
+    ],
+)
+def test_init_flag_errors(cli: Cli, args: list[str], needle: str) -> None:
+    assert needle in cli.fails("config", "init", "--yes", *args)
+    assert not (cli.home / "config.toml").exists()
+
+
+def test_init_reads_answers_from_stdin(cli: Cli) -> None:
+    """Without a terminal the wizard still asks, reading plain lines (preset number, then keys)."""
+    out = cli.ok("config", "init", input="2\nant-key-000000000000\n\n")
+    assert "Pick a preset:" in out and "Stored 1 key in" in out
+    assert secrets_file(cli) == {"provider:anthropic": "ant-key-000000000000"}
+
+
+def test_init_subscriptions_points_at_oauth(cli: Cli) -> None:
+    out = cli.ok("config", "init", "--preset", "subscriptions", "--yes")
+    assert "Log in to claude-max: `ccm oauth login claude-max`." in out
+    assert not (cli.home / "secrets.json").exists()
+
+
+# -- show, validate, path ------------------------------------------------------------------------------
+
+
+def test_show_masks_secrets(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('base_url = "', 'api_key = "literal-secret-abcdef123456"\nbase_url = "'))
+    text = cli.ok("config", "show")
+    assert "literal-secret" not in text and "lit…3456" in text
+    assert 'key_source = "config"' in text
+    data = json.loads(cli.ok("config", "show", "--json"))
+    assert data["providers"][0]["api_key"] == "lit…3456"
+    assert data["providers"][0]["key_source"] == "config"
+    assert data["router"]["default"] == "main"
+    assert "literal-secret" not in json.dumps(data)
+
+
+def test_show_missing_config_is_one_line(cli: Cli) -> None:
+    line = cli.fails("config", "show")
+    assert "config.toml: config file not found" in line and "ccm config init" in line
+
+
+def test_validate_reports_every_problem_with_file_and_line(cli: Cli, write_config: Any) -> None:
+    path = write_config('[server]\nport = 0\n\n[router]\ndefault = "main"\nthinkk = "x"\n')
+    result = cli.run("config", "validate")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert f"{path}:2: server.port: must be between 1 and 65535, not 0" in lines
+    assert any(line.startswith(f"{path}:5: router.default: names model 'main'") for line in lines)
+    assert lines[-1] == f"ccm: {path} is not valid (2 problems)"
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_ok_lists_warnings(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace("[router]\n", '[router]\nthinkk = "x"\n'))
+    result = cli.run("config", "validate")
+    assert result.returncode == 0
+    assert "is valid: 1 provider, 3 models" in result.stdout
+    assert "router.thinkk: unknown key, ignored (did you mean 'think'?) (warning)" in result.stderr
+
+
+def test_path(cli: Cli, tmp_path: Path) -> None:
+    assert cli.ok("config", "path").strip() == str(cli.home / "config.toml")
+    other = tmp_path / "elsewhere.toml"
+    assert cli.ok("config", "path", env={"CCM_CONFIG": str(other)}).strip() == str(other)
+    assert cli.ok("config", "path", "--config", "/x/y.toml").strip() == "/x/y.toml"
+    everything = cli.ok("config", "path", "--all")
+    assert f"home      {cli.home}" in everything and "secrets" in everything and "(absent)" in everything
+
+
+# -- edit ----------------------------------------------------------------------------------------------
+
+EDITOR = """
+import sys
+from pathlib import Path
+# Each run takes the next replacement text from the queue; the file being edited gets it.
+queue = Path(__file__).with_name("edits")
+items = queue.read_text().split("\\n=====\\n") if queue.exists() else []
+if items:
+    Path(sys.argv[1]).write_text(items[0])
+    queue.write_text("\\n=====\\n".join(items[1:])) if len(items) > 1 else queue.unlink()
+"""
+
+
+def _editor(cli: Cli, *texts: str) -> dict[str, str]:
+    cli.write_program("fake-editor", EDITOR)
+    (cli.bin_dir / "edits").write_text("\n=====\n".join(texts))
+    return {"EDITOR": f"{sys.executable} {cli.bin_dir / 'fake-editor'}"}
+
+
+def test_edit_saves_a_valid_edit_with_backup(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    before = path.read_text()
+    after = before.replace('default = "main"', 'default = "deep"')
+    out = cli.ok("config", "edit", env=_editor(cli, after))
+    assert "Saved" in out
+    assert path.read_text() == after
+    assert (cli.home / "config.toml.bak").read_text() == before
+    assert list(cli.home.glob(".config.edit-*")) == []
+
+
+def test_edit_offers_to_edit_again_until_valid(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    before = path.read_text()
+    broken = before.replace('default = "main"', 'default = "missing"')
+    fixed = before.replace('default = "main"', 'default = "quick"')
+    result = cli.run("config", "edit", env=_editor(cli, broken, fixed), input="y\n")
+    assert result.returncode == 0, result.stderr
+    assert "router.default: names model 'missing'" in result.stderr
+    assert path.read_text() == fixed
+
+
+def test_edit_discarded_when_declined(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    before = path.read_text()
+    result = cli.run("config", "edit", env=_editor(cli, "not toml ["), input="n\n")
+    assert result.returncode == 1
+    assert "not valid TOML" in result.stderr and "Discarded" in result.stdout
+    assert path.read_text() == before
+
+
+def test_edit_errors(cli: Cli, write_config: Any) -> None:
+    assert "no config at" in cli.fails("config", "edit")
+    write_config()
+    assert "No changes" in cli.ok("config", "edit", env={"EDITOR": "true"})
+    assert "the editor exited with code 1" in cli.fails("config", "edit", env={"EDITOR": "false"})
+    assert "editor not found: no-such-editor" in cli.fails("config", "edit", env={"EDITOR": "no-such-editor"})
+
+
+def test_edit_reloads_a_running_proxy(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    cli.ok("start")
+    after = path.read_text().replace('default = "main"', 'default = "quick"')
+    result = cli.run("config", "edit", env=_editor(cli, after))
+    assert result.returncode == 0 and "the running proxy reloaded its config" in result.stderr
+    assert _config_json(cli)["router"]["default"] == "quick"  # the proxy serves the edited file now
+    cli.ok("stop")
+
+
+def _config_json(cli: Cli) -> dict[str, Any]:
+    import http.client
+
+    info = cli.pid_info()
+    assert info is not None
+    conn = http.client.HTTPConnection("127.0.0.1", info["port"], timeout=5)
+    conn.request("GET", "/api/config/json")
+    return dict(json.loads(conn.getresponse().read()))
+
+
+# -- keys -------------------------------------------------------------------------------------------------
+
+
+def test_keys_set_list_delete(cli: Cli, write_config: Any) -> None:
+    write_config()
+    out = cli.ok("keys", "set", "UP", input="up-secret-0123456789\n")  # names match case-insensitively
+    assert "Stored the key for up (up-…6789)" in out and "mode 0600" in out
+    assert secrets_file(cli) == {"provider:up": "up-secret-0123456789"}
+    listed = cli.ok("keys", "list")
+    assert "up-…6789" in listed and "up-secret" not in listed
+    assert json.loads(cli.ok("keys", "list", "--json")) == [
+        {"provider": "up", "type": "anthropic-compatible", "key": "up-…6789", "source": "file"}
+    ]
+    assert "Deleted the stored key for up" in cli.ok("keys", "delete", "up")
+    assert json.loads(cli.ok("keys", "list", "--json"))[0]["source"] == "missing"
+    assert "no key stored for 'up'" in cli.fails("keys", "delete", "up")
+
+
+def test_keys_errors(cli: Cli, write_config: Any) -> None:
+    write_config()
+    line = cli.fails("keys", "set", "upp", input="k\n")
+    assert "provider 'upp' is not in" in line and "did you mean 'up'?" in line
+    assert "no key given" in cli.fails("keys", "set", "up", input="\n")
+    cli.ok("keys", "set", "later", "--force", input="k-123\n")
+    assert secrets_file(cli)["provider:later"] == "k-123"
+
+
+def test_keys_set_reloads_a_running_proxy(cli: Cli, write_config: Any) -> None:
+    write_config()
+    cli.ok("start")
+    assert _config_json(cli)["providers"][0]["key"] is None
+    result = cli.run("keys", "set", "up", input="fresh-key-0123456789\n")
+    assert result.returncode == 0 and "reloaded" in result.stderr
+    assert _config_json(cli)["providers"][0]["key"] == "fre…6789"
+    cli.ok("stop")

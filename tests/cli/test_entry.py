@@ -1,0 +1,97 @@
+"""The console script itself: --version is instant and light, help everywhere, errors are one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ccm import __version__
+from tests.cli.conftest import Cli
+
+HEAVY = ("quart", "hypercorn", "httpx", "textual", "keyring", "pydantic")
+
+
+def test_version(cli: Cli) -> None:
+    assert cli.ok("--version") == f"ccm {__version__}\n"
+
+
+def test_version_imports_nothing_heavy() -> None:
+    """`ccm --version` goes through cli.entry's fast path: no server, HTTP client, TUI or keyring imports."""
+    code = (
+        "import sys; sys.argv = ['ccm', '--version']; from cli.entry import main; main(); "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [f"ccm {__version__}", "[]"]
+
+
+def test_commands_import_no_server_and_no_pydantic() -> None:
+    """Every command module loads without the server stack, the TUI, keyring or typer's pydantic layer
+    (cli._typer_fast coerces plain options), so `ccm route explain` stays fast."""
+    code = (
+        "import sys; sys.argv = ['ccm', 'route', 'explain', '--model', 'm', '--tokens', '5', '--config', '/nonexistent']\n"
+        "from cli.main import run\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+    assert "config file not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--help"],
+        ["start", "--help"],
+        ["code", "--help"],
+        ["config", "init", "--help"],
+        ["route", "explain", "--help"],
+        ["keys", "--help"],
+        ["providers", "list", "--help"],
+        ["oauth", "--help"],
+        ["tui", "--help"],
+        ["logs", "--help"],
+    ],
+)
+def test_help(cli: Cli, args: list[str]) -> None:
+    result = cli.run(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: ccm" in result.stdout
+
+
+def test_help_documents_exit_codes(cli: Cli) -> None:
+    out = cli.ok("--help")
+    assert "Exit codes" in out and "130" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["start", "--bogus"], "No such option: --bogus"),
+        (["start", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
+        (["start", "--port", "abc"], "'abc' is not a valid integer"),
+        (["nosuchcommand"], "No such command"),
+        (["route", "explain", "--tokens", "-5"], "-5 is not >= 0"),
+    ],
+)
+def test_usage_errors_are_one_line(cli: Cli, args: list[str], needle: str) -> None:
+    line = cli.fails(*args)
+    assert needle in line
+    assert line.startswith("ccm")
+
+
+def test_debug_shows_the_traceback(cli: Cli) -> None:
+    quiet = cli.run("config", "show")
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
+    loud = cli.run("--debug", "config", "show")
+    assert loud.returncode == 1 and "Traceback" in loud.stderr
+
+
+def test_completion_script_is_offered(cli: Cli) -> None:
+    result = cli.run("--show-completion", env={"SHELL": "/bin/bash"})
+    assert result.returncode == 0, result.stderr
+    assert "complete" in result.stdout and "ccm" in result.stdout

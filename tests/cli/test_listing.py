@@ -1,0 +1,81 @@
+"""`ccm providers list`, `ccm models list` (with --check through the real proxy) and `ccm oauth`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.cli.conftest import Cli
+from tests.cli.test_route import full_config
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
+
+
+def test_providers_list(cli: Cli, write_config: Any, port: int) -> None:
+    path = write_config(full_config(port).replace('name = "spare"', 'name = "spare"\nenabled = false'))
+    cli.env["UP_API_KEY"] = "env-key-0123456789"
+    out = cli.ok("providers", "list")
+    assert f"Providers in {path}" in out
+    assert "env…6789 ($UP_API_KEY)" in out and "missing" in out
+    rows = json.loads(cli.ok("providers", "list", "--json"))
+    assert [(r["name"], r["enabled"], r["wire"], r["key_source"]) for r in rows] == [
+        ("up", True, "anthropic", "$UP_API_KEY"),
+        ("spare", False, "anthropic", "missing"),
+    ]
+    assert "env-key-0123456789" not in out + json.dumps(rows)
+
+
+def test_models_list(cli: Cli, write_config: Any, port: int) -> None:
+    write_config(full_config(port))
+    out = cli.ok("models", "list")
+    assert "1. up / deep-actual" in out and "2. spare / deep-spare" in out and "think" in out
+    rows = json.loads(cli.ok("models", "list", "--json"))
+    assert rows[0]["name"] == "main" and rows[0]["router"] == ["default"]
+    assert [m["provider"] for m in rows[0]["mappings"]] == ["up", "spare"]
+
+
+def test_check_needs_a_running_proxy(cli: Cli, write_config: Any) -> None:
+    write_config()
+    for command in (["providers", "list", "--check"], ["models", "list", "--check"], ["oauth", "list"]):
+        assert cli.fails(*command) == "ccm: the proxy is not running (start it with `ccm start`)"
+
+
+def test_check_through_the_proxy_with_a_router_key(cli: Cli, write_config: Any, port: int) -> None:
+    with FakeUpstream() as good, FakeUpstream() as bad:
+        good.script(Reply(200, json=anthropic_message("pong")))
+        bad.script(Reply.error(401, "invalid x-api-key", "authentication_error"))
+        text = full_config(port, good.url).replace("[server]\n", '[server]\napi_key = "$CCM_TEST_ROUTER_KEY"\n')
+        text = text.replace(
+            f'name = "spare"\nprovider_type = "anthropic-compatible"\nbase_url = "{good.url}"',
+            f'name = "spare"\nprovider_type = "anthropic-compatible"\nbase_url = "{bad.url}"',
+        )
+        write_config(text)
+        cli.env.update(UP_API_KEY="k-up", SPARE_API_KEY="k-spare", CCM_TEST_ROUTER_KEY="router-key-1")
+        cli.ok("start")
+        result = cli.run("providers", "list", "--check", "--json")
+        assert result.returncode == 1, result.stderr  # one provider fails its check
+        checks = {r["name"]: r["check"] for r in json.loads(result.stdout)}
+        assert checks["up"]["ok"] is True and checks["up"]["status"] == 200
+        assert checks["spare"]["ok"] is False and checks["spare"]["status"] == 401
+        table = cli.run("models", "list", "--check").stdout
+        assert "1. up / main-actual  [ok (" in table and "2. spare / main-spare  [FAIL 401" in table
+        assert good.received[0].headers.get("x-api-key") == "k-up"
+
+        wrong = cli.run("providers", "list", "--check", env={"CCM_TEST_ROUTER_KEY": "wrong"})
+        assert "the proxy refused the router key" in wrong.stderr
+        cli.ok("stop")
+
+
+def test_oauth_commands(cli: Cli, write_config: Any) -> None:
+    write_config()
+    line = cli.fails("oauth", "login", "up")
+    assert "OAuth login flows arrive in a later release" in line
+    cli.ok("start")
+    assert "No OAuth tokens yet" in cli.ok("oauth", "list")
+    assert json.loads(cli.ok("oauth", "list", "--json")) == []
+    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "logout", "up")
+    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "refresh", "up")
+    cli.ok("stop")
+
+
+def test_tui_is_wired(cli: Cli) -> None:
+    assert "terminal dashboard" in cli.ok("tui", "--help")
