@@ -75,10 +75,14 @@ class MainTabs(Container):
     """The tabs. Only the first tab's body is built before the first paint; the others are built the
     first time they are shown (each draws itself from the app's state when it mounts)."""
 
+    def __init__(self, initial: str = "overview", **kw: Any) -> None:
+        super().__init__(**kw)
+        self.initial = initial
+
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="tabs", initial="overview"):
-            for i, (tab, title, view) in enumerate(TABS):
-                yield TabPane(title, *([view(id=f"{tab}-view")] if i == 0 else []), id=tab)
+        with TabbedContent(id="tabs", initial=self.initial):
+            for tab, title, view in TABS:
+                yield TabPane(title, *([view(id=f"{tab}-view")] if tab == self.initial else []), id=tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane
@@ -190,8 +194,8 @@ class CcmApp(App[None]):
         yield StatusBar(id="status")
         yield Footer()
 
-    def _tabs(self) -> Widget:
-        return MainTabs(id="main")
+    def _tabs(self, initial: str = "overview") -> Widget:
+        return MainTabs(initial, id="main")
 
     def _no_config_text(self) -> str:
         if self.load_error is not None:
@@ -265,11 +269,11 @@ class CcmApp(App[None]):
         else:
             self.say(f"{done} · saved · reloaded", "ok")
 
-    def _config_ready(self) -> None:
+    def _config_ready(self, initial: str = "overview") -> None:
         """Mount the tabs once a valid config exists (after a preset was chosen or the file was fixed)."""
         body = self.query_one("#body", Container)
         body.remove_children()
-        body.mount(self._tabs())
+        body.mount(self._tabs(initial))
         self._sync_target()
 
     def _offer_presets(self) -> None:
@@ -285,8 +289,8 @@ class CcmApp(App[None]):
                 self.say(f"not written · {exc}", "error")
                 self._offer_presets()
                 return
-            self._config_ready()
-            self.say(f"wrote {self.store.path}", "ok")
+            self._config_ready(initial="providers")  # the next step: keys
+            self.say(f"wrote {self.store.path} · next: give each provider its key (e on a row)", "ok")
 
         self.push_screen(PresetScreen(self.store.path), chosen)
 

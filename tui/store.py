@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from config.atomic import atomic_write
 from config.errors import ConfigError, Problem
 from config.load import LoadResult, load_config, parse_config
-from config.save import ConfigDocument, atomic_write
+from config.save import ConfigDocument
 from config.schema import Config
 
 Signature = tuple[float, int, int]

@@ -10,7 +10,6 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, OptionList, TabbedContent
 
 from config import secrets
-from config.paths import default_config_text
 from tests.tui.helpers import SAMPLE, settle, type_into, wait_for
 from tui.app import CcmApp
 from tui.modals.help import HelpScreen
@@ -35,7 +34,9 @@ async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: 
         assert not isinstance(app.screen, PresetScreen)
         assert app.query(TabbedContent)  # the tabs appear once a config exists
         assert f"wrote {path}" in text_of(app, "#status-message")
-    assert path.read_text() == default_config_text()
+        assert app.query_one(TabbedContent).active == "providers"  # next step: keys
+    assert path.read_text() == presets()[0].text
+    assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default first
 
 
 async def test_first_run_can_be_left_without_writing(isolated_env: Path) -> None:

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from textual.widgets import Checkbox, DataTable, Select
 
+from tests.e2e.harness import free_port
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
 from tests.tui.conftest import RunningProxy
 from tests.tui.helpers import proxied_config, settle, wait_for
@@ -169,3 +171,35 @@ async def test_oauth_statuses_are_coloured_with_expiry(make_app: Callable[..., C
         assert str(row[1]) == "needs refresh" and row[1].style == "yellow" and row[3] == "in 2m 00s"
         row = table.get_row("gemini")
         assert row[1].style == "red" and row[3] == "2h 00m ago"
+
+
+async def test_start_and_stop_from_the_overview(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`s` and `x` run the real `ccm start` / `ccm stop` (subprocesses, as a user would type them)."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # for the children only
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    port = free_port()
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "127.0.0.1"\nport = {port}'))
+    app = make_app(config, poll_interval=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "○ stopped" in text_of(app, "#proxy-state")
+        await pilot.press("s")
+        await settle(pilot)
+        assert text_of(app, "#status-message") == "proxy started"
+        await wait_for(pilot, lambda: app.proxy_state.running)
+        assert f"http://127.0.0.1:{port}" in text_of(app, "#proxy-state")
+        assert app.proxy_state.info is not None and Path(app.proxy_state.info.config) == config.resolve()
+        first = app.proxy_state.info.pid
+        await pilot.press("r")
+        await settle(pilot)
+        assert text_of(app, "#status-message") == "proxy restarted"
+        await wait_for(pilot, lambda: app.proxy_state.info is not None and app.proxy_state.info.pid != first)
+        await pilot.press("x")
+        await settle(pilot)
+        assert text_of(app, "#status-message") == "proxy stopped"
+        await wait_for(pilot, lambda: not app.proxy_state.running)

@@ -6,10 +6,12 @@ plus the shipped default (`config/default.toml`), so this works from a wheel.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,33 +28,44 @@ from tui.format import display_path
 @dataclass(frozen=True, slots=True)
 class Preset:
     name: str
+    title: str
     summary: str
     text: str
 
 
-def _summary(text: str) -> str:
-    """The first comment line that says something (the file's own description)."""
+_TITLE = re.compile(r"^#\s*ccm config:\s*(.+?)\s*(?:\(written by .*\))?\.?\s*$")
+
+
+def describe(text: str) -> tuple[str, str]:
+    """(title, summary) from a preset's opening comment: `# ccm config: TITLE (written by ...)`, then the
+    next comment line."""
+    comments = []
     for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("#"):
+        if not line.startswith("#"):
             break
-        words = stripped.lstrip("#").strip()
-        if words and not words.lower().startswith("ccm config"):
-            return words
-    return ""
+        comments.append(line)
+    match = _TITLE.match(comments[0]) if comments else None
+    title = match.group(1) if match else ""
+    rest = " ".join(line.lstrip("#").strip() for line in comments[1:])
+    summary = rest.split(". ", 1)[0].rstrip(".") + "." if rest else ""  # the first sentence
+    return title[:1].upper() + title[1:], summary
+
+
+#: `ccm config init`'s default preset is offered first, as the wizard does.
+FIRST = "apikeys"
 
 
 def presets() -> list[Preset]:
-    """The shipped default first, then every config/presets/*.toml by name."""
-    out = [Preset("default", "Anthropic only: claude-* requests go to your Anthropic key", default_config_text())]
+    """Every config/presets/*.toml (the `ccm config init` presets), then the shipped minimal default."""
     folder = Path(config.__file__).with_name("presets")
-    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-        if path.stem == "default":
-            continue
+    files = sorted(folder.glob("*.toml"), key=lambda p: (p.stem != FIRST, p.stem)) if folder.is_dir() else []
+    out = []
+    for path in files:
         text = path.read_text(encoding="utf-8")
-        out.append(Preset(path.stem, _summary(text), text))
+        title, summary = describe(text)
+        out.append(Preset(path.stem, title or path.stem, summary, text))
+    default = default_config_text()
+    out.append(Preset("minimal", "Minimal", "Anthropic only: what `ccm start` writes when there is no config", default))
     return out
 
 
@@ -78,15 +91,19 @@ class PresetScreen(ModalScreen[str | None]):
                 markup=False,
             )
             with Horizontal(id="preset-body"):
-                yield OptionList(
-                    *(Option(f"{p.name}\n  {p.summary}" if p.summary else p.name, id=p.name) for p in self.presets),
-                    id="preset-list",
-                )
+                yield OptionList(*(self._option(p) for p in self.presets), id="preset-list")
                 with VerticalScroll(id="preset-preview"):
                     yield Static(id="preset-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Write this config", id="write", variant="primary")
                 yield Button("Quit", id="cancel")
+
+    @staticmethod
+    def _option(preset: Preset) -> Option:
+        label = Text(preset.title, style="bold")
+        if preset.summary:
+            label.append(f"\n{preset.summary}", style="dim")
+        return Option(label, id=preset.name)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
