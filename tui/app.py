@@ -214,7 +214,7 @@ class CcmApp(App[None]):
         self._sync_target()
         self._show_proxy_state()
         self.set_interval(self.poll_interval, self.poll)
-        self._follow_requests()
+        self.call_after_refresh(self._follow_requests)  # after the first paint: it imports httpx
         if self.config is None and self.load_error is None:
             self._offer_presets()
 

@@ -11,19 +11,21 @@ the proxy starts, stops or moves, so every call builds an absolute URL instead o
     await client.aclose()
 
 Failures are two exceptions: ProxyUnreachable (nothing answers) and AdminError (an HTTP error answer).
+httpx (~45 ms of imports) is loaded on the first call, after the TUI's first paint.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from ccm.sse import SSEParser
 from config.errors import CcmError
+
+if TYPE_CHECKING:
+    import httpx
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -61,9 +63,18 @@ class AdminClient:
     """See the module docstring. Open on mount, `aclose()` on unmount."""
 
     def __init__(self, timeout: float = 10.0) -> None:
-        self._http = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(timeout, connect=2.0))
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
         self.url: str | None = None
         self._key: str | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(self._timeout, connect=2.0))
+        return self._client
 
     def target(self, url: str | None, api_key: str | None = None) -> None:
         self.url = url.rstrip("/") if url else None
@@ -79,6 +90,8 @@ class AdminClient:
         return self.url + path
 
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx
+
         try:
             response = await self._http.request(method, self._url(path), headers=self.headers, **kw)
         except httpx.TransportError as exc:
@@ -101,6 +114,8 @@ class AdminClient:
 
     async def follow_requests(self) -> AsyncIterator[dict[str, Any]]:
         """Each finished request as the proxy logs it, until the connection ends."""
+        import httpx
+
         timeout = httpx.Timeout(10.0, connect=2.0, read=None)
         try:
             async with self._http.stream(
@@ -140,6 +155,8 @@ class AdminClient:
     @asynccontextmanager
     async def messages(self, body: dict[str, Any]) -> AsyncIterator[httpx.Response]:
         """POST /v1/messages as Claude Code would; the response is streamed (read it or iterate it)."""
+        import httpx
+
         headers = {**self.headers, "anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
         timeout = httpx.Timeout(10.0, connect=2.0, read=600.0)
         try:
@@ -151,4 +168,5 @@ class AdminClient:
             raise ProxyUnreachable(f"the proxy at {self.url} does not answer ({type(exc).__name__})") from None
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +24,9 @@ from config.schema import Config
 from tui import format as fmt
 from tui.base import CcmView
 from tui.client import ProxyUnreachable, error_message
+
+if TYPE_CHECKING:
+    import httpx
 
 #: What Claude Code asks for: its main model and its background (haiku) model; the router maps them.
 CLAUDE_CODE_MODELS = (
