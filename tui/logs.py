@@ -130,7 +130,7 @@ class LogsView(CcmView):
                 str(item.get("model") or ""),
                 routed,
                 provider,
-                str(item.get("attempts") or ""),
+                str(item.get("attempts", "")),
                 usage,
             )
         if items and self.query_one("#follow", Checkbox).value:

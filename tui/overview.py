@@ -23,7 +23,7 @@ from tui.base import CcmView
 from tui.client import AdminError, ProxyUnreachable
 from tui.proxy import ProxyState, run_ccm
 
-RECENT_ROWS = 12
+RECENT_ROWS = 100
 
 
 class OverviewView(CcmView):

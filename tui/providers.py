@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -66,8 +67,9 @@ class ProvidersView(CcmView):
         self.checks: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="providers-table", cursor_type="row", zebra_stripes=True)
-        yield Static(id="provider-detail", markup=False)
+        with Horizontal(id="providers-columns"):
+            yield DataTable(id="providers-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="provider-detail")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -127,17 +129,43 @@ class ProvidersView(CcmView):
 
     @on(DataTable.RowHighlighted)
     def _describe(self) -> None:
+        """The selected provider in full: what the catalog knows, where its key comes from, who uses it."""
         p = self.selected()
         detail = self.query_one("#provider-detail", Static)
         if p is None:
             detail.update("No providers yet: press a to add one.")
             return
         used = self.ccm.store.provider_usage(p.name)
-        lines = [
-            f"{p.name}: {p.spec.label}, {p.wire} format, {p.effective_base_url or 'no base URL'}",
-            f"key: {self.keys.get(p.name, '…')} · used by: {', '.join(used) or 'no model yet'}",
-        ]
-        detail.update("\n".join(lines))
+        state = self.keys.get(p.name, "…")
+        if not self.screen.has_class("-xwide"):  # two lines under the table
+            detail.update(
+                Text.assemble(
+                    (p.name, "bold"),
+                    f": {p.spec.label}, {p.wire} format, {p.effective_base_url or 'no base URL'}\n",
+                    f"key: {state} · used by: {', '.join(used) or 'no model yet'}",
+                )
+            )
+            return
+        out = Text()
+        out.append(p.name, style="bold")
+        out.append(f"  {p.spec.label}" + ("" if p.enabled else " (disabled)"), style="dim")
+
+        def line(label: str, value: str | Text) -> None:
+            out.append(f"\n{label:<9}", style="dim")
+            out.append(value)
+
+        line("format", f"{p.wire} · {p.auth_type}")
+        line("url", p.effective_base_url or Text("none: set a base URL", style="red"))
+        line("key", Text(state, style="red" if state.endswith(("missing", "unset")) else ""))
+        line("used by", ", ".join(used) or Text("no model yet (Models tab)", style="dim"))
+        if p.name in self.checks:
+            line("check", self.checks[p.name])
+        if p.spec.notes:
+            line("notes", Text(p.spec.notes, style="dim"))
+        detail.update(out)
+
+    def on_resize(self) -> None:
+        self._describe()
 
     # -- add / edit / delete ----------------------------------------------------------------------------
     def action_add(self) -> None:
@@ -243,12 +271,11 @@ class ProvidersView(CcmView):
         label = f"✓ {latency}" if ok else f"✗ {status or 'error'}"
         self._set_check(name, Text(label, style="green" if ok else "red"))
         message = str(result.get("message") or "")
-        self.ccm.say(
-            f"{name}: {'ok' if ok else 'failed'} · {latency}" + (f" · {message}" if message else ""),
-            "ok" if ok else "error",
-        )
+        extra = f" · {message}" if message and message.lower() != "ok" else ""
+        self.ccm.say(f"{name}: {'ok' if ok else 'failed'} · {latency}{extra}", "ok" if ok else "error")
 
     def _set_check(self, name: str, value: Text) -> None:
         self.checks[name] = value
         if name in self.table.rows:
             self.table.update_cell(name, "check", value, update_width=True)
+        self._describe()
