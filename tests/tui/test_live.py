@@ -23,15 +23,15 @@ def text_of(app: CcmApp, selector: str) -> str:
     return str(app.query_one(selector).render())
 
 
-def _send(url: str, model: str) -> int:
+def _send(url: str, model: str, key: str | None) -> int:
     body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
-    headers = {"anthropic-version": "2023-06-01"}
+    headers = {"anthropic-version": "2023-06-01", **({"x-api-key": key} if key else {})}
     return httpx.post(f"{url}/v1/messages", json=body, headers=headers, trust_env=False).status_code
 
 
-async def send(url: str, model: str = "claude-sonnet-4-5") -> int:
+async def send(url: str, model: str = "claude-sonnet-4-5", key: str | None = None) -> int:
     """One request as Claude Code sends it, from a thread (the app's loop keeps running meanwhile)."""
-    return await asyncio.to_thread(_send, url, model)
+    return await asyncio.to_thread(_send, url, model, key)
 
 
 async def test_overview_and_logs_follow_a_live_proxy(
@@ -203,3 +203,29 @@ async def test_start_and_stop_from_the_overview(
         await settle(pilot)
         assert text_of(app, "#status-message") == "proxy stopped"
         await wait_for(pilot, lambda: not app.proxy_state.running)
+
+
+async def test_router_key_is_sent_to_the_admin_api(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `server.api_key = "$VAR"` the proxy refuses anonymous admin calls; the TUI resolves and sends it."""
+    monkeypatch.setenv("ROUTER_KEY", "router-secret-0123456789")
+    upstream.script(Reply(200, json=anthropic_message("ok")))
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', 'host = "127.0.0.1"\napi_key = "$ROUTER_KEY"'))
+    proxy = proxy_in_thread(config)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        assert (await client.get(f"{proxy.url}/api/requests")).status_code == 401
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.apply(lambda store: store.set_router("think", "fast"), "router think → fast")
+        await settle(pilot)
+        assert text_of(app, "#status-message") == "router think → fast · saved · reloaded"
+        assert await send(proxy.url) == 401  # without the key Claude Code is refused
+        assert await send(proxy.url, key="router-secret-0123456789") == 200
+        await wait_for(pilot, lambda: len(app.requests) == 1)  # the TUI's feed (with the key) saw it
