@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +24,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal
+from textual.containers import Container
 from textual.signal import Signal
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
@@ -38,6 +36,7 @@ from config.secrets import interpolate
 from tui.base import CcmView
 from tui.client import AdminClient, AdminError, ProxyUnreachable
 from tui.console import ConsoleView
+from tui.feed import RequestItem, RequestLog, follow
 from tui.format import display_path
 from tui.logs import LogsView
 from tui.models import ModelsView
@@ -46,6 +45,7 @@ from tui.overview import OverviewView
 from tui.providers import ProvidersView
 from tui.proxy import ProxyState, probe
 from tui.router import RouterView
+from tui.status import StatusBar, StatusLogHandler
 from tui.store import ConfigStore, first_problem
 
 #: (pane id, tab title, body class), in tab order: F2.. and alt+1.. follow it.
@@ -58,8 +58,6 @@ TABS: tuple[tuple[str, str, type[CcmView]], ...] = (
     ("console", "Test", ConsoleView),
     ("logs", "Logs", LogsView),
 )
-
-RequestItem = dict[str, Any]
 
 
 def _tab_bindings() -> list[Binding]:
@@ -91,44 +89,6 @@ class MainTabs(Container):
             pane.mount(view(id=f"{pane.id}-view"))
 
 
-class StatusBar(Horizontal):
-    """One line above the footer: the outcome of the last action on the left, key hints on the right."""
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="status-message", markup=False)
-        yield Static("F1 help · F2–F8 tabs", id="status-hint")
-
-    message = ""
-
-    def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
-        if append and self.message:
-            message = f"{self.message} · {message}"
-        self.message = message
-        label = self.query_one("#status-message", Static)
-        label.update(message)
-        label.set_classes(f"-{kind}")
-
-
-class StatusLogHandler(logging.Handler):
-    """Shows warnings from config/ (e.g. "no usable OS keyring, secrets go to secrets.json") in the status
-    bar instead of on stderr, which would scribble over the screen. Records may come from worker threads."""
-
-    def __init__(self, app: CcmApp) -> None:
-        super().__init__(logging.WARNING)
-        self.app = app
-        self.thread = threading.get_ident()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        try:
-            if threading.get_ident() == self.thread:
-                self.app.say(message, "warning")
-            else:
-                self.app.call_from_thread(self.app.say, message, "warning")
-        except Exception:  # the app is shutting down: nowhere to show it
-            pass
-
-
 class CcmApp(App[None]):
     """The ccm manager. `config_path=None` edits the running proxy's config, else $CCM_HOME/config.toml."""
 
@@ -158,8 +118,7 @@ class CcmApp(App[None]):
         self.proxy_state = probe()
         self.store = ConfigStore(self._pick_config(config_path))
         self.load_error: ConfigError | None = None
-        self.requests: deque[RequestItem] = deque(maxlen=1000)
-        self._seen: set[tuple[Any, Any]] = set()
+        self.requests = RequestLog()
         self.client = AdminClient()
         self.config_changed: Signal[Config] = Signal(self, "config-changed")
         self.proxy_changed: Signal[ProxyState] = Signal(self, "proxy-changed")
@@ -353,35 +312,11 @@ class CcmApp(App[None]):
 
     @work(exclusive=True, group="feed")
     async def _follow_requests(self) -> None:
-        """Keep app.requests in step with the proxy's log: a snapshot, then the live stream, reconnecting
-        with back-off when the proxy stops, restarts or dies."""
-        delay = 0.5
-        while True:
-            await self._proxy_up.wait()
-            try:
-                recent = await self.client.requests(limit=200)
-                self.add_requests(reversed(recent))
-                delay = 0.5
-                async for item in self.client.follow_requests():
-                    self.add_requests([item])
-            except (ProxyUnreachable, AdminError):
-                pass
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        await follow(self.client, self._proxy_up, self.add_requests)
 
     def add_requests(self, items: Iterable[RequestItem]) -> None:
         """Append log items (oldest first), skipping ones already seen, and tell the tabs."""
-        new = []
-        for item in items:
-            key = (item.get("id"), item.get("time"))
-            if key in self._seen:
-                continue
-            if len(self.requests) == self.requests.maxlen:
-                old = self.requests[0]
-                self._seen.discard((old.get("id"), old.get("time")))
-            self._seen.add(key)
-            self.requests.append(item)
-            new.append(item)
+        new = self.requests.add(items)
         if new:
             self.requests_added.publish(new)
 
