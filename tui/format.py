@@ -10,8 +10,6 @@ from pathlib import Path
 
 from rich.text import Text
 
-from config.schema import Config
-
 
 def display_path(path: str | Path) -> str:
     """A path as a person reads it: the home folder written `~`."""
@@ -54,9 +52,7 @@ def status_text(status: int | None) -> Text:
     """An HTTP status coloured by class (no status: the request never got one)."""
     if status is None:
         return Text("—", style="dim")
-    style = "green" if status < 300 else ("yellow" if status < 500 and status != 429 else "red")
-    if status == 429:
-        style = "yellow"
+    style = "green" if status < 300 else ("yellow" if status < 500 else "red")
     return Text(str(status), style=style)
 
 
@@ -68,19 +64,3 @@ def latency(ms: float | int | None) -> str:
     if ms is None:
         return "—"
     return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{int(ms)} ms"
-
-
-def mapping_chain(config: Config, model: str) -> str:
-    """A model's mappings as `zai:glm-4.6 ▸ openrouter:z-ai/glm-4.6` (disabled providers struck out)."""
-    if "," in model:
-        provider, actual = (p.strip() for p in model.split(",", 1))
-        return f"{provider}:{actual}"
-    entry = config.model(model)
-    if entry is None:
-        return "(not a configured model)"
-    parts = []
-    for m in entry.mappings:
-        provider = config.provider(m.provider)
-        off = " (off)" if provider is not None and not provider.enabled else ""
-        parts.append(f"{m.provider}:{m.actual_model}{off}")
-    return " ▸ ".join(parts) or "(no mappings)"

@@ -9,7 +9,7 @@ config as saved, so it shows exactly what the proxy will do.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -48,8 +48,6 @@ def regex_problem(pattern: str) -> str | None:
 
 
 class RouterView(CcmView):
-    BINDINGS: ClassVar[list[Any]] = []
-
     def compose(self) -> ComposeResult:
         config = self.ccm.config
         names = [(n, n) for n in config.model_names] if config else []
