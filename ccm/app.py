@@ -121,7 +121,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         snapshot = holder.current
         if not authorized(snapshot):
             return anthropic_error(401, "authentication_error", "invalid or missing router key (server.api_key)")
-        raw = await request.get_data()
+        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -236,9 +236,9 @@ class Dispatcher:
             if first and first[0].event == "error":
                 await _close(response)
                 data = first[0].data or {}
-                err = data.get("error") or {}
-                error_type = str(err.get("type") or "api_error")
-                fail(f"stream error {error_type}: {err.get('message', '')}", _status_for(error_type), error_type)
+                detail: dict[str, Any] = data.get("error") or {}
+                error_type = str(detail.get("type") or "api_error")
+                fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
                 continue
             log.debug(
                 "attempt %d %s/%s answered in %d ms",
