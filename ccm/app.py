@@ -30,7 +30,8 @@ from config.errors import RoutingError
 
 log = logging.getLogger("ccm.app")
 
-MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+MAX_BODY = 32 * 1024 * 1024
+UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap  # Anthropic's own limit for Messages and count_tokens
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -66,13 +67,17 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
 
     @app.before_serving
     async def startup() -> None:
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
-            timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
-            follow_redirects=False,
-        )
-        state["client"] = client
-        state["dispatcher"] = Dispatcher(client)
+        clients = [
+            httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=8, keepalive_expiry=30),
+                timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
+                follow_redirects=False,
+            )
+            for _ in range(UPSTREAM_CLIENTS)
+        ]
+        state["clients"] = clients
+        state["client"] = clients[0]
+        state["dispatcher"] = Dispatcher(clients)
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 
@@ -83,8 +88,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        client = state.pop("client", None)
-        if client is not None:
+        state.pop("client", None)
+        for client in state.pop("clients", []):
             await client.aclose()
 
     @app.errorhandler(413)
