@@ -19,7 +19,7 @@ from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder, Snapshot
 from config import secrets
 from config.catalog import BUILT_WIRES
-from config.schema import Config
+from config.view import masked_view
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -31,63 +31,9 @@ def _error(status: int, error_type: str, message: str) -> Response:
 
 
 def config_view(snapshot: Snapshot) -> dict[str, Any]:
-    """The config as JSON with every secret masked (a `$VAR` reference is shown: it is not a secret)."""
-    config: Config = snapshot.config
-
-    def shown(raw: str | None) -> str | None:
-        if raw is None:
-            return None
-        return raw if secrets.env_reference(raw) else secrets.mask(raw)
-
-    return {
-        "path": str(config.path) if config.path else None,
-        "generation": snapshot.generation,
-        "server": {
-            "host": config.server.host,
-            "port": config.server.port,
-            "log_level": config.server.log_level,
-            "api_key": shown(config.server.api_key),
-            "timeouts": {
-                "api_timeout_ms": config.server.timeouts.api_timeout_ms,
-                "connect_timeout_ms": config.server.timeouts.connect_timeout_ms,
-            },
-        },
-        "router": {
-            **config.router.slots(),
-            "long_context_threshold": config.router.long_context_threshold,
-            "auto_map_regex": config.router.auto_map_regex,
-            "background_regex": config.router.background_regex,
-        },
-        "providers": [
-            {
-                "name": p.name,
-                "provider_type": p.provider_type,
-                "enabled": p.enabled,
-                "auth_type": p.auth_type,
-                "base_url": p.effective_base_url,
-                "wire": p.wire,
-                "wire_supported": p.wire in BUILT_WIRES,
-                "api_key": shown(p.api_key),
-                "key": secrets.mask(snapshot.keys.get(p.name.lower())) if snapshot.keys.get(p.name.lower()) else None,
-            }
-            for p in config.providers
-        ],
-        "models": [
-            {
-                "name": m.name,
-                "mappings": [
-                    {
-                        "provider": x.provider,
-                        "actual_model": x.actual_model,
-                        "priority": x.priority,
-                        "max_output_tokens": x.max_output_tokens,
-                    }
-                    for x in m.mappings
-                ],
-            }
-            for m in config.models
-        ],
-    }
+    """The live config with every secret masked, and which generation of it is serving."""
+    keys = {name: (value, None) for name, value in snapshot.keys.items()}
+    return {**masked_view(snapshot.config, keys), "generation": snapshot.generation}
 
 
 def register_admin(

@@ -12,6 +12,8 @@ import contextlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,15 @@ from ccm import __version__
 from ccm.dispatch import Dispatcher, Done, Result
 from ccm.providers.base import error_body
 from ccm.requestlog import RequestLog, RequestRecord
-from ccm.routing import RoutingDecision, resolve, route
+from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.errors import RoutingError
 
 log = logging.getLogger("ccm.app")
 
-MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+MAX_BODY = 32 * 1024 * 1024
+UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap  # Anthropic's own limit for Messages and count_tokens
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -66,13 +69,17 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
 
     @app.before_serving
     async def startup() -> None:
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
-            timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
-            follow_redirects=False,
-        )
-        state["client"] = client
-        state["dispatcher"] = Dispatcher(client)
+        clients = [
+            httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=8, keepalive_expiry=30),
+                timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
+                follow_redirects=False,
+            )
+            for _ in range(UPSTREAM_CLIENTS)
+        ]
+        state["clients"] = clients
+        state["client"] = clients[0]
+        state["dispatcher"] = Dispatcher(clients)
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 
@@ -83,8 +90,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        client = state.pop("client", None)
-        if client is not None:
+        state.pop("client", None)
+        for client in state.pop("clients", []):
             await client.aclose()
 
     @app.errorhandler(413)
@@ -121,7 +128,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         snapshot = holder.current
         if not authorized(snapshot):
             return anthropic_error(401, "authentication_error", "invalid or missing router key (server.api_key)")
-        raw = await request.get_data()
+        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -161,71 +168,79 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             return response
         return Response(result.body, status=result.status, headers=result.headers)
 
-    @app.post("/v1/messages")
-    async def messages() -> Response:
+    async def routed(kind: str) -> Routed | Response:
+        """Parse, authorize, route and resolve a request: what both Messages endpoints share."""
         started = time.perf_counter()
         parsed = await parse_messages_body()
         if isinstance(parsed, Response):
             return parsed
         snapshot, raw, body = parsed
-        config = snapshot.config
-        decision = route(body, config, body_size=len(raw))
-        on_done = record("messages", body, decision, started)
+        decision = route(body, snapshot.config, body_size=len(raw))
+        on_done = record(kind, body, decision, started)
         headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
         try:
-            attempts = resolve(decision.model, config)
+            attempts = resolve(decision.model, snapshot.config)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return anthropic_error(exc.status, exc.error_type, exc.message, headers)
-        timeouts = (config.server.timeouts.connect_timeout_ms / 1000, config.server.timeouts.api_timeout_ms / 1000)
+        return Routed(snapshot, body, decision, attempts, headers, on_done)
+
+    @app.post("/v1/messages")
+    async def messages() -> Response:
+        r = await routed("messages")
+        if isinstance(r, Response):
+            return r
+        timeouts = r.snapshot.config.server.timeouts
         result = await state["dispatcher"].run(
-            body,
-            decision,
-            attempts,
-            snapshot.keys,
+            r.body,
+            r.decision,
+            r.attempts,
+            r.snapshot.keys,
             _client_headers(),
             request.query_string.decode(),
-            timeouts,
-            on_done,
+            (timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000),
+            r.on_done,
         )
         return to_response(result)
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
-        started = time.perf_counter()
-        parsed = await parse_messages_body()
-        if isinstance(parsed, Response):
-            return parsed
-        snapshot, raw, body = parsed
-        config = snapshot.config
-        decision = route(body, config, body_size=len(raw))
-        on_done = record("count_tokens", body, decision, started)
-        headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
-        try:
-            attempts = resolve(decision.model, config)
-        except RoutingError as exc:
-            on_done(Done(exc.status, 0, error=exc.message))
-            return anthropic_error(exc.status, exc.error_type, exc.message, headers)
-        first = attempts[0]
-        key = snapshot.keys.get(first.provider.name.lower())
+        r = await routed("count_tokens")
+        if isinstance(r, Response):
+            return r
+        first = r.attempts[0]
+        key = r.snapshot.keys.get(first.provider.name.lower())
         if first.provider.provider_type in ("anthropic", "anthropic-compatible") and key:
-            forwarded = await _forward_count(state["client"], body, decision, first, key, config)
+            forwarded = await _forward_count(state["client"], r.body, r.decision, first, key, r.snapshot.config)
             if forwarded is not None:
-                headers |= {
+                headers = r.headers | {
                     "x-ccm-provider": first.provider.name,
                     "x-ccm-actual-model": first.actual_model,
                     "x-ccm-attempts": "1",
                 }
-                on_done(Done(200, 1, first.provider.name, first.actual_model))
+                r.on_done(Done(200, 1, first.provider.name, first.actual_model))
                 return Response(forwarded, 200, headers, content_type="application/json")
-        tokens = estimate_input_tokens(body)
-        on_done(Done(200, 0, "local", "estimate"))
-        return json_response({"input_tokens": tokens}, 200, headers | {"x-ccm-provider": "local"})
+        r.on_done(Done(200, 0, "local", "estimate"))
+        return json_response(
+            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-provider": "local"}
+        )
 
     from ccm.admin import register_admin
 
     register_admin(app, holder, requests, state, authorized)
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A request that has been parsed, routed and resolved, ready to dispatch."""
+
+    snapshot: Snapshot
+    body: dict[str, Any]
+    decision: RoutingDecision
+    attempts: list[Attempt]
+    headers: dict[str, str]
+    on_done: Callable[[Done], None]
 
 
 def _client_headers() -> dict[str, str]:

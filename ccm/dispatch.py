@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -101,8 +102,20 @@ def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attem
 
 
 class Dispatcher:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
+    """Runs attempts over a few shared httpx clients.
+
+    httpx's pool scans every pooled connection on each request (and polls each idle socket), so its cost
+    grows with the number of connections (encode/httpx#3215). A handful of clients used in turn keeps each
+    pool small under concurrency while every connection is still reused.
+    """
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients = clients
+        self._turn = itertools.cycle(range(len(clients)))
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.clients[next(self._turn)]
 
     async def run(
         self,
@@ -170,7 +183,8 @@ class Dispatcher:
             except InvalidUpstream as exc:
                 fail(str(exc), 400, "invalid_request_error")
                 continue
-            request = self.client.build_request(
+            client = self.client
+            request = client.build_request(
                 "POST",
                 upstream.url,
                 headers=upstream.headers,
@@ -180,7 +194,7 @@ class Dispatcher:
             response: httpx.Response | None = None
             try:
                 async with asyncio.timeout(connect_s + api_s):
-                    response = await self.client.send(request, stream=True)
+                    response = await client.send(request, stream=True)
                     status = response.status_code
                     content_type = response.headers.get("content-type", "")
                     if status >= 300:
@@ -236,9 +250,9 @@ class Dispatcher:
             if first and first[0].event == "error":
                 await _close(response)
                 data = first[0].data or {}
-                err = data.get("error") or {}
-                error_type = str(err.get("type") or "api_error")
-                fail(f"stream error {error_type}: {err.get('message', '')}", _status_for(error_type), error_type)
+                detail: dict[str, Any] = data.get("error") or {}
+                error_type = str(detail.get("type") or "api_error")
+                fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
                 continue
             log.debug(
                 "attempt %d %s/%s answered in %d ms",

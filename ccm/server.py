@@ -21,10 +21,14 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccm import __version__, pidfile
 from config import paths
 from config.errors import CcmError, ConfigError
+
+if TYPE_CHECKING:
+    from ccm.state import ConfigHolder
 
 GRACEFUL_TIMEOUT = 30.0
 log = logging.getLogger("ccm")
@@ -134,13 +138,13 @@ def serve(argv: list[str]) -> int:
         pidfile.release(pid_path, fd)
 
 
-def _run(holder: object, host: str, port: int) -> int:
+def _run(holder: ConfigHolder, host: str, port: int) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config as HypercornConfig
 
     from ccm.app import create_app
 
-    app = create_app(holder.path, holder=holder)  # type: ignore[attr-defined]
+    app = create_app(holder.path, holder=holder)
     cfg = HypercornConfig()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     cfg.accesslog = None
@@ -156,7 +160,7 @@ def _run(holder: object, host: str, port: int) -> int:
         runner = asyncio.Runner()
     try:
         with runner:
-            runner.run(hypercorn_serve(app, cfg))  # type: ignore[arg-type]
+            runner.run(hypercorn_serve(app, cfg))
     except OSError as exc:
         log.error("cannot serve on %s:%d: %s", host, port, exc)
         return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

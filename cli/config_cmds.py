@@ -18,6 +18,7 @@ from cli.options import ConfigOpt, JsonOpt
 from config import paths, secrets
 from config.errors import CcmError, ConfigError
 from config.load import LoadResult, parse_config
+from config.view import masked_view
 
 app = typer.Typer(help="Create, show, check and edit the config file.", no_args_is_help=True)
 
@@ -52,68 +53,14 @@ def init(
     wizard.init(common.config_path(config), preset, key or [], port, yes, force)
 
 
-def _shown(raw: str | None) -> str | None:
-    """A config value that may be a secret: `$VAR` references are shown, literals masked."""
-    if raw is None:
-        return None
-    return raw if secrets.env_reference(raw) else secrets.mask(raw)
-
-
 def effective(result: LoadResult) -> dict[str, Any]:
     """The config with defaults filled in and every secret masked (the proxy's /api/config/json shape)."""
     cfg = result.config
-    providers = []
+    keys: dict[str, tuple[str | None, str | None]] = {}
     for p in cfg.providers:
-        value, source = secrets.provider_key(p.name, p.api_key, p.key_env)
-        entry: dict[str, Any] = {
-            "name": p.name,
-            "provider_type": p.provider_type,
-            "enabled": p.enabled,
-            "auth_type": p.auth_type,
-            "base_url": p.effective_base_url,
-            "wire": p.wire,
-            "api_key": _shown(p.api_key),
-        }
         if p.auth_type == "apikey":
-            entry["key"] = secrets.mask(value) if value else None
-            entry["key_source"] = source
-        providers.append(entry)
-    return {
-        "path": str(cfg.path),
-        "server": {
-            "host": cfg.server.host,
-            "port": cfg.server.port,
-            "log_level": cfg.server.log_level,
-            "api_key": _shown(cfg.server.api_key),
-            "timeouts": {
-                "api_timeout_ms": cfg.server.timeouts.api_timeout_ms,
-                "connect_timeout_ms": cfg.server.timeouts.connect_timeout_ms,
-            },
-        },
-        "router": {
-            **cfg.router.slots(),
-            "long_context_threshold": cfg.router.long_context_threshold,
-            "auto_map_regex": cfg.router.auto_map_regex,
-            "background_regex": cfg.router.background_regex,
-        },
-        "providers": providers,
-        "models": [
-            {
-                "name": m.name,
-                "mappings": [
-                    {
-                        "provider": x.provider,
-                        "actual_model": x.actual_model,
-                        "priority": x.priority,
-                        "max_output_tokens": x.max_output_tokens,
-                    }
-                    for x in m.mappings
-                ],
-            }
-            for m in cfg.models
-        ],
-        "warnings": [str(w) for w in result.warnings],
-    }
+            keys[p.name.lower()] = secrets.provider_key(p.name, p.api_key, p.key_env)
+    return {**masked_view(cfg, keys), "warnings": [str(w) for w in result.warnings]}
 
 
 def _drop_none(value: Any) -> Any:

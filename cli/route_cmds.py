@@ -86,7 +86,7 @@ def rule_checks(body: dict[str, Any], cfg: Config, decision: RoutingDecision) ->
         RuleCheck(
             "explicit",
             "," in original,
-            "the model is written provider,model" if "," in original else "no provider, prefix in the model name",
+            "the model is written provider,model" if "," in original else "the model is not written provider,model",
         )
     ]
 

@@ -124,7 +124,9 @@ def init(
     interactive = not yes
     if path.exists() and not force:
         if not interactive:
-            raise CcmError(f"a config already exists at {path}", hint="pass --force to replace it (a .bak is kept)")
+            raise CcmError(
+                f"a config already exists at {path}", hint="pass --force to replace it; the old one is kept as .bak"
+            )
         common.echo(f"There is already a config at {path}.")
         if not common.confirm(f"Replace it? The current one is kept as {path.name}.bak", default=False):
             common.echo("Left it unchanged.")

@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600) -> None:
+def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600, keep_mode: bool = True) -> None:
     """Write a file so that a crash or a full disk never leaves it truncated; keep the old one as .bak.
 
     A symlinked file (dotfile managers) is written where the link points; the link stays a link. A new
-    file gets `mode`; an existing one keeps its mode.
+    file gets `mode`; an existing one keeps its mode unless `keep_mode` is False (secrets: always 0600).
     """
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,23 +25,26 @@ def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o60
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-            if backup:  # copied under a temp name, then renamed: a .bak is never half written either
-                fd_bak, tmp_bak = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bak.tmp", dir=path.parent)
-                os.close(fd_bak)
-                temps.append(tmp_bak)
-                shutil.copy2(path, tmp_bak)
-                os.replace(tmp_bak, path.with_name(path.name + ".bak"))
-        else:
-            os.chmod(tmp, mode)
+        exists = path.exists()
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if exists and keep_mode else mode)
+        if exists and backup:  # copied under a temp name, then renamed: a .bak is never half written either
+            fd_bak, tmp_bak = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bak.tmp", dir=path.parent)
+            os.close(fd_bak)
+            temps.append(tmp_bak)
+            shutil.copy2(path, tmp_bak)
+            os.replace(tmp_bak, path.with_name(path.name + ".bak"))
         os.replace(tmp, path)
     except BaseException:
         for name in temps:
             Path(name).unlink(missing_ok=True)
         raise
-    try:  # make the rename durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (best effort: some filesystems refuse a directory fsync)."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -15,12 +15,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from config import paths
+from config.atomic import atomic_write
 from config.errors import SecretError
 
 SERVICE = "ccm"
@@ -76,24 +76,7 @@ class FileStore:
 
     def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".secrets.", suffix=".tmp", dir=self.path.parent)  # created 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        try:  # make the rename durable
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError:
-            pass
+        atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True), backup=False, mode=0o600, keep_mode=False)
 
     def get(self, name: str) -> str | None:
         return self._read().get(name)
