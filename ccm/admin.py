@@ -84,6 +84,8 @@ def register_admin(
                     except TimeoutError:
                         yield b": keep-alive\n\n"
                         continue
+                    if record is None:
+                        return
                     yield b"event: request\ndata: " + orjson.dumps(record.as_dict()) + b"\n\n"
             finally:
                 requests.unsubscribe(queue)

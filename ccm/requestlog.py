@@ -38,8 +38,9 @@ class RequestRecord:
 class RequestLog:
     def __init__(self, size: int = 1000) -> None:
         self._records: deque[RequestRecord] = deque(maxlen=size)
-        self._subscribers: set[asyncio.Queue[RequestRecord]] = set()
+        self._subscribers: set[asyncio.Queue[RequestRecord | None]] = set()
         self._ids = itertools.count(1)
+        self._closed = False
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -67,13 +68,22 @@ class RequestLog:
         items = list(self._records)[-limit:] if limit > 0 else []
         return [r.as_dict() for r in reversed(items)]
 
-    def subscribe(self) -> asyncio.Queue[RequestRecord]:
-        queue: asyncio.Queue[RequestRecord] = asyncio.Queue()
+    def subscribe(self) -> asyncio.Queue[RequestRecord | None]:
+        """A queue of finished requests; None in it means the server is stopping (end the feed)."""
+        queue: asyncio.Queue[RequestRecord | None] = asyncio.Queue()
+        if self._closed:
+            queue.put_nowait(None)
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[RequestRecord]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[RequestRecord | None]) -> None:
         self._subscribers.discard(queue)
+
+    def close_feeds(self) -> None:
+        """End every live feed, so a follower never holds up a graceful shutdown."""
+        self._closed = True
+        for queue in list(self._subscribers):
+            queue.put_nowait(None)
 
 
 def now() -> float:

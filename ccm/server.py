@@ -17,6 +17,7 @@ import logging
 import logging.handlers
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -158,9 +159,24 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:
         runner = asyncio.Runner()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+
+        async def shutdown_trigger() -> None:
+            await stop.wait()
+            log.info("stopping: requests in flight get up to %d s to finish", GRACEFUL_TIMEOUT)
+            # Live request feeds never end on their own: close them, or they hold the drain open.
+            app.extensions["ccm"]["requests"].close_feeds()
+
+        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)
+
     try:
         with runner:
-            runner.run(hypercorn_serve(app, cfg))
+            runner.run(main())
     except OSError as exc:
         log.error("cannot serve on %s:%d: %s", host, port, exc)
         return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

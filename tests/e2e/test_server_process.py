@@ -173,3 +173,33 @@ def test_server_api_key_var_unset_is_fatal(tmp_path: Path, upstreams: Callable[[
     proc = spawn_server(home)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1 and "CCM_TEST_ROUTER_KEY is not set" in err.decode()
+
+
+def test_sigterm_ends_live_request_feeds_at_once(tmp_path: Path) -> None:
+    """A TUI following /api/requests/stream must not hold a stop for the whole 30 s drain."""
+    import time
+
+    home = tmp_path / "home"
+    port = free_port()
+    proc = spawn_server(home, "--create-config", "--port", str(port))
+    wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+    ended: dict[str, float] = {}
+    connected = threading.Event()
+
+    def follow() -> None:
+        with httpx.stream(
+            "GET", f"http://127.0.0.1:{port}/api/requests/stream", trust_env=False, timeout=40
+        ) as response:
+            for _ in response.iter_bytes():
+                connected.set()  # the feed's first bytes (": connected") arrived
+        ended["at"] = time.monotonic()
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    assert connected.wait(timeout=10)
+    started = time.monotonic()
+    assert terminate(proc) == 0
+    stopped = time.monotonic() - started
+    thread.join(timeout=10)
+    assert stopped < 5, f"stop took {stopped:.1f} s with a feed open"
+    assert "at" in ended
