@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, Select, Static
+
+from tui.modals.form import EditForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +27,8 @@ class ModelEdit:
     """{"provider", "actual_model", "max_output_tokens"?}, or None when only the name was edited."""
 
 
-class ModelForm(ModalScreen[ModelEdit | None]):
+class ModelForm(EditForm[ModelEdit]):
     """`on_save` saves and returns None, or returns why it was refused (the form stays open)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-    ]
 
     def __init__(
         self,
@@ -46,8 +40,7 @@ class ModelForm(ModalScreen[ModelEdit | None]):
         mapping: dict[str, object] | None = None,
         title: str = "",
     ) -> None:
-        super().__init__()
-        self.on_save = on_save
+        super().__init__(on_save)
         self.providers = providers
         self.mode = mode
         self.model_name = name
@@ -131,18 +124,3 @@ class ModelForm(ModalScreen[ModelEdit | None]):
                 return "max output must be a whole number of tokens"
             mapping["max_output_tokens"] = int(raw_max)
         return ModelEdit(name, mapping)
-
-    @on(Button.Pressed, "#save")
-    @on(Input.Submitted)
-    def action_save(self) -> None:
-        edit = self._edit()
-        error = edit if isinstance(edit, str) else self.on_save(edit)
-        if error:
-            self.query_one("#form-error", Static).update(f"✗ {error}")
-            return
-        assert isinstance(edit, ModelEdit)
-        self.dismiss(edit)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

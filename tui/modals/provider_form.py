@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from config.catalog import CATALOG, lookup
 from config.schema import ProviderConfig
 from config.secrets import env_reference
+from tui.modals.form import EditForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +36,8 @@ class ProviderEdit:
     old_name: str | None
 
 
-class ProviderForm(ModalScreen[ProviderEdit | None]):
+class ProviderForm(EditForm[ProviderEdit]):
     """`on_save` saves the edit and returns None, or returns why it was refused (the form stays open)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-    ]
 
     def __init__(
         self,
@@ -52,8 +45,7 @@ class ProviderForm(ModalScreen[ProviderEdit | None]):
         provider: ProviderConfig | None = None,
         key_state: str = "",
     ) -> None:
-        super().__init__()
-        self.on_save = on_save
+        super().__init__(on_save)
         self.provider = provider
         self.key_state = key_state
 
@@ -165,18 +157,3 @@ class ProviderForm(ModalScreen[ProviderEdit | None]):
             secret=secret,
             old_name=self.provider.name if self.provider else None,
         )
-
-    @on(Button.Pressed, "#save")
-    @on(Input.Submitted)
-    def action_save(self) -> None:
-        edit = self._edit()
-        error = edit if isinstance(edit, str) else self.on_save(edit)
-        if error:
-            self.query_one("#form-error", Static).update(f"✗ {error}")
-            return
-        assert isinstance(edit, ProviderEdit)
-        self.dismiss(edit)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
