@@ -208,3 +208,27 @@ def test_request_log_records_each_request(upstreams: Up, proxy: Px) -> None:
     records = httpx.get(f"{p.url}/api/requests?limit=5", trust_env=False).json()
     assert records[0]["provider"] == "up" and records[0]["status"] == 200
     assert records[0]["input_tokens"] == 10 and records[0]["output_tokens"] == 5
+
+
+def test_ccm_signed_thinking_is_removed_before_an_anthropic_upstream(upstreams: Up, proxy: Px) -> None:
+    """Turn 1 answered by an OpenAI-format provider (ccm signed its thinking), turn 2 by Anthropic: the real
+    API would reject a signature it did not make, so only ccm's own thinking blocks are removed."""
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+    history = [
+        {"role": "user", "content": "q1"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "from deepseek", "signature": "ccm1:abc"},
+                {"type": "thinking", "thinking": "from claude", "signature": "EqQBCkYIBxgCKkB..."},
+                {"type": "text", "text": "a1"},
+            ],
+        },
+        {"role": "user", "content": "q2"},
+    ]
+    body = {"model": "m", "max_tokens": 10, "messages": history}
+    assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 200
+    sent = up.received[0].json["messages"]
+    assert sent[1]["content"] == history[1]["content"][1:]  # type: ignore[index]
+    assert sent[0] == history[0] and sent[2] == history[2]
