@@ -232,3 +232,12 @@ def test_ccm_signed_thinking_is_removed_before_an_anthropic_upstream(upstreams: 
     sent = up.received[0].json["messages"]
     assert sent[1]["content"] == history[1]["content"][1:]  # type: ignore[index]
     assert sent[0] == history[0] and sent[2] == history[2]
+
+
+def test_upstream_cookies_are_not_kept(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message(), headers={"set-cookie": "session=abc; Path=/"}))
+    p = proxy(one_model(up.url))
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+    for _ in range(20):  # more than the proxy's number of upstream clients: each sees a second request
+        assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 200
+    assert all("cookie" not in r.headers for r in up.received)
