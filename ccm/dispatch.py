@@ -243,14 +243,19 @@ class Dispatcher:
                 await _close(response)
                 fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
                 continue
+            except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
+                await _close(response)
+                log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
+                fail(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
+                continue
             except BaseException:
                 await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
                 raise
             assert response is not None
             if first and first[0].event == "error":
                 await _close(response)
-                data = first[0].data or {}
-                detail: dict[str, Any] = data.get("error") or {}
+                data = first[0].data if isinstance(first[0].data, dict) else {}
+                detail = data.get("error") if isinstance(data.get("error"), dict) else {}
                 error_type = str(detail.get("type") or "api_error")
                 fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
                 continue
@@ -361,6 +366,10 @@ async def _relay(
         except httpx.HTTPError as exc:
             done.status, done.error = 502, f"{type(exc).__name__}"
             yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
+        except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
+            log.exception("relaying %s/%s failed", done.provider, done.actual_model)
+            done.status, done.error = 502, f"{type(exc).__name__}: {exc}"
+            yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()

@@ -1,0 +1,73 @@
+"""Upstream answers that are well-formed HTTP but odd inside, and keys httpx cannot send: the proxy still
+fails over in the window, ends a stream with `event: error` after it, records the request, and never puts
+a secret in a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream, sse
+
+Up = Callable[[], FakeUpstream]
+Px = Callable[[str], InProcessProxy]
+BODY = {"model": "m", "max_tokens": 20, "messages": [{"role": "user", "content": "q"}]}
+
+
+def chain(urls: list[str], **provider: Any) -> str:
+    providers = [anthropic_provider(f"p{i}", url, **provider) for i, url in enumerate(urls, start=1)]
+    return make_config(
+        providers,
+        {"m": [(f"p{i}", f"model-{i}") for i in range(1, len(urls) + 1)]},
+        server={"timeouts": {"api_timeout_ms": 3000, "connect_timeout_ms": 1000}},
+    )
+
+
+def recent(p: InProcessProxy) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{p.url}/api/requests", trust_env=False).json())
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        sse("message_start", [1, 2]),
+        sse("error", ["not", "an", "object"]),
+        sse("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": "lots"}}}),
+    ],
+    ids=["start_not_object", "error_not_object", "usage_not_a_number"],
+)
+def test_odd_first_event_fails_over(first: bytes, upstreams: Up, proxy: Px) -> None:
+    bad = upstreams().script(Reply.stream([first]))
+    good = upstreams().script(Reply.stream(anthropic_stream("rescued", "model-2")))
+    p = proxy(chain([bad.url, good.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False)
+    assert response.status_code == 200
+    assert response.headers["x-ccm-attempts"] == "2"
+    assert b"event: message_stop" in response.content
+    assert recent(p)[0]["status"] == 200
+
+
+def test_odd_event_mid_stream_ends_with_error_event(upstreams: Up, proxy: Px) -> None:
+    events = anthropic_stream("hello world", pieces=3)
+    odd = sse("message_delta", {"type": "message_delta", "usage": {"output_tokens": "many"}})
+    up = upstreams().script(Reply.stream([*events[:4], odd, *events[4:]]))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())  # a dropped connection would raise RemoteProtocolError here
+    assert body.startswith(b"event: message_start")
+    assert body.count(b"event: error") == 1
+    assert b"event: message_stop" not in body
+    assert recent(p)[0]["status"] == 502
+
+
+def test_non_streaming_odd_usage_fails_over(upstreams: Up, proxy: Px) -> None:
+    bad = upstreams().script(Reply(200, json={**anthropic_message(), "usage": ["odd"]}))
+    good = upstreams().script(Reply(200, json=anthropic_message("fine")))
+    p = proxy(chain([bad.url, good.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 200 and response.headers["x-ccm-attempts"] == "2"
+    assert response.json()["content"][0]["text"] == "fine"
