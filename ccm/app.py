@@ -294,7 +294,7 @@ async def _forward_count(
             headers=headers,
             timeout=httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0),
         )
-    except httpx.HTTPError:
+    except (httpx.HTTPError, UnicodeEncodeError):  # a key httpx cannot send: estimate (never quote the error)
         return None
     if response.status_code != 200:
         return None

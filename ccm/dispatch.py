@@ -184,13 +184,17 @@ class Dispatcher:
                 fail(str(exc), 400, "invalid_request_error")
                 continue
             client = self.client
-            request = client.build_request(
-                "POST",
-                upstream.url,
-                headers=upstream.headers,
-                content=upstream.body,
-                timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
-            )
+            try:
+                request = client.build_request(
+                    "POST",
+                    upstream.url,
+                    headers=upstream.headers,
+                    content=upstream.body,
+                    timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
+                )
+            except UnicodeEncodeError:
+                fail(_bad_header(provider.name), 403, "permission_error")
+                continue
             response: httpx.Response | None = None
             try:
                 async with asyncio.timeout(connect_s + api_s):
@@ -239,6 +243,11 @@ class Dispatcher:
                 kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
                 fail(f"{kind} timeout", 504, "timeout_error")
                 continue
+            except httpx.LocalProtocolError:
+                # h11 quotes the offending header value (the API key) in its message: never pass it on.
+                await _close(response)
+                fail(_bad_header(provider.name), 403, "permission_error")
+                continue
             except httpx.HTTPError as exc:
                 await _close(response)
                 fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
@@ -286,6 +295,13 @@ class Dispatcher:
             out["retry-after"] = retry_after
         on_done(Done(last.status, count, error=message))
         return error_result(last.status, last.error_type or error_type_for(last.status), message, out)
+
+
+def _bad_header(provider: str) -> str:
+    return (
+        f"provider '{provider}': its API key or a header has a character HTTP cannot send "
+        "(a stray space, newline or non-ASCII character?)"
+    )
 
 
 def _status_for(error_type: str) -> int:

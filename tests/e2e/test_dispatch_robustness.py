@@ -71,3 +71,29 @@ def test_non_streaming_odd_usage_fails_over(upstreams: Up, proxy: Px) -> None:
     response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
     assert response.status_code == 200 and response.headers["x-ccm-attempts"] == "2"
     assert response.json()["content"][0]["text"] == "fine"
+
+
+SECRET = "sk-ant-secret-0123456789"
+
+
+@pytest.mark.parametrize("key", [SECRET + "\r", SECRET + " ", SECRET + "\n", "sk-ant-secret\u20130123456789"])
+def test_key_httpx_cannot_send_fails_over_and_never_shows(
+    key: str, upstreams: Up, proxy: Px, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ODD_KEY", key)
+    good = upstreams().script(Reply(200, json=anthropic_message("fine")))
+    providers = [anthropic_provider("odd", good.url, key="$ODD_KEY"), anthropic_provider("p2", good.url)]
+    p = proxy(make_config(providers, {"m": [("odd", "x"), ("p2", "y")]}))
+    ok = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert ok.status_code == 200 and ok.headers["x-ccm-attempts"] == "2"
+    only = proxy(make_config(providers[:1], {"m": [("odd", "x")]}))
+    failed = httpx.post(f"{only.url}/v1/messages", json=BODY, trust_env=False)
+    assert failed.json()["type"] == "error"
+    assert "odd" in failed.json()["error"]["message"]
+    counted = httpx.post(f"{only.url}/v1/messages/count_tokens", json=BODY, trust_env=False)
+    assert counted.status_code == 200 and counted.json()["input_tokens"] > 0
+    tested = httpx.post(f"{only.url}/api/providers/odd/test", trust_env=False)
+    assert tested.status_code == 200 and tested.json()["ok"] is False
+    assert "odd/x failed" in caplog.text  # the proxy's log lines are in what is checked
+    seen = failed.text + tested.text + str(recent(only)) + caplog.text
+    assert "0123456789" not in seen
