@@ -204,6 +204,10 @@ class Dispatcher:
                     if status >= 300:
                         content = await response.aread()
                         await response.aclose()
+                        if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
+                            where = response.headers.get("location") or "nowhere"
+                            fail(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error")
+                            continue
                         err = adapter.parse_error(status, response.headers, content)
                         if status in PASS_THROUGH:
                             headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}

@@ -97,3 +97,16 @@ def test_key_httpx_cannot_send_fails_over_and_never_shows(
     assert "odd/x failed" in caplog.text  # the proxy's log lines are in what is checked
     seen = failed.text + tested.text + str(recent(only)) + caplog.text
     assert "0123456789" not in seen
+
+
+def test_upstream_redirect_is_a_failed_attempt_never_a_3xx_answer(upstreams: Up, proxy: Px) -> None:
+    moved = upstreams().script(Reply(301, headers={"location": "https://elsewhere.invalid/v1/messages"}, body=b""))
+    good = upstreams().script(Reply(200, json=anthropic_message("fine")))
+    p = proxy(chain([moved.url, good.url]))
+    ok = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert ok.status_code == 200 and ok.headers["x-ccm-attempts"] == "2"
+    only = proxy(chain([moved.url]))
+    failed = httpx.post(f"{only.url}/v1/messages", json=BODY, trust_env=False)
+    assert failed.status_code == 502
+    assert failed.json()["error"]["type"] == "api_error"
+    assert "HTTP 301" in failed.json()["error"]["message"]
