@@ -43,6 +43,8 @@ log = logging.getLogger("ccm.dispatch")
 PASS_THROUGH = frozenset({400, 413, 422})
 PING_INTERVAL = 10.0
 _PING = encode("ping", {"type": "ping"})
+#: The request log's status and error for an answer the client stopped reading (nginx's 499).
+CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 
 @dataclass(slots=True)
@@ -261,8 +263,10 @@ class Dispatcher:
                 log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
                 fail(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
                 continue
-            except BaseException:
+            except BaseException as exc:
                 await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+                if isinstance(exc, asyncio.CancelledError):
+                    on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
                 raise
             assert response is not None
             if first and first[0].event == "error":
@@ -393,6 +397,9 @@ async def _relay(
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+    except (asyncio.CancelledError, GeneratorExit):
+        done.status, done.error = 499, CLIENT_LEFT
+        raise
     finally:
         await _close(response)
         done.usage = translator.usage

@@ -110,3 +110,47 @@ def test_upstream_redirect_is_a_failed_attempt_never_a_3xx_answer(upstreams: Up,
     assert failed.status_code == 502
     assert failed.json()["error"]["type"] == "api_error"
     assert "HTTP 301" in failed.json()["error"]["message"]
+
+
+def _abandon(p: InProcessProxy, up: FakeUpstream, after_bytes: int) -> None:
+    """Send a streaming request on a raw socket; hang up once the upstream has it and `after_bytes` of the
+    answer arrived."""
+    import json
+    import socket
+    import time
+
+    data = json.dumps({**BODY, "stream": True}).encode()
+    with socket.create_connection(("127.0.0.1", p.port), timeout=5) as sock:
+        head = f"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len(data)}"
+        sock.sendall(head.encode() + b"\r\n\r\n" + data)
+        end = time.monotonic() + 5
+        while not up.received and time.monotonic() < end:
+            time.sleep(0.01)
+        got = b""
+        while len(got) < after_bytes:
+            got += sock.recv(65536)
+
+
+def _wait_record(p: InProcessProxy) -> dict[str, Any]:
+    import time
+
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        records = recent(p)
+        if records:
+            return records[0]
+        time.sleep(0.02)
+    raise AssertionError("the abandoned request was never recorded")
+
+
+@pytest.mark.parametrize("when", ["in_window", "mid_stream"])
+def test_request_the_client_abandons_is_recorded(when: str, upstreams: Up, proxy: Px) -> None:
+    events = anthropic_stream("a slow answer", pieces=4)
+    pause = {0: 30.0} if when == "in_window" else {4: 30.0}  # the upstream goes quiet; the client leaves
+    up = upstreams().script(Reply.stream(events, pauses=pause))
+    p = proxy(chain([up.url]))
+    _abandon(p, up, 0 if when == "in_window" else 200)
+    record = _wait_record(p)
+    assert record["status"] == 499
+    assert record["provider"] == "p1"
+    assert "client" in record["error"]
