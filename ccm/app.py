@@ -117,6 +117,13 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     async def not_allowed(_: Exception) -> Response:
         return anthropic_error(405, "invalid_request_error", f"method {request.method} not allowed on {request.path}")
 
+    @app.errorhandler(500)
+    async def internal_error(error: Exception) -> Response:
+        # Quart logged the traceback; the client still gets an Anthropic error, not an HTML page. The
+        # exception's text stays out of it (it may quote a header value, and so a key).
+        original = getattr(error, "original_exception", None) or error
+        return anthropic_error(500, "api_error", f"ccm failed to handle this request ({type(original).__name__})")
+
     @app.get("/health")
     async def health() -> Response:
         return json_response(

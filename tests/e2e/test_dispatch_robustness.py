@@ -154,3 +154,13 @@ def test_request_the_client_abandons_is_recorded(when: str, upstreams: Up, proxy
     assert record["status"] == 499
     assert record["provider"] == "p1"
     assert "client" in record["error"]
+
+
+def test_an_unexpected_error_is_still_an_anthropic_error(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(chain([up.url]))
+    body = {**BODY, "model": "m\nX-Injected: 1"}  # cannot be put in the x-ccm-model header as it is
+    response = httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False)
+    assert "x-injected" not in response.headers
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["type"] == "error"
