@@ -164,3 +164,15 @@ def test_an_unexpected_error_is_still_an_anthropic_error(upstreams: Up, proxy: P
     assert "x-injected" not in response.headers
     assert response.headers["content-type"] == "application/json"
     assert response.json()["type"] == "error"
+
+
+@pytest.mark.parametrize("tail", [b"data: [DONE]\n\n", b"event: done\ndata: not json\n\n"])
+def test_trailer_after_message_stop_is_ignored(tail: bytes, upstreams: Up, proxy: Px) -> None:
+    """Some Anthropic-format gateways end with OpenAI's `data: [DONE]`: the answer was complete already."""
+    up = upstreams().script(Reply.stream([*anthropic_stream("all here"), tail]))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    assert b"event: error" not in body
+    assert body.rstrip().endswith(b'{"type": "message_stop"}') or body.rstrip().endswith(b'{"type":"message_stop"}')
+    assert recent(p)[0]["status"] == 200
