@@ -358,7 +358,7 @@ async def _relay(
         iterator = chunks.__aiter__()
         pending: asyncio.Task[bytes] | None = None
         try:
-            while True:
+            while not translator.complete:  # message_stop ends the answer, whether or not the upstream closes
                 pending = asyncio.ensure_future(iterator.__anext__())
                 while True:
                     finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)

@@ -176,3 +176,21 @@ def test_trailer_after_message_stop_is_ignored(tail: bytes, upstreams: Up, proxy
     assert b"event: error" not in body
     assert body.rstrip().endswith(b'{"type": "message_stop"}') or body.rstrip().endswith(b'{"type":"message_stop"}')
     assert recent(p)[0]["status"] == 200
+
+
+@pytest.mark.parametrize("one_chunk", [False, True], ids=["event_by_event", "all_in_the_first_chunk"])
+def test_answer_ends_at_message_stop_even_if_the_upstream_keeps_the_connection_open(
+    one_chunk: bool, upstreams: Up, proxy: Px
+) -> None:
+    import time
+
+    events = anthropic_stream("done talking")
+    events = [b"".join(events)] if one_chunk else events
+    up = upstreams().script(Reply.stream([*events, b": still here\n\n"], pauses={len(events): 20.0}))
+    p = proxy(chain([up.url]))  # api_timeout 3 s: a proxy waiting for the upstream's close would end in error
+    started = time.monotonic()
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    assert time.monotonic() - started < 2.0
+    assert b"event: error" not in body and b"message_stop" in body
+    assert recent(p)[0]["status"] == 200
