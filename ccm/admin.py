@@ -182,12 +182,15 @@ async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: st
             response = await client.post(
                 provider.url("/v1/messages"), content=orjson.dumps(body), headers=headers, timeout=timeout
             )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, UnicodeEncodeError) as exc:
+        bad_header = isinstance(exc, httpx.LocalProtocolError | UnicodeEncodeError)
         return {
             "ok": False,
             "status": None,
             "latency_ms": round((time.perf_counter() - started) * 1000),
-            "message": f"connection failed: {type(exc).__name__}",
+            "message": "the API key or a header has a character HTTP cannot send"
+            if bad_header
+            else f"connection failed: {type(exc).__name__}",
         }
     latency = round((time.perf_counter() - started) * 1000)
     ok = 200 <= response.status_code < 300

@@ -117,6 +117,13 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     async def not_allowed(_: Exception) -> Response:
         return anthropic_error(405, "invalid_request_error", f"method {request.method} not allowed on {request.path}")
 
+    @app.errorhandler(500)
+    async def internal_error(error: Exception) -> Response:
+        # Quart logged the traceback; the client still gets an Anthropic error, not an HTML page. The
+        # exception's text stays out of it (it may quote a header value, and so a key).
+        original = getattr(error, "original_exception", None) or error
+        return anthropic_error(500, "api_error", f"ccm failed to handle this request ({type(original).__name__})")
+
     @app.get("/health")
     async def health() -> Response:
         return json_response(
@@ -267,34 +274,30 @@ def _pid() -> int:
 async def _forward_count(
     client: httpx.AsyncClient, body: dict[str, Any], decision: RoutingDecision, attempt: Any, key: str, config: Any
 ) -> bytes | None:
-    """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally)."""
-    from ccm.dispatch import prepare_body
-    from ccm.providers.anthropic import auth_headers
+    """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
 
-    provider = attempt.provider
+    The request is built as a Messages call would be (ccm-signed thinking removed, the provider's headers,
+    auth, anthropic-version/-beta), then sent to the count_tokens endpoint."""
+    from ccm.dispatch import prepare_body
+    from ccm.providers.anthropic import ADAPTER
+    from ccm.providers.base import RequestContext
+
     payload = prepare_body(body, decision, attempt)
     payload.pop("max_tokens", None)
     payload.pop("stream", None)
-    headers = {
-        "content-type": "application/json",
-        "anthropic-version": request.headers.get("anthropic-version") or "2023-06-01",
-    }
-    beta = request.headers.get("anthropic-beta")
-    if beta:
-        headers["anthropic-beta"] = beta
-    headers.update(auth_headers(provider.spec.auth, key))
-    url = provider.url("/v1/messages/count_tokens")
+    upstream = ADAPTER.build(payload, RequestContext(attempt, key, _client_headers()))
+    url = attempt.provider.url("/v1/messages/count_tokens")
     query = request.query_string.decode()
     if query:
         url = f"{url}?{query}"
     try:
         response = await client.post(
             url,
-            content=orjson.dumps(payload),
-            headers=headers,
+            content=upstream.body,
+            headers=upstream.headers,
             timeout=httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0),
         )
-    except httpx.HTTPError:
+    except (httpx.HTTPError, UnicodeEncodeError):  # a key httpx cannot send: estimate (never quote the error)
         return None
     if response.status_code != 200:
         return None

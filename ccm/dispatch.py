@@ -43,6 +43,8 @@ log = logging.getLogger("ccm.dispatch")
 PASS_THROUGH = frozenset({400, 413, 422})
 PING_INTERVAL = 10.0
 _PING = encode("ping", {"type": "ping"})
+#: The request log's status and error for an answer the client stopped reading (nginx's 499).
+CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 
 @dataclass(slots=True)
@@ -184,13 +186,17 @@ class Dispatcher:
                 fail(str(exc), 400, "invalid_request_error")
                 continue
             client = self.client
-            request = client.build_request(
-                "POST",
-                upstream.url,
-                headers=upstream.headers,
-                content=upstream.body,
-                timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
-            )
+            try:
+                request = client.build_request(
+                    "POST",
+                    upstream.url,
+                    headers=upstream.headers,
+                    content=upstream.body,
+                    timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
+                )
+            except UnicodeEncodeError:
+                fail(_bad_header(provider.name), 403, "permission_error")
+                continue
             response: httpx.Response | None = None
             try:
                 async with asyncio.timeout(connect_s + api_s):
@@ -200,6 +206,10 @@ class Dispatcher:
                     if status >= 300:
                         content = await response.aread()
                         await response.aclose()
+                        if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
+                            where = response.headers.get("location") or "nowhere"
+                            fail(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error")
+                            continue
                         err = adapter.parse_error(status, response.headers, content)
                         if status in PASS_THROUGH:
                             headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
@@ -239,18 +249,30 @@ class Dispatcher:
                 kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
                 fail(f"{kind} timeout", 504, "timeout_error")
                 continue
+            except httpx.LocalProtocolError:
+                # h11 quotes the offending header value (the API key) in its message: never pass it on.
+                await _close(response)
+                fail(_bad_header(provider.name), 403, "permission_error")
+                continue
             except httpx.HTTPError as exc:
                 await _close(response)
                 fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
                 continue
-            except BaseException:
+            except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
+                await _close(response)
+                log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
+                fail(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
+                continue
+            except BaseException as exc:
                 await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+                if isinstance(exc, asyncio.CancelledError):
+                    on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
                 raise
             assert response is not None
             if first and first[0].event == "error":
                 await _close(response)
-                data = first[0].data or {}
-                detail: dict[str, Any] = data.get("error") or {}
+                data = first[0].data if isinstance(first[0].data, dict) else {}
+                detail = data.get("error") if isinstance(data.get("error"), dict) else {}
                 error_type = str(detail.get("type") or "api_error")
                 fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
                 continue
@@ -281,6 +303,13 @@ class Dispatcher:
             out["retry-after"] = retry_after
         on_done(Done(last.status, count, error=message))
         return error_result(last.status, last.error_type or error_type_for(last.status), message, out)
+
+
+def _bad_header(provider: str) -> str:
+    return (
+        f"provider '{provider}': its API key or a header has a character HTTP cannot send "
+        "(a stray space, newline or non-ASCII character?)"
+    )
 
 
 def _status_for(error_type: str) -> int:
@@ -329,7 +358,7 @@ async def _relay(
         iterator = chunks.__aiter__()
         pending: asyncio.Task[bytes] | None = None
         try:
-            while True:
+            while not translator.complete:  # message_stop ends the answer, whether or not the upstream closes
                 pending = asyncio.ensure_future(iterator.__anext__())
                 while True:
                     finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
@@ -361,9 +390,16 @@ async def _relay(
         except httpx.HTTPError as exc:
             done.status, done.error = 502, f"{type(exc).__name__}"
             yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
+        except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
+            log.exception("relaying %s/%s failed", done.provider, done.actual_model)
+            done.status, done.error = 502, f"{type(exc).__name__}: {exc}"
+            yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+    except (asyncio.CancelledError, GeneratorExit):
+        done.status, done.error = 499, CLIENT_LEFT
+        raise
     finally:
         await _close(response)
         done.usage = translator.usage

@@ -113,6 +113,11 @@ class ConfigHolder:
             except CcmError as exc:
                 log.error("config reload refused: %s", exc)
                 return ReloadOutcome(False, [str(Problem(exc.message, file=str(self.path)))])
+            except Exception as exc:  # anything else (a keyring backend's own error, a parser limit): refused too,
+                # so neither the admin API nor the watcher dies and the old config keeps serving
+                log.exception("config reload refused: %s", type(exc).__name__)
+                problem = Problem(f"cannot load config: {type(exc).__name__}: {exc}", file=str(self.path))
+                return ReloadOutcome(False, [str(problem)])
             for warning in result.warnings:
                 log.warning("%s", warning)
             old = self.current.config.server

@@ -129,6 +129,8 @@ class AnthropicStream:
     def feed(self, chunk: bytes) -> list[Frame]:
         frames: list[Frame] = []
         for event in self._parser.feed(chunk):
+            if self.complete:
+                continue  # nothing follows message_stop (some gateways add OpenAI's `data: [DONE]`)
             name = event.event
             if name == "message" and event.data:
                 # Some gateways omit `event:`; the type is in the data.
