@@ -109,6 +109,8 @@ def register_admin(
     @app.post("/api/oauth/tokens/refresh")
     async def oauth_refresh() -> Response:
         name = await _provider_arg()
+        if not name:
+            return _error(400, "invalid_request_error", 'the body needs {"provider": NAME}')
         return _error(
             404, "not_found_error", f"no OAuth token for provider '{name}' (OAuth login is not available yet)"
         )
@@ -116,6 +118,8 @@ def register_admin(
     @app.post("/api/oauth/tokens/delete")
     async def oauth_delete() -> Response:
         name = await _provider_arg()
+        if not name:
+            return _error(400, "invalid_request_error", 'the body needs {"provider": NAME}')
         removed = await asyncio.to_thread(secrets.store().delete, f"oauth:{name}")
         if not removed:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}'")

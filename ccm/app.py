@@ -49,11 +49,13 @@ def authorized(snapshot: Snapshot) -> bool:
     expected = snapshot.router_key
     if not expected:
         return True
-    given = request.headers.get("x-api-key") or ""
+    offered = [request.headers.get("x-api-key") or ""]
     auth = request.headers.get("authorization") or ""
-    if not given and auth.lower().startswith("bearer "):
-        given = auth[7:].strip()
-    return hmac.compare_digest(given.encode(), expected.encode())
+    if auth.lower().startswith("bearer "):
+        offered.append(auth[7:].strip())
+    # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
+    # to refuse). compare_digest on every candidate: no early exit that times which one matched.
+    return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])
 
 
 class _NoCookies(httpx.Cookies):
@@ -238,9 +240,11 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
                 }
                 r.on_done(Done(200, 1, first.provider.name, first.actual_model))
                 return Response(forwarded, 200, headers, content_type="application/json")
-        r.on_done(Done(200, 0, "local", "estimate"))
+        # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
+        attempted = "1" if first.provider.provider_type in ("anthropic", "anthropic-compatible") and key else "0"
+        r.on_done(Done(200, int(attempted), "local", "estimate"))
         return json_response(
-            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-provider": "local"}
+            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-attempts": attempted}
         )
 
     from ccm.admin import register_admin

@@ -271,8 +271,9 @@ class Dispatcher:
             assert response is not None
             if first and first[0].event == "error":
                 await _close(response)
-                data = first[0].data if isinstance(first[0].data, dict) else {}
-                detail = data.get("error") if isinstance(data.get("error"), dict) else {}
+                data: dict[str, Any] = first[0].data if isinstance(first[0].data, dict) else {}
+                raw_detail = data.get("error")
+                detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
                 error_type = str(detail.get("type") or "api_error")
                 fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
                 continue

@@ -101,6 +101,9 @@ def serve(argv: list[str]) -> int:
         return 1
     except CcmError as exc:
         return _fail(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    except Exception as exc:  # a keyring backend's own error, a pathological file: one line, no traceback
+        log.exception("cannot load %s", config_path)
+        return _fail(f"cannot load {config_path}: {type(exc).__name__}: {exc} (details in {paths.log_path()})")
     server = snapshot.config.server
     host = args.host or os.environ.get("CCM_HOST") or server.host
     try:

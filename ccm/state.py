@@ -56,6 +56,7 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
     raw = config.server.api_key
     if raw:
         router_key = secrets.interpolate(raw)
+        router_key = router_key.strip() if router_key else router_key
         if router_key is None:
             var = secrets.env_reference(raw)
             raise CcmError(
@@ -68,7 +69,8 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
             keys[provider.name.lower()] = None
             continue
         value, _source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
-        keys[provider.name.lower()] = value
+        # A key pasted with a trailing newline or space (a CRLF .env file) works instead of failing.
+        keys[provider.name.lower()] = value.strip() if value else value
         if value is None and provider.enabled and not provider.spec.key_optional:
             log.warning(
                 "provider '%s' has no API key: run `ccm keys set %s` or set %s",
