@@ -205,6 +205,36 @@ async def test_start_and_stop_from_the_overview(
         await wait_for(pilot, lambda: not app.proxy_state.running)
 
 
+async def test_restart_from_the_overview_keeps_the_proxy_when_the_file_is_invalid(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`r` while the file is mid-edit in an editor (invalid): the running proxy is left alone."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # for the children only
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    port = free_port()
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "127.0.0.1"\nport = {port}'))
+    app = make_app(config, poll_interval=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.proxy_state.running)
+        assert app.proxy_state.info is not None
+        first = app.proxy_state.info.pid
+        config.write_text(config.read_text() + "\n[router\n")
+        await pilot.press("r")
+        await settle(pilot)
+        await wait_for(pilot, lambda: "failed" in text_of(app, "#status-message"))
+        assert "not valid TOML" in text_of(app, "#status-message")
+        assert app.proxy_state.running and app.proxy_state.info is not None and app.proxy_state.info.pid == first
+        await pilot.press("x")
+        await settle(pilot)
+        await wait_for(pilot, lambda: not app.proxy_state.running)
+
+
 async def test_router_key_is_sent_to_the_admin_api(
     make_app: Callable[..., CcmApp],
     isolated_env: Path,
