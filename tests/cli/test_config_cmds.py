@@ -90,6 +90,21 @@ def test_init_flag_errors(cli: Cli, args: list[str], needle: str) -> None:
     assert not (cli.home / "config.toml").exists()
 
 
+@pytest.mark.parametrize(
+    ("pair", "needle"),
+    [
+        ("sk-ant-api03-LEAKED0123456789abcdef", "--key takes NAME=VALUE"),
+        ("anthropic:sk-ant-api03-LEAKED0123456789", "--key takes NAME=VALUE"),
+        ("c2stTEVBS0VEMDEyMzQ1Njc4OWFiY2RlZg==", "not a provider of this preset"),  # base64: '=' but no name
+    ],
+)
+def test_init_key_without_name_is_never_echoed(cli: Cli, pair: str, needle: str) -> None:
+    """A key pasted without its `NAME=` (or with `:`) is still a key: the error must not print it."""
+    line = cli.fails("config", "init", "--yes", "--preset", "apikeys", "--key", pair)
+    assert needle in line
+    assert pair.split("=")[0].lower()[4:20] not in line.lower()
+
+
 def test_init_reads_answers_from_stdin(cli: Cli) -> None:
     """Without a terminal the wizard still asks, reading plain lines (preset number, then keys)."""
     out = cli.ok("config", "init", input="2\nant-key-000000000000\n\n")
