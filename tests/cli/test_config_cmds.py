@@ -105,6 +105,13 @@ def test_init_key_without_name_is_never_echoed(cli: Cli, pair: str, needle: str)
     assert pair.split("=")[0].lower()[4:20] not in line.lower()
 
 
+def test_init_creates_a_private_home(cli: Cli, tmp_path: Path) -> None:
+    """On a fresh machine `ccm config init` is the first command: the folder it creates is 0700."""
+    home = tmp_path / "fresh" / ".claude-code-mux"
+    cli.ok("config", "init", "--yes", "--key", "anthropic=ant-key-000000000000", env={"CCM_HOME": str(home)})
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
 def test_init_reads_answers_from_stdin(cli: Cli) -> None:
     """Without a terminal the wizard still asks, reading plain lines (preset number, then keys)."""
     out = cli.ok("config", "init", input="2\nant-key-000000000000\n\n")
