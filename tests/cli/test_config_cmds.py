@@ -206,6 +206,21 @@ def test_edit_saves_a_valid_edit_with_backup(cli: Cli, write_config: Any) -> Non
     assert list(cli.home.glob(".config.edit-*")) == []
 
 
+def test_edit_keeps_windows_line_endings(cli: Cli, write_config: Any) -> None:
+    """The editor gets the file as it is (CRLF) and what it saves is kept as it is: no silent conversion."""
+    path = write_config()
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    cli.write_program(
+        "crlf-editor",
+        "import sys\nfrom pathlib import Path\np = Path(sys.argv[1])\n"
+        "p.write_bytes(p.read_bytes().replace(b'default = \"main\"', b'default = \"deep\"'))\n",
+    )
+    cli.ok("config", "edit", env={"EDITOR": f"{sys.executable} {cli.bin_dir / 'crlf-editor'}"})
+    data = path.read_bytes()
+    assert b'default = "deep"\r\n' in data
+    assert data.count(b"\r\n") == data.count(b"\n")
+
+
 def test_edit_offers_to_edit_again_until_valid(cli: Cli, write_config: Any) -> None:
     path = write_config()
     before = path.read_text()
