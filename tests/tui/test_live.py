@@ -147,6 +147,21 @@ async def test_oauth_tab_lists_tokens_from_the_admin_api(
             raise AssertionError("refresh of a missing token should fail")
 
 
+async def test_overview_counts_oauth_tokens_of_a_proxy_already_running(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    """The usual case: the proxy runs before `ccm tui` opens. The count must come, not stay at "—"."""
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    proxy_in_thread(config)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "0 OAuth tokens" in text_of(app, "#counts"))
+
+
 async def test_oauth_statuses_are_coloured_with_expiry(make_app: Callable[..., CcmApp]) -> None:
     """What the tab draws for each token status (rows as the admin API returns them)."""
     from tests.tui.helpers import NOW
