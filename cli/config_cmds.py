@@ -154,11 +154,12 @@ def edit(config: ConfigOpt = None) -> None:
     path = common.config_path(config)
     if not path.exists():
         raise CcmError(f"no config at {path}", hint="create one with `ccm config init`")
-    original = path.read_text(encoding="utf-8")
+    with open(path, encoding="utf-8", newline="") as src:  # newline="": CRLF files stay CRLF
+        original = src.read()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.edit-", suffix=".toml", dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(original)
         while True:
             try:
@@ -167,7 +168,8 @@ def edit(config: ConfigOpt = None) -> None:
                 raise CcmError(f"editor not found: {_editor()[0]}", hint="set $EDITOR") from None
             if code != 0:
                 raise CcmError(f"the editor exited with code {code}; {path} is unchanged")
-            text = tmp.read_text(encoding="utf-8")
+            with open(tmp, encoding="utf-8", newline="") as edited:
+                text = edited.read()
             if text == original:
                 common.echo(f"No changes; {path} is unchanged.")
                 return

@@ -150,7 +150,8 @@ def explain(
     thinking: Annotated[bool, typer.Option("--thinking", help='With thinking.type = "enabled".')] = False,
     web_search: Annotated[bool, typer.Option("--web-search", help="Offering the web_search tool.")] = False,
     tokens: Annotated[
-        int | None, typer.Option("--tokens", metavar="N", min=0, help="As big as N input tokens.")
+        int | None,
+        typer.Option("--tokens", metavar="N", min=0, max=10**9, help="As big as N input tokens."),  # float-sized
     ] = None,
     system: Annotated[str | None, typer.Option("--system", metavar="TEXT", help="With this system prompt.")] = None,
     request: Annotated[

@@ -125,10 +125,12 @@ def restart(config: ConfigOpt = None, host: HostOpt = None, port: PortOpt = None
     """
     info = common.running()
     path = Path(config).expanduser() if config else (Path(info.config) if info and info.config else None)
+    path = path or common.config_path(None, live=False)
+    listen_address(path, host, port)  # a bad config or $CCM_PORT stops here, before the running proxy does
     if info is not None:
         process.stop(info)
         common.note(f"stopped ccm (pid {info.pid})")
-    print_started(start_proxy(path or common.config_path(None, live=False), host, port))
+    print_started(start_proxy(path, host, port))
 
 
 def _uptime(seconds: float) -> str:

@@ -105,8 +105,10 @@ def _parse_keys(pairs: list[str]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise CcmError(f"--key takes NAME=VALUE, not {pair.split('=')[0]!r}…")
+        if not sep:  # no NAME=: it may well be the key itself, so it is not repeated
+            raise CcmError("--key takes NAME=VALUE, e.g. --key zai=KEY (one has no '='; not shown, it may be a key)")
+        if not name.strip() or not value.strip():
+            raise CcmError(f"--key takes NAME=VALUE, not {name.strip() + '=' if name.strip() else '=…'!r}")
         keys[name.strip().lower()] = value.strip()
     return keys
 
@@ -140,7 +142,8 @@ def init(
     unknown = sorted(set(keys) - {name.lower() for name, _ in asked})
     if unknown:
         names = ", ".join(name for name, _ in asked) or "none"
-        raise CcmError(f"--key names {', '.join(unknown)}, not a provider of this preset (its providers: {names})")
+        shown = ", ".join(n if len(n) < 20 else secrets.mask(n) for n in unknown)  # a base64 key= is no name
+        raise CcmError(f"--key names {shown}, not a provider of this preset (its providers: {names})")
     to_store: list[tuple[str, str]] = []
     for name, env_var in asked:
         value = keys.get(name.lower())

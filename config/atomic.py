@@ -16,7 +16,7 @@ def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o60
     file gets `mode`; an existing one keeps its mode unless `keep_mode` is False (secrets: always 0600).
     """
     path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder (CCM_HOME) holds config and secrets
     temps: list[str] = []
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -129,6 +129,7 @@ class CcmApp(App[None]):
                 self.store.load()
             except ConfigError as exc:
                 self.load_error = exc
+        self._sync_target()  # now: the tabs mount (and call the proxy) before the app's own on_mount
 
     def _pick_config(self, explicit: Path | None) -> Path:
         """--config, else $CCM_CONFIG, else the file the running proxy serves, else $CCM_HOME/config.toml."""

@@ -137,7 +137,7 @@ class OverviewView(CcmView):
         steps: list[list[str]] = {
             "start": [["start", *config]],
             "stop": [["stop"]],
-            "restart": [["stop"], ["start", *config]],
+            "restart": [["restart", *config]],  # checks the file before it stops anything
         }[what]
         if what == "stop" and not self.ccm.proxy_state.running:
             self.ccm.say("the proxy is not running", "info")

@@ -232,5 +232,5 @@ class RouterView(CcmView):
         if subagent is not Select.NULL:
             body["system"] = f"<CCM-SUBAGENT-MODEL>{subagent}</CCM-SUBAGENT-MODEL>"
         raw = self.query_one("#preview-tokens", Input).value.strip()
-        tokens = int(raw) if raw.isdigit() else 0
+        tokens = min(int(raw), 10**9) if raw.isdigit() else 0  # a pasted 400-digit count is too big for a float
         return body, int((tokens + 1) * BYTES_PER_TOKEN)

@@ -90,6 +90,28 @@ def test_init_flag_errors(cli: Cli, args: list[str], needle: str) -> None:
     assert not (cli.home / "config.toml").exists()
 
 
+@pytest.mark.parametrize(
+    ("pair", "needle"),
+    [
+        ("sk-ant-api03-LEAKED0123456789abcdef", "--key takes NAME=VALUE"),
+        ("anthropic:sk-ant-api03-LEAKED0123456789", "--key takes NAME=VALUE"),
+        ("c2stTEVBS0VEMDEyMzQ1Njc4OWFiY2RlZg==", "not a provider of this preset"),  # base64: '=' but no name
+    ],
+)
+def test_init_key_without_name_is_never_echoed(cli: Cli, pair: str, needle: str) -> None:
+    """A key pasted without its `NAME=` (or with `:`) is still a key: the error must not print it."""
+    line = cli.fails("config", "init", "--yes", "--preset", "apikeys", "--key", pair)
+    assert needle in line
+    assert pair.split("=")[0].lower()[4:20] not in line.lower()
+
+
+def test_init_creates_a_private_home(cli: Cli, tmp_path: Path) -> None:
+    """On a fresh machine `ccm config init` is the first command: the folder it creates is 0700."""
+    home = tmp_path / "fresh" / ".claude-code-mux"
+    cli.ok("config", "init", "--yes", "--key", "anthropic=ant-key-000000000000", env={"CCM_HOME": str(home)})
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
 def test_init_reads_answers_from_stdin(cli: Cli) -> None:
     """Without a terminal the wizard still asks, reading plain lines (preset number, then keys)."""
     out = cli.ok("config", "init", input="2\nant-key-000000000000\n\n")
@@ -182,6 +204,21 @@ def test_edit_saves_a_valid_edit_with_backup(cli: Cli, write_config: Any) -> Non
     assert path.read_text() == after
     assert (cli.home / "config.toml.bak").read_text() == before
     assert list(cli.home.glob(".config.edit-*")) == []
+
+
+def test_edit_keeps_windows_line_endings(cli: Cli, write_config: Any) -> None:
+    """The editor gets the file as it is (CRLF) and what it saves is kept as it is: no silent conversion."""
+    path = write_config()
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    cli.write_program(
+        "crlf-editor",
+        "import sys\nfrom pathlib import Path\np = Path(sys.argv[1])\n"
+        "p.write_bytes(p.read_bytes().replace(b'default = \"main\"', b'default = \"deep\"'))\n",
+    )
+    cli.ok("config", "edit", env={"EDITOR": f"{sys.executable} {cli.bin_dir / 'crlf-editor'}"})
+    data = path.read_bytes()
+    assert b'default = "deep"\r\n' in data
+    assert data.count(b"\r\n") == data.count(b"\n")
 
 
 def test_edit_offers_to_edit_again_until_valid(cli: Cli, write_config: Any) -> None:

@@ -75,7 +75,7 @@ def test_help_documents_exit_codes(cli: Cli) -> None:
         (["start", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
         (["start", "--port", "abc"], "'abc' is not a valid integer"),
         (["nosuchcommand"], "No such command"),
-        (["route", "explain", "--tokens", "-5"], "-5 is not >= 0"),
+        (["route", "explain", "--tokens", "-5"], "-5 is not in the range 0<=x<=1000000000"),
     ],
 )
 def test_usage_errors_are_one_line(cli: Cli, args: list[str], needle: str) -> None:

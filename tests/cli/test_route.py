@@ -120,6 +120,7 @@ def test_unroutable_is_one_line_and_exit_1(routed: Cli) -> None:
     [
         ([], "give --model (or --request FILE.json)"),
         (["--request", "/no/such.json"], "cannot read /no/such.json"),
+        (["--model", "main", "--tokens", "9" * 400], "Invalid value for '--tokens'"),  # too big for a float
     ],
 )
 def test_argument_errors(routed: Cli, args: list[str], needle: str) -> None:

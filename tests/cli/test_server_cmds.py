@@ -129,6 +129,17 @@ def test_restart_keeps_the_config_file_and_takes_a_new_port(cli: Cli, write_conf
     cli.ok("stop")
 
 
+def test_restart_with_an_invalid_config_keeps_the_running_proxy(cli: Cli, write_config: Any, port: int) -> None:
+    config = write_config()
+    cli.ok("start")
+    first = cli.pid_info()
+    config.write_text(config.read_text() + "\n[router]\ndefault = 'x'\n")  # mid-edit: a second [router]
+    line = cli.fails("restart")
+    assert "config.toml" in line and "not valid TOML" in line
+    assert cli.running() and cli.pid_info() == first  # nothing was stopped
+    assert health(port) is not None
+
+
 def test_logs(cli: Cli, write_config: Any) -> None:
     line = cli.fails("logs")
     assert "no log yet" in line

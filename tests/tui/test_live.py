@@ -147,6 +147,21 @@ async def test_oauth_tab_lists_tokens_from_the_admin_api(
             raise AssertionError("refresh of a missing token should fail")
 
 
+async def test_overview_counts_oauth_tokens_of_a_proxy_already_running(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    """The usual case: the proxy runs before `ccm tui` opens. The count must come, not stay at "—"."""
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    proxy_in_thread(config)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "0 OAuth tokens" in text_of(app, "#counts"))
+
+
 async def test_oauth_statuses_are_coloured_with_expiry(make_app: Callable[..., CcmApp]) -> None:
     """What the tab draws for each token status (rows as the admin API returns them)."""
     from tests.tui.helpers import NOW
@@ -202,6 +217,36 @@ async def test_start_and_stop_from_the_overview(
         await pilot.press("x")
         await settle(pilot)
         assert text_of(app, "#status-message") == "proxy stopped"
+        await wait_for(pilot, lambda: not app.proxy_state.running)
+
+
+async def test_restart_from_the_overview_keeps_the_proxy_when_the_file_is_invalid(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`r` while the file is mid-edit in an editor (invalid): the running proxy is left alone."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # for the children only
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    port = free_port()
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "127.0.0.1"\nport = {port}'))
+    app = make_app(config, poll_interval=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.proxy_state.running)
+        assert app.proxy_state.info is not None
+        first = app.proxy_state.info.pid
+        config.write_text(config.read_text() + "\n[router\n")
+        await pilot.press("r")
+        await settle(pilot)
+        await wait_for(pilot, lambda: "failed" in text_of(app, "#status-message"))
+        assert "not valid TOML" in text_of(app, "#status-message")
+        assert app.proxy_state.running and app.proxy_state.info is not None and app.proxy_state.info.pid == first
+        await pilot.press("x")
+        await settle(pilot)
         await wait_for(pilot, lambda: not app.proxy_state.running)
 
 

@@ -110,3 +110,13 @@ async def test_preview_follows_flags_and_config(make_app: Callable[..., CcmApp])
         await type_into(pilot, "#preview-model", "nope,x")
         await settle(pilot)
         assert "provider 'nope' is not configured" in preview(app)
+
+
+async def test_preview_survives_an_absurd_token_count(make_app: Callable[..., CcmApp]) -> None:
+    """A pasted 400-digit count is too big for a float: the preview still answers (long context, or not)."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app)
+        await type_into(pilot, "#preview-tokens", "9" * 400)
+        await settle(pilot)
+        assert "rule   " in preview(app)
