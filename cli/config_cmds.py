@@ -110,6 +110,13 @@ def validate(config: ConfigOpt = None) -> None:
     for warning in result.warnings:
         print(f"{warning} (warning)", file=sys.stderr)
     cfg = result.config
+    var = secrets.env_reference(cfg.server.api_key)
+    if var and not os.environ.get(var):
+        print(
+            f"{path}: server.api_key: ${var} is not set in this shell; `ccm start` refuses to start without it "
+            "(warning)",
+            file=sys.stderr,
+        )
     common.echo(
         f"{path} is valid: {common.plural(len(cfg.providers), 'provider')}, {common.plural(len(cfg.models), 'model')}"
     )

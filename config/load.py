@@ -65,6 +65,7 @@ _MODEL_KEYS = ("name", "mappings")
 _MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
+_TOML_INT_MAX = 2**63 - 1
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 _TYPE_NAMES = (*CATALOG, *ALIASES)
 
@@ -168,6 +169,9 @@ class _Checker:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             self.error((*path, key), f"must be an integer, not {value!r}")
+            return default
+        if value > _TOML_INT_MAX:  # Python reads it, but other TOML tools (and claude-code-mux) would not
+            self.error((*path, key), f"is larger than a TOML integer can be ({value})")
             return default
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"

@@ -166,6 +166,14 @@ def test_validate_ok_lists_warnings(cli: Cli, write_config: Any) -> None:
     assert "router.thinkk: unknown key, ignored (did you mean 'think'?) (warning)" in result.stderr
 
 
+def test_validate_warns_about_an_unset_router_key(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace("[server]\n", '[server]\napi_key = "$CCM_TEST_UNSET_ROUTER_KEY"\n'))
+    result = cli.run("config", "validate")
+    assert result.returncode == 0
+    assert "$CCM_TEST_UNSET_ROUTER_KEY is not set in this shell" in result.stderr
+
+
 def test_path(cli: Cli, tmp_path: Path) -> None:
     assert cli.ok("config", "path").strip() == str(cli.home / "config.toml")
     other = tmp_path / "elsewhere.toml"

@@ -203,3 +203,14 @@ def test_locate_quoted_and_dotted_keys() -> None:
     assert locate(text, ("server", "timeouts", "connect_timeout_ms")) == 3
     assert locate(text, ("server", "timeouts", "api_timeout_ms")) == 2
     assert locate(text, ("a", "b.c", "x")) == 5
+
+
+def test_integer_past_toml_range_is_an_error() -> None:
+    import pytest
+
+    from config.errors import ConfigError
+    from config.load import parse_config
+
+    text = '[router]\ndefault = "m"\nlong_context_threshold = 99999999999999999999999999\n[[models]]\nname = "m"\n'
+    with pytest.raises(ConfigError, match="larger than a TOML integer"):
+        parse_config(text, "c.toml")
