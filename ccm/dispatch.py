@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ class Done:
     actual_model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    recorded: bool = False
+    """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
 
 
 def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
@@ -288,7 +291,7 @@ class Dispatcher:
             return Result(
                 200,
                 {**headers, "content-type": "text/event-stream", "cache-control": "no-cache"},
-                stream=_relay(first, chunks, translator, response, done, on_done),
+                stream=_guarded(_relay(first, chunks, translator, response, done, on_done), response, done, on_done),
             )
         return self._all_failed(failures, base_headers, len(attempts), on_done)
 
@@ -404,4 +407,29 @@ async def _relay(
     finally:
         await _close(response)
         done.usage = translator.usage
+        done.recorded = True
         on_done(done)
+
+
+def _guarded(
+    relay: AsyncIterator[bytes], response: httpx.Response, done: Done, on_done: Callable[[Done], None]
+) -> AsyncIterator[bytes]:
+    """Close the upstream even if the client leaves before the server starts sending the body.
+
+    A generator that never started never runs its `finally`: if the client disconnects between the
+    handler's return and the first chunk, nothing else would close the upstream response (its pooled
+    connection would stay taken for good). The finalizer runs when the generator is dropped.
+    """
+
+    def abandoned() -> None:
+        if done.recorded:
+            return
+        done.status, done.error, done.recorded = 499, CLIENT_LEFT, True
+        on_done(done)
+        try:
+            asyncio.get_running_loop().create_task(_close(response))
+        except RuntimeError:  # no loop (interpreter shutdown): the process is going away anyway
+            pass
+
+    weakref.finalize(relay, abandoned)
+    return relay
