@@ -106,6 +106,20 @@ def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attem
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What every attempt of one client request shares."""
+
+    body: dict[str, Any]
+    decision: RoutingDecision
+    keys: Mapping[str, str | None]
+    client_headers: Mapping[str, str]
+    query: str
+    timeouts: tuple[float, float]
+    base_headers: dict[str, str]
+    on_done: Callable[[Done], None]
+
+
 class Dispatcher:
     """Runs attempts over a few shared httpx clients.
 
@@ -134,166 +148,148 @@ class Dispatcher:
         on_done: Callable[[Done], None],
     ) -> Result:
         """Try each attempt; return the first good answer, a pass-through error, or the summary error."""
-        stream = bool(body.get("stream"))
-        connect_s, api_s = timeouts
         base_headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model}
+        request = _Request(body, decision, keys, client_headers, query, timeouts, base_headers, on_done)
         failures: list[Failure] = []
         for number, attempt in enumerate(attempts, start=1):
-            provider = attempt.provider
             started = time.perf_counter()
-            headers = {**base_headers, "x-ccm-attempts": str(number)}
-
-            def fail(
-                outcome: str,
-                status: int,
-                error_type: str,
-                retry_after: str | None = None,
-                attempt: Attempt = attempt,
-                started: float = started,
-            ) -> None:
-                failure = Failure(attempt.provider.name, attempt.actual_model, outcome, status, error_type, retry_after)
-                failures.append(failure)
-                log.warning(
-                    "attempt %d/%d %s failed after %d ms: %s",
-                    len(failures),
-                    len(attempts),
-                    f"{attempt.provider.name}/{attempt.actual_model}",
-                    (time.perf_counter() - started) * 1000,
-                    outcome,
+            outcome = await self._attempt(request, number, attempt)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if isinstance(outcome, Result):
+                log.debug(
+                    "attempt %d %s/%s answered in %d ms",
+                    number,
+                    attempt.provider.name,
+                    attempt.actual_model,
+                    elapsed_ms,
                 )
-
-            adapter = adapter_for(provider.wire)
-            if adapter is None:
-                fail(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
-                continue
-            key = keys.get(provider.name.lower())
-            if not key and provider.spec.auth != "none" and not provider.spec.key_optional:
-                if provider.auth_type == "oauth":
-                    fail(
-                        f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet",
-                        403,
-                        "permission_error",
-                    )
-                else:
-                    fail(
-                        f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` "
-                        f"or set {provider.key_env}",
-                        403,
-                        "permission_error",
-                    )
-                continue
-            ctx = RequestContext(attempt, key, client_headers, query, str(body.get("model") or ""), stream)
-            try:
-                upstream = adapter.build(prepare_body(body, decision, attempt), ctx)
-            except InvalidUpstream as exc:
-                fail(str(exc), 400, "invalid_request_error")
-                continue
-            client = self.client
-            try:
-                request = client.build_request(
-                    "POST",
-                    upstream.url,
-                    headers=upstream.headers,
-                    content=upstream.body,
-                    timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
-                )
-            except UnicodeEncodeError:
-                fail(_bad_header(provider.name), 403, "permission_error")
-                continue
-            response: httpx.Response | None = None
-            try:
-                async with asyncio.timeout(connect_s + api_s):
-                    response = await client.send(request, stream=True)
-                    status = response.status_code
-                    content_type = response.headers.get("content-type", "")
-                    if status >= 300:
-                        content = await response.aread()
-                        await response.aclose()
-                        if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
-                            where = response.headers.get("location") or "nowhere"
-                            fail(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error")
-                            continue
-                        err = adapter.parse_error(status, response.headers, content)
-                        if status in PASS_THROUGH:
-                            headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
-                            on_done(Done(status, number, provider.name, attempt.actual_model, error=err.message))
-                            return error_result(status, err.error_type, err.message, headers)
-                        fail(f"HTTP {status} {err.error_type}: {err.message}", status, err.error_type, err.retry_after)
-                        continue
-                    headers |= {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
-                    if not stream:
-                        content = await response.aread()
-                        await response.aclose()
-                        message = adapter.translate_message(content, content_type, ctx)
-                        usage = message.get("usage") or {}
-                        on_done(
-                            Done(
-                                200,
-                                number,
-                                provider.name,
-                                attempt.actual_model,
-                                Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
-                            )
-                        )
-                        return Result(200, {**headers, "content-type": "application/json"}, orjson.dumps(message))
-                    translator = adapter.stream(ctx, content_type)
-                    chunks = response.aiter_bytes()
-                    first = await _first_frames(chunks, translator)
-            except InvalidUpstream as exc:
-                await _close(response)
-                fail(f"invalid answer: {exc}", 502, "api_error")
-                continue
-            except TimeoutError:
-                await _close(response)
-                fail(f"timed out after {api_s:g} s waiting for the first event", 504, "timeout_error")
-                continue
-            except httpx.TimeoutException as exc:
-                await _close(response)
-                kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
-                fail(f"{kind} timeout", 504, "timeout_error")
-                continue
-            except httpx.LocalProtocolError:
-                # h11 quotes the offending header value (the API key) in its message: never pass it on.
-                await _close(response)
-                fail(_bad_header(provider.name), 403, "permission_error")
-                continue
-            except httpx.HTTPError as exc:
-                await _close(response)
-                fail(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
-                continue
-            except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
-                await _close(response)
-                log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
-                fail(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
-                continue
-            except BaseException as exc:
-                await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
-                if isinstance(exc, asyncio.CancelledError):
-                    on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
-                raise
-            assert response is not None
-            if first and first[0].event == "error":
-                await _close(response)
-                data: dict[str, Any] = first[0].data if isinstance(first[0].data, dict) else {}
-                raw_detail = data.get("error")
-                detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-                error_type = str(detail.get("type") or "api_error")
-                fail(f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type)
-                continue
-            log.debug(
-                "attempt %d %s/%s answered in %d ms",
+                return outcome
+            failures.append(outcome)
+            log.warning(
+                "attempt %d/%d %s/%s failed after %d ms: %s",
                 number,
-                provider.name,
-                attempt.actual_model,
-                (time.perf_counter() - started) * 1000,
-            )
-            done = Done(200, number, provider.name, attempt.actual_model, translator.usage)
-            return Result(
-                200,
-                {**headers, "content-type": "text/event-stream", "cache-control": "no-cache"},
-                stream=_guarded(_relay(first, chunks, translator, response, done, on_done), response, done, on_done),
+                len(attempts),
+                outcome.provider,
+                outcome.model,
+                elapsed_ms,
+                outcome.outcome,
             )
         return self._all_failed(failures, base_headers, len(attempts), on_done)
+
+    async def _attempt(self, req: _Request, number: int, attempt: Attempt) -> Result | Failure:
+        """One mapping: the Result to answer with (an answer or a pass-through error), or a Failure."""
+        provider = attempt.provider
+
+        def failure(outcome: str, status: int, error_type: str, retry_after: str | None = None) -> Failure:
+            return Failure(provider.name, attempt.actual_model, outcome, status, error_type, retry_after)
+
+        adapter = adapter_for(provider.wire)
+        if adapter is None:
+            return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
+        key = req.keys.get(provider.name.lower())
+        if not key and provider.spec.auth != "none" and not provider.spec.key_optional:
+            if provider.auth_type == "oauth":
+                why = f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet"
+            else:
+                why = (
+                    f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` "
+                    f"or set {provider.key_env}"
+                )
+            return failure(why, 403, "permission_error")
+        stream = bool(req.body.get("stream"))
+        ctx = RequestContext(attempt, key, req.client_headers, req.query, str(req.body.get("model") or ""), stream)
+        try:
+            upstream = adapter.build(prepare_body(req.body, req.decision, attempt), ctx)
+        except InvalidUpstream as exc:
+            return failure(str(exc), 400, "invalid_request_error")
+        connect_s, api_s = req.timeouts
+        client = self.client
+        try:
+            request = client.build_request(
+                "POST",
+                upstream.url,
+                headers=upstream.headers,
+                content=upstream.body,
+                timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
+            )
+        except UnicodeEncodeError:
+            return failure(_bad_header(provider.name), 403, "permission_error")
+        headers = {**req.base_headers, "x-ccm-attempts": str(number)}
+        answered = {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(connect_s + api_s):
+                response = await client.send(request, stream=True)
+                status = response.status_code
+                content_type = response.headers.get("content-type", "")
+                if status >= 300:
+                    content = await response.aread()
+                    await response.aclose()
+                    if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
+                        where = response.headers.get("location") or "nowhere"
+                        return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error")
+                    err = adapter.parse_error(status, response.headers, content)
+                    if status in PASS_THROUGH:
+                        req.on_done(Done(status, number, provider.name, attempt.actual_model, error=err.message))
+                        return error_result(status, err.error_type, err.message, headers | answered)
+                    return failure(
+                        f"HTTP {status} {err.error_type}: {err.message}", status, err.error_type, err.retry_after
+                    )
+                if not stream:
+                    content = await response.aread()
+                    await response.aclose()
+                    message = adapter.translate_message(content, content_type, ctx)
+                    usage = message.get("usage") or {}
+                    tokens = Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+                    req.on_done(Done(200, number, provider.name, attempt.actual_model, tokens))
+                    return Result(
+                        200, {**headers, **answered, "content-type": "application/json"}, orjson.dumps(message)
+                    )
+                translator = adapter.stream(ctx, content_type)
+                chunks = response.aiter_bytes()
+                first = await _first_frames(chunks, translator)
+        except InvalidUpstream as exc:
+            await _close(response)
+            return failure(f"invalid answer: {exc}", 502, "api_error")
+        except TimeoutError:
+            await _close(response)
+            return failure(f"timed out after {api_s:g} s waiting for the first event", 504, "timeout_error")
+        except httpx.TimeoutException as exc:
+            await _close(response)
+            kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+            return failure(f"{kind} timeout", 504, "timeout_error")
+        except httpx.LocalProtocolError:
+            # h11 quotes the offending header value (the API key) in its message: never pass it on.
+            await _close(response)
+            return failure(_bad_header(provider.name), 403, "permission_error")
+        except httpx.HTTPError as exc:
+            await _close(response)
+            return failure(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
+        except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
+            await _close(response)
+            log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
+            return failure(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
+        except BaseException as exc:
+            await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+            if isinstance(exc, asyncio.CancelledError):
+                req.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
+            raise
+        if first and first[0].event == "error":
+            await _close(response)
+            data: dict[str, Any] = first[0].data if isinstance(first[0].data, dict) else {}
+            raw_detail = data.get("error")
+            detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
+            error_type = str(detail.get("type") or "api_error")
+            return failure(
+                f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type
+            )
+        done = Done(200, number, provider.name, attempt.actual_model, translator.usage)
+        relay = _relay(first, chunks, translator, response, done, req.on_done)
+        return Result(
+            200,
+            {**headers, **answered, "content-type": "text/event-stream", "cache-control": "no-cache"},
+            stream=_guarded(relay, response, done, req.on_done),
+        )
 
     def _all_failed(
         self, failures: list[Failure], headers: dict[str, str], count: int, on_done: Callable[[Done], None]
