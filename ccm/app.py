@@ -22,8 +22,9 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
-from ccm.dispatch import Dispatcher, Done, Result
+from ccm.dispatch import Dispatcher, Result
 from ccm.providers.base import error_body
+from ccm.relay import Done
 from ccm.requestlog import RequestLog, RequestRecord
 from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot

@@ -14,13 +14,11 @@ Quart-free: the app turns a Result into a Response.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -28,24 +26,19 @@ import orjson
 
 from ccm.providers import adapter_for
 from ccm.providers.base import (
-    Frame,
     InvalidUpstream,
     RequestContext,
-    StreamTranslator,
     Usage,
     error_body,
     error_type_for,
 )
+from ccm.relay import CLIENT_LEFT, Done, close_quietly, first_frames, guarded, relay_stream
 from ccm.routing import Attempt, RoutingDecision
-from ccm.sse import encode
 
 log = logging.getLogger("ccm.dispatch")
 
 PASS_THROUGH = frozenset({400, 413, 422})
-PING_INTERVAL = 10.0
-_PING = encode("ping", {"type": "ping"})
 #: The request log's status and error for an answer the client stopped reading (nginx's 499).
-CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 
 @dataclass(slots=True)
@@ -71,28 +64,10 @@ class Result:
     stream: AsyncIterator[bytes] | None = None
 
 
-@dataclass(slots=True)
-class Done:
-    """What the request log needs once the answer is over."""
-
-    status: int
-    attempts: int
-    provider: str | None = None
-    actual_model: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    error: str | None = None
-    recorded: bool = False
-    """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
-
-
 def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
     return Result(
         status, {**headers, "content-type": "application/json"}, orjson.dumps(error_body(error_type, message))
     )
-
-
-def error_frame(error_type: str, message: str) -> bytes:
-    return encode("error", error_body(error_type, message))
 
 
 def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
@@ -247,35 +222,35 @@ class Dispatcher:
                     )
                 translator = adapter.stream(ctx, content_type)
                 chunks = response.aiter_bytes()
-                first = await _first_frames(chunks, translator)
+                first = await first_frames(chunks, translator)
         except InvalidUpstream as exc:
-            await _close(response)
+            await close_quietly(response)
             return failure(f"invalid answer: {exc}", 502, "api_error")
         except TimeoutError:
-            await _close(response)
+            await close_quietly(response)
             return failure(f"timed out after {api_s:g} s waiting for the first event", 504, "timeout_error")
         except httpx.TimeoutException as exc:
-            await _close(response)
+            await close_quietly(response)
             kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
             return failure(f"{kind} timeout", 504, "timeout_error")
         except httpx.LocalProtocolError:
             # h11 quotes the offending header value (the API key) in its message: never pass it on.
-            await _close(response)
+            await close_quietly(response)
             return failure(_bad_header(provider.name), 403, "permission_error")
         except httpx.HTTPError as exc:
-            await _close(response)
+            await close_quietly(response)
             return failure(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
         except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
-            await _close(response)
+            await close_quietly(response)
             log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
             return failure(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
         except BaseException as exc:
-            await _close(response)  # the client left (CancelledError) mid-window: never leak the upstream
+            await close_quietly(response)  # the client left (CancelledError) mid-window: never leak the upstream
             if isinstance(exc, asyncio.CancelledError):
                 req.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
             raise
         if first and first[0].event == "error":
-            await _close(response)
+            await close_quietly(response)
             data: dict[str, Any] = first[0].data if isinstance(first[0].data, dict) else {}
             raw_detail = data.get("error")
             detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
@@ -284,11 +259,11 @@ class Dispatcher:
                 f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type
             )
         done = Done(200, number, provider.name, attempt.actual_model, translator.usage)
-        relay = _relay(first, chunks, translator, response, done, req.on_done)
+        relay = relay_stream(first, chunks, translator, response, done, req.on_done)
         return Result(
             200,
             {**headers, **answered, "content-type": "text/event-stream", "cache-control": "no-cache"},
-            stream=_guarded(relay, response, done, req.on_done),
+            stream=guarded(relay, response, done, req.on_done),
         )
 
     def _all_failed(
@@ -322,110 +297,3 @@ def _status_for(error_type: str) -> int:
         "invalid_request_error": 400,
         "timeout_error": 504,
     }.get(error_type, 502)
-
-
-async def _close(response: httpx.Response | None) -> None:
-    if response is not None:
-        with contextlib.suppress(Exception):
-            await response.aclose()
-
-
-async def _first_frames(chunks: AsyncIterator[bytes], translator: StreamTranslator) -> list[Frame]:
-    """Read until the translator yields its first frames (the failover window)."""
-    async for chunk in chunks:
-        frames = translator.feed(chunk)
-        if frames:
-            return frames
-    frames = translator.finish()
-    if not frames:
-        raise InvalidUpstream("stream ended before its first event")
-    return frames
-
-
-async def _relay(
-    first: list[Frame],
-    chunks: AsyncIterator[bytes],
-    translator: StreamTranslator,
-    response: httpx.Response,
-    done: Done,
-    on_done: Callable[[Done], None],
-) -> AsyncIterator[bytes]:
-    """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
-    saw_error = any(frame.event == "error" for frame in first)
-    try:
-        for frame in first:
-            yield frame.raw
-        iterator = chunks.__aiter__()
-        pending: asyncio.Task[bytes] | None = None
-        try:
-            while not translator.complete:  # message_stop ends the answer, whether or not the upstream closes
-                pending = asyncio.ensure_future(iterator.__anext__())
-                while True:
-                    finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
-                    if finished:
-                        break
-                    yield _PING
-                try:
-                    chunk = pending.result()
-                except StopAsyncIteration:
-                    break
-                pending = None
-                for frame in translator.feed(chunk):
-                    saw_error = saw_error or frame.event == "error"
-                    yield frame.raw
-            for frame in translator.finish():
-                saw_error = saw_error or frame.event == "error"
-                yield frame.raw
-            if saw_error:
-                done.status, done.error = 502, "the upstream sent an error event mid-stream"
-            elif not translator.complete:
-                done.status, done.error = 502, "upstream stream ended before message_stop"
-                yield error_frame("api_error", "the upstream stream ended before the answer was complete")
-        except InvalidUpstream as exc:
-            done.status, done.error = 502, str(exc)
-            yield error_frame("api_error", f"the upstream sent an invalid event: {exc}")
-        except httpx.TimeoutException:
-            done.status, done.error = 504, "upstream went silent"
-            yield error_frame("timeout_error", "the upstream went silent mid-stream")
-        except httpx.HTTPError as exc:
-            done.status, done.error = 502, f"{type(exc).__name__}"
-            yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
-        except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
-            log.exception("relaying %s/%s failed", done.provider, done.actual_model)
-            done.status, done.error = 502, f"{type(exc).__name__}: {exc}"
-            yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
-        finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-    except (asyncio.CancelledError, GeneratorExit):
-        done.status, done.error = 499, CLIENT_LEFT
-        raise
-    finally:
-        await _close(response)
-        done.usage = translator.usage
-        done.recorded = True
-        on_done(done)
-
-
-def _guarded(
-    relay: AsyncIterator[bytes], response: httpx.Response, done: Done, on_done: Callable[[Done], None]
-) -> AsyncIterator[bytes]:
-    """Close the upstream even if the client leaves before the server starts sending the body.
-
-    A generator that never started never runs its `finally`: if the client disconnects between the
-    handler's return and the first chunk, nothing else would close the upstream response (its pooled
-    connection would stay taken for good). The finalizer runs when the generator is dropped.
-    """
-
-    def abandoned() -> None:
-        if done.recorded:
-            return
-        done.status, done.error, done.recorded = 499, CLIENT_LEFT, True
-        on_done(done)
-        try:
-            asyncio.get_running_loop().create_task(_close(response))
-        except RuntimeError:  # no loop (interpreter shutdown): the process is going away anyway
-            pass
-
-    weakref.finalize(relay, abandoned)
-    return relay

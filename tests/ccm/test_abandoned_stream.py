@@ -9,7 +9,8 @@ import time
 
 import httpx
 
-from ccm.dispatch import Dispatcher, Done
+from ccm.dispatch import Dispatcher
+from ccm.relay import Done
 from ccm.routing import resolve, route
 from config.load import parse_config
 from tests.e2e.harness import anthropic_provider, make_config

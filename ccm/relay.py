@@ -1,0 +1,152 @@
+"""Relaying a checked stream to the client: after the failover window, until the answer is complete.
+
+The dispatcher hands over the first frames it checked; from here on an upstream failure can no longer
+fail over, so it ends the stream with `event: error` (never a clean message_stop), pings keep a silent
+upstream's client alive, and every way out (end, error, the client leaving, a stream never started)
+closes the upstream and records the request once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
+from ccm.sse import encode
+
+log = logging.getLogger("ccm.relay")
+
+PING_INTERVAL = 10.0
+_PING = encode("ping", {"type": "ping"})
+CLIENT_LEFT = "the client disconnected before the answer was complete"
+
+
+@dataclass(slots=True)
+class Done:
+    """What the request log needs once the answer is over."""
+
+    status: int
+    attempts: int
+    provider: str | None = None
+    actual_model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    recorded: bool = False
+    """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
+
+
+def error_frame(error_type: str, message: str) -> bytes:
+    return encode("error", error_body(error_type, message))
+
+
+async def close_quietly(response: httpx.Response | None) -> None:
+    if response is not None:
+        with contextlib.suppress(Exception):
+            await response.aclose()
+
+
+async def first_frames(chunks: AsyncIterator[bytes], translator: StreamTranslator) -> list[Frame]:
+    """Read until the translator yields its first frames (the failover window)."""
+    async for chunk in chunks:
+        frames = translator.feed(chunk)
+        if frames:
+            return frames
+    frames = translator.finish()
+    if not frames:
+        raise InvalidUpstream("stream ended before its first event")
+    return frames
+
+
+async def relay_stream(
+    first: list[Frame],
+    chunks: AsyncIterator[bytes],
+    translator: StreamTranslator,
+    response: httpx.Response,
+    done: Done,
+    on_done: Callable[[Done], None],
+) -> AsyncIterator[bytes]:
+    """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
+    saw_error = any(frame.event == "error" for frame in first)
+    try:
+        for frame in first:
+            yield frame.raw
+        iterator = chunks.__aiter__()
+        pending: asyncio.Task[bytes] | None = None
+        try:
+            while not translator.complete:  # message_stop ends the answer, whether or not the upstream closes
+                pending = asyncio.ensure_future(iterator.__anext__())
+                while True:
+                    finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
+                    if finished:
+                        break
+                    yield _PING
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    break
+                pending = None
+                for frame in translator.feed(chunk):
+                    saw_error = saw_error or frame.event == "error"
+                    yield frame.raw
+            for frame in translator.finish():
+                saw_error = saw_error or frame.event == "error"
+                yield frame.raw
+            if saw_error:
+                done.status, done.error = 502, "the upstream sent an error event mid-stream"
+            elif not translator.complete:
+                done.status, done.error = 502, "upstream stream ended before message_stop"
+                yield error_frame("api_error", "the upstream stream ended before the answer was complete")
+        except InvalidUpstream as exc:
+            done.status, done.error = 502, str(exc)
+            yield error_frame("api_error", f"the upstream sent an invalid event: {exc}")
+        except httpx.TimeoutException:
+            done.status, done.error = 504, "upstream went silent"
+            yield error_frame("timeout_error", "the upstream went silent mid-stream")
+        except httpx.HTTPError as exc:
+            done.status, done.error = 502, f"{type(exc).__name__}"
+            yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
+        except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
+            log.exception("relaying %s/%s failed", done.provider, done.actual_model)
+            done.status, done.error = 502, f"{type(exc).__name__}: {exc}"
+            yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+    except (asyncio.CancelledError, GeneratorExit):
+        done.status, done.error = 499, CLIENT_LEFT
+        raise
+    finally:
+        await close_quietly(response)
+        done.usage = translator.usage
+        done.recorded = True
+        on_done(done)
+
+
+def guarded(
+    relay: AsyncIterator[bytes], response: httpx.Response, done: Done, on_done: Callable[[Done], None]
+) -> AsyncIterator[bytes]:
+    """Close the upstream even if the client leaves before the server starts sending the body.
+
+    A generator that never started never runs its `finally`: if the client disconnects between the
+    handler's return and the first chunk, nothing else would close the upstream response (its pooled
+    connection would stay taken for good). The finalizer runs when the generator is dropped.
+    """
+
+    def abandoned() -> None:
+        if done.recorded:
+            return
+        done.status, done.error, done.recorded = 499, CLIENT_LEFT, True
+        on_done(done)
+        try:
+            asyncio.get_running_loop().create_task(close_quietly(response))
+        except RuntimeError:  # no loop (interpreter shutdown): the process is going away anyway
+            pass
+
+    weakref.finalize(relay, abandoned)
+    return relay
