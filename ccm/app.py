@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.errors import RoutingError
+from config.schema import Config
 
 log = logging.getLogger("ccm.app")
 
@@ -133,7 +135,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             {
                 "status": "ok",
                 "version": __version__,
-                "pid": _pid(),
+                "pid": os.getpid(),
                 "uptime_s": round(time.time() - state["started"], 1),
                 "config": str(holder.path),
                 "generation": holder.current.generation,
@@ -231,7 +233,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             return r
         first = r.attempts[0]
         key = r.snapshot.keys.get(first.provider.name.lower())
-        if first.provider.provider_type in ("anthropic", "anthropic-compatible") and key:
+        forwardable = bool(key) and first.provider.provider_type in ("anthropic", "anthropic-compatible")
+        if forwardable and key:
             forwarded = await _forward_count(state["client"], r.body, r.decision, first, key, r.snapshot.config)
             if forwarded is not None:
                 headers = r.headers | {
@@ -242,10 +245,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
                 r.on_done(Done(200, 1, first.provider.name, first.actual_model))
                 return Response(forwarded, 200, headers, content_type="application/json")
         # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
-        attempted = "1" if first.provider.provider_type in ("anthropic", "anthropic-compatible") and key else "0"
-        r.on_done(Done(200, int(attempted), "local", "estimate"))
+        attempted = int(forwardable)
+        r.on_done(Done(200, attempted, "local", "estimate"))
         return json_response(
-            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-attempts": attempted}
+            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-attempts": str(attempted)}
         )
 
     from ccm.admin import register_admin
@@ -270,14 +273,13 @@ def _client_headers() -> dict[str, str]:
     return {k.lower(): v for k, v in request.headers.items()}
 
 
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
 async def _forward_count(
-    client: httpx.AsyncClient, body: dict[str, Any], decision: RoutingDecision, attempt: Any, key: str, config: Any
+    client: httpx.AsyncClient,
+    body: dict[str, Any],
+    decision: RoutingDecision,
+    attempt: Attempt,
+    key: str,
+    config: Config,
 ) -> bytes | None:
     """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
 
