@@ -121,10 +121,10 @@ def provider_block(name: str, url: str, key: str = "sk-test-" + "k" * 16) -> str
     )
 
 
-def proxied_config(path: Path, upstream_url: str) -> Path:
-    """A small config whose every model goes to the fake upstream."""
+def proxied_config(path: Path, upstream_url: str, server_extra: str = "") -> Path:
+    """A small config whose every model goes to the fake upstream; `server_extra` adds [server] lines."""
     path.write_text(
-        '# served by the test proxy\n[server]\nhost = "127.0.0.1"\n\n[router]\ndefault = "fast"\n'
+        f'# served by the test proxy\n[server]\nhost = "127.0.0.1"\n{server_extra}\n[router]\ndefault = "fast"\n'
         'think = "deep"\n'
         + provider_block("fake", upstream_url)
         + '\n[[models]]\nname = "fast"\n\n[[models.mappings]]\nprovider = "fake"\nactual_model = "fake-fast"\n'

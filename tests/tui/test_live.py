@@ -196,9 +196,8 @@ async def test_start_and_stop_from_the_overview(
 ) -> None:
     """`s` and `x` run the real `ccm start` / `ccm stop` (subprocesses, as a user would type them)."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # for the children only
-    config = proxied_config(isolated_env / "config.toml", upstream.url)
     port = free_port()
-    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "127.0.0.1"\nport = {port}'))
+    config = proxied_config(isolated_env / "config.toml", upstream.url, f"port = {port}\n")
     app = make_app(config, poll_interval=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -228,9 +227,8 @@ async def test_restart_from_the_overview_keeps_the_proxy_when_the_file_is_invali
 ) -> None:
     """`r` while the file is mid-edit in an editor (invalid): the running proxy is left alone."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # for the children only
-    config = proxied_config(isolated_env / "config.toml", upstream.url)
     port = free_port()
-    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "127.0.0.1"\nport = {port}'))
+    config = proxied_config(isolated_env / "config.toml", upstream.url, f"port = {port}\n")
     app = make_app(config, poll_interval=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -260,8 +258,7 @@ async def test_router_key_is_sent_to_the_admin_api(
     """With `server.api_key = "$VAR"` the proxy refuses anonymous admin calls; the TUI resolves and sends it."""
     monkeypatch.setenv("ROUTER_KEY", "router-secret-0123456789")
     upstream.script(Reply(200, json=anthropic_message("ok")))
-    config = proxied_config(isolated_env / "config.toml", upstream.url)
-    config.write_text(config.read_text().replace('host = "127.0.0.1"', 'host = "127.0.0.1"\napi_key = "$ROUTER_KEY"'))
+    config = proxied_config(isolated_env / "config.toml", upstream.url, 'api_key = "$ROUTER_KEY"\n')
     proxy = proxy_in_thread(config)
     async with httpx.AsyncClient(trust_env=False) as client:
         assert (await client.get(f"{proxy.url}/api/requests")).status_code == 401
