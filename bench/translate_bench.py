@@ -26,6 +26,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ccm.credentials import api_key  # noqa: E402
 from ccm.providers.base import RequestContext  # noqa: E402
 from ccm.providers.openai import ADAPTER  # noqa: E402
 from ccm.routing import Attempt  # noqa: E402
@@ -36,7 +37,9 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "claude-code"
 
 def ctx(provider_type: str, model: str, stream: bool = True) -> RequestContext:
     provider = ProviderConfig("p", provider_type, spec_for(provider_type), base_url="http://127.0.0.1:1/v1")
-    return RequestContext(Attempt(provider, model), "sk-bench", {}, requested_model="claude-opus-5-5", stream=stream)
+    return RequestContext(
+        Attempt(provider, model), api_key("sk-bench"), {}, requested_model="claude-opus-5-5", stream=stream
+    )
 
 
 def timed(fn: Callable[[], object], iterations: int) -> list[float]:

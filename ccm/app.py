@@ -23,6 +23,7 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
+from ccm.credentials import api_key
 from ccm.dispatch import Dispatcher, Result
 from ccm.providers.base import error_body
 from ccm.relay import Done
@@ -292,7 +293,7 @@ async def _forward_count(
     payload = prepare_body(body, decision, attempt)
     payload.pop("max_tokens", None)
     payload.pop("stream", None)
-    upstream = ADAPTER.build(payload, RequestContext(attempt, key, _client_headers()))
+    upstream = ADAPTER.build(payload, RequestContext(attempt, api_key(key), _client_headers()))
     url = attempt.provider.url("/v1/messages/count_tokens")
     query = request.query_string.decode()
     if query:

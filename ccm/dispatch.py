@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ccm.credentials import api_key
 from ccm.providers import adapter_for
 from ccm.providers.base import (
     InvalidUpstream,
@@ -172,7 +173,9 @@ class Dispatcher:
                 )
             return failure(why, 403, "permission_error")
         stream = bool(req.body.get("stream"))
-        ctx = RequestContext(attempt, key, req.client_headers, req.query, str(req.body.get("model") or ""), stream)
+        ctx = RequestContext(
+            attempt, api_key(key), req.client_headers, req.query, str(req.body.get("model") or ""), stream
+        )
         try:
             upstream = adapter.build(prepare_body(req.body, req.decision, attempt), ctx)
         except InvalidUpstream as exc:

@@ -2,7 +2,7 @@
 
 The dispatcher owns HTTP, timeouts and failover; an adapter only knows its format:
 
-    adapter = adapter_for(provider.wire)            # ccm.providers.registry
+    adapter = adapter_for(provider.wire)            # ccm.providers.adapter_for
     req = adapter.build(body, ctx)                  # UpstreamRequest: url, headers, body bytes, stream
     # non-2xx:   adapter.parse_error(status, headers, content) -> UpstreamError
     # 2xx, non-streaming client: adapter.translate_message(content, content_type, ctx) -> Anthropic message
@@ -20,17 +20,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ccm.credentials import Credential
 from ccm.routing import Attempt
+from ccm.wire import (  # re-exported: adapters import them from here
+    CCM_SIGNATURE_PREFIX,
+    ERROR_TYPES,
+    Frame,
+    InvalidUpstream,
+    UpstreamError,
+    Usage,
+    error_body,
+    error_type_for,
+    is_ccm_signature,
+)
 
-
-class InvalidUpstream(Exception):
-    """The upstream answered 2xx with something that is not what was asked for: fail over (in the window)."""
+__all__ = [
+    "CCM_SIGNATURE_PREFIX",
+    "ERROR_TYPES",
+    "Adapter",
+    "Frame",
+    "InvalidUpstream",
+    "RequestContext",
+    "StreamTranslator",
+    "UpstreamError",
+    "UpstreamRequest",
+    "Usage",
+    "error_body",
+    "error_type_for",
+    "is_ccm_signature",
+]
 
 
 @dataclass(slots=True)
 class RequestContext:
     attempt: Attempt
-    api_key: str | None
+    credential: Credential
+    """Resolved by ccm.credentials before the adapter builds anything."""
     client_headers: Mapping[str, str]
     """The client's request headers, lower-cased names."""
     query: str = ""
@@ -42,6 +67,11 @@ class RequestContext:
     """Per-attempt scratch space an adapter fills in build() and reads back when translating the answer
     (e.g. the OpenAI adapter's shortened tool names). Adapters key it by their wire name."""
 
+    @property
+    def api_key(self) -> str | None:
+        """The key or bearer token the adapter sends (None for a keyless server or passthrough)."""
+        return self.credential.secret
+
 
 @dataclass(slots=True)
 class UpstreamRequest:
@@ -50,32 +80,6 @@ class UpstreamRequest:
     body: bytes
     stream: bool
     """Whether the upstream was asked for SSE (may differ from the client's wish)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One Anthropic SSE event for the client."""
-
-    event: str
-    raw: bytes
-    data: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamError:
-    status: int
-    error_type: str
-    message: str
-    retry_after: str | None = None
-
-
-@dataclass(slots=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class StreamTranslator(Protocol):
@@ -105,42 +109,3 @@ class Adapter(Protocol):
         ...
 
     def stream(self, ctx: RequestContext, content_type: str) -> StreamTranslator: ...
-
-
-#: Status -> Anthropic error type (DESIGN.md, Dispatch and failover).
-ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    409: "api_error",
-    413: "request_too_large",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    502: "api_error",
-    503: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
-
-def error_type_for(status: int) -> str:
-    return ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def error_body(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-#: Thinking blocks that ccm produced from a non-Anthropic answer carry a signature with this prefix, so
-#: Claude Code keeps them (it drops unsigned thinking) and ccm can recognise them later: it restores their
-#: text as reasoning_content for providers that need it, and removes them before a request goes to a real
-#: Anthropic-format provider (which would reject a signature it did not make).
-CCM_SIGNATURE_PREFIX = "ccm1:"
-
-
-def is_ccm_signature(signature: object) -> bool:
-    return isinstance(signature, str) and signature.startswith(CCM_SIGNATURE_PREFIX)

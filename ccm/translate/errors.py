@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ccm.providers.base import error_type_for
+from ccm.wire import error_type_for
 
 _CONTEXT = re.compile(
     r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long"

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from ccm.providers.base import is_ccm_signature
 from ccm.translate.profile import Profile
 from ccm.translate.signature import signature_details
 from ccm.translate.tool_names import openai_tool_call_id
+from ccm.wire import is_ccm_signature
 
 Message = dict[str, Any]
 Part = dict[str, Any]

@@ -26,7 +26,6 @@ from typing import Any
 
 import orjson
 
-from ccm.providers.base import error_type_for
 from ccm.translate.openai_response import (
     NotACompletion,
     anthropic_usage,
@@ -39,6 +38,7 @@ from ccm.translate.openai_response import (
 )
 from ccm.translate.signature import sign_thinking
 from ccm.translate.think_tags import ThinkTagSplitter
+from ccm.wire import error_type_for
 
 Event = dict[str, Any]
 

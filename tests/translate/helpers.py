@@ -15,6 +15,7 @@ import pytest
 from openai.types.chat import completion_create_params as ccp
 from pydantic import TypeAdapter
 
+from ccm import credentials
 from ccm.providers.base import Frame, RequestContext
 from ccm.providers.openai import ADAPTER
 from ccm.routing import Attempt
@@ -41,7 +42,7 @@ def make_ctx(
 ) -> RequestContext:
     provider = ProviderConfig("p", provider_type, spec_for(provider_type), base_url=base_url)
     attempt = Attempt(provider, model, max_output_tokens)
-    return RequestContext(attempt, api_key, {}, requested_model=requested_model, stream=stream)
+    return RequestContext(attempt, credentials.api_key(api_key), {}, requested_model=requested_model, stream=stream)
 
 
 def chunk(
