@@ -33,3 +33,18 @@ NO_CREDENTIAL = Credential("none")
 def api_key(key: str | None) -> Credential:
     """An API-key credential, or none for a keyless local server."""
     return Credential("apikey", key) if key else NO_CREDENTIAL
+
+
+class CredentialError(Exception):
+    """No usable credential for this call: a failed attempt (never fatal), whose message says the fix.
+
+    `status` is what the attempt counts as: 403 for a missing key or file (fail over), 401 for a refused
+    login (`ccm oauth login NAME`); `transient` marks a refresh that failed for a reason that may pass
+    (a network error at the token endpoint), which counts like a 5xx.
+    """
+
+    def __init__(self, message: str, status: int = 403, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.transient = transient
