@@ -84,6 +84,9 @@ class Attempt:
     provider: ProviderConfig
     actual_model: str
     max_output_tokens: int | None = None
+    priority: int = 0
+    """The mapping's priority: load balancing reorders only attempts of equal priority."""
+    weight: int = 1
 
 
 def estimate_tokens(body_size: int) -> int:
@@ -243,7 +246,9 @@ def resolve(model: str, config: Config) -> list[Attempt]:
     for mapping in entry.mappings:
         provider = config.provider(mapping.provider)
         if provider is not None and provider.enabled:
-            attempts.append(Attempt(provider, mapping.actual_model, mapping.max_output_tokens))
+            attempts.append(
+                Attempt(provider, mapping.actual_model, mapping.max_output_tokens, mapping.priority, mapping.weight)
+            )
         elif provider is not None:
             disabled.append(provider.name)
     if not attempts:

@@ -27,6 +27,8 @@ from config.schema import (
     DEFAULT_BACKGROUND,
     DEFAULT_LONG_CONTEXT_THRESHOLD,
     Config,
+    FailoverConfig,
+    LoadBalancingConfig,
     Mapping,
     ModelConfig,
     ProviderConfig,
@@ -35,9 +37,11 @@ from config.schema import (
     Timeouts,
 )
 
-_TOP_KEYS = ("server", "router", "providers", "models")
+_TOP_KEYS = ("server", "router", "providers", "models", "failover", "load_balancing")
 _SERVER_KEYS = ("host", "port", "log_level", "api_key", "timeouts")
-_TIMEOUT_KEYS = ("api_timeout_ms", "connect_timeout_ms")
+_TIMEOUT_KEYS = ("api_timeout_ms", "connect_timeout_ms", "headers_timeout_ms")
+_FAILOVER_KEYS = tuple(f for f in FailoverConfig.__dataclass_fields__)
+_STRATEGIES = ("priority", "round-robin", "weighted", "latency")
 _ROUTER_KEYS = (
     "default",
     "think",
@@ -62,7 +66,7 @@ _PROVIDER_KEYS = (
     "headers",
 )
 _MODEL_KEYS = ("name", "mappings")
-_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens")
+_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "weight")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
 _TOML_INT_MAX = 2**63 - 1
@@ -204,6 +208,7 @@ def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
     timeouts = Timeouts(
         api_timeout_ms=c.integer(timeouts_raw, "api_timeout_ms", tpath, default=600_000, minimum=1) or 600_000,
         connect_timeout_ms=c.integer(timeouts_raw, "connect_timeout_ms", tpath, default=10_000, minimum=1) or 10_000,
+        headers_timeout_ms=c.integer(timeouts_raw, "headers_timeout_ms", tpath, default=30_000, minimum=1) or 30_000,
     )
     log_level = (c.string(raw, "log_level", ("server",), default="info") or "info").lower()
     if log_level not in _LOG_LEVELS:
@@ -216,6 +221,37 @@ def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
         api_key=c.string(raw, "api_key", ("server",)) or None,
         timeouts=timeouts,
     )
+
+
+def _failover(c: _Checker, raw: dict[str, Any]) -> FailoverConfig:
+    c.unknown_keys(raw, _FAILOVER_KEYS, ("failover",))
+    d = FailoverConfig()
+    path = ("failover",)
+
+    def ms(key: str, minimum: int = 0) -> int:
+        value = c.integer(raw, key, path, default=getattr(d, key), minimum=minimum)
+        return getattr(d, key) if value is None else value
+
+    return FailoverConfig(
+        enabled=c.boolean(raw, "enabled", path, True),
+        max_retries=ms("max_retries"),
+        backoff_ms=ms("backoff_ms"),
+        max_backoff_ms=ms("max_backoff_ms"),
+        max_retry_after_ms=ms("max_retry_after_ms"),
+        deadline_ms=ms("deadline_ms", 1),
+        circuit_failures=ms("circuit_failures", 1),
+        circuit_cooldown_ms=ms("circuit_cooldown_ms", 1),
+    )
+
+
+def _load_balancing(c: _Checker, raw: dict[str, Any]) -> LoadBalancingConfig:
+    c.unknown_keys(raw, ("strategy",), ("load_balancing",))
+    strategy = c.string(raw, "strategy", ("load_balancing",), default="priority") or "priority"
+    if strategy not in _STRATEGIES:
+        hint = _did_you_mean(strategy, _STRATEGIES)
+        c.error(("load_balancing", "strategy"), f"must be one of {', '.join(_STRATEGIES)}, not {strategy!r}{hint}")
+        strategy = "priority"
+    return LoadBalancingConfig(strategy)
 
 
 def _router(c: _Checker, raw: dict[str, Any], present: bool) -> RouterConfig:
@@ -356,6 +392,7 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
                 actual = None
             priority = c.integer(m, "priority", mpath, default=j, minimum=0)
             max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
+            weight = c.integer(m, "weight", mpath, default=1, minimum=0)
             if provider is not None and provider.lower() not in providers:
                 hint = _did_you_mean(provider, providers.values())
                 c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
@@ -363,7 +400,9 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
             if provider is None or actual is None:
                 continue
             prio = j if priority is None else priority
-            mappings.append((prio, j, Mapping(providers[provider.lower()], actual, prio, max_out)))
+            mappings.append(
+                (prio, j, Mapping(providers[provider.lower()], actual, prio, max_out, 1 if weight is None else weight))
+            )
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))
@@ -420,6 +459,8 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
     providers = _providers(c, raw.get("providers"))
     models = _models(c, raw.get("models"), provider_names)
     _check_slot_refs(c, router, provider_names, _names(raw.get("models")))
+    failover = _failover(c, c.table(raw.get("failover"), ("failover",)))
+    balancing = _load_balancing(c, c.table(raw.get("load_balancing"), ("load_balancing",)))
     if c.errors:
         raise ConfigError(c.errors)
     config = Config(
@@ -427,6 +468,8 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         server=server,
         providers=tuple(providers),
         models=tuple(models),
+        failover=failover,
+        load_balancing=balancing,
         path=Path(file),
     )
     return LoadResult(config, c.warnings)

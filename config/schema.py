@@ -33,7 +33,11 @@ class Timeouts:
     """
 
     api_timeout_ms: int = 600_000
+    """The wait for a first event, and any later silence between chunks; bounds a whole JSON answer."""
     connect_timeout_ms: int = 10_000
+    """The TCP/TLS connect."""
+    headers_timeout_ms: int = 30_000
+    """Streams only: a healthy streaming server sends its headers at once; past this, the next mapping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,38 @@ class ServerConfig:
     api_key: str | None = None
     """As written (literal or $VAR): clients must send it when set. Resolved by config.secrets."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverConfig:
+    """Retries, backoff, the deadline and the circuit breaker (seed 003's `[failover]` names).
+
+    retry n (0 first) waits random(0, min(max_backoff_ms, backoff_ms * 2**n)), or the upstream's
+    Retry-After when that is at most max_retry_after_ms (a longer one fails over at once)
+    """
+
+    enabled: bool = True
+    """False: one attempt per request, no retry, no failover."""
+    max_retries: int = 1
+    """Extra tries of the same mapping on a retryable failure, before any byte reached the client."""
+    backoff_ms: int = 250
+    """The base of the exponential backoff (full jitter)."""
+    max_backoff_ms: int = 8_000
+    """The cap of one backoff wait."""
+    max_retry_after_ms: int = 20_000
+    """A longer Retry-After is not waited for (nor passed on): fail over instead."""
+    deadline_ms: int = 600_000
+    """All attempts of one request must reach a first byte within this, or the answer is a 504."""
+    circuit_failures: int = 5
+    """Consecutive failed attempts that open a provider's circuit."""
+    circuit_cooldown_ms: int = 30_000
+    """Then one probe (half-open); a failed probe doubles it, up to 5 minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancingConfig:
+    strategy: str = "priority"
+    """Among mappings of equal priority: "priority" (file order), "round-robin", "weighted", "latency"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +159,8 @@ class Mapping:
     priority: int = 0
     max_output_tokens: int | None = None
     """Clamp the request's max_tokens to this for this mapping."""
+    weight: int = 1
+    """This mapping's share among mappings of equal priority (load_balancing.strategy = "weighted")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +176,8 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     providers: tuple[ProviderConfig, ...] = ()
     models: tuple[ModelConfig, ...] = ()
+    failover: FailoverConfig = field(default_factory=FailoverConfig)
+    load_balancing: LoadBalancingConfig = field(default_factory=LoadBalancingConfig)
     path: Path | None = None
     # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
     _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)

@@ -22,7 +22,8 @@ from ccm.providers.base import (
     error_type_for,
     is_ccm_signature,
 )
-from ccm.sse import SSEParser
+from ccm.sse import SSEEvent, SSEParser, encode
+from ccm.translate.anthropic_events import events_from_message, message_from_events
 
 _FORWARD_QUERY_TYPES = frozenset({"anthropic", "anthropic-compatible"})
 _DEFAULT_VERSION = "2023-06-01"
@@ -101,8 +102,8 @@ class AnthropicAdapter:
         return UpstreamError(status, error_type, message or f"HTTP {status}", headers.get("retry-after"))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        if "event-stream" in content_type:
-            raise InvalidUpstream("answered a non-streaming request with an event stream")
+        if "event-stream" in content_type or content.lstrip().startswith((b"event:", b"data:")):
+            return _message_from_stream(content)  # a gateway that streams whatever was asked
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -112,60 +113,109 @@ class AnthropicAdapter:
         return data
 
     def stream(self, ctx: RequestContext, content_type: str) -> AnthropicStream:
+        if "json" in content_type.lower():
+            return AnthropicStream(json_body=True)  # one whole message for a streaming request: replayed
         if "event-stream" not in content_type:
             raise InvalidUpstream(f"answered a streaming request with {content_type or 'no content type'}")
         return AnthropicStream()
 
 
-class AnthropicStream:
-    """Pass-through of an Anthropic event stream, checking its first event and noting usage."""
+def _message_from_stream(content: bytes) -> dict[str, Any]:
+    stream = AnthropicStream()
+    frames = stream.feed(content) + stream.finish()
+    if not stream.complete:
+        raise InvalidUpstream("the upstream's streamed answer ended before message_stop")
+    try:
+        return message_from_events(f.data for f in frames if f.data is not None)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise InvalidUpstream(f"the upstream's streamed answer is unusable: {exc}") from exc
 
-    def __init__(self) -> None:
+
+class AnthropicStream:
+    """Pass-through of an Anthropic event stream: every event is checked to be JSON, usage is noted.
+
+    The answer is complete only at `message_stop`; an event that does not parse raises InvalidUpstream
+    (before the failover window closes the dispatcher fails over, after it the stream ends with an error
+    event): a delta silently dropped would be a wrong answer that looks right.
+    """
+
+    def __init__(self, *, json_body: bool = False) -> None:
         self._parser = SSEParser()
+        self._json: bytearray | None = bytearray() if json_body else None
         self._started = False
         self.complete = False
         self.usage = Usage()
 
     def feed(self, chunk: bytes) -> list[Frame]:
+        if self._json is not None:
+            self._json += chunk
+            return []
         frames: list[Frame] = []
         for event in self._parser.feed(chunk):
-            if self.complete:
-                continue  # nothing follows message_stop (some gateways add OpenAI's `data: [DONE]`)
-            name = event.event
-            if name == "message" and event.data:
-                # Some gateways omit `event:`; the type is in the data.
-                try:
-                    name = str(orjson.loads(event.data).get("type") or "message")
-                except (orjson.JSONDecodeError, AttributeError):
-                    raise InvalidUpstream("sent an event that is not JSON") from None
-            data: dict[str, Any] | None = None
-            if name in ("message_start", "message_delta", "error"):
-                try:
-                    data = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    raise InvalidUpstream(f"sent a {name} event that is not JSON") from None
-            if not self._started:
-                if name == "ping":
-                    continue
-                if name not in ("message_start", "error"):
-                    raise InvalidUpstream(f"stream began with {name!r} instead of message_start")
-                self._started = name == "message_start"
-            if name == "message_start" and data:
-                usage = (data.get("message") or {}).get("usage") or {}
-                self.usage.input_tokens = int(usage.get("input_tokens") or 0)
-                self.usage.cache_read_input_tokens = int(usage.get("cache_read_input_tokens") or 0)
-            elif name == "message_delta" and data:
-                usage = data.get("usage") or {}
-                self.usage.output_tokens = int(usage.get("output_tokens") or self.usage.output_tokens)
-            elif name == "message_stop":
-                self.complete = True
-            raw = event.raw if event.event == name else b"event: " + name.encode() + b"\n" + event.raw
-            frames.append(Frame(name, raw, data))
+            frame = self._frame(event)
+            if frame is not None:
+                frames.append(frame)
         return frames
 
     def finish(self) -> list[Frame]:
-        frames = self.feed(b"\n\n") if self._parser.pending.strip() else []
+        if self._json is not None:
+            return self._replay(bytes(self._json))
+        return [f for f in (self._frame(e) for e in self._parser.flush()) if f is not None]
+
+    def _frame(self, event: SSEEvent) -> Frame | None:
+        if self.complete:
+            return None  # nothing follows message_stop (some gateways add OpenAI's `data: [DONE]`)
+        try:
+            data = orjson.loads(event.data)
+        except orjson.JSONDecodeError:
+            raise InvalidUpstream(f"sent a {event.event} event that is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidUpstream(f"sent a {event.event} event that is not a JSON object")
+        name = event.event
+        if name == "message":  # some gateways omit `event:`; the type is in the data
+            name = str(data.get("type") or "message")
+        if not self._started:
+            if name == "ping":
+                return None
+            if name not in ("message_start", "error"):
+                raise InvalidUpstream(f"stream began with {name!r} instead of message_start")
+            self._started = name == "message_start"
+        if name == "message_start":
+            self._note_usage((data.get("message") or {}).get("usage"))
+        elif name == "message_delta":
+            self._note_usage(data.get("usage"))
+        elif name == "message_stop":
+            self.complete = True
+        raw = event.raw if event.event == name else b"event: " + name.encode() + b"\n" + event.raw
+        return Frame(name, raw, data)
+
+    def _note_usage(self, usage: Any) -> None:
+        """Anthropic reports input and cache counts at message_start and cumulative counts at the end."""
+        if not isinstance(usage, dict):
+            return
+        u = self.usage
+        u.input_tokens = _count(usage, "input_tokens", u.input_tokens)
+        u.output_tokens = _count(usage, "output_tokens", u.output_tokens)
+        u.cache_read_input_tokens = _count(usage, "cache_read_input_tokens", u.cache_read_input_tokens)
+        u.cache_creation_input_tokens = _count(usage, "cache_creation_input_tokens", u.cache_creation_input_tokens)
+
+    def _replay(self, content: bytes) -> list[Frame]:
+        try:
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            raise InvalidUpstream("answered a streaming request with a body that is not valid JSON") from None
+        if not isinstance(data, dict) or data.get("type") != "message":
+            raise InvalidUpstream("answered a streaming request with JSON that is not an Anthropic message")
+        self._json = None
+        frames = [Frame(e["type"], encode(e["type"], e), e) for e in events_from_message(data)]
+        self._started = self.complete = True
+        self._note_usage(data.get("usage"))
         return frames
+
+
+def _count(usage: dict[str, Any], name: str, current: int) -> int:
+    value = usage.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else current
 
 
 ADAPTER = AnthropicAdapter()

@@ -2,8 +2,8 @@
 
     stream = OpenAIStream(model="claude-opus-5-5")
     events = stream.chunk(parsed_chunk)     # [] until the first valid chunk, then message_start first
-    events = stream.done()                  # `data: [DONE]`
-    events = stream.close()                 # the upstream closed: a proper end if anything usable came
+    events = stream.done()                  # `data: [DONE]`: the end (unless a tool call was cut)
+    events = stream.close()                 # the upstream closed: the end only after a finish_reason
 
 Guarantees, whatever the upstream does:
 - `message_start` first, once, on the first valid chunk; blocks get increasing indexes; a block is started
@@ -16,6 +16,10 @@ Guarantees, whatever the upstream does:
   one input_json_delta of repaired JSON, so Claude Code never parses a broken fragment.
 - An `error` object before any chunk: one `error` event (the dispatcher fails over); after: `error`
   event and nothing more.
+- A cut is never an answer (DESIGN.md): the stream is over only at a `finish_reason`, or at `[DONE]`
+  when every tool call's arguments parse. `close()` after anything else returns [] and `finished` stays
+  False, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
+  answers only.
 """
 
 from __future__ import annotations
@@ -66,7 +70,6 @@ class OpenAIStream:
         self.started = False
         self.finished = False
         """message_stop (or a terminal error) was emitted: nothing more follows."""
-        self.errored = False
         self.usage: dict[str, int] | None = None
         self.stop_reason: str | None = None
         self._index = 0
@@ -113,17 +116,17 @@ class OpenAIStream:
         return events
 
     def done(self) -> list[Event]:
-        """`data: [DONE]`: the answer is over, whatever arrived."""
+        """`data: [DONE]`: the answer is over, unless a tool call's arguments were cut off before it."""
         if self.finished:
             return []
+        if self._finish_reason is None and any(_cut(call) for call in self._tools.values()):
+            return []  # a server that says [DONE] after a cut connection: still a cut
         return self._start() + self._end()
 
     def close(self) -> list[Event]:
-        """The upstream closed the stream. A proper end when something usable arrived; [] when nothing did
-        (the caller then reports a cut stream)."""
-        if self.finished or not self.started:
-            return []
-        if not (self._chars or self._tools or self._finish_reason):
+        """The upstream closed the stream: the end when it had said so (a finish_reason, its usage may
+        never come); [] otherwise, and the caller reports a cut stream."""
+        if self.finished or not self.started or self._finish_reason is None:
             return []
         return self._end()
 
@@ -323,8 +326,21 @@ class OpenAIStream:
 
     def _error(self, error: Any) -> list[Event]:
         self.finished = True
-        self.errored = True
         return [{"type": "error", "error": upstream_error(error)}]
+
+
+def _cut(call: _ToolCall) -> bool:
+    """Whether a named call's arguments stop short of one JSON value (strictly: no repair here)."""
+    if not call.name:
+        return False
+    text = "".join(call.arguments).strip()
+    if not text:
+        return False
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
 def _is_chunk(data: Mapping[str, Any]) -> bool:

@@ -157,17 +157,39 @@ def test_crlf_line_endings() -> None:
     assert message["content"] == [{"type": "text", "text": "a"}]
 
 
-@pytest.mark.parametrize("done", [True, False])
-def test_stream_without_finish_reason_still_ends_properly(done: bool) -> None:
+def test_done_without_finish_reason_ends_properly() -> None:
     chunks = [
         chunk({"reasoning_content": "hm"}),
         chunk({"content": "partial"}),
         chunk({"tool_calls": [call(0, "c", "Bash", '{"a": 1}')]}),
     ]
-    message = check_sequence(events(stream(chunks, done=done)))
+    message = check_sequence(events(stream(chunks, done=True)))
     assert [b["type"] for b in message["content"]] == ["thinking", "text", "tool_use"]
     assert message["stop_reason"] == "tool_use"
     assert message["usage"]["output_tokens"] > 0  # estimated when the upstream never reports it
+
+
+def test_a_connection_closed_without_finish_reason_is_a_cut() -> None:
+    chunks = [chunk({"content": "partial"}), chunk({"tool_calls": [call(0, "c", "Bash", '{"a": 1}')]})]
+    frames = stream(chunks, done=False)
+    kinds = [f.event for f in frames]
+    assert "message_stop" not in kinds and "message_delta" not in kinds
+    assert not any(f.data and (f.data.get("content_block") or {}).get("type") == "tool_use" for f in frames)
+
+
+def test_done_after_cut_tool_arguments_is_a_cut() -> None:
+    """A Write cut mid-arguments must never reach Claude Code as tool_use (it would write a broken file)."""
+    args = '{"file_path": "/tmp/x.py", "content": "def main():\\n    print(\\"hel'
+    frames = stream([chunk({"tool_calls": [call(0, "c", "Write", args)]})], done=True)
+    kinds = [f.event for f in frames]
+    assert "message_stop" not in kinds
+    assert not any(f.data and (f.data.get("content_block") or {}).get("type") == "tool_use" for f in frames)
+
+
+def test_sloppy_but_complete_arguments_are_still_repaired() -> None:
+    frames = stream([chunk({"tool_calls": [call(0, "c", "Bash", "{'command': 'ls',}")]}), chunk({}, "tool_calls")])
+    message = check_sequence(events(frames))
+    assert message["content"][-1]["input"] == {"command": "ls"}
 
 
 def test_a_cut_with_nothing_usable_returns_no_closing_frames() -> None:
