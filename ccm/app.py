@@ -23,8 +23,8 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
-from ccm.credentials import api_key
-from ccm.dispatch import Dispatcher, Result
+from ccm.credentials import CredentialError, Resolver
+from ccm.dispatch import Call, Dispatcher, Result
 from ccm.providers.base import error_body
 from ccm.relay import Done
 from ccm.requestlog import RequestLog, RequestRecord
@@ -32,12 +32,11 @@ from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.errors import RoutingError
-from config.schema import Config
 
 log = logging.getLogger("ccm.app")
 
-MAX_BODY = 32 * 1024 * 1024
-UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap  # Anthropic's own limit for Messages and count_tokens
+MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -88,7 +87,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     if holder._snapshot is None:
         holder.load()
     requests = RequestLog()
-    state: dict[str, Any] = {"started": time.time()}
+    credentials = Resolver()
+    state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
     app.extensions["ccm"] = {"holder": holder, "requests": requests, "state": state}
 
     @app.before_serving
@@ -96,7 +96,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         clients = [upstream_client() for _ in range(UPSTREAM_CLIENTS)]
         state["clients"] = clients
         state["client"] = clients[0]
-        state["dispatcher"] = Dispatcher(clients)
+        state["dispatcher"] = Dispatcher(clients, credentials)
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 
@@ -214,18 +214,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         r = await routed("messages")
         if isinstance(r, Response):
             return r
-        timeouts = r.snapshot.config.server.timeouts
-        result = await state["dispatcher"].run(
-            r.body,
-            r.decision,
-            r.attempts,
-            r.snapshot.keys,
-            _client_headers(),
-            request.query_string.decode(),
-            (timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000),
-            r.on_done,
+        call = Call(
+            r.body, r.decision, r.attempts, r.snapshot, _client_headers(), request.query_string.decode(), r.on_done
         )
-        return to_response(result)
+        return to_response(await state["dispatcher"].run(call))
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
@@ -233,20 +225,19 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         if isinstance(r, Response):
             return r
         first = r.attempts[0]
-        key = r.snapshot.keys.get(first.provider.name.lower())
-        forwardable = bool(key) and first.provider.provider_type in ("anthropic", "anthropic-compatible")
-        if forwardable and key:
-            forwarded = await _forward_count(state["client"], r.body, r.decision, first, key, r.snapshot.config)
-            if forwarded is not None:
-                headers = r.headers | {
-                    "x-ccm-provider": first.provider.name,
-                    "x-ccm-actual-model": first.actual_model,
-                    "x-ccm-attempts": "1",
-                }
-                r.on_done(Done(200, 1, first.provider.name, first.actual_model))
-                return Response(forwarded, 200, headers, content_type="application/json")
+        forwarded: bytes | None = None
+        if first.provider.wire == "anthropic" and first.provider.provider_type in _COUNTING_TYPES:
+            forwarded = await _forward_count(state["client"], credentials, r, first)
+        if forwarded is not None:
+            headers = r.headers | {
+                "x-ccm-provider": first.provider.name,
+                "x-ccm-actual-model": first.actual_model,
+                "x-ccm-attempts": "1",
+            }
+            r.on_done(Done(200, 1, first.provider.name, first.actual_model))
+            return Response(forwarded, 200, headers, content_type="application/json")
         # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
-        attempted = int(forwardable)
+        attempted = int(first.provider.provider_type in _COUNTING_TYPES)
         r.on_done(Done(200, attempted, "local", "estimate"))
         return json_response(
             {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-attempts": str(attempted)}
@@ -274,36 +265,41 @@ def _client_headers() -> dict[str, str]:
     return {k.lower(): v for k, v in request.headers.items()}
 
 
-async def _forward_count(
-    client: httpx.AsyncClient,
-    body: dict[str, Any],
-    decision: RoutingDecision,
-    attempt: Attempt,
-    key: str,
-    config: Config,
-) -> bytes | None:
+#: The Anthropic-format types whose APIs have /v1/messages/count_tokens.
+_COUNTING_TYPES = frozenset({"anthropic", "anthropic-compatible"})
+
+
+async def _forward_count(client: httpx.AsyncClient, credentials: Resolver, r: Routed, attempt: Attempt) -> bytes | None:
     """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
 
-    The request is built as a Messages call would be (ccm-signed thinking removed, the provider's headers,
-    auth, anthropic-version/-beta), then sent to the count_tokens endpoint."""
+    The credential comes from the one resolver (a key, or Claude Code's own login for passthrough); the
+    request is built as a Messages call would be (ccm-signed thinking removed, the provider's headers,
+    anthropic-version/-beta), then sent to the count_tokens endpoint. Never retried, never counted by the
+    breaker: Claude Code fires ~27 at once and an estimate is a fine answer."""
     from ccm.dispatch import prepare_body
     from ccm.providers.anthropic import ADAPTER
     from ccm.providers.base import RequestContext
 
-    payload = prepare_body(body, decision, attempt)
+    headers = _client_headers()
+    try:
+        credential = await credentials.resolve(attempt.provider, r.snapshot.keys, headers, r.snapshot.router_key)
+    except CredentialError:
+        return None
+    payload = prepare_body(r.body, r.decision, attempt)
     payload.pop("max_tokens", None)
     payload.pop("stream", None)
-    upstream = ADAPTER.build(payload, RequestContext(attempt, api_key(key), _client_headers()))
+    upstream = ADAPTER.build(payload, RequestContext(attempt, credential, headers))
     url = attempt.provider.url("/v1/messages/count_tokens")
     query = request.query_string.decode()
     if query:
         url = f"{url}?{query}"
+    timeouts = r.snapshot.config.server.timeouts
     try:
         response = await client.post(
             url,
             content=upstream.body,
             headers=upstream.headers,
-            timeout=httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0),
+            timeout=httpx.Timeout(timeouts.connect_timeout_ms / 1000, read=5.0),
         )
     except (httpx.HTTPError, UnicodeEncodeError):  # a key httpx cannot send: estimate (never quote the error)
         return None

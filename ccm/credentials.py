@@ -11,8 +11,12 @@ Adapters receive a ready `Credential` and never read config, keyring or token fi
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from config.schema import ProviderConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +52,88 @@ class CredentialError(Exception):
         self.message = message
         self.status = status
         self.transient = transient
+
+
+class TokenSource(Protocol):
+    """What the resolver needs of ccm.oauth's token manager and ccm.adc's token cache."""
+
+    async def credential(self, provider: ProviderConfig) -> Credential: ...
+
+
+class RefreshingSource(TokenSource, Protocol):
+    async def force_refresh(self, provider: ProviderConfig) -> Credential: ...
+
+
+#: The client's identity headers a passthrough provider receives as they came (DESIGN, Credentials).
+_IDENTITY_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
+_IDENTITY_NAMES = frozenset({"x-app", "user-agent"})
+
+
+def passthrough(provider: ProviderConfig, client_headers: Mapping[str, str], router_key: str | None) -> Credential:
+    """The client's own login (Claude Code's Pro/Max token), never the router key, never stored."""
+    forward: dict[str, str] = {}
+    for name in ("authorization", "x-api-key"):
+        value = client_headers.get(name)
+        if not value:
+            continue
+        token = value[7:].strip() if name == "authorization" and value.lower().startswith("bearer ") else value.strip()
+        if router_key and hmac.compare_digest(token.encode(), router_key.encode()):
+            continue  # the router key is ccm's, not Anthropic's
+        forward[name] = value
+    if not forward:
+        raise CredentialError(
+            f"provider '{provider.name}' forwards Claude Code's own login, but the request carried none "
+            "(log in with `claude /login`)",
+            401,
+        )
+    for name, value in client_headers.items():
+        if name in _IDENTITY_NAMES or name.startswith(_IDENTITY_PREFIXES):
+            forward[name] = value
+    return Credential("passthrough", forward=forward)
+
+
+class Resolver:
+    """Resolves the credential of every upstream call: dispatch, count_tokens and the provider check.
+
+    API keys come from the config snapshot (already resolved from file, $VAR, keyring); OAuth and Google
+    tokens from their sources, which cache and refresh them (a refresh may await the network).
+    """
+
+    def __init__(self, oauth: RefreshingSource | None = None, adc: TokenSource | None = None) -> None:
+        self.oauth = oauth
+        self.adc = adc
+
+    async def resolve(
+        self,
+        provider: ProviderConfig,
+        keys: Mapping[str, str | None],
+        client_headers: Mapping[str, str],
+        router_key: str | None = None,
+    ) -> Credential:
+        auth = provider.auth_type
+        if auth == "passthrough":
+            return passthrough(provider, client_headers, router_key)
+        if auth == "oauth":
+            if self.oauth is None:
+                raise CredentialError(f"provider '{provider.name}': OAuth is not available in this process")
+            return await self.oauth.credential(provider)
+        if auth == "adc":
+            if self.adc is None:
+                raise CredentialError(f"provider '{provider.name}': Google credentials are not available")
+            return await self.adc.credential(provider)
+        key = keys.get(provider.name.lower())
+        if key:
+            return Credential("apikey", key)
+        if provider.spec.key_optional and not provider.api_key:
+            return NO_CREDENTIAL  # a local server that needs no key (an explicit `$VAR` unset is missing)
+        raise CredentialError(missing_key_message(provider))
+
+    async def refresh(self, provider: ProviderConfig) -> Credential | None:
+        """After an upstream 401 on an OAuth credential: one forced refresh (None when not OAuth)."""
+        if provider.auth_type == "oauth" and self.oauth is not None:
+            return await self.oauth.force_refresh(provider)
+        return None
+
+
+def missing_key_message(provider: ProviderConfig) -> str:
+    return f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` or set {provider.key_env}"

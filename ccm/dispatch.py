@@ -1,12 +1,10 @@
-"""Dispatch and failover: try a model's mappings in priority order until one answers.
+"""Dispatch and failover: try a model's mappings until one answers.
 
-DESIGN.md, "Dispatch and failover", is the contract:
-- fail over on connection errors, timeouts, 401/402/403/404/408/409/429/5xx/529, a mapping with no key
-  or an unbuilt wire format, and an answer that is not what was asked for;
-- pass 400/413/422 through at once (the request itself is wrong);
-- nothing reaches the client before the chosen upstream's first event (or whole body) has been checked;
-  after that, a failure ends the stream with `event: error`, never a clean message_stop;
-- when every mapping fails: the last attempt's status and a message naming every attempt.
+DESIGN.md, "Dispatch and failover", is the contract; one try of one mapping lives in ccm.attempt, and
+this module decides what follows each: a retry of the same mapping (retryable failures, with backoff
+and full jitter, or the upstream's Retry-After when it is short enough), a corrective retry (one forced
+OAuth refresh after a 401), the next mapping, or the summary error. Around that: the deadline over the
+whole search for a first byte, the circuit breakers (ccm.breaker) and load balancing (ccm.balance).
 
 Quart-free: the app turns a Result into a Response.
 """
@@ -16,84 +14,34 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from ccm.credentials import api_key
-from ccm.providers import adapter_for
-from ccm.providers.base import (
-    InvalidUpstream,
-    RequestContext,
-    Usage,
-    error_body,
-    error_type_for,
+from ccm.attempt import (
+    Answer,
+    Call,
+    Failure,
+    Result,
+    error_result,
+    prepare_body,
+    retry_after_seconds,
+    try_mapping,
 )
-from ccm.relay import CLIENT_LEFT, Done, close_quietly, first_frames, guarded, relay_stream
-from ccm.routing import Attempt, RoutingDecision
+from ccm.balance import Balancer
+from ccm.breaker import Breakers
+from ccm.credentials import CredentialError, Resolver
+from ccm.providers.base import Usage, error_type_for
+from ccm.relay import CLIENT_LEFT, AttemptRecord, Done, guarded, relay_stream
+from ccm.routing import Attempt
+from config.schema import FailoverConfig
+
+__all__ = ["Call", "Dispatcher", "Result", "error_result", "prepare_body"]
 
 log = logging.getLogger("ccm.dispatch")
-
-PASS_THROUGH = frozenset({400, 413, 422})
-#: The request log's status and error for an answer the client stopped reading (nginx's 499).
-
-
-@dataclass(slots=True)
-class Failure:
-    provider: str
-    model: str
-    outcome: str
-    status: int
-    error_type: str
-    retry_after: str | None = None
-
-    def describe(self) -> str:
-        return f"{self.provider}/{self.model}: {self.outcome}"
-
-
-@dataclass(slots=True)
-class Result:
-    """What to answer: a whole body, or a stream of SSE bytes."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-
-
-def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
-    return Result(
-        status, {**headers, "content-type": "application/json"}, orjson.dumps(error_body(error_type, message))
-    )
-
-
-def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
-    """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
-    out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
-    out["model"] = attempt.actual_model
-    limit = attempt.max_output_tokens
-    max_tokens = out.get("max_tokens")
-    if limit and isinstance(max_tokens, int) and max_tokens > limit:
-        out["max_tokens"] = limit
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """What every attempt of one client request shares."""
-
-    body: dict[str, Any]
-    decision: RoutingDecision
-    keys: Mapping[str, str | None]
-    client_headers: Mapping[str, str]
-    query: str
-    timeouts: tuple[float, float]
-    base_headers: dict[str, str]
-    on_done: Callable[[Done], None]
 
 
 class Dispatcher:
@@ -104,199 +52,261 @@ class Dispatcher:
     pool small under concurrency while every connection is still reused.
     """
 
-    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+    def __init__(
+        self,
+        clients: list[httpx.AsyncClient],
+        credentials: Resolver | None = None,
+        breakers: Breakers | None = None,
+        balancer: Balancer | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.clients = clients
         self._turn = itertools.cycle(range(len(clients)))
+        self.credentials = credentials or Resolver()
+        self.breakers = breakers or Breakers()
+        self.balancer = balancer or Balancer()
+        self._rng = rng or random.Random()
 
     @property
     def client(self) -> httpx.AsyncClient:
         return self.clients[next(self._turn)]
 
-    async def run(
-        self,
-        body: dict[str, Any],
-        decision: RoutingDecision,
-        attempts: list[Attempt],
-        keys: Mapping[str, str | None],
-        client_headers: Mapping[str, str],
-        query: str,
-        timeouts: tuple[float, float],
-        on_done: Callable[[Done], None],
-    ) -> Result:
-        """Try each attempt; return the first good answer, a pass-through error, or the summary error."""
-        base_headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model}
-        request = _Request(body, decision, keys, client_headers, query, timeouts, base_headers, on_done)
-        failures: list[Failure] = []
-        for number, attempt in enumerate(attempts, start=1):
-            started = time.perf_counter()
-            outcome = await self._attempt(request, number, attempt)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            if isinstance(outcome, Result):
-                log.debug(
-                    "attempt %d %s/%s answered in %d ms",
-                    number,
-                    attempt.provider.name,
-                    attempt.actual_model,
-                    elapsed_ms,
-                )
-                return outcome
-            failures.append(outcome)
-            log.warning(
-                "attempt %d/%d %s/%s failed after %d ms: %s",
-                number,
-                len(attempts),
-                outcome.provider,
-                outcome.model,
-                elapsed_ms,
-                outcome.outcome,
-            )
-        return self._all_failed(failures, base_headers, len(attempts), on_done)
-
-    async def _attempt(self, req: _Request, number: int, attempt: Attempt) -> Result | Failure:
-        """One mapping: the Result to answer with (an answer or a pass-through error), or a Failure."""
-        provider = attempt.provider
-
-        def failure(outcome: str, status: int, error_type: str, retry_after: str | None = None) -> Failure:
-            return Failure(provider.name, attempt.actual_model, outcome, status, error_type, retry_after)
-
-        adapter = adapter_for(provider.wire)
-        if adapter is None:
-            return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
-        key = req.keys.get(provider.name.lower())
-        if not key and provider.spec.auth != "none" and not provider.spec.key_optional:
-            if provider.auth_type == "oauth":
-                why = f"provider '{provider.name}' uses OAuth, and OAuth login is not available yet"
+    def plan(self, call: Call) -> tuple[list[Attempt], list[str]]:
+        """The attempts in the order they will be tried, and the providers skipped for an open circuit."""
+        config = call.snapshot.config
+        ordered = self.balancer.order(call.attempts, config.load_balancing.strategy, call.session)
+        plan: list[Attempt] = []
+        skipped: list[str] = []
+        for attempt in ordered:
+            if self.breakers.available(attempt.provider.name):
+                plan.append(attempt)
             else:
-                why = (
-                    f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` "
-                    f"or set {provider.key_env}"
+                skipped.append(attempt.provider.name)
+        if not plan:  # the breaker never refuses a request by itself: try the one that opened first
+            plan = [min(ordered, key=lambda a: self.breakers.opened_at(a.provider.name))]
+            skipped = [name for name in skipped if name != plan[0].provider.name]
+        if not config.failover.enabled:
+            plan = plan[:1]
+        return plan, skipped
+
+    async def run(self, call: Call) -> Result:
+        """Try the plan; the first good answer, an error passed on as it is, or the summary error."""
+        settings = call.snapshot.config.failover
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.deadline_ms / 1000
+        base_headers = {"x-ccm-route": call.decision.rule, "x-ccm-model": call.decision.model}
+        plan, skipped = self.plan(call)
+        failures: list[Failure] = []
+        tries: list[AttemptRecord] = []
+        retries = 0
+        timed_out = False
+        for index, attempt in enumerate(plan):
+            provider = attempt.provider
+            retried = 0
+            corrected: set[str] = set()
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                number = len(tries) + 1
+                outcome = await self._try(call, attempt, remaining, number)
+                if isinstance(outcome, Answer):
+                    self.breakers.success(provider.name)
+                    self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
+                    tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
+                    headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
+                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tries=tries)
+                    return self._answer(call, outcome, headers, done)
+                if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
+                    self.breakers.release(provider.name)
+                    tries.append(
+                        AttemptRecord(provider.name, attempt.actual_model, "passed_through", outcome.status, 0)
+                    )
+                    outcome.headers.update(x_ccm(base_headers, number, retries))
+                    call.on_done(
+                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tries=tries)
+                    )
+                    return outcome
+                failures.append(outcome)
+                if outcome.transient:
+                    self.breakers.failure(provider.name, settings, self._open_for(outcome, settings))
+                else:
+                    self.breakers.release(provider.name)
+                self.balancer.failed(call.session, attempt)
+                wait = self._retry_wait(outcome, settings, retried, corrected)
+                last = index == len(plan) - 1
+                kind = "ccm_error" if outcome.ccm_error else "retried" if wait is not None else "failed_over"
+                tries.append(AttemptRecord(provider.name, attempt.actual_model, kind, outcome.status, outcome.ms))
+                log.warning(
+                    "attempt %d %s/%s failed after %d ms: %s%s",
+                    number,
+                    provider.name,
+                    attempt.actual_model,
+                    outcome.ms,
+                    outcome.outcome,
+                    "; retrying" if wait is not None else "" if last else "; failing over",
                 )
-            return failure(why, 403, "permission_error")
-        stream = bool(req.body.get("stream"))
-        ctx = RequestContext(
-            attempt, api_key(key), req.client_headers, req.query, str(req.body.get("model") or ""), stream
-        )
+                if wait is None:
+                    break
+                if wait >= deadline - loop.time():
+                    timed_out = True
+                    break
+                if outcome.corrective == "refresh":
+                    corrected.add("refresh")
+                    await self._refresh(attempt)
+                else:
+                    retried += 1
+                    await asyncio.sleep(wait)
+                retries += 1
+            if timed_out:
+                break
+        return self._all_failed(call, failures, tries, skipped, retries, timed_out, settings, base_headers)
+
+    async def _try(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
+        provider = attempt.provider
         try:
-            upstream = adapter.build(prepare_body(req.body, req.decision, attempt), ctx)
-        except InvalidUpstream as exc:
-            return failure(str(exc), 400, "invalid_request_error")
-        connect_s, api_s = req.timeouts
-        client = self.client
-        try:
-            request = client.build_request(
-                "POST",
-                upstream.url,
-                headers=upstream.headers,
-                content=upstream.body,
-                timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
+            credential = await self.credentials.resolve(
+                provider, call.snapshot.keys, call.client_headers, call.snapshot.router_key
             )
-        except UnicodeEncodeError:
-            return failure(_bad_header(provider.name), 403, "permission_error")
-        headers = {**req.base_headers, "x-ccm-attempts": str(number)}
-        answered = {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model}
-        response: httpx.Response | None = None
+        except CredentialError as exc:
+            status = 502 if exc.transient else exc.status
+            return Failure(
+                provider.name,
+                attempt.actual_model,
+                exc.message,
+                status,
+                error_type_for(status),
+                transient=exc.transient,
+                key_problem=not exc.transient,
+            )
         try:
-            async with asyncio.timeout(connect_s + api_s):
-                response = await client.send(request, stream=True)
-                status = response.status_code
-                content_type = response.headers.get("content-type", "")
-                if status >= 300:
-                    content = await response.aread()
-                    await response.aclose()
-                    if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
-                        where = response.headers.get("location") or "nowhere"
-                        return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error")
-                    err = adapter.parse_error(status, response.headers, content)
-                    if status in PASS_THROUGH:
-                        req.on_done(Done(status, number, provider.name, attempt.actual_model, error=err.message))
-                        return error_result(status, err.error_type, err.message, headers | answered)
-                    return failure(
-                        f"HTTP {status} {err.error_type}: {err.message}", status, err.error_type, err.retry_after
-                    )
-                if not stream:
-                    content = await response.aread()
-                    await response.aclose()
-                    message = adapter.translate_message(content, content_type, ctx)
-                    usage = message.get("usage") or {}
-                    tokens = Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
-                    req.on_done(Done(200, number, provider.name, attempt.actual_model, tokens))
-                    return Result(
-                        200, {**headers, **answered, "content-type": "application/json"}, orjson.dumps(message)
-                    )
-                translator = adapter.stream(ctx, content_type)
-                chunks = response.aiter_bytes()
-                first = await first_frames(chunks, translator)
-        except InvalidUpstream as exc:
-            await close_quietly(response)
-            return failure(f"invalid answer: {exc}", 502, "api_error")
-        except TimeoutError:
-            await close_quietly(response)
-            return failure(f"timed out after {api_s:g} s waiting for the first event", 504, "timeout_error")
-        except httpx.TimeoutException as exc:
-            await close_quietly(response)
-            kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
-            return failure(f"{kind} timeout", 504, "timeout_error")
-        except httpx.LocalProtocolError:
-            # h11 quotes the offending header value (the API key) in its message: never pass it on.
-            await close_quietly(response)
-            return failure(_bad_header(provider.name), 403, "permission_error")
-        except httpx.HTTPError as exc:
-            await close_quietly(response)
-            return failure(f"connection error: {type(exc).__name__}: {exc}".rstrip(": "), 502, "api_error")
-        except Exception as exc:  # an answer odd enough to trip the translator: still a failed attempt
-            await close_quietly(response)
-            log.exception("attempt %d %s/%s: unexpected answer", number, provider.name, attempt.actual_model)
-            return failure(f"invalid answer: {type(exc).__name__}: {exc}", 502, "api_error")
-        except BaseException as exc:
-            await close_quietly(response)  # the client left (CancelledError) mid-window: never leak the upstream
-            if isinstance(exc, asyncio.CancelledError):
-                req.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
+            outcome = await try_mapping(self.client, call, attempt, credential, remaining)
+        except asyncio.CancelledError:
+            call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
             raise
-        if first and first[0].event == "error":
-            await close_quietly(response)
-            data: dict[str, Any] = first[0].data if isinstance(first[0].data, dict) else {}
-            raw_detail = data.get("error")
-            detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-            error_type = str(detail.get("type") or "api_error")
-            return failure(
-                f"stream error {error_type}: {detail.get('message', '')}", _status_for(error_type), error_type
+        if isinstance(outcome, Failure) and outcome.corrective == "pass":
+            return error_result(
+                outcome.status,
+                outcome.error_type,
+                outcome.outcome.split(": ", 1)[-1],
+                {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model},
             )
-        done = Done(200, number, provider.name, attempt.actual_model, translator.usage)
-        relay = relay_stream(first, chunks, translator, response, done, req.on_done)
+        return outcome
+
+    async def _refresh(self, attempt: Attempt) -> None:
+        try:
+            await self.credentials.refresh(attempt.provider)
+        except CredentialError as exc:
+            log.warning("provider '%s': the forced token refresh failed: %s", attempt.provider.name, exc.message)
+
+    @staticmethod
+    def _open_for(failure: Failure, settings: FailoverConfig) -> float | None:
+        """A 429 whose reset is longer than max_retry_after_ms opens the circuit for that long."""
+        seconds = retry_after_seconds(failure.retry_after)
+        if failure.status == 429 and seconds is not None and seconds * 1000 > settings.max_retry_after_ms:
+            return seconds
+        return None
+
+    def _retry_wait(
+        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[str]
+    ) -> float | None:
+        """Seconds to wait before trying this mapping again, or None to move on."""
+        if failure.corrective == "refresh" and "refresh" not in corrected:
+            return 0.0  # corrective: once, even with max_retries = 0
+        if not settings.enabled or not failure.retryable or retried >= settings.max_retries:
+            return None
+        seconds = retry_after_seconds(failure.retry_after)
+        if seconds is not None:
+            return seconds if seconds * 1000 <= settings.max_retry_after_ms else None
+        cap = min(settings.max_backoff_ms, settings.backoff_ms * 2**retried) / 1000
+        return self._rng.uniform(0, cap)
+
+    def _answer(self, call: Call, answer: Answer, headers: dict[str, str], done: Done) -> Result:
+        answered = {"x-ccm-provider": done.provider or "", "x-ccm-actual-model": done.actual_model or ""}
+        done.ttft_ms = (time.perf_counter() - call.started) * 1000
+        if answer.message is not None:
+            raw_usage = answer.message.get("usage")
+            usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+            done.usage = Usage(
+                _int(usage.get("input_tokens")),
+                _int(usage.get("output_tokens")),
+                _int(usage.get("cache_read_input_tokens")),
+                _int(usage.get("cache_creation_input_tokens")),
+            )
+            call.on_done(done)
+            body = orjson.dumps(answer.message)
+            return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
+        assert answer.first is not None and answer.chunks is not None
+        relay = relay_stream(answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done)
         return Result(
             200,
             {**headers, **answered, "content-type": "text/event-stream", "cache-control": "no-cache"},
-            stream=guarded(relay, response, done, req.on_done),
+            stream=guarded(relay, answer.response, done, call.on_done),
         )
 
     def _all_failed(
-        self, failures: list[Failure], headers: dict[str, str], count: int, on_done: Callable[[Done], None]
+        self,
+        call: Call,
+        failures: list[Failure],
+        tries: list[AttemptRecord],
+        skipped: list[str],
+        retries: int,
+        timed_out: bool,
+        settings: FailoverConfig,
+        base_headers: dict[str, str],
     ) -> Result:
-        last = failures[-1]
-        summary = "; ".join(f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1))
-        message = f"all mappings failed ({count} tried): {summary}"
-        out = {**headers, "x-ccm-attempts": str(count)}
-        retry_after = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
-        if retry_after:
-            out["retry-after"] = retry_after
-        on_done(Done(last.status, count, error=message))
-        return error_result(last.status, last.error_type or error_type_for(last.status), message, out)
+        parts = [f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1)]
+        if skipped:
+            parts.append(f"skipped (circuit open): {', '.join(skipped)}")
+        summary = "; ".join(parts) or "nothing was tried"
+        headers = x_ccm(base_headers, len(tries), retries)
+        if timed_out:
+            message = f"no answer within the deadline ({settings.deadline_ms} ms): {summary}"
+            status, error_type = 504, "timeout_error"
+        else:
+            chosen = _final(failures)
+            message = f"all mappings failed ({len(failures)} attempts): {summary}"
+            status, error_type = chosen.status, chosen.error_type or error_type_for(chosen.status)
+            later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
+            seconds = retry_after_seconds(later)
+            if seconds is not None and seconds * 1000 <= settings.max_retry_after_ms:
+                headers["retry-after"] = str(later)
+            elif seconds is not None:  # not worth waiting for here: said, not passed on
+                message += f" (the limit resets in {int(seconds)} s)"
+        claim = next((f.claim for f in reversed(failures) if f.claim), None)
+        outcome = "ccm_error" if any(f.ccm_error for f in failures) else "failed"
+        call.on_done(
+            Done(
+                status,
+                len(tries),
+                error=message,
+                retries=retries,
+                tries=tries,
+                claim=claim,
+                outcome=outcome,
+            )
+        )
+        return error_result(status, error_type, message, headers)
 
 
-def _bad_header(provider: str) -> str:
-    return (
-        f"provider '{provider}': its API key or a header has a character HTTP cannot send "
-        "(a stray space, newline or non-ASCII character?)"
-    )
+def _final(failures: list[Failure]) -> Failure:
+    """The failure whose status the client gets (DESIGN): a refusal of the request wins; a transient failure
+    wins over a later key or login problem (Claude Code retries instead of asking for a login); else the last."""
+    refusal = next((f for f in reversed(failures) if f.refusal), None)
+    if refusal is not None:
+        return refusal
+    last = failures[-1]
+    if last.key_problem:
+        transient = next((f for f in reversed(failures) if f.transient), None)
+        if transient is not None:
+            return transient
+    return last
 
 
-def _status_for(error_type: str) -> int:
-    return {
-        "overloaded_error": 529,
-        "rate_limit_error": 429,
-        "authentication_error": 401,
-        "permission_error": 403,
-        "not_found_error": 404,
-        "invalid_request_error": 400,
-        "timeout_error": 504,
-    }.get(error_type, 502)
+def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
+    return {**base, "x-ccm-attempts": str(attempts), "x-ccm-retries": str(retries)}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -27,6 +27,18 @@ _PING = encode("ping", {"type": "ping"})
 CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One try of one mapping, for the request log and metrics (no content, no secrets)."""
+
+    provider: str
+    model: str
+    outcome: str
+    """ok, retried, failed_over, passed_through or ccm_error."""
+    status: int
+    ms: int
+
+
 @dataclass(slots=True)
 class Done:
     """What the request log needs once the answer is over."""
@@ -37,6 +49,14 @@ class Done:
     actual_model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    retries: int = 0
+    tries: list[AttemptRecord] = field(default_factory=list)
+    """Every attempt, failed ones included, in order."""
+    ttft_ms: float | None = None
+    """Time to the first byte the client got (the end of the failover window)."""
+    claim: str | None = None
+    """For a 429: which limit was hit (`anthropic-ratelimit-unified-representative-claim`)."""
+    outcome: str = "ok"
     recorded: bool = False
     """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
 
@@ -49,18 +69,6 @@ async def close_quietly(response: httpx.Response | None) -> None:
     if response is not None:
         with contextlib.suppress(Exception):
             await response.aclose()
-
-
-async def first_frames(chunks: AsyncIterator[bytes], translator: StreamTranslator) -> list[Frame]:
-    """Read until the translator yields its first frames (the failover window)."""
-    async for chunk in chunks:
-        frames = translator.feed(chunk)
-        if frames:
-            return frames
-    frames = translator.finish()
-    if not frames:
-        raise InvalidUpstream("stream ended before its first event")
-    return frames
 
 
 async def relay_stream(
@@ -79,7 +87,8 @@ async def relay_stream(
         iterator = chunks.__aiter__()
         pending: asyncio.Task[bytes] | None = None
         try:
-            while not translator.complete:  # message_stop ends the answer, whether or not the upstream closes
+            # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
+            while not translator.complete and not saw_error:
                 pending = asyncio.ensure_future(iterator.__anext__())
                 while True:
                     finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
@@ -94,9 +103,10 @@ async def relay_stream(
                 for frame in translator.feed(chunk):
                     saw_error = saw_error or frame.event == "error"
                     yield frame.raw
-            for frame in translator.finish():
-                saw_error = saw_error or frame.event == "error"
-                yield frame.raw
+            if not saw_error and not translator.complete:
+                for frame in translator.finish():
+                    saw_error = saw_error or frame.event == "error"
+                    yield frame.raw
             if saw_error:
                 done.status, done.error = 502, "the upstream sent an error event mid-stream"
             elif not translator.complete:
@@ -112,8 +122,8 @@ async def relay_stream(
             done.status, done.error = 502, f"{type(exc).__name__}"
             yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
         except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
-            log.exception("relaying %s/%s failed", done.provider, done.actual_model)
-            done.status, done.error = 502, f"{type(exc).__name__}: {exc}"
+            log.exception("relaying %s/%s failed: a bug in ccm", done.provider, done.actual_model)
+            done.status, done.error, done.outcome = 502, f"{type(exc).__name__}: {exc}", "ccm_error"
             yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             if pending is not None and not pending.done():

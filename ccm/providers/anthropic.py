@@ -80,8 +80,15 @@ class AnthropicAdapter:
         beta = ctx.client_headers.get("anthropic-beta")
         if beta:
             headers["anthropic-beta"] = beta
+        agent = ctx.client_headers.get("user-agent")
+        if agent:  # coding-plan endpoints admit coding agents by their user-agent (DESIGN)
+            headers["user-agent"] = agent
         headers.update(dict(provider.headers))
-        headers.update(auth_headers(provider.spec.auth, ctx.api_key))
+        credential = ctx.credential
+        if credential.kind == "passthrough":
+            headers.update(credential.forward)  # Claude Code's own login and identity, as they came
+        else:
+            headers.update(auth_headers(provider.spec.auth, credential.secret))
         return UpstreamRequest(url, headers, orjson.dumps(body), ctx.stream)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
@@ -110,6 +117,8 @@ class AnthropicAdapter:
             raise InvalidUpstream("answered with a body that is not valid JSON") from None
         if not isinstance(data, dict) or data.get("type") != "message":
             raise InvalidUpstream("answered with JSON that is not an Anthropic message")
+        if not isinstance(data.get("usage", {}), dict) or not isinstance(data.get("content", []), list):
+            raise InvalidUpstream("answered with a message whose usage or content is malformed")
         return data
 
     def stream(self, ctx: RequestContext, content_type: str) -> AnthropicStream:
@@ -215,7 +224,11 @@ class AnthropicStream:
 
 def _count(usage: dict[str, Any], name: str, current: int) -> int:
     value = usage.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else current
+    if value is None:
+        return current
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidUpstream(f"sent a usage.{name} that is not a count: {value!r}")
+    return value
 
 
 ADAPTER = AnthropicAdapter()

@@ -55,7 +55,6 @@ FAILURES: dict[str, Reply | None] = {
 }
 STREAM_FAILURES: dict[str, Reply | None] = {
     **{k: v for k, v in FAILURES.items() if k not in ("invalid_json", "html_200")},
-    "json_to_stream": Reply(200, json=anthropic_message()),
     "invalid_first_event": Reply.stream([sse("content_block_delta", {"type": "content_block_delta"})]),
     "error_event_first": Reply.stream(
         [sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})]
@@ -221,7 +220,7 @@ def test_slow_but_talking_stream_completes(upstreams: Up, proxy: Px) -> None:
 
 
 def test_silence_mid_stream_beyond_api_timeout_ends_with_error(upstreams: Up, proxy: Px) -> None:
-    up = upstreams().script(Reply.stream(anthropic_stream("x", pieces=1), pauses={3: 2.0}))
+    up = upstreams().script(Reply.stream(anthropic_stream("x", pieces=1), pauses={4: 2.0}))  # after the first delta
     p = proxy(chain([up.url], api_timeout_ms=600))
     with httpx.stream(
         "POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False, timeout=10
@@ -246,3 +245,42 @@ def test_client_disconnect_closes_the_upstream(upstreams: Up, proxy: Px) -> None
     assert up.disconnects == 1
     records = httpx.get(f"{p.url}/api/requests", trust_env=False).json()
     assert records and records[0]["provider"] == "p1"
+
+
+def test_json_answer_to_a_streaming_request_is_replayed_as_a_stream(upstreams: Up, proxy: Px) -> None:
+    """Some gateways ignore `stream`: a complete JSON message still serves a streaming client (DESIGN)."""
+    up = upstreams().script(Reply(200, json=anthropic_message("whole")))
+    p = proxy(chain([up.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+    assert streamed_text(body) == "whole" and body.rstrip().endswith(b'{"type":"message_stop"}')
+
+
+def test_sse_answer_to_a_non_streaming_request_is_accumulated(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply.stream(anthropic_stream("accumulated", pieces=3)))
+    p = proxy(chain([up.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 200 and response.json()["content"][0]["text"] == "accumulated"
+
+
+def test_a_cut_sse_answer_to_a_non_streaming_request_fails_over(upstreams: Up, proxy: Px) -> None:
+    cut = upstreams().script(Reply.stream(anthropic_stream("never whole", pieces=3)[:-1]))
+    good = upstreams().script(Reply(200, json=anthropic_message("fine")))
+    p = proxy(chain([cut.url, good.url]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.json()["content"][0]["text"] == "fine" and response.headers["x-ccm-attempts"] == "2"
+
+
+def test_an_error_event_right_after_message_start_fails_over(upstreams: Up, proxy: Px) -> None:
+    """The window closes at the first content, not the first event: an overloaded_error there is a failed
+    attempt, not the end of the user's answer."""
+    events = anthropic_stream("x")
+    overloaded = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    bad = upstreams().script(Reply.stream([events[0], overloaded]))
+    good = upstreams().script(Reply.stream(anthropic_stream("from the second")))
+    p = proxy(chain([bad.url, good.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+        assert response.headers["x-ccm-provider"] == "p2"
+    assert streamed_text(body) == "from the second" and body.count(b"event: message_start") == 1
+    assert b"event: error" not in body

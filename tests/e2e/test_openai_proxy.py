@@ -256,13 +256,55 @@ def test_error_mid_stream_reaches_the_client_as_an_error_event(upstreams: Up, pr
         s.get_final_message()
 
 
-def test_stream_cut_without_done_or_finish_reason_still_ends_cleanly(upstreams: Up, proxy: Px) -> None:
+def test_stream_cut_without_done_or_finish_reason_ends_with_an_error(upstreams: Up, proxy: Px) -> None:
+    """A cut is never an answer (issue 8): the SDK sees an error, never a clean end of a partial answer."""
     chunks = openai_stream("all of it", done=False)[:-2]  # no finish_reason, no usage, no [DONE]
     up = upstreams().script(Reply.stream(chunks))
     p = start(proxy, ("oa", up.url, "openai-compatible"))
-    with sdk(p).messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}]) as s:
-        final = s.get_final_message()
-    assert final.content[0].text == "all of it" and final.stop_reason == "end_turn"  # type: ignore[union-attr]
+    with (
+        pytest.raises(anthropic.APIStatusError, match="ended before the answer was complete"),
+        sdk(p).messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}]) as s,
+    ):
+        s.get_final_message()
+    assert httpx.get(f"{p.url}/api/requests", trust_env=False).json()[0]["status"] == 502
+
+
+def test_a_write_cut_mid_arguments_never_reaches_the_client_as_tool_use(upstreams: Up, proxy: Px) -> None:
+    cut = '{"file_path": "/tmp/main.py", "content": "def main():\\n    print(\\"hel'
+    chunks = [
+        {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Writing."}}]},
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "Write", "arguments": cut},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    ]
+    for done in (False, True):
+        raw = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + ([b"data: [DONE]\n\n"] if done else [])
+        up = upstreams().script(Reply.stream(raw))
+        p = start(proxy, ("oa", up.url, "openai-compatible"))
+        with httpx.stream(
+            "POST",
+            f"{p.url}/v1/messages",
+            json={"model": "m", "max_tokens": 10, "stream": True, "messages": [{"role": "user", "content": "x"}]},
+            trust_env=False,
+        ) as response:
+            body = b"".join(response.iter_bytes())
+        assert b"event: error" in body and b"tool_use" not in body and b"message_stop" not in body
 
 
 def test_web_search_side_request(upstreams: Up, proxy: Px) -> None:
