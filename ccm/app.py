@@ -48,11 +48,12 @@ def anthropic_error(status: int, error_type: str, message: str, headers: dict[st
 
 
 def authorized(snapshot: Snapshot) -> bool:
-    """When server.api_key is set, clients must send it as x-api-key or Authorization: Bearer."""
+    """When server.api_key is set, clients must send it as x-ccm-key, x-api-key or Authorization: Bearer
+    (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key)."""
     expected = snapshot.router_key
     if not expected:
         return True
-    offered = [request.headers.get("x-api-key") or ""]
+    offered = [request.headers.get("x-ccm-key") or "", request.headers.get("x-api-key") or ""]
     auth = request.headers.get("authorization") or ""
     if auth.lower().startswith("bearer "):
         offered.append(auth[7:].strip())
@@ -262,7 +263,8 @@ class Routed:
 
 
 def _client_headers() -> dict[str, str]:
-    return {k.lower(): v for k, v in request.headers.items()}
+    """The client's headers for the adapters: the router key's own header is ccm's and never goes on."""
+    return {k.lower(): v for k, v in request.headers.items() if k.lower() != "x-ccm-key"}
 
 
 #: The Anthropic-format types whose APIs have /v1/messages/count_tokens.

@@ -68,7 +68,8 @@ _PROVIDER_KEYS = (
 _MODEL_KEYS = ("name", "mappings")
 _MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "weight")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
-_AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
+_AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
+_PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
 _TOML_INT_MAX = 2**63 - 1
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 _TYPE_NAMES = (*CATALOG, *ALIASES)
@@ -307,10 +308,17 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         auth_raw = (c.string(item, "auth_type", path, default="apikey") or "apikey").lower()
         auth_type = _AUTH_TYPES.get(auth_raw)
         if auth_type is None:
-            c.error((*path, "auth_type"), f'must be "apikey" or "oauth", not {auth_raw!r}')
+            c.error(
+                (*path, "auth_type"), f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}"
+            )
             auth_type = "apikey"
         elif auth_type == "oauth" and spec is not None and not spec.oauth:
             c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
+        elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
+            c.error(
+                (*path, "auth_type"),
+                f'"passthrough" forwards Claude Code\'s own login: only for types {", ".join(_PASSTHROUGH_TYPES)}',
+            )
         base_url = c.string(item, "base_url", path) or None
         if base_url is not None and not re.match(r"^https?://", base_url):
             c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
