@@ -5,6 +5,10 @@
     ANTHROPIC_API_KEY     removed: Claude Code would send it instead of the token
     NO_PROXY              extended with 127.0.0.1,localhost so a corporate proxy never sees local calls
 
+With a passthrough provider (Claude Pro/Max through Claude Code's own login), ANTHROPIC_AUTH_TOKEN and
+ANTHROPIC_API_KEY are both removed so Claude Code sends its own login, and the router key (if any) goes
+in ANTHROPIC_CUSTOM_HEADERS as `x-ccm-key: KEY`.
+
 A router key written as `$VAR` is printed as a reference to that variable, never as its value.
 """
 
@@ -27,15 +31,17 @@ class Token:
 
     value: str | None
     variable: str | None = None
+    passthrough: bool = False
+    """Claude Code keeps its own login; the key travels as x-ccm-key."""
 
 
-def router_token(raw_api_key: str | None) -> Token:
+def router_token(raw_api_key: str | None, *, passthrough: bool = False) -> Token:
     if not raw_api_key:
-        return Token(DEFAULT_TOKEN)
+        return Token(None if passthrough else DEFAULT_TOKEN, passthrough=passthrough)
     var = secrets.env_reference(raw_api_key)
     if var is not None:
-        return Token(os.environ.get(var), var)
-    return Token(raw_api_key)
+        return Token(os.environ.get(var), var, passthrough)
+    return Token(raw_api_key, passthrough=passthrough)
 
 
 def no_proxy(current: str | None) -> str:
@@ -52,7 +58,14 @@ def child_env(base: Mapping[str, str], url: str, token: Token) -> dict[str, str]
     env = dict(base)
     env.pop("ANTHROPIC_API_KEY", None)
     env["ANTHROPIC_BASE_URL"] = url
-    env["ANTHROPIC_AUTH_TOKEN"] = token.value or DEFAULT_TOKEN
+    if token.passthrough:
+        env.pop("ANTHROPIC_AUTH_TOKEN", None)  # Claude Code sends its own login (claude /login)
+        if token.value:
+            headers = [h for h in base.get("ANTHROPIC_CUSTOM_HEADERS", "").splitlines() if h.strip()]
+            headers = [h for h in headers if not h.lower().startswith("x-ccm-key:")]
+            env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join([*headers, f"x-ccm-key: {token.value}"])
+    else:
+        env["ANTHROPIC_AUTH_TOKEN"] = token.value or DEFAULT_TOKEN
     env["NO_PROXY"] = no_proxy(base.get("NO_PROXY"))
     if "no_proxy" in base:
         env["no_proxy"] = no_proxy(base.get("no_proxy"))
@@ -74,6 +87,8 @@ def shell_lines(shell: str, url: str, token: Token, current_no_proxy: str | None
     else:
         token_expr = _quote(token.value or DEFAULT_TOKEN, shell)
     value = _quote(no_proxy(current_no_proxy), shell)
+    if token.passthrough:
+        return _passthrough_lines(shell, url, token, value)
     if shell == "powershell":
         return [
             f"$env:ANTHROPIC_BASE_URL = {_quote(url, shell)}",
@@ -94,6 +109,34 @@ def shell_lines(shell: str, url: str, token: Token, current_no_proxy: str | None
         "unset ANTHROPIC_API_KEY",
         f"export NO_PROXY={value}",
     ]
+
+
+def _passthrough_lines(shell: str, url: str, token: Token, no_proxy_value: str) -> list[str]:
+    """Claude Code keeps its own login: no token variables, the router key as a custom header."""
+    header: str | None = None
+    if token.variable:
+        header = f'"x-ccm-key: $env:{token.variable}"' if shell == "powershell" else f'"x-ccm-key: ${token.variable}"'
+    elif token.value:
+        header = _quote(f"x-ccm-key: {token.value}", shell)
+    if shell == "powershell":
+        lines = [
+            f"$env:ANTHROPIC_BASE_URL = {_quote(url, shell)}",
+            "Remove-Item Env:ANTHROPIC_AUTH_TOKEN -ErrorAction SilentlyContinue",
+            "Remove-Item Env:ANTHROPIC_API_KEY -ErrorAction SilentlyContinue",
+        ]
+        lines += [f"$env:ANTHROPIC_CUSTOM_HEADERS = {header}"] if header else []
+        return [*lines, f"$env:NO_PROXY = {no_proxy_value}"]
+    if shell == "fish":
+        lines = [
+            f"set -gx ANTHROPIC_BASE_URL {_quote(url, shell)}",
+            "set -e ANTHROPIC_AUTH_TOKEN",
+            "set -e ANTHROPIC_API_KEY",
+        ]
+        lines += [f"set -gx ANTHROPIC_CUSTOM_HEADERS {header}"] if header else []
+        return [*lines, f"set -gx NO_PROXY {no_proxy_value}"]
+    lines = [f"export ANTHROPIC_BASE_URL={_quote(url, shell)}", "unset ANTHROPIC_AUTH_TOKEN", "unset ANTHROPIC_API_KEY"]
+    lines += [f"export ANTHROPIC_CUSTOM_HEADERS={header}"] if header else []
+    return [*lines, f"export NO_PROXY={no_proxy_value}"]
 
 
 def default_shell() -> str:

@@ -11,6 +11,7 @@ import os
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from ccm import pidfile
 from config import paths
@@ -48,16 +49,33 @@ def proxy_url(info: pidfile.PidInfo) -> str:
     return f"http://{host}:{info.port}" if info.port else info.url
 
 
-def raw_router_key(config: str | os.PathLike[str]) -> str | None:
-    """server.api_key as written (literal or $VAR), read straight from the file: the file may be mid-edit
-    and invalid while the proxy keeps serving its last good version, whose key is still this one."""
+def _raw(config: str | os.PathLike[str]) -> dict[str, Any]:
+    """The file as TOML, read straight: it may be mid-edit and invalid while the proxy keeps serving its
+    last good version, whose router key and providers are still these."""
     try:
-        raw = tomllib.loads(Path(config).read_text(encoding="utf-8")).get("server", {}).get("api_key")
+        data = tomllib.loads(Path(config).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError) as exc:
-        raise CcmError(f"cannot read server.api_key from {config}: {exc}") from None
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CcmError(f"cannot read {config}: {exc}") from None
+    return data
+
+
+def raw_router_key(config: str | os.PathLike[str]) -> str | None:
+    """server.api_key as written (literal or $VAR)."""
+    server = _raw(config).get("server")
+    raw = server.get("api_key") if isinstance(server, dict) else None
     return raw if isinstance(raw, str) and raw else None
+
+
+def uses_passthrough(config: str | os.PathLike[str]) -> bool:
+    """Whether an enabled provider forwards Claude Code's own login (Claude Pro/Max): then `ccm code`
+    leaves Claude Code's login alone and sends the router key in a header of its own."""
+    providers = _raw(config).get("providers")
+    return any(
+        isinstance(p, dict) and str(p.get("auth_type", "")).lower() == "passthrough" and p.get("enabled", True)
+        for p in (providers if isinstance(providers, list) else [])
+    )
 
 
 def require_running() -> pidfile.PidInfo:

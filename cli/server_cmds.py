@@ -64,14 +64,14 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
 
 def router_token(config: str | Path) -> claude_env.Token:
     """The token Claude Code must send to the proxy serving `config`."""
-    return claude_env.router_token(common.raw_router_key(config))
+    return claude_env.router_token(common.raw_router_key(config), passthrough=common.uses_passthrough(config))
 
 
 def print_started(info: pidfile.PidInfo) -> None:
     url = common.proxy_url(info)
     token = router_token(info.config)
     if token.value and not token.variable and token.value != claude_env.DEFAULT_TOKEN:
-        token = claude_env.Token("<your server.api_key>")
+        token = claude_env.Token("<your server.api_key>", passthrough=token.passthrough)
     common.echo(f"ccm {info.version} is running at {url} (pid {info.pid})")
     common.echo(f"config: {info.config}")
     common.echo('Run Claude Code through it with `ccm code`, or set in your shell (`eval "$(ccm env)"`):')

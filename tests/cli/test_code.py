@@ -29,7 +29,8 @@ except Exception as exc:
 record = {
     "argv": sys.argv[1:],
     "env": {k: os.environ.get(k) for k in
-            ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "NO_PROXY", "no_proxy")},
+            ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "NO_PROXY", "no_proxy",
+             "ANTHROPIC_CUSTOM_HEADERS")},
     "stdin": sys.stdin.read() if os.environ.get("FAKE_CLAUDE_STDIN") else None,
     "health": health,
     "pid": os.getpid(),
@@ -82,6 +83,7 @@ def test_code_passes_everything_through(cli: Cli, claude: Path, write_config: An
         "ANTHROPIC_API_KEY": None,
         "NO_PROXY": "corp.example,127.0.0.1,localhost",
         "no_proxy": None,
+        "ANTHROPIC_CUSTOM_HEADERS": None,
     }
     assert seen["health"]["status"] == "ok"  # the proxy answered while claude ran
     assert "started the proxy" in result.stderr
@@ -248,3 +250,36 @@ def test_env_is_evaluable_and_uses_the_running_proxy(cli: Cli, write_config: Any
     assert out.strip() == f"{url}|k-1|unset"
     cli.ok("stop")
     assert "unknown shell 'tcsh'" in cli.fails("env", "--shell", "tcsh")
+
+
+PASSTHROUGH = """
+[[providers]]
+name = "claude"
+provider_type = "anthropic"
+auth_type = "passthrough"
+"""
+
+
+def test_code_with_a_passthrough_provider_leaves_claude_codes_login_alone(
+    cli: Cli, claude: Path, write_config: Any
+) -> None:
+    """Claude Pro/Max: Claude Code must send its own login, so neither token variable reaches it (even when
+    the user's shell sets them); the router key travels as x-ccm-key in ANTHROPIC_CUSTOM_HEADERS."""
+    path = write_config()
+    path.write_text(path.read_text().replace("[server]\n", ROUTER_KEY_CONFIG) + PASSTHROUGH)
+    env = {
+        "FAKE_CLAUDE_NAME": "pt",
+        "CCM_TEST_ROUTER_KEY": "k-2",
+        "ANTHROPIC_AUTH_TOKEN": "stale",
+        "ANTHROPIC_API_KEY": "sk-stale",
+        "ANTHROPIC_CUSTOM_HEADERS": "x-team: blue",
+    }
+    result = cli.run("code", "-p", "hi", env=env)
+    assert result.returncode == 0, result.stderr
+    seen = record(claude, "pt")["env"]
+    assert seen["ANTHROPIC_AUTH_TOKEN"] is None and seen["ANTHROPIC_API_KEY"] is None
+    assert seen["ANTHROPIC_CUSTOM_HEADERS"] == "x-team: blue\nx-ccm-key: k-2"
+    lines = cli.ok("env", "--shell", "bash", env={"CCM_TEST_ROUTER_KEY": "k-2"}).splitlines()
+    assert "unset ANTHROPIC_AUTH_TOKEN" in lines and "unset ANTHROPIC_API_KEY" in lines
+    assert 'export ANTHROPIC_CUSTOM_HEADERS="x-ccm-key: $CCM_TEST_ROUTER_KEY"' in lines
+    cli.ok("stop")
