@@ -4,6 +4,7 @@ a secret in a message."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -206,3 +207,31 @@ def test_answer_ends_at_message_stop_even_if_the_upstream_keeps_the_connection_o
     assert time.monotonic() - started < 2.0
     assert b"event: error" not in body and b"message_stop" in body
     assert recent(p)[0]["status"] == 200
+
+
+def test_a_bug_in_ccm_is_loud_and_counted_not_a_quiet_failover(
+    upstreams: Up, proxy: Px, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A translator bug must not hide as a quiet failover to the next (maybe paid) provider: ERROR with
+    its traceback, `ccm_error` in the attempt record; failing over is still fine (issue 8 §4)."""
+    from ccm.providers.anthropic import AnthropicAdapter
+
+    original = AnthropicAdapter.translate_message
+    calls = {"n": 0}
+
+    def buggy(self: AnthropicAdapter, content: bytes, content_type: str, ctx: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyError("a bug of ours")  # fault injection: ccm's own code raising on a good answer
+        return original(self, content, content_type, ctx)
+
+    monkeypatch.setattr(AnthropicAdapter, "translate_message", buggy)
+    first, second = upstreams(), upstreams()
+    first.script(Reply(200, json=anthropic_message("lost to the bug")))
+    second.script(Reply(200, json=anthropic_message("second")))
+    p = proxy(chain([first.url, second.url]))
+    with caplog.at_level(logging.ERROR, logger="ccm.dispatch"):
+        response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.json()["content"][0]["text"] == "second"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "ccm.dispatch"]
+    assert errors and errors[0].exc_info is not None and "KeyError" in errors[0].exc_text  # type: ignore[operator]
