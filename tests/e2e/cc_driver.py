@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.harness import ROOT, free_port, make_config, server_env, spawn_server, terminate, wait_healthy
+from tests.fakes.anthropic_sse import tool_use_stream
 from tests.fakes.scenarios import AgentTurn, anthropic_tool_output, openai_tool_output
 from tests.fakes.upstream import FakeUpstream, Received, Reply
 
@@ -38,6 +39,9 @@ UPSTREAM_KEY = "test-upstream-key"
 ACTUAL_MODEL = "fake-actual-model"
 ROUTED_MODEL = "fake-model"
 BROKEN_PROVIDER = "fake-broken"
+ROUTER_KEY = "router-key-for-claude-code-0123"
+OAT = "sk-ant-oat01-fake-" + "a" * 40
+"""The access token of the fake Claude Pro/Max login seeded into ~/.claude/.credentials.json."""
 
 
 def loopback_up() -> None:
@@ -74,6 +78,35 @@ def seed_home(home: Path) -> None:
     """A throwaway HOME whose ~/.claude.json says onboarding is done (the TUI needs it; -p does not mind)."""
     home.mkdir(parents=True, exist_ok=True)
     (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True}))
+
+
+def seed_login(home: Path) -> None:
+    """A Claude Pro/Max login as `claude /login` leaves it: Claude Code then sends its own bearer."""
+    folder = home / ".claude"
+    folder.mkdir(parents=True, exist_ok=True)
+    login = {
+        "claudeAiOauth": {
+            "accessToken": OAT,
+            "refreshToken": "sk-ant-ort01-fake-" + "b" * 40,
+            "expiresAt": int((time.time() + 7 * 86400) * 1000),
+            "scopes": ["user:inference", "user:profile", "user:sessions:claude_code"],
+            "subscriptionType": "max",
+        }
+    }
+    path = folder / ".credentials.json"
+    path.write_text(json.dumps(login))
+    path.chmod(0o600)
+
+
+def write_subscription_config(path: Path, port: int, claude_url: str, openai_url: str) -> None:
+    """Claude (passthrough) first, an OpenAI-format provider second, a router key set."""
+    providers = [
+        {"name": "claude", "provider_type": "anthropic", "auth_type": "passthrough", "base_url": claude_url},
+        {**provider("openai", openai_url), "api_key": UPSTREAM_KEY},
+    ]
+    mappings = [("claude", ACTUAL_MODEL), ("fake-openai", ACTUAL_MODEL)]
+    text = make_config(providers, {ROUTED_MODEL: mappings}, server={"port": port, "api_key": ROUTER_KEY})
+    path.write_text(text)
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> dict[str, Any]:
@@ -117,6 +150,8 @@ def summarize(rec: Received, wire: str) -> dict[str, Any]:
         "tool_output": output,
         "authorization": rec.headers.get("authorization"),
         "x-api-key": rec.headers.get("x-api-key"),
+        "anthropic-beta": rec.headers.get("anthropic-beta"),
+        "router_key_seen": ROUTER_KEY in json.dumps(rec.headers),
     }
 
 
@@ -199,6 +234,8 @@ def main(spec_path: str) -> int:
     # The interfaces this process (and so Claude Code) can use: just "lo" in a fresh namespace.
     interfaces = [name for _, name in socket.if_nameindex()]
     report: dict[str, Any] = {"spec": spec, "final_text": turn.final_text(), "interfaces": interfaces}
+    if spec.get("subscription"):
+        return subscription(spec, turn, report, home, project, ccm_home)
     broken_status = spec.get("broken")
     with FakeUpstream() as upstream, FakeUpstream() as broken:
         upstream.script(turn.anthropic() if wire == "anthropic" else turn.openai())
@@ -212,6 +249,35 @@ def main(spec_path: str) -> int:
             report |= through_ccm_code(spec, env, ccm_home, project)
         report["upstream"] = [summarize(rec, wire) for rec in upstream.received]
         report["broken_upstream"] = [summarize(rec, "anthropic") for rec in broken.received]
+    log = ccm_home / "ccm.log"
+    report["proxy_log"] = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    print(json.dumps(report))
+    return 0
+
+
+def subscription(
+    spec: dict[str, Any], turn: AgentTurn, report: dict[str, Any], home: Path, project: Path, ccm_home: Path
+) -> int:
+    """Claude Code logged in to Pro/Max, through `ccm code`: its first request reaches the fake Anthropic
+    with its own bearer; the tool result meets the plan's limit (429) and the session goes on elsewhere."""
+    seed_login(home)
+
+    def claude(rec: Received) -> Reply:
+        if not rec.path.startswith("/v1/messages") or rec.path.startswith("/v1/messages/count_tokens"):
+            return Reply.error(404, "only /v1/messages", "not_found_error")
+        if anthropic_tool_output(rec.json) is None:
+            return Reply.stream(tool_use_stream(turn.tool, turn.tool_input, model=turn.model))
+        claim = {"anthropic-ratelimit-unified-representative-claim": "five_hour", "retry-after": "3600"}
+        return Reply.error(429, "This request would exceed your rate limit", "rate_limit_error", headers=claim)
+
+    with FakeUpstream() as anthropic_up, FakeUpstream() as openai_up:
+        anthropic_up.script(Reply(handler=claude))
+        openai_up.script(turn.openai())
+        write_subscription_config(ccm_home / "config.toml", free_port(), anthropic_up.url, openai_up.url)
+        env = claude_env(spec, home)
+        report |= through_ccm_code(spec, env, ccm_home, project)
+        report["upstream"] = [summarize(rec, "anthropic") for rec in anthropic_up.received]
+        report["second_upstream"] = [summarize(rec, "openai") for rec in openai_up.received]
     log = ccm_home / "ccm.log"
     report["proxy_log"] = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     print(json.dumps(report))

@@ -160,3 +160,25 @@ def test_ccm_code_runs_claude_through_the_proxy(claude_code: ClaudeCode, tmp_pat
     report = drive(claude_code, tmp_path, wire="anthropic", mode="ccm-code")
     assert_agent_turn(report, "/v1/messages?beta=true")
     assert report["leftover_proxy"] is None, "the proxy `ccm code` started was still running:\n" + explain(report)
+
+
+def test_claude_max_login_passes_through_then_fails_over_on_the_plan_limit(
+    claude_code: ClaudeCode, tmp_path: Path
+) -> None:
+    """Issue 9: Claude Code logged in to Pro/Max, through `ccm code` with a passthrough provider. Its own
+    bearer reaches the fake Anthropic untouched (the router key never does); when the plan's limit answers
+    429, the same session finishes its turn on the second (OpenAI-format) provider."""
+    from tests.e2e.cc_driver import OAT
+
+    report = drive(claude_code, tmp_path, wire="anthropic", mode="ccm_code", subscription=True)
+    claude = report["claude"]
+    assert claude["rc"] == 0 and not claude["timed_out"], explain(report)
+    assert claude["json"]["result"] == report["final_text"], explain(report)
+    first, *rest = report["upstream"]
+    assert first["authorization"] == f"Bearer {OAT}", explain(report)
+    assert "oauth-2025-04-20" in (first["anthropic-beta"] or ""), explain(report)
+    assert not any(u["router_key_seen"] for u in report["upstream"] + report["second_upstream"]), explain(report)
+    assert rest and rest[-1]["tool_output"] == TOOL_OUTPUT, explain(report)  # the turn that met the 429
+    finished = report["second_upstream"]
+    assert finished and finished[-1]["tool_output"] == TOOL_OUTPUT, explain(report)
+    assert finished[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}", explain(report)  # its own key, not the OAT
