@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from ccm.providers import anthropic_thinking as thinking
 from ccm.providers.base import (
     Frame,
     InvalidUpstream,
@@ -20,34 +21,12 @@ from ccm.providers.base import (
     UpstreamRequest,
     Usage,
     error_type_for,
-    is_ccm_signature,
 )
 from ccm.sse import SSEEvent, SSEParser, encode
 from ccm.translate.anthropic_events import events_from_message, message_from_events
 
 _FORWARD_QUERY_TYPES = frozenset({"anthropic", "anthropic-compatible"})
 _DEFAULT_VERSION = "2023-06-01"
-
-
-def _strip_ccm_thinking(messages: Any) -> Any:
-    """Drop thinking blocks whose signature ccm made: a real Anthropic API would reject them."""
-    if not isinstance(messages, list):
-        return messages
-    out = []
-    changed = False
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, list) and message.get("role") == "assistant":
-            kept = [
-                b
-                for b in content
-                if not (isinstance(b, dict) and b.get("type") == "thinking" and is_ccm_signature(b.get("signature")))
-            ]
-            if len(kept) != len(content):
-                changed = True
-                message = {**message, "content": kept or [{"type": "text", "text": "(thinking)"}]}
-        out.append(message)
-    return out if changed else messages
 
 
 def auth_headers(style: str, key: str | None) -> dict[str, str]:
@@ -66,9 +45,15 @@ class AnthropicAdapter:
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
         provider = ctx.attempt.provider
         messages = body.get("messages")
-        stripped = _strip_ccm_thinking(messages)
-        if stripped is not messages:
-            body = {**body, "messages": stripped}
+        own, lost_last = thinking.own_thinking(
+            messages, thinking.key_of(provider), thinking.is_anthropic_host(provider)
+        )
+        if own is not messages:
+            body = {**body, "messages": own}
+            if lost_last and thinking.in_open_tool_loop(own) and "thinking" in body:
+                # Anthropic wants the open tool loop's last assistant turn to start with thinking: without
+                # the block (another host made it), the request must not ask for thinking at all.
+                body = {k: v for k, v in body.items() if k != "thinking"}
         url = provider.url("/v1/messages")
         if ctx.query and provider.provider_type in _FORWARD_QUERY_TYPES:
             url = f"{url}?{ctx.query}"
@@ -110,7 +95,7 @@ class AnthropicAdapter:
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         if "event-stream" in content_type or content.lstrip().startswith((b"event:", b"data:")):
-            return _message_from_stream(content)  # a gateway that streams whatever was asked
+            return _message_from_stream(content, _wrap_for(ctx))  # a gateway that streams whatever was asked
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -119,18 +104,33 @@ class AnthropicAdapter:
             raise InvalidUpstream("answered with JSON that is not an Anthropic message")
         if not isinstance(data.get("usage", {}), dict) or not isinstance(data.get("content", []), list):
             raise InvalidUpstream("answered with a message whose usage or content is malformed")
+        key = _wrap_for(ctx)
+        if key is not None:
+            data["content"] = [_wrap_block(b, key) for b in data.get("content", [])]
         return data
 
     def stream(self, ctx: RequestContext, content_type: str) -> AnthropicStream:
         if "json" in content_type.lower():
-            return AnthropicStream(json_body=True)  # one whole message for a streaming request: replayed
+            return AnthropicStream(json_body=True, wrap_for=_wrap_for(ctx))  # one whole message: replayed
         if "event-stream" not in content_type:
             raise InvalidUpstream(f"answered a streaming request with {content_type or 'no content type'}")
-        return AnthropicStream()
+        return AnthropicStream(wrap_for=_wrap_for(ctx))
 
 
-def _message_from_stream(content: bytes) -> dict[str, Any]:
-    stream = AnthropicStream()
+def _wrap_for(ctx: RequestContext) -> str | None:
+    """The provider whose thinking signatures must be wrapped (None for api.anthropic.com's own)."""
+    provider = ctx.attempt.provider
+    return None if thinking.is_anthropic_host(provider) else thinking.key_of(provider)
+
+
+def _wrap_block(block: Any, key: str) -> Any:
+    if isinstance(block, dict) and block.get("type") == "thinking" and isinstance(block.get("signature"), str):
+        return {**block, "signature": thinking.wrap(key, block["signature"])}
+    return block
+
+
+def _message_from_stream(content: bytes, wrap_for: str | None = None) -> dict[str, Any]:
+    stream = AnthropicStream(wrap_for=wrap_for)
     frames = stream.feed(content) + stream.finish()
     if not stream.complete:
         raise InvalidUpstream("the upstream's streamed answer ended before message_stop")
@@ -148,7 +148,9 @@ class AnthropicStream:
     event): a delta silently dropped would be a wrong answer that looks right.
     """
 
-    def __init__(self, *, json_body: bool = False) -> None:
+    def __init__(self, *, json_body: bool = False, wrap_for: str | None = None) -> None:
+        self._wrap_for = wrap_for
+        """A provider whose signatures are wrapped for Claude Code (another host than api.anthropic.com)."""
         self._parser = SSEParser()
         self._json: bytearray | None = bytearray() if json_body else None
         self._started = False
@@ -195,8 +197,23 @@ class AnthropicStream:
             self._note_usage(data.get("usage"))
         elif name == "message_stop":
             self.complete = True
+        if self._wrap_for is not None and name in ("content_block_start", "content_block_delta"):
+            rewrapped = self._wrapped(data)
+            if rewrapped is not None:
+                return Frame(name, encode(name, rewrapped), rewrapped)
         raw = event.raw if event.event == name else b"event: " + name.encode() + b"\n" + event.raw
         return Frame(name, raw, data)
+
+    def _wrapped(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The event with its host's signature wrapped, or None when it carries none."""
+        assert self._wrap_for is not None
+        delta = data.get("delta")
+        if isinstance(delta, dict) and delta.get("type") == "signature_delta" and delta.get("signature"):
+            return {**data, "delta": {**delta, "signature": thinking.wrap(self._wrap_for, str(delta["signature"]))}}
+        block = data.get("content_block")
+        if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
+            return {**data, "content_block": _wrap_block(block, self._wrap_for)}
+        return None
 
     def _note_usage(self, usage: Any) -> None:
         """Anthropic reports input and cache counts at message_start and cumulative counts at the end."""
@@ -216,6 +233,8 @@ class AnthropicStream:
         if not isinstance(data, dict) or data.get("type") != "message":
             raise InvalidUpstream("answered a streaming request with JSON that is not an Anthropic message")
         self._json = None
+        if self._wrap_for is not None:
+            data["content"] = [_wrap_block(b, self._wrap_for) for b in data.get("content") or []]
         frames = [Frame(e["type"], encode(e["type"], e), e) for e in events_from_message(data)]
         self._started = self.complete = True
         self._note_usage(data.get("usage"))

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
-from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream, sse
 
 Up = Callable[[], FakeUpstream]
 Px = Callable[[str], InProcessProxy]
@@ -214,7 +214,7 @@ def test_ccm_signed_thinking_is_removed_before_an_anthropic_upstream(upstreams: 
     """Turn 1 answered by an OpenAI-format provider (ccm signed its thinking), turn 2 by Anthropic: the real
     API would reject a signature it did not make, so only ccm's own thinking blocks are removed."""
     up = upstreams().script(Reply(200, json=anthropic_message()))
-    p = proxy(one_model(up.url))
+    p = proxy(one_model(up.url, ptype="anthropic"))
     history = [
         {"role": "user", "content": "q1"},
         {
@@ -241,3 +241,98 @@ def test_upstream_cookies_are_not_kept(upstreams: Up, proxy: Px) -> None:
     for _ in range(20):  # more than the proxy's number of upstream clients: each sees a second request
         assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 200
     assert all("cookie" not in r.headers for r in up.received)
+
+
+def _thinking_answer(signature: str) -> dict[str, object]:
+    message = anthropic_message("a1")
+    message["content"] = [{"type": "thinking", "thinking": "glm thinks", "signature": signature}, *message["content"]]  # type: ignore[misc]
+    return message
+
+
+def test_another_hosts_signature_is_wrapped_and_goes_back_only_to_that_host(upstreams: Up, proxy: Px) -> None:
+    """Max limit -> GLM -> back to Claude in one session: z.ai's signature is wrapped for Claude Code,
+    unwrapped for z.ai, and never reaches Anthropic (which rejects signatures it did not make)."""
+    glm, claude = upstreams(), upstreams()
+    glm.script(Reply(200, json=_thinking_answer("zai-own-signature")))
+    claude.script(Reply(200, json=anthropic_message("claude")))
+    text = make_config(
+        [
+            anthropic_provider("glm", glm.url, key="glm-key-123456", ptype="anthropic-compatible"),
+            anthropic_provider("claude", claude.url, key="ant-key-123456", ptype="anthropic"),
+        ],
+        {"glm-4.6": [("glm", "glm-4.6")], "opus": [("claude", "claude-opus-5-5")]},
+    )
+    p = proxy(text)
+    first = httpx.post(
+        f"{p.url}/v1/messages",
+        json={"model": "glm-4.6", "max_tokens": 10, "messages": [{"role": "user", "content": "q1"}]},
+        trust_env=False,
+    ).json()
+    signature = first["content"][0]["signature"]
+    assert signature.startswith("ccm1:") and "zai-own-signature" not in signature
+    history = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": "q2"},
+    ]
+    for model in ("glm-4.6", "opus"):
+        body = {"model": model, "max_tokens": 10, "messages": history, "thinking": {"type": "adaptive"}}
+        assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 200
+    back_to_glm = glm.received[1].json["messages"][1]["content"]
+    assert back_to_glm[0] == {"type": "thinking", "thinking": "glm thinks", "signature": "zai-own-signature"}
+    to_claude = claude.received[0].json["messages"][1]["content"]
+    assert all(b["type"] != "thinking" for b in to_claude)
+
+
+def test_dropping_foreign_thinking_in_an_open_tool_loop_drops_thinking_too(upstreams: Up, proxy: Px) -> None:
+    """Anthropic requires the open tool loop's last assistant turn to start with thinking when thinking is
+    on: without the (foreign) block, the request goes without `thinking` instead of failing with a 400."""
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url, ptype="anthropic"))
+    history = [
+        {"role": "user", "content": "q1"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "t", "signature": "ccm1:abc"},
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
+            ],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a"}]},
+    ]
+    body = {"model": "m", "max_tokens": 10, "messages": history, "thinking": {"type": "enabled", "budget_tokens": 2000}}
+    assert httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False).status_code == 200
+    sent = up.received[0].json
+    assert "thinking" not in sent and sent["messages"][1]["content"][0]["type"] == "tool_use"
+
+
+def test_a_streamed_signature_from_another_host_is_wrapped(upstreams: Up, proxy: Px) -> None:
+    events = anthropic_stream("a1")
+    thinking = [
+        sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            },
+        ),
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}},
+        ),
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "kimi-sig"}},
+        ),
+        sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ]
+    text = [e.replace(b'"index": 0', b'"index": 1') for e in events[2:]]
+    up = upstreams().script(Reply.stream([events[0], *thinking, *text]))
+    p = proxy(one_model(up.url))
+    with anthropic.Anthropic(base_url=p.url, api_key="k", max_retries=0).messages.stream(
+        model="m", max_tokens=10, messages=[{"role": "user", "content": "q"}]
+    ) as s:
+        final = s.get_final_message()
+    block = final.content[0]
+    assert block.type == "thinking" and block.signature.startswith("ccm1:") and "kimi-sig" not in block.signature
