@@ -92,7 +92,7 @@ class OpenAIAdapter:
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         error_type, message = classify_error(status, error_message(content, status))
-        return UpstreamError(status, error_type, message, retry_after(headers))
+        return UpstreamError(status, error_type, message, retry_after(headers, status))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         state = _state(ctx)

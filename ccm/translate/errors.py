@@ -76,8 +76,9 @@ def classify(status: int, message: str) -> tuple[str, str]:
     return error_type_for(status), message
 
 
-def retry_after(headers: Mapping[str, str]) -> str | None:
-    """The upstream's Retry-After (or retry-after-ms, rounded up to seconds) to pass on."""
+def retry_after(headers: Mapping[str, str], status: int | None = None) -> str | None:
+    """The upstream's Retry-After (or retry-after-ms rounded up to seconds) to pass on; for a 429 without
+    one, OpenAI's `x-ratelimit-reset-requests`/`-tokens` ("6m0s", "1.5s", "20ms") mean the same."""
     lowered = {k.lower(): v for k, v in headers.items()}
     value = lowered.get("retry-after")
     if value:
@@ -88,4 +89,24 @@ def retry_after(headers: Mapping[str, str]) -> str | None:
             return str(max(1, math.ceil(float(millis) / 1000)))
         except ValueError:
             return None
+    if status == 429:
+        resets = [_duration(lowered.get(f"x-ratelimit-reset-{kind}")) for kind in ("requests", "tokens")]
+        known = [r for r in resets if r is not None]
+        if known:
+            return str(max(1, math.ceil(max(known))))
+    return None
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(text: str | None) -> float | None:
+    """A Go-style duration as OpenAI writes its reset headers ("1m30s", "250ms"), in seconds."""
+    if not text:
+        return None
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in parts)
     return None

@@ -55,3 +55,14 @@ def test_parse_error(status: int, body: bytes, error_type: str, message: str) ->
 )
 def test_retry_after_is_passed_on(headers: dict[str, str], expected: str | None) -> None:
     assert ADAPTER.parse_error(429, headers, b"{}").retry_after == expected
+
+
+def test_openai_reset_headers_are_a_retry_after_for_a_429_only() -> None:
+    from ccm.translate import retry_after
+
+    headers = {"x-ratelimit-reset-requests": "1m30s", "x-ratelimit-reset-tokens": "250ms"}
+    assert retry_after(headers, 429) == "90"
+    assert retry_after({"x-ratelimit-reset-tokens": "1.2s"}, 429) == "2"
+    assert retry_after(headers, 500) is None  # OpenAI sends them on every answer: a 500 backs off instead
+    assert retry_after({"x-ratelimit-reset-requests": "soon"}, 429) is None
+    assert retry_after({"retry-after": "7", **headers}, 429) == "7"
