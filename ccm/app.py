@@ -23,6 +23,7 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
+from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
 from ccm.providers.base import error_body
@@ -32,6 +33,7 @@ from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.errors import RoutingError
+from config.schema import Config
 
 log = logging.getLogger("ccm.app")
 
@@ -60,6 +62,14 @@ def authorized(snapshot: Snapshot) -> bool:
     # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
     # to refuse). compare_digest on every candidate: no early exit that times which one matched.
     return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])
+
+
+def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None:
+    """A reload that changes a provider (a new key or URL, `ccm providers enable`) gives it a fresh start."""
+    before = {p.name.lower(): p for p in old.providers}
+    for provider in new.providers:
+        if before.get(provider.name.lower()) != provider:
+            breakers.reset(provider.name)
 
 
 class _NoCookies(httpx.Cookies):
@@ -97,7 +107,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         clients = [upstream_client() for _ in range(UPSTREAM_CLIENTS)]
         state["clients"] = clients
         state["client"] = clients[0]
-        state["dispatcher"] = Dispatcher(clients, credentials)
+        dispatcher = state["dispatcher"] = Dispatcher(clients, credentials)
+        holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 

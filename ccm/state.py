@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,8 @@ class ConfigHolder:
         self._snapshot: Snapshot | None = None
         self._signature: tuple[int, int, int] | None = None
         self._lock = asyncio.Lock()
+        self.listeners: list[Callable[[Config, Config], None]] = []
+        """Called with (old, new) after each accepted reload (e.g. to close changed providers' circuits)."""
 
     @property
     def current(self) -> Snapshot:
@@ -125,7 +128,10 @@ class ConfigHolder:
             old = self.current.config.server
             new = snapshot.config.server
             restart = [f"server.{k}" for k in ("host", "port") if getattr(old, k) != getattr(new, k)]
+            previous = self.current.config
             self._snapshot = snapshot
+            for listener in self.listeners:
+                listener(previous, snapshot.config)
             log.info(
                 "config reloaded (generation %d)%s",
                 snapshot.generation,

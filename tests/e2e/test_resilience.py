@@ -231,3 +231,20 @@ def test_openai_wire_retries_too(upstreams: Up, proxy: Px) -> None:
     )
     response = post(proxy(text))
     assert response.json()["content"][0]["text"] == "ok" and response.headers["x-ccm-retries"] == "1"
+
+
+def test_a_reload_that_changes_the_provider_closes_its_circuit(upstreams: Up, proxy: Px) -> None:
+    down, good = upstreams(), upstreams()
+    down.script(Reply.error(503, "down"))
+    good.script(Reply(200, json=anthropic_message("fine")))
+    settings = {"max_retries": 0, "circuit_failures": 1, "circuit_cooldown_ms": 600000}
+    p = proxy(config([down.url, good.url], settings))
+    post(p)
+    assert post(p).headers["x-ccm-attempts"] == "1"  # p1's circuit is open: skipped
+    generation = httpx.get(f"{p.url}/health", trust_env=False).json()["generation"]
+    p.write_config(config([good.url, good.url], settings))  # p1 now points elsewhere
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{p.url}/health", trust_env=False).json()["generation"] == generation:
+        assert time.monotonic() < deadline, "the reload never happened"
+        time.sleep(0.05)
+    assert post(p).headers["x-ccm-provider"] == "p1"
