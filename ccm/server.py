@@ -146,8 +146,10 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config as HypercornConfig
 
+    from ccm import hangup
     from ccm.app import create_app
 
+    hangup.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/hangup.py)
     app = create_app(holder.path, holder=holder)
     cfg = HypercornConfig()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
