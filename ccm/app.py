@@ -31,6 +31,7 @@ from ccm.requestlog import RequestLog, RequestRecord
 from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
+from ccm.validate import validate_messages_request
 from config.errors import RoutingError
 
 log = logging.getLogger("ccm.app")
@@ -158,8 +159,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return anthropic_error(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
-            return anthropic_error(400, "invalid_request_error", 'request body needs a "model" string')
+        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
+        problem = validate_messages_request(body, count_tokens=request.path.endswith("/count_tokens"))
+        if problem is not None:
+            return anthropic_error(400, "invalid_request_error", problem)
         return snapshot, raw, body
 
     def record(kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float) -> Any:
