@@ -47,8 +47,8 @@ class HangupAwareTCPServer(TCPServer):
 
 def install() -> None:
     """Make every connection Hypercorn's asyncio worker accepts use HangupAwareTCPServer (idempotent)."""
-    _hypercorn_run.TCPServer = HangupAwareTCPServer  # type: ignore[misc]
+    setattr(_hypercorn_run, "TCPServer", HangupAwareTCPServer)  # noqa: B010 (not an exported name)
 
 
 def installed() -> bool:
-    return _hypercorn_run.TCPServer is HangupAwareTCPServer
+    return getattr(_hypercorn_run, "TCPServer", None) is HangupAwareTCPServer
