@@ -25,6 +25,7 @@ from quart import Quart, Response, request
 from ccm import __version__
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
+from ccm.origin import refusal
 from ccm.providers.base import error_body
 from ccm.relay import Done
 from ccm.requestlog import RequestLog, RequestRecord
@@ -131,6 +132,18 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         # exception's text stays out of it (it may quote a header value, and so a key).
         original = getattr(error, "original_exception", None) or error
         return anthropic_error(500, "api_error", f"ccm failed to handle this request ({type(original).__name__})")
+
+    @app.before_request
+    async def refuse_browsers() -> Response | None:
+        # Every route, /health included (ccm/origin.py says why); before the admin API's own key check.
+        snapshot = holder.current
+        server = request.scope.get("server") or ("", 0)
+        why = refusal(
+            request.headers.get("origin"), request.headers.get("host"), (snapshot.config.server.host, server[0])
+        )
+        if why is None or (snapshot.router_key and authorized(snapshot)):
+            return None
+        return anthropic_error(403, "permission_error", why)
 
     @app.get("/health")
     async def health() -> Response:
