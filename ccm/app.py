@@ -26,12 +26,14 @@ from ccm import __version__
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
+from ccm.origin import refusal
 from ccm.providers.base import error_body
 from ccm.relay import Done
 from ccm.requestlog import RequestLog, RequestRecord
 from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
+from ccm.validate import validate_messages_request
 from config.errors import RoutingError
 from config.schema import Config
 
@@ -142,6 +144,18 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         original = getattr(error, "original_exception", None) or error
         return anthropic_error(500, "api_error", f"ccm failed to handle this request ({type(original).__name__})")
 
+    @app.before_request
+    async def refuse_browsers() -> Response | None:
+        # Every route, /health included (ccm/origin.py says why); before the admin API's own key check.
+        snapshot = holder.current
+        server = request.scope.get("server") or ("", 0)
+        why = refusal(
+            request.headers.get("origin"), request.headers.get("host"), (snapshot.config.server.host, server[0])
+        )
+        if why is None or (snapshot.router_key and authorized(snapshot)):
+            return None
+        return anthropic_error(403, "permission_error", why)
+
     @app.get("/health")
     async def health() -> Response:
         return json_response(
@@ -169,8 +183,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return anthropic_error(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
-            return anthropic_error(400, "invalid_request_error", 'request body needs a "model" string')
+        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
+        problem = validate_messages_request(body, count_tokens=request.path.endswith("/count_tokens"))
+        if problem is not None:
+            return anthropic_error(400, "invalid_request_error", problem)
         return snapshot, raw, body
 
     def record(kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float) -> Any:

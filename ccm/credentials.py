@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from config import keycheck
 from config.schema import ProviderConfig
 
 
@@ -124,16 +125,13 @@ class Resolver:
         key = keys.get(provider.name.lower())
         if key:
             return Credential("apikey", key)
-        if provider.spec.key_optional and not provider.api_key:
+        problem = keycheck.missing_key(provider, key)
+        if problem is None:
             return NO_CREDENTIAL  # a local server that needs no key (an explicit `$VAR` unset is missing)
-        raise CredentialError(missing_key_message(provider))
+        raise CredentialError(problem)
 
     async def refresh(self, provider: ProviderConfig) -> Credential | None:
         """After an upstream 401 on an OAuth credential: one forced refresh (None when not OAuth)."""
         if provider.auth_type == "oauth" and self.oauth is not None:
             return await self.oauth.force_refresh(provider)
         return None
-
-
-def missing_key_message(provider: ProviderConfig) -> str:
-    return f"provider '{provider.name}' has no API key: run `ccm keys set {provider.name}` or set {provider.key_env}"

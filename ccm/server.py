@@ -43,6 +43,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
+        "--foreground", action="store_true", help="also print the serving line on stderr (journald, Docker)"
+    )
+    serve.add_argument(
         "--create-config", action="store_true", help="copy the shipped default config when the file does not exist"
     )
     return parser.parse_args(argv)
@@ -137,6 +140,12 @@ def serve(argv: list[str]) -> int:
         if not _port_free(host, port):
             return _fail(f"port {port} on {host} is in use by another program; pick another with --port")
         log.info("ccm %s serving %s with config %s", __version__, url, config_path)
+        if args.foreground:
+            print(
+                f"ccm {__version__} serving {url} with config {config_path} (log: {paths.log_path()})",
+                file=sys.stderr,
+                flush=True,
+            )
         return _run(holder, host, port)
     finally:
         pidfile.release(pid_path, fd)
@@ -146,8 +155,10 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config as HypercornConfig
 
+    from ccm import hangup
     from ccm.app import create_app
 
+    hangup.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/hangup.py)
     app = create_app(holder.path, holder=holder)
     cfg = HypercornConfig()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]

@@ -5,7 +5,7 @@ started with. The file is watched by polling its (mtime, size, inode): atomic re
 change applies within the poll interval. An invalid file is refused and the old snapshot keeps serving.
 
     holder = ConfigHolder(path); holder.load()        # raises ConfigError / CcmError at start
-    snap = holder.current                             # Snapshot(config, keys, router_key, generation)
+    snap = holder.current                             # Snapshot(config, keys, router_key, generation, missing_keys)
     outcome = await holder.reload()                   # ReloadOutcome(ok, problems, restart_required)
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config import secrets
+from config import keycheck, secrets
 from config.errors import CcmError, ConfigError, Problem
 from config.load import load_config
 from config.schema import Config
@@ -34,6 +34,10 @@ class Snapshot:
     router_key: str | None = None
     """The resolved server.api_key clients must send, if any."""
     generation: int = 0
+    missing_keys: dict[str, str] = field(default_factory=dict)
+    """Provider name (lower-case) -> "provider 'zai' has no API key: ..." for every API-key provider that
+    needs a key and has none (an unset explicit `$VAR` included, even on key-optional types). A provider
+    absent here either has its key in `keys` or needs none; the credential resolver asks this first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +68,21 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
                 f"server.api_key is {raw} but ${var} is not set; refusing to start without it",
                 hint=f"export {var}=... or remove server.api_key",
             )
-    keys: dict[str, str | None] = {}
-    for provider in config.providers:
-        if provider.auth_type == "oauth":
-            keys[provider.name.lower()] = None
-            continue
-        value, _source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
-        # A key pasted with a trailing newline or space (a CRLF .env file) works instead of failing.
-        keys[provider.name.lower()] = value.strip() if value else value
-        if value is None and provider.enabled and not provider.spec.key_optional:
-            log.warning(
-                "provider '%s' has no API key: run `ccm keys set %s` or set %s",
-                provider.name,
-                provider.name,
-                provider.key_env,
-            )
-    return Snapshot(config, keys, router_key, generation)
+    keys = keycheck.resolve_keys(config)
+    return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys))
+
+
+def _enabled_missing(snapshot: Snapshot) -> dict[str, str]:
+    enabled = {p.name.lower() for p in snapshot.config.providers if p.enabled}
+    return {name: message for name, message in snapshot.missing_keys.items() if name in enabled}
+
+
+def _log_missing(snapshot: Snapshot, previous: Snapshot | None) -> None:
+    """Each enabled provider with no key, once: at start, then only what a reload changed (DESIGN, Config)."""
+    before = _enabled_missing(previous) if previous is not None else {}
+    for name, message in _enabled_missing(snapshot).items():
+        if before.get(name) != message:
+            log.warning("%s", message)
 
 
 class ConfigHolder:
@@ -103,6 +106,7 @@ class ConfigHolder:
         for warning in result.warnings:
             log.warning("%s", warning)
         self._snapshot = build_snapshot(result.config, 1)
+        _log_missing(self._snapshot, None)
         return self._snapshot
 
     async def reload(self) -> ReloadOutcome:
@@ -128,10 +132,11 @@ class ConfigHolder:
             old = self.current.config.server
             new = snapshot.config.server
             restart = [f"server.{k}" for k in ("host", "port") if getattr(old, k) != getattr(new, k)]
-            previous = self.current.config
+            previous = self.current
             self._snapshot = snapshot
+            _log_missing(snapshot, previous)
             for listener in self.listeners:
-                listener(previous, snapshot.config)
+                listener(previous.config, snapshot.config)
             log.info(
                 "config reloaded (generation %d)%s",
                 snapshot.generation,

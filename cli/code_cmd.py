@@ -37,12 +37,14 @@ def _enter() -> tuple[sessions.Session, str, claude_env.Token]:
     with sessions.registry_lock():
         info = common.running()
         if info is None:
-            info = server_cmds.start_proxy(common.config_path(None, live=False))
+            path = common.config_path(None, live=False)
+            info = server_cmds.start_proxy(path)
             sessions.mark_owned(info)
             common.note(
                 f"ccm: started the proxy at {common.proxy_url(info)} (pid {info.pid}); "
                 "it stops when the last `ccm code` session ends"
             )
+            server_cmds.warn(server_cmds.start_warnings(path, info.host))
         session = sessions.open_session()
     try:
         return session, common.proxy_url(info), server_cmds.router_token(info.config)

@@ -75,9 +75,12 @@ def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
         conn.close()
 
 
-def serve_command(config: Path | None, host: str | None, port: int | None) -> list[str]:
-    """The server's command line; `--create-config` because `ccm start` (and `ccm code`) may create it."""
+def serve_command(config: Path | None, host: str | None, port: int | None, *, foreground: bool = False) -> list[str]:
+    """The server's command line; `--create-config` because `ccm start` (and `ccm code`) may create it;
+    `--foreground` makes it print its serving line on stderr too (systemd/journald, Docker)."""
     argv = [sys.executable, "-m", "ccm", "serve", "--create-config"]
+    if foreground:
+        argv.append("--foreground")
     if config is not None:
         argv += ["--config", str(config)]
     if host:

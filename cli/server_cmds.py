@@ -62,6 +62,25 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
     return process.wait_healthy(process.spawn(config, host, port))
 
 
+def start_warnings(config: Path, host: str | None = None) -> list[str]:
+    """What the proxy about to serve `config` cannot do: routed providers with no key or login, and an
+    open address with no router key (DESIGN, CLI). Reads the keyring, as the proxy will."""
+    if not config.exists():
+        return []  # the shipped default is created by the server: nothing of the user's to warn about yet
+    from config import keycheck  # deferred: keyring (~60 ms) only for the commands that start a proxy
+
+    try:
+        loaded = load_config(config).config
+        return keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
+    except CcmError:
+        return []  # the server reports a bad config itself, as one line
+
+
+def warn(lines: list[str]) -> None:
+    for line in lines:
+        common.note(f"ccm: warning: {line}")
+
+
 def router_token(config: str | Path) -> claude_env.Token:
     """The token Claude Code must send to the proxy serving `config`."""
     return claude_env.router_token(common.raw_router_key(config), passthrough=common.uses_passthrough(config))
@@ -94,14 +113,18 @@ def start(
         if info is not None:
             raise CcmError(f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})")
         process.remove_stale_pidfile()
-        problem = process.port_problem(*listen_address(path, host, port))
+        listen_host, listen_port = listen_address(path, host, port)
+        problem = process.port_problem(listen_host, listen_port)
         if problem:
             raise CcmError(problem)
-        argv = process.serve_command(path, host, port)
+        warn(start_warnings(path, listen_host))  # on stderr, where journald and `docker logs` look
+        argv = process.serve_command(path, host, port, foreground=True)
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)  # the server replaces this process: same pid, signals go straight to it
-    print_started(start_proxy(path, host, port))
+    info = start_proxy(path, host, port)
+    print_started(info)
+    warn(start_warnings(path, info.host))
 
 
 def stop() -> None:

@@ -9,9 +9,10 @@ import time
 
 import httpx
 
-from ccm.dispatch import Dispatcher
+from ccm.dispatch import Call, Dispatcher
 from ccm.relay import Done
 from ccm.routing import resolve, route
+from ccm.state import Snapshot
 from config.load import parse_config
 from tests.e2e.harness import anthropic_provider, make_config
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_stream
@@ -25,9 +26,9 @@ async def test_an_unstarted_stream_closes_its_upstream() -> None:
         decision = route(body, config)
         seen: list[Done] = []
         async with httpx.AsyncClient() as client:
-            result = await Dispatcher([client]).run(
-                body, decision, resolve(decision.model, config), {"up": "k" * 12}, {}, "", (5.0, 30.0), seen.append
-            )
+            snapshot = Snapshot(config, {"up": "k" * 12})
+            call = Call(body, decision, resolve(decision.model, config), snapshot, {}, "", seen.append)
+            result = await Dispatcher([client]).run(call)
             assert result.stream is not None and seen == []
             del result  # never iterated: as when Quart is cancelled before sending the body
             gc.collect()

@@ -98,8 +98,10 @@ class InProcessProxy:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
+        from ccm import hangup
         from ccm.app import create_app
 
+        hangup.install()  # as `ccm serve` does: hung-up clients are closed at once
         self.port = self.port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.config_path)

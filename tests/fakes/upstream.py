@@ -72,6 +72,10 @@ class Received:
         return jsonlib.loads(self.body) if self.body else None
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # socketserver's default listen backlog (5) resets bursts of connections
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -99,7 +103,7 @@ class FakeUpstream:
 
             do_GET = do_POST = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -1,0 +1,94 @@
+"""`ccm start` says, one line each on stderr, what the proxy cannot do (a routed provider with no key or
+login), and `--foreground` prints the serving line and those warnings on stderr (journald, Docker)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.cli.conftest import CCM, Cli, wait_for
+from tests.cli.test_server_cmds import health
+from tests.e2e.harness import make_config
+
+EXPECTED = [
+    "ccm: warning: provider 'zai' has no API key: run `ccm keys set zai` or set ZAI_API_KEY",
+    "ccm: warning: provider 'lm' has no API key: run `ccm keys set lm` or set LM_STUDIO_KEY",
+]
+
+
+def write(cli: Cli, port: int) -> Path:
+    providers = [
+        {"name": "zai", "provider_type": "z.ai"},
+        {
+            "name": "lm",
+            "provider_type": "openai-compatible",
+            "base_url": "http://127.0.0.1:9/v1",
+            "api_key": "$LM_STUDIO_KEY",
+        },
+        {"name": "ollama", "provider_type": "openai-compatible", "base_url": "http://127.0.0.1:9/v1"},
+        {"name": "claude", "provider_type": "anthropic", "auth_type": "passthrough"},
+        {"name": "unused", "provider_type": "z.ai"},  # no model maps to it: the router never uses it
+    ]
+    models: dict[str, Any] = {"main": [("zai", "glm"), ("lm", "q"), ("ollama", "q"), ("claude", "c")]}
+    path = cli.home / "config.toml"
+    path.write_text(make_config(providers, models, server={"port": port}))
+    return path
+
+
+def warnings(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("ccm: warning:")]
+
+
+def test_start_warns_about_each_routed_provider_without_a_key(cli: Cli, port: int) -> None:
+    write(cli, port)
+    result = cli.run("start")
+    assert result.returncode == 0, result.stderr
+    assert f"running at http://127.0.0.1:{port}" in result.stdout
+    assert warnings(result.stderr) == EXPECTED
+    # The proxy itself logged every enabled provider with no key once at start, the unused one included.
+    log = wait_for(lambda: (text := (cli.home / "ccm.log").read_text()).count("has no API key") >= 3 and text)
+    for line in EXPECTED:
+        assert log.count(line.removeprefix("ccm: warning: ")) == 1
+    assert "provider 'unused' has no API key" in log
+    assert "'ollama' has no" not in log and "'claude' has no" not in log
+    cli.ok("stop")
+
+
+def test_start_with_every_key_set_is_quiet(cli: Cli, port: int) -> None:
+    write(cli, port)
+    result = cli.run("start", env={"ZAI_API_KEY": "sk-zai-123456", "LM_STUDIO_KEY": "lm-123456"})
+    assert result.returncode == 0 and warnings(result.stderr) == []
+    cli.ok("stop")
+
+
+def test_foreground_prints_the_serving_line_and_warnings_on_stderr(cli: Cli, port: int) -> None:
+    write(cli, port)
+    child = subprocess.Popen([str(CCM), "start", "--foreground"], env=cli.env, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: health(port), timeout=15)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=15)
+        assert child.returncode == 0
+    finally:
+        child.kill()
+        child.wait()
+    assert warnings(err) == EXPECTED
+    serving = [line for line in err.splitlines() if " serving " in line]
+    assert len(serving) == 1 and f"serving http://127.0.0.1:{port} with config" in serving[0]
+
+
+def test_code_warns_when_it_starts_the_proxy(cli: Cli, port: int, tmp_path: Path) -> None:
+    from tests.cli.test_code import FAKE_CLAUDE
+
+    write(cli, port)
+    (tmp_path / "records").mkdir()
+    cli.write_program("claude", FAKE_CLAUDE)
+    result = cli.run("code", env={"FAKE_CLAUDE_DIR": str(tmp_path / "records"), "FAKE_CLAUDE_NAME": "w"})
+    assert result.returncode == 0, result.stderr
+    assert "started the proxy" in result.stderr and warnings(result.stderr) == EXPECTED
+    cli.ok("start")  # a proxy already running: `ccm code` starts nothing and says nothing more
+    again = cli.run("code", env={"FAKE_CLAUDE_DIR": str(tmp_path / "records"), "FAKE_CLAUDE_NAME": "w2"})
+    assert again.returncode == 0 and warnings(again.stderr) == []
+    cli.ok("stop")

@@ -1,0 +1,114 @@
+"""Nobody else drives your proxy (DESIGN.md, "HTTP"): a browser-shaped request (an Origin, or a foreign
+Host as a DNS-rebinding page sends) is refused with a 403 Anthropic error on every route, while Claude
+Code's own requests (replayed from the fixtures' headers) pass, and the router key lets a browser in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
+
+BODY = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+EVIL_ORIGIN = {"origin": "https://evil.example"}
+REBOUND = {"host": "evil.example:13456"}
+ROUTES: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/messages", BODY),
+    ("POST", "/v1/messages/count_tokens", {"model": "m", "messages": BODY["messages"]}),
+    ("GET", "/api/config/json", None),
+    ("POST", "/api/oauth/tokens/delete", {"provider": "up"}),
+    ("GET", "/health", None),
+]
+
+
+def serve(proxy: Callable[[str], InProcessProxy], up: FakeUpstream, **server: Any) -> InProcessProxy:
+    up.script(Reply(200, json=anthropic_message("hi")))
+    return proxy(make_config([anthropic_provider("up", up.url)], {"m": [("up", "x")]}, server=server or None))
+
+
+def call(p: InProcessProxy, method: str, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+    return httpx.request(method, p.url + path, json=body, headers=headers, trust_env=False, timeout=10)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+@pytest.mark.parametrize("browser", [EVIL_ORIGIN, REBOUND, {"origin": "null"}], ids=["origin", "rebound-host", "null"])
+def test_browser_shaped_requests_are_refused_everywhere(
+    proxy: Callable[[str], InProcessProxy],
+    upstreams: Callable[[], FakeUpstream],
+    method: str,
+    path: str,
+    body: Any,
+    browser: dict[str, str],
+) -> None:
+    up = upstreams()
+    p = serve(proxy, up)
+    response = call(p, method, path, body, browser)
+    assert response.status_code == 403
+    assert response.json()["type"] == "error" and response.json()["error"]["type"] == "permission_error"
+    assert "router key" in response.json()["error"]["message"]
+    assert up.received == []  # nothing reached the upstream
+    assert not [h for h in response.headers if h.startswith("x-ccm-")]
+
+
+def fixture_request(name: str, port: int) -> tuple[str, dict[str, str], bytes]:
+    meta = json.loads((FIXTURES / f"{name}.headers.json").read_text())
+    skip = {"host", "content-length", "connection", "accept-encoding"}
+    headers = {k: v for k, v in meta["headers"] if k.lower() not in skip}
+    headers["host"] = f"127.0.0.1:{port}"
+    body = json.loads((FIXTURES / f"{name}.json").read_text())
+    body["model"] = "m"
+    return meta["path"], headers, json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("name", ["interactive-main-request", "non-streaming-fallback-request", "count-tokens-minimal"])
+def test_claude_code_requests_pass(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], name: str
+) -> None:
+    up = upstreams()
+    p = serve(proxy, up)
+    path, headers, body = fixture_request(name, p.port)
+    assert "origin" not in {k.lower() for k in headers}
+    if json.loads(body).get("stream"):
+        up.script(Reply.stream(anthropic_stream("hi")))
+    response = httpx.post(p.url + path, content=body, headers=headers, trust_env=False, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("host", ["localhost", "[::1]", "127.0.0.1"])
+def test_every_loopback_name_passes(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], host: str
+) -> None:
+    p = serve(proxy, upstreams())
+    for method, path, body in ROUTES[:3]:
+        assert call(p, method, path, body, {"host": f"{host}:{p.port}"}).status_code == 200
+
+
+def test_the_router_key_lets_a_browser_in_and_is_never_forwarded(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCM_TEST_ROUTER", "router-key-0123456789")
+    up = upstreams()
+    p = serve(proxy, up, api_key="$CCM_TEST_ROUTER")
+    for header in ({"x-ccm-key": "router-key-0123456789"}, {"authorization": "Bearer router-key-0123456789"}):
+        for method, path, body in ROUTES:
+            response = call(p, method, path, body, {**EVIL_ORIGIN, **REBOUND, **header})
+            assert response.status_code != 403, (path, response.text)
+    assert len(up.received) >= 2
+    for rec in up.received:
+        assert "x-ccm-key" not in rec.headers and "router-key-0123456789" not in json.dumps(rec.headers)
+    wrong = call(p, "POST", "/v1/messages", BODY, {**EVIL_ORIGIN, "x-ccm-key": "not-the-key"})
+    assert wrong.status_code == 403
+
+
+def test_beyond_loopback_any_host_passes_but_an_origin_does_not(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream]
+) -> None:
+    p = serve(proxy, upstreams(), host="0.0.0.0")  # as in Docker; the test proxy itself binds 127.0.0.1
+    assert call(p, "POST", "/v1/messages", BODY, {"host": "ccm.team.example:13456"}).status_code == 200
+    assert call(p, "POST", "/v1/messages", BODY, EVIL_ORIGIN).status_code == 403
