@@ -18,6 +18,7 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.catalog import ALIASES, CATALOG, lookup
 from config.errors import ConfigError, Problem
@@ -64,7 +65,8 @@ _PROVIDER_KEYS = (
 _MODEL_KEYS = ("name", "mappings")
 _MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
-_AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth"}
+_AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough"}
+_PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
 _TOML_INT_MAX = 2**63 - 1
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 _TYPE_NAMES = (*CATALOG, *ALIASES)
@@ -74,6 +76,9 @@ _TYPE_NAMES = (*CATALOG, *ALIASES)
 class LoadResult:
     config: Config
     warnings: list[Problem] = field(default_factory=list)
+    advice: list[Problem] = field(default_factory=list)
+    """Valid but worth a second look, shown by `ccm config validate` only (e.g. a Claude login
+    forwarded to a host other than api.anthropic.com)."""
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
@@ -107,6 +112,7 @@ class _Checker:
         self._text = text
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.advice: list[Problem] = []
 
     def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
         key = ""
@@ -121,6 +127,9 @@ class _Checker:
 
     def warn(self, path: tuple[str | int, ...], message: str) -> None:
         self.warnings.append(self._problem(path, message))
+
+    def advise(self, path: tuple[str | int, ...], message: str) -> None:
+        self.advice.append(self._problem(path, message))
 
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
@@ -271,10 +280,16 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         auth_raw = (c.string(item, "auth_type", path, default="apikey") or "apikey").lower()
         auth_type = _AUTH_TYPES.get(auth_raw)
         if auth_type is None:
-            c.error((*path, "auth_type"), f'must be "apikey" or "oauth", not {auth_raw!r}')
+            c.error((*path, "auth_type"), f'must be "apikey", "oauth" or "passthrough", not {auth_raw!r}')
             auth_type = "apikey"
         elif auth_type == "oauth" and spec is not None and not spec.oauth:
             c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
+        elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
+            c.error(
+                (*path, "auth_type"),
+                f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
+                f"anthropic-compatible take it, not {spec.type!r}",
+            )
         base_url = c.string(item, "base_url", path) or None
         if base_url is not None and not re.match(r"^https?://", base_url):
             c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
@@ -292,6 +307,8 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         location = c.string(item, "location", path) or None
         if name is None or spec is None:
             continue
+        if auth_type == "passthrough":
+            _advise_passthrough_host(c, path, base_url or spec.base_url)
         out.append(
             ProviderConfig(
                 name=name,
@@ -429,7 +446,18 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         models=tuple(models),
         path=Path(file),
     )
-    return LoadResult(config, c.warnings)
+    return LoadResult(config, c.warnings, c.advice)
+
+
+def _advise_passthrough_host(c: _Checker, path: tuple[str | int, ...], url: str | None) -> None:
+    """A passthrough provider forwards the user's Claude login: say so when it goes anywhere but Anthropic."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    if host != "api.anthropic.com":
+        c.advise(
+            (*path, "base_url"),
+            f"this passthrough provider forwards Claude Code's own login to {host or 'an unknown host'}, "
+            "not api.anthropic.com: only do this for a gateway you trust",
+        )
 
 
 def load_config(path: str | Path) -> LoadResult:

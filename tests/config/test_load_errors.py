@@ -136,7 +136,13 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "bad-auth-type",
         HEAD.replace('api_key = "$ZAI_API_KEY"', 'auth_type = "token"   # <-'),
         "providers[0].auth_type",
-        ['"apikey" or "oauth"', "'token'"],
+        ['"apikey", "oauth" or "passthrough"', "'token'"],
+    ),
+    (
+        "passthrough-on-a-type-that-is-not-anthropic",
+        HEAD.replace('api_key = "$ZAI_API_KEY"', 'auth_type = "passthrough"   # <-'),
+        "providers[0].auth_type",
+        ["only types anthropic and anthropic-compatible", "'z.ai'"],
     ),
     (
         "oauth-on-a-type-without-oauth",
