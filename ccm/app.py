@@ -25,6 +25,7 @@ from quart import Quart, Response, request
 from ccm import __version__
 from ccm.credentials import api_key
 from ccm.dispatch import Dispatcher, Result
+from ccm.oauth.manager import TokenManager
 from ccm.providers.base import error_body
 from ccm.relay import Done
 from ccm.requestlog import RequestLog, RequestRecord
@@ -97,6 +98,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         state["clients"] = clients
         state["client"] = clients[0]
         state["dispatcher"] = Dispatcher(clients)
+        state["oauth"] = TokenManager(clients[0])  # OAuth credentials (ccm.oauth.manager), one per proxy
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 
