@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,20 +30,6 @@ app = typer.Typer(
 )
 
 NameArg = Annotated[str, typer.Argument(help="The provider's name in the config.", show_default=False)]
-
-CLAUDE_WHY = (
-    "ccm does not log in to Claude. Anthropic allows Claude Pro/Max credentials only inside Claude Code, "
-    "so ccm never stores, refreshes or copies a Claude token: it passes Claude Code's own login through. "
-    'With auth_type = "passthrough", log in inside Claude Code (`claude /login`) and start it with '
-    "`ccm code`: your subscription serves the main model, and when its limit is reached the session fails "
-    "over to your other providers."
-)
-GEMINI_WHY = (
-    "ccm does not log in to Google. The Gemini CLI's login serves Gemini Code Assist Standard/Enterprise "
-    "licences only, and Google forbids its use by other tools (accounts have been suspended for it). "
-    "Use a Gemini API key with this provider (`ccm keys set {name}`), or a `vertex-ai` provider with "
-    "application default credentials (`gcloud auth application-default login`)."
-)
 
 
 def _provider(cfg: Config, name: str) -> ProviderConfig:
@@ -71,15 +57,18 @@ def login(
     """Log in to ChatGPT Plus/Pro for a provider (browser; --no-browser or --device over SSH)."""
     path = common.config_path(config)
     provider = _provider(common.load(path).config, name)
-    if provider.provider_type in ("anthropic", "anthropic-compatible"):
+    from ccm.oauth import local
+
+    kind = local.login_kind(provider)
+    if kind == "claude":
         _offer_passthrough(provider, path, yes)
         return
-    if provider.provider_type in ("gemini", "vertex-ai"):
-        common.echo(GEMINI_WHY.format(name=provider.name))
+    if kind == "google":
+        common.echo(local.GEMINI_WHY.format(name=provider.name))
         raise CcmError(f"ccm does not log in to Google for '{provider.name}'", hint=f"`ccm keys set {provider.name}`")
-    if not provider.spec.oauth:
+    if kind == "none":
         raise CcmError(f"provider type {provider.provider_type!r} has no OAuth login", hint="use `ccm keys set`")
-    if provider.auth_type != "oauth":
+    if kind == "apikey":
         raise CcmError(
             f"provider '{provider.name}' uses an API key",
             hint=f'set auth_type = "oauth" for it in {path} to use ChatGPT Plus/Pro',
@@ -155,6 +144,8 @@ def _read_paste() -> str:
 
 
 def _offer_passthrough(provider: ProviderConfig, path: Path, yes: bool) -> None:
+    from ccm.oauth.local import CLAUDE_WHY
+
     common.echo(CLAUDE_WHY)
     if provider.auth_type == "passthrough":
         common.echo(f"{provider.name} already uses Claude Code's own login: run `claude /login` in Claude Code.")
@@ -187,20 +178,12 @@ def _when(epoch: object) -> str:
     return f"until {stamp} (in {int(left // 3600)}h {int(left % 3600 // 60):02d}m)"
 
 
-def _local_tokens(config: str | None) -> list[dict[str, object]]:
+def _local_tokens(config: str | None) -> list[dict[str, Any]]:
     """Without a proxy: the tokens of the config's oauth providers, straight from the keyring."""
-    from ccm.oauth import tokens
+    from ccm.oauth import local
 
     path = common.config_path(config)
-    if not path.exists():
-        return []
-    cfg = common.load(path).config
-    rows = []
-    for tid in dict.fromkeys(tokens.token_id(p) for p in cfg.providers if p.auth_type == "oauth"):
-        token = tokens.load(tid)
-        if token is not None:
-            rows.append(tokens.view(tid, token))
-    return rows
+    return local.views(common.load(path).config) if path.exists() else []
 
 
 @app.command("list")
@@ -211,7 +194,7 @@ def list_tokens(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
         status, data = admin.call("GET", "/api/oauth/tokens", info=info)
         if status != 200 or not isinstance(data, dict):
             raise CcmError(f"the proxy could not list OAuth tokens: {admin.error_message(data, status)}")
-        rows = [t for t in data.get("tokens") or [] if isinstance(t, dict)]
+        rows: list[dict[str, Any]] = [t for t in data.get("tokens") or [] if isinstance(t, dict)]
     else:
         rows = _local_tokens(config)
     if json_out:
@@ -263,21 +246,13 @@ def refresh(name: NameArg, config: ConfigOpt = None) -> None:
 def _refresh_here(tid: str, name: str) -> float:
     import asyncio
 
-    import httpx
-
     from ccm.credentials import CredentialError
-    from ccm.oauth import tokens
-    from ccm.oauth.manager import TokenManager
+    from ccm.oauth import local, tokens
 
     if tokens.load(tid) is None:
         raise CcmError(f"no OAuth token for provider '{name}'", hint=f"`ccm oauth login {name}`")
-
-    async def run() -> float:
-        async with httpx.AsyncClient() as client:
-            return (await TokenManager(client).refresh_now(tid, name)).expires_at
-
     try:
-        return asyncio.run(run())
+        return asyncio.run(local.refresh(tid, name)).expires_at
     except CredentialError as exc:
         raise CcmError(exc.message) from None
 
