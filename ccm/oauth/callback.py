@@ -85,6 +85,11 @@ class CallbackServer:
         finally:
             self.close()
 
+    def cancel(self) -> None:
+        """End a wait at once (the user gave up on this login)."""
+        if not self._done.is_set():
+            self._finish(None, "cancelled")
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._server.shutdown()
