@@ -1,4 +1,4 @@
-"""The admin API: config view and reload, request log, provider test, OAuth tokens.
+"""The admin API: config view and reload, request log, provider test; OAuth tokens in ccm.admin_oauth.
 
 Every route here needs the router key when `server.api_key` is set (from any address): the config view
 masks secrets, but even provider names and request history are nobody else's business.
@@ -15,9 +15,9 @@ import httpx
 import orjson
 from quart import Quart, Response, request
 
+from ccm.admin_oauth import register_oauth
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder, Snapshot
-from config import secrets
 from config.catalog import BUILT_WIRES
 from config.view import masked_view
 
@@ -102,36 +102,7 @@ def register_admin(
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
         return _json(await _test_provider(state["client"], snapshot, provider.name))
 
-    @app.get("/api/oauth/tokens")
-    async def oauth_tokens() -> Response:
-        return _json({"tokens": []})
-
-    @app.post("/api/oauth/tokens/refresh")
-    async def oauth_refresh() -> Response:
-        name = await _provider_arg()
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider": NAME}')
-        return _error(
-            404, "not_found_error", f"no OAuth token for provider '{name}' (OAuth login is not available yet)"
-        )
-
-    @app.post("/api/oauth/tokens/delete")
-    async def oauth_delete() -> Response:
-        name = await _provider_arg()
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider": NAME}')
-        removed = await asyncio.to_thread(secrets.store().delete, f"oauth:{name}")
-        if not removed:
-            return _error(404, "not_found_error", f"no OAuth token for provider '{name}'")
-        return _json({"status": "deleted", "provider": name})
-
-
-async def _provider_arg() -> str:
-    try:
-        data = orjson.loads(await request.get_data())
-    except orjson.JSONDecodeError:
-        data = {}
-    return str(data.get("provider") or "") if isinstance(data, dict) else ""
+    register_oauth(app, holder, state)
 
 
 async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: str) -> dict[str, Any]:

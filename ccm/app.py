@@ -26,6 +26,7 @@ from ccm import __version__
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
+from ccm.oauth.manager import TokenManager
 from ccm.origin import refusal
 from ccm.providers.base import error_body
 from ccm.relay import Done
@@ -111,6 +112,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         state["client"] = clients[0]
         dispatcher = state["dispatcher"] = Dispatcher(clients, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
+        state["oauth"] = credentials.oauth = TokenManager(clients[0])  # ChatGPT tokens, one manager per proxy
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
 

@@ -44,7 +44,7 @@ def init(
 ) -> None:
     """Write a config from a preset (wizard); keys are typed hidden and kept in the OS keyring.
 
-    Presets: [bold]subscriptions[/bold] (OAuth, Claude Pro/Max then ChatGPT), [bold]apikeys[/bold]
+    Presets: [bold]subscriptions[/bold] (Claude Pro/Max through Claude Code's login, then ChatGPT), [bold]apikeys[/bold]
     (Anthropic then OpenAI), [bold]cost[/bold] (cheap primary, quality fallback), [bold]full[/bold]
     (every provider type, commented). Scripted: [bold]ccm config init --preset apikeys --yes[/bold].
     """
@@ -107,7 +107,7 @@ def validate(config: ConfigOpt = None) -> None:
         if exc.hint:
             print(f"ccm: {exc.hint}", file=sys.stderr)
         raise typer.Exit(1) from None
-    for warning in result.warnings:
+    for warning in [*result.warnings, *result.advice]:
         print(f"{warning} (warning)", file=sys.stderr)
     cfg = result.config
     var = secrets.env_reference(cfg.server.api_key)

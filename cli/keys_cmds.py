@@ -102,7 +102,7 @@ def list_keys(
     rows: list[dict[str, str | None]] = []
     for p in cfg.providers:
         if p.auth_type != "apikey":
-            rows.append({"provider": p.name, "type": p.provider_type, "key": None, "source": "oauth"})
+            rows.append({"provider": p.name, "type": p.provider_type, "key": None, "source": p.auth_type})
             continue
         value, source = secrets.provider_key(p.name, p.api_key, p.key_env)
         rows.append(
@@ -122,6 +122,8 @@ def list_keys(
             return f"missing: `ccm keys set {row['provider']}`"
         if row["source"] == "oauth":
             return f"OAuth: `ccm oauth login {row['provider']}`"
+        if row["source"] == "passthrough":
+            return "Claude Code's own login (`claude /login`)"
         return str(row["source"])
 
     tables.print_table(

@@ -57,6 +57,9 @@ def _check_text(result: dict[str, Any] | None) -> str:
     return f"FAIL{f' {status}' if status else ''}: {message}"
 
 
+_LOGIN_LABELS = {"oauth": "OAuth", "passthrough": "Claude Code's login"}
+
+
 @providers_app.command("list")
 def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: JsonOpt = False) -> None:
     """Each provider: type, wire format, base URL, key (masked); --check tests each through the proxy."""
@@ -65,7 +68,7 @@ def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: 
     rows: list[dict[str, Any]] = []
     for p in cfg.providers:
         value, source = (
-            secrets.provider_key(p.name, p.api_key, p.key_env) if p.auth_type == "apikey" else (None, "oauth")
+            secrets.provider_key(p.name, p.api_key, p.key_env) if p.auth_type == "apikey" else (None, p.auth_type)
         )
         rows.append(
             {
@@ -89,7 +92,9 @@ def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: 
         for r in rows:
             fmt = r["wire"] + ("" if r["wire_supported"] else " (not built yet)")
             key = (
-                "OAuth" if r["auth_type"] == "oauth" else (f"{r['key']} ({r['key_source']})" if r["key"] else "missing")
+                _LOGIN_LABELS[r["auth_type"]]
+                if r["auth_type"] in _LOGIN_LABELS
+                else (f"{r['key']} ({r['key_source']})" if r["key"] else "missing")
             )
             line = [r["name"], r["provider_type"], fmt, "yes" if r["enabled"] else "no", r["base_url"], key]
             if check:

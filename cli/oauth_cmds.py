@@ -1,79 +1,270 @@
-"""`ccm oauth login|list|refresh|logout`: OAuth tokens for subscription providers, via the running proxy.
+"""`ccm oauth login|list|refresh|logout`: ChatGPT Plus/Pro logins; Claude and Gemini explained.
 
-The proxy owns the tokens (it refreshes them while serving), so these commands go through its admin API
-(/api/oauth/tokens...) instead of touching the keyring behind its back.
+They work with no proxy running (the keyring directly). While a proxy runs, refresh and logout go through
+its admin API (/api/oauth/tokens/...): the refresh token rotates, so only one process may ever spend it.
+A login happens here either way (it spends nothing), and then the proxy is told to read the new token.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli import admin, common, tables
-from cli.options import JsonOpt
+from cli.options import ConfigOpt, JsonOpt
 from config.errors import CcmError
+from config.load import nearest
+from config.schema import Config, ProviderConfig
 
-app = typer.Typer(help="OAuth logins for subscriptions (Claude Pro/Max, ChatGPT Plus/Pro).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ccm.oauth.tokens import Token
+
+app = typer.Typer(
+    help="Subscription logins: ChatGPT Plus/Pro (OAuth). Claude Pro/Max uses Claude Code's own login.",
+    no_args_is_help=True,
+)
 
 NameArg = Annotated[str, typer.Argument(help="The provider's name in the config.", show_default=False)]
 
 
+def _provider(cfg: Config, name: str) -> ProviderConfig:
+    provider = cfg.provider(name)
+    if provider is None:
+        known = [p.name for p in cfg.providers]
+        guess = nearest(name, known)
+        raise CcmError(
+            f"provider '{name}' is not in {cfg.path} (configured: {', '.join(known) or 'none'})",
+            hint=f"did you mean '{guess}'?" if guess else None,
+        )
+    return provider
+
+
 @app.command()
-def login(name: NameArg) -> None:
-    """Log in to a subscription provider in the browser (arrives in a later release)."""
-    raise CcmError(
-        f"OAuth login flows arrive in a later release; '{name}' cannot log in yet",
-        hint="use an API key meanwhile: `ccm keys set NAME`",
-    )
+def login(
+    name: NameArg,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Open no browser and serve no callback: paste the redirect URL.")
+    ] = False,
+    device: Annotated[bool, typer.Option("--device", help="Log in with a device code (for SSH sessions).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Claude: switch the provider to passthrough.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Log in to ChatGPT Plus/Pro for a provider (browser; --no-browser or --device over SSH)."""
+    path = common.config_path(config)
+    provider = _provider(common.load(path).config, name)
+    from ccm.oauth import local
+
+    kind = local.login_kind(provider)
+    if kind == "claude":
+        _offer_passthrough(provider, path, yes)
+        return
+    if kind == "google":
+        common.echo(local.GEMINI_WHY.format(name=provider.name))
+        raise CcmError(f"ccm does not log in to Google for '{provider.name}'", hint=f"`ccm keys set {provider.name}`")
+    if kind == "none":
+        raise CcmError(f"provider type {provider.provider_type!r} has no OAuth login", hint="use `ccm keys set`")
+    if kind == "apikey":
+        raise CcmError(
+            f"provider '{provider.name}' uses an API key",
+            hint=f'set auth_type = "oauth" for it in {path} to use ChatGPT Plus/Pro',
+        )
+    from ccm.oauth import tokens
+
+    token = _run_login(no_browser, device)
+    tid = tokens.token_id(provider)
+    where = tokens.save(tid, token)
+    from config import secrets
+
+    place = "the OS keyring" if where == "keyring" else f"{secrets.store().file.path} (mode 0600, no OS keyring)"
+    account = f" (account {secrets.mask(token.account_id)})" if token.account_id else ""
+    common.echo(f"Logged in to {provider.name}{account}; the token is in {place}, valid {_when(token.expires_at)}.")
+    info = common.running()
+    if info is not None:
+        try:
+            admin.call("POST", "/api/oauth/tokens/reload", {"provider_id": tid}, info=info)
+            common.note("ccm: the running proxy uses the new login now")
+        except CcmError as exc:
+            common.note(f"ccm: could not tell the running proxy ({exc.message}); `ccm restart` picks the login up")
+
+
+def _run_login(no_browser: bool, device: bool) -> Token:
+    import asyncio  # deferred with httpx (~90 ms): only a login pays them
+
+    import httpx
+
+    from ccm.oauth import flow
+
+    async def run() -> Token:
+        async with httpx.AsyncClient() as client:
+            if device:
+
+                def show(url: str, code: str) -> None:
+                    common.echo(f"Open {url} on any device and enter the code {code}.")
+                    common.echo("Waiting for you to approve (15 minutes; Ctrl-C to stop)...")
+
+                return await flow.device_login(client, show)
+            login = flow.BrowserLogin.start(serve=not no_browser)
+            try:
+                common.echo("Open this URL in a browser to log in to ChatGPT:")
+                common.echo(f"  {login.url}")
+                if no_browser:
+                    common.echo(
+                        "After you approve, the browser goes to a localhost page that does not load: copy the "
+                        "whole URL from its address bar and paste it here (or just the code)."
+                    )
+                    return await login.finish(client, flow.code_from_paste(_read_paste(), login.state))
+                if not await asyncio.to_thread(_open_browser, login.url):
+                    common.note("ccm: could not open a browser: open the URL above yourself")
+                common.echo("Waiting for the browser (5 minutes; Ctrl-C to stop)...")
+                return await login.finish(client)
+            finally:
+                login.close()
+
+    return asyncio.run(run())
+
+
+def _open_browser(url: str) -> bool:
+    import webbrowser
+
+    try:
+        return bool(webbrowser.open(url))
+    except webbrowser.Error:
+        return False
+
+
+def _read_paste() -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt("Redirect URL or code", default="", show_default=False))
+    return sys.stdin.readline()
+
+
+def _offer_passthrough(provider: ProviderConfig, path: Path, yes: bool) -> None:
+    from ccm.oauth.local import CLAUDE_WHY
+
+    common.echo(CLAUDE_WHY)
+    if provider.auth_type == "passthrough":
+        common.echo(f"{provider.name} already uses Claude Code's own login: run `claude /login` in Claude Code.")
+        return
+    question = f'Set {provider.name} to auth_type = "passthrough" in {path}?'
+    if not (yes or common.confirm(question, default=True)):
+        common.echo("Nothing changed.")
+        return
+    from config.save import ConfigDocument
+
+    doc = ConfigDocument.load(path)
+    entry = next(p for p in doc.providers() if str(p.get("name", "")).lower() == provider.name.lower())
+    fields = {k: v for k, v in entry.items() if k != "oauth_provider"}
+    doc.upsert_provider(provider.name, {**fields, "auth_type": "passthrough"})
+    info = common.running()
+    if info is not None and info.config and Path(info.config).resolve() != path.resolve():
+        common.note(f"ccm: writing {path}, but the running proxy serves {info.config}")
+    doc.save()
+    common.echo(f'Set {provider.name} to auth_type = "passthrough" in {path}. Next: `claude /login`, then `ccm code`.')
+    admin.reload_if_running()
 
 
 def _when(epoch: object) -> str:
-    if not isinstance(epoch, (int, float)):
+    if not isinstance(epoch, int | float):
         return "-"
     left = epoch - time.time()
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
     if left <= 0:
-        return f"{stamp} (expired)"
-    return f"{stamp} (in {int(left // 3600)}h {int(left % 3600 // 60):02d}m)"
+        return f"until {stamp} (expired)"
+    return f"until {stamp} (in {int(left // 3600)}h {int(left % 3600 // 60):02d}m)"
+
+
+def _local_tokens(config: str | None) -> list[dict[str, Any]]:
+    """Without a proxy: the tokens of the config's oauth providers, straight from the keyring."""
+    from ccm.oauth import local
+
+    path = common.config_path(config)
+    return local.views(common.load(path).config) if path.exists() else []
 
 
 @app.command("list")
-def list_tokens(json_out: JsonOpt = False) -> None:
-    """The OAuth tokens the running proxy holds: status and expiry (never the tokens)."""
-    status, data = admin.call("GET", "/api/oauth/tokens")
-    if status != 200 or not isinstance(data, dict):
-        raise CcmError(f"the proxy could not list OAuth tokens: {admin.error_message(data, status)}")
-    tokens = data.get("tokens") or []
+def list_tokens(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """The OAuth tokens: status and expiry (never the tokens)."""
+    info = common.running() if not config else None
+    if info is not None:
+        status, data = admin.call("GET", "/api/oauth/tokens", info=info)
+        if status != 200 or not isinstance(data, dict):
+            raise CcmError(f"the proxy could not list OAuth tokens: {admin.error_message(data, status)}")
+        rows: list[dict[str, Any]] = [t for t in data.get("tokens") or [] if isinstance(t, dict)]
+    else:
+        rows = _local_tokens(config)
     if json_out:
-        common.echo(json.dumps(tokens, indent=2))
+        common.echo(json.dumps(rows, indent=2))
         return
-    if not tokens:
+    if not rows:
         common.echo("No OAuth tokens yet (`ccm oauth login NAME`).")
         return
     tables.print_table(
-        ["Provider", "Status", "Expires"],
-        [[str(t.get("provider", "")), str(t.get("status", "")), _when(t.get("expires_at"))] for t in tokens],
+        ["Provider", "Status", "Expires", "Account"],
+        [
+            [
+                str(t.get("provider", "")),
+                str(t.get("status", "")),
+                _when(t.get("expires_at")),
+                str(t.get("account_id") or ""),
+            ]
+            for t in rows
+        ],
     )
 
 
-def _post(action: str, name: str) -> None:
-    status, data = admin.call("POST", f"/api/oauth/tokens/{action}", {"provider": name})
+def _token_id(name: str, config: str | None) -> str:
+    from ccm.oauth import tokens
+
+    path = common.config_path(config)
+    provider = common.load(path).config.provider(name) if path.exists() else None
+    return tokens.token_id(provider) if provider is not None else name
+
+
+def _post(action: str, name: str) -> dict[str, object]:
+    status, data = admin.call("POST", f"/api/oauth/tokens/{action}", {"provider_id": name}, timeout=40.0)
     if status != 200:
         raise CcmError(admin.error_message(data, status))
+    return data if isinstance(data, dict) else {}
 
 
 @app.command()
-def refresh(name: NameArg) -> None:
-    """Refresh a provider's OAuth token now."""
-    _post("refresh", name)
-    common.echo(f"Refreshed the OAuth token of {name}.")
+def refresh(name: NameArg, config: ConfigOpt = None) -> None:
+    """Refresh a provider's OAuth token now (through the running proxy when there is one)."""
+    if common.running() is not None:
+        view = _post("refresh", name).get("token")
+        expires = view.get("expires_at") if isinstance(view, dict) else None
+    else:
+        expires = _refresh_here(_token_id(name, config), name)
+    common.echo(f"Refreshed the OAuth token of {name}; valid {_when(expires)}.")
+
+
+def _refresh_here(tid: str, name: str) -> float:
+    import asyncio
+
+    from ccm.credentials import CredentialError
+    from ccm.oauth import local, tokens
+
+    if tokens.load(tid) is None:
+        raise CcmError(f"no OAuth token for provider '{name}'", hint=f"`ccm oauth login {name}`")
+    try:
+        return asyncio.run(local.refresh(tid, name)).expires_at
+    except CredentialError as exc:
+        raise CcmError(exc.message) from None
 
 
 @app.command()
-def logout(name: NameArg) -> None:
-    """Forget a provider's OAuth token."""
-    _post("delete", name)
+def logout(name: NameArg, config: ConfigOpt = None) -> None:
+    """Forget a provider's OAuth token (through the running proxy when there is one)."""
+    if common.running() is not None:
+        _post("delete", name)
+    else:
+        from ccm.oauth import tokens
+
+        if not tokens.delete(_token_id(name, config)):
+            raise CcmError(f"no OAuth token for provider '{name}'")
     common.echo(f"Logged out of {name} (its OAuth token is deleted).")

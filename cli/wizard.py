@@ -43,8 +43,8 @@ class Preset:
 PRESETS: tuple[Preset, ...] = (
     Preset(
         "subscriptions",
-        "Subscriptions via OAuth, with failover",
-        "Claude Pro/Max first, ChatGPT Plus/Pro when it fails; no API keys",
+        "Subscriptions, with failover",
+        "Claude Pro/Max (Claude Code's login) first, ChatGPT Plus/Pro when it fails; no API keys",
     ),
     Preset("apikeys", "API keys, with failover", "Anthropic first, OpenAI when it fails"),
     Preset("cost", "Cost-optimized", "a cheap primary (z.ai GLM), Anthropic as the quality fallback"),
@@ -73,8 +73,8 @@ def _key_providers(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _oauth_providers(text: str) -> list[str]:
-    return [str(p["name"]) for p in tomllib.loads(text).get("providers", []) if p.get("auth_type") == "oauth"]
+def _providers_with_auth(text: str, auth_type: str) -> list[str]:
+    return [str(p["name"]) for p in tomllib.loads(text).get("providers", []) if p.get("auth_type") == auth_type]
 
 
 def _ask_secret(prompt: str) -> str:
@@ -172,7 +172,9 @@ def init(
     missing = [name for name, env_var in asked if name not in {n for n, _ in to_store} and not _has_key(name, env_var)]
     for name in missing:
         common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {_env_var(name)}.")
-    for name in _oauth_providers(doc.text):
+    for name in _providers_with_auth(doc.text, "passthrough"):
+        common.echo(f"{name} uses Claude Code's own login: run `claude /login` in Claude Code if you have not.")
+    for name in _providers_with_auth(doc.text, "oauth"):
         common.echo(f"Log in to {name}: `ccm oauth login {name}`.")
     common.echo("Next: `ccm code` starts the proxy and Claude Code through it.")
     from cli import admin

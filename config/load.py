@@ -18,6 +18,7 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.catalog import ALIASES, CATALOG, lookup
 from config.errors import ConfigError, Problem
@@ -79,6 +80,9 @@ _TYPE_NAMES = (*CATALOG, *ALIASES)
 class LoadResult:
     config: Config
     warnings: list[Problem] = field(default_factory=list)
+    advice: list[Problem] = field(default_factory=list)
+    """Valid but worth a second look, shown by `ccm config validate` only (e.g. a Claude login
+    forwarded to a host other than api.anthropic.com)."""
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
@@ -112,6 +116,7 @@ class _Checker:
         self._text = text
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.advice: list[Problem] = []
 
     def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
         key = ""
@@ -126,6 +131,9 @@ class _Checker:
 
     def warn(self, path: tuple[str | int, ...], message: str) -> None:
         self.warnings.append(self._problem(path, message))
+
+    def advise(self, path: tuple[str | int, ...], message: str) -> None:
+        self.advice.append(self._problem(path, message))
 
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
@@ -317,7 +325,8 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
             c.error(
                 (*path, "auth_type"),
-                f'"passthrough" forwards Claude Code\'s own login: only for types {", ".join(_PASSTHROUGH_TYPES)}',
+                f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
+                f"anthropic-compatible take it, not {spec.type!r}",
             )
         base_url = c.string(item, "base_url", path) or None
         if base_url is not None and not re.match(r"^https?://", base_url):
@@ -336,6 +345,8 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         location = c.string(item, "location", path) or None
         if name is None or spec is None:
             continue
+        if auth_type == "passthrough":
+            _advise_passthrough_host(c, path, base_url or spec.base_url)
         out.append(
             ProviderConfig(
                 name=name,
@@ -480,7 +491,18 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         load_balancing=balancing,
         path=Path(file),
     )
-    return LoadResult(config, c.warnings)
+    return LoadResult(config, c.warnings, c.advice)
+
+
+def _advise_passthrough_host(c: _Checker, path: tuple[str | int, ...], url: str | None) -> None:
+    """A passthrough provider forwards the user's Claude login: say so when it goes anywhere but Anthropic."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    if host != "api.anthropic.com":
+        c.advise(
+            (*path, "base_url"),
+            f"this passthrough provider forwards Claude Code's own login to {host or 'an unknown host'}, "
+            "not api.anthropic.com: only do this for a gateway you trust",
+        )
 
 
 def load_config(path: str | Path) -> LoadResult:

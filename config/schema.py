@@ -113,7 +113,8 @@ class ProviderConfig:
     spec: ProviderSpec = field(compare=False, repr=False)
     enabled: bool = True
     auth_type: str = "apikey"
-    """"apikey" or "oauth" ("api_key" is accepted and normalised)."""
+    """"apikey", "oauth" (ChatGPT's login, `ccm oauth login`) or "passthrough" (anthropic types only: the
+    client's own credential, i.e. Claude Code's Pro/Max login, is forwarded); "api_key" is normalised."""
     api_key: str | None = None
     """As written: a literal, "$VAR"/"${VAR}", or None when kept in the keyring."""
     base_url: str | None = None

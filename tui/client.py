@@ -149,6 +149,10 @@ class AdminClient:
     async def oauth_refresh(self, provider: str) -> dict[str, Any]:
         return dict(await self._call("POST", "/api/oauth/tokens/refresh", json={"provider": provider}, timeout=30.0))
 
+    async def oauth_reload(self, provider: str) -> dict[str, Any]:
+        """Tell the proxy a new login was stored (it drops its cached token)."""
+        return dict(await self._call("POST", "/api/oauth/tokens/reload", json={"provider_id": provider}) or {})
+
     async def oauth_delete(self, provider: str) -> dict[str, Any]:
         return dict(await self._call("POST", "/api/oauth/tokens/delete", json={"provider": provider}) or {})
 

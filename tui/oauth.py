@@ -1,12 +1,16 @@
-"""OAuth tab: the proxy's OAuth tokens (active / needs refresh / expired), refresh and delete.
+"""OAuth tab: ChatGPT logins (log in, expiry, refresh, log out); Claude and Gemini explained.
 
-The list comes from the running proxy (`GET /api/oauth/tokens`), which owns the tokens and refreshes
-them; providers configured with `auth_type = "oauth"` but without a token are listed too, so the user
-sees what still needs a login. Logging in happens in a terminal for now (`ccm oauth login NAME`).
+Tokens come from the running proxy (`GET /api/oauth/tokens`) when there is one, which owns them and is
+the only process that refreshes or deletes them then; with no proxy, straight from the keyring. A login
+runs here either way: the tab starts the callback server, shows the URL, opens the browser and waits in a
+worker; the new token goes to the keyring and a running proxy is told to read it. Providers configured
+with `auth_type = "oauth"` but without a token are listed too, so the user sees what still needs a login.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -16,7 +20,10 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from config.schema import Config
+from ccm.credentials import CredentialError
+from ccm.oauth import local, tokens
+from ccm.oauth.flow import BrowserLogin, LoginError
+from config.schema import Config, ProviderConfig
 from tui import format as fmt
 from tui.base import CcmView
 from tui.client import AdminError, ProxyUnreachable
@@ -26,17 +33,31 @@ from tui.proxy import ProxyState
 STATUS_STYLE = {"active": "green", "needs_refresh": "yellow", "expired": "red"}
 
 
+def open_in_browser(url: str) -> bool:
+    import webbrowser
+
+    try:
+        return bool(webbrowser.open(url))
+    except webbrowser.Error:
+        return False
+
+
 class OAuthView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "login", "Login", id="oauth.login", tooltip="How to log in to this provider"),
+        Binding("l", "login", "Login", id="oauth.login", tooltip="Log in to the selected provider (ChatGPT)"),
+        Binding("c", "cancel", "Cancel login", id="oauth.cancel", tooltip="Stop waiting for the browser"),
         Binding("r", "refresh", "Refresh", id="oauth.refresh", tooltip="Refresh the selected token now"),
-        Binding("d", "delete", "Delete", id="oauth.delete", tooltip="Delete the selected token"),
-        Binding("g", "reload", "Reload list", id="oauth.reload", tooltip="Ask the proxy for the tokens again"),
+        Binding("d", "delete", "Log out", id="oauth.delete", tooltip="Delete the selected token"),
+        Binding("g", "reload", "Reload list", id="oauth.reload", tooltip="Read the tokens again"),
     ]
+
+    open_url: Callable[[str], bool] = staticmethod(open_in_browser)
+    """Opens the login URL (tests play the browser here); called from a worker thread."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.tokens: list[dict[str, Any]] = []
+        self.login: BrowserLogin | None = None
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="oauth-table", cursor_type="row", zebra_stripes=True)
@@ -60,16 +81,16 @@ class OAuthView(CcmView):
         self._draw()
 
     def action_reload(self) -> None:
-        if not self.ccm.proxy_state.running:
-            self.tokens = []
-            self._draw("The proxy is not running: start it (Overview, s) to see its OAuth tokens.")
-            return
         self._fetch()
 
     @work(exclusive=True, group="oauth")
     async def _fetch(self) -> None:
         try:
-            self.tokens = await self.ccm.client.oauth_tokens()
+            if self.ccm.proxy_state.running:
+                self.tokens = await self.ccm.client.oauth_tokens()
+            else:
+                config = self.ccm.config
+                self.tokens = await asyncio.to_thread(local.views, config) if config is not None else []
         except (ProxyUnreachable, AdminError) as exc:
             self.tokens = []
             self._draw(f"Could not list the tokens: {exc.message}")
@@ -97,18 +118,24 @@ class OAuthView(CcmView):
         waiting = []
         if config is not None:
             for p in config.providers:
-                token_name = p.oauth_provider or p.name
+                token_name = tokens.token_id(p)
                 if p.auth_type == "oauth" and token_name.lower() not in seen:
                     waiting.append(token_name)
+                    seen.add(token_name.lower())
                     table.add_row(token_name, Text("no token", style="dim"), "—", "—", key=token_name)
         if not note:
             if waiting:
-                note = f"Log in with `ccm oauth login {waiting[0]}` in a terminal; the proxy picks the token up."
+                note = f"l logs in to {waiting[0]} (or `ccm oauth login {waiting[0]}` in a terminal)."
             elif not self.tokens:
-                note = 'No OAuth tokens. Providers with auth_type = "oauth" (Claude Pro/Max, ChatGPT) get one by logging in.'
+                note = (
+                    'No OAuth tokens. Providers with auth_type = "oauth" (ChatGPT Plus/Pro) get one by logging in (l).'
+                )
             else:
-                note = "The proxy refreshes tokens by itself before they expire; r refreshes one now."
-        self.query_one("#oauth-hint", Static).update(note)
+                note = "Tokens are refreshed before they expire; r refreshes one now, d logs out."
+        self._hint(note)
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#oauth-hint", Static).update(text)
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -117,13 +144,79 @@ class OAuthView(CcmView):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return str(key) if key else None
 
+    def _provider(self, name: str) -> ProviderConfig | None:
+        config = self.ccm.config
+        if config is None:
+            return None
+        return config.provider(name) or next((p for p in config.providers if tokens.token_id(p) == name), None)
+
     def _has_token(self, name: str) -> bool:
         return any(str(t.get("provider", "")).lower() == name.lower() for t in self.tokens)
 
+    # -- login -------------------------------------------------------------------------------------------
     def action_login(self) -> None:
-        name = self._selected() or "NAME"
-        self.ccm.say(f"run `ccm oauth login {name}` in a terminal (login from the TUI comes later)", "info")
+        name = self._selected()
+        provider = self._provider(name) if name else None
+        if provider is None:
+            self.ccm.say('no provider to log in to: add one with auth_type = "oauth" (type openai)', "warning")
+            return
+        kind = local.login_kind(provider)
+        if kind == "claude":
+            self._hint(local.CLAUDE_WHY)
+            self.ccm.say("Claude: log in inside Claude Code (`claude /login`); ccm passes that login through", "info")
+        elif kind == "google":
+            self._hint(local.GEMINI_WHY.format(name=provider.name))
+            self.ccm.say("Gemini: use an API key or vertex-ai, not a login", "warning")
+        elif kind != "chatgpt":
+            self.ccm.say(
+                f'{provider.name} has no ChatGPT login (set auth_type = "oauth" on an openai provider)', "warning"
+            )
+        elif self.login is not None:
+            self.ccm.say("a login is already waiting for the browser (c cancels it)", "warning")
+        else:
+            self._login(provider)
 
+    def action_cancel(self) -> None:
+        if self.login is not None and self.login.server is not None:
+            self.login.server.cancel()
+
+    @work(exclusive=True, group="oauth-login")
+    async def _login(self, provider: ProviderConfig) -> None:
+        import httpx
+
+        try:
+            login = BrowserLogin.start()
+        except LoginError as exc:
+            self.ccm.say(f"login of {provider.name} failed · {exc.message}", "error")
+            return
+        self.login = login
+        self._hint(f"Log in to ChatGPT in the browser (c cancels; 5 minutes):\n{login.url}")
+        try:
+            if not await asyncio.to_thread(self.open_url, login.url):
+                self.ccm.say("could not open a browser: open the URL shown below the table", "warning")
+            async with httpx.AsyncClient() as client:
+                token = await login.finish(client)
+            tid = tokens.token_id(provider)
+            await asyncio.to_thread(tokens.save, tid, token)
+        except LoginError as exc:
+            cancelled = login.server is not None and login.server.error == "cancelled"
+            self.ccm.say(
+                "login cancelled" if cancelled else f"login of {provider.name} failed · {exc.message}", "error"
+            )
+            self._draw()
+            return
+        finally:
+            login.close()
+            self.login = None
+        if self.ccm.proxy_state.running:
+            try:
+                await self.ccm.client.oauth_reload(tid)
+            except (ProxyUnreachable, AdminError) as exc:
+                self.ccm.say(f"logged in, but the proxy was not told · {exc.message}", "warning")
+        self.ccm.say(f"logged in to {provider.name}", "ok")
+        self.action_reload()
+
+    # -- refresh and log out -----------------------------------------------------------------------------
     def action_refresh(self) -> None:
         name = self._selected()
         if name is None or not self._has_token(name):
@@ -141,19 +234,23 @@ class OAuthView(CcmView):
                 self._call("delete", name)
 
         detail = "Requests to this provider fail until you log in again."
-        self.app.push_screen(ConfirmScreen(f"Delete the OAuth token of {name}?", detail), answer)
+        self.app.push_screen(ConfirmScreen(f"Log out of {name} (delete its token)?", detail), answer)
 
     @work(exclusive=True, group="oauth")
     async def _call(self, what: str, name: str) -> None:
         client = self.ccm.client
         try:
-            if what == "refresh":
-                await client.oauth_refresh(name)
+            if self.ccm.proxy_state.running:  # the proxy owns the tokens while it runs
+                await (client.oauth_refresh(name) if what == "refresh" else client.oauth_delete(name))
+            elif what == "refresh":
+                await local.refresh(name, name)
             else:
-                await client.oauth_delete(name)
-            self.tokens = await client.oauth_tokens()
+                await asyncio.to_thread(tokens.delete, name)
         except (ProxyUnreachable, AdminError) as exc:
             self.ccm.say(f"{what} of {name}'s token failed · {exc.message}", "error")
             return
-        self._draw()
+        except CredentialError as exc:
+            self.ccm.say(f"{what} of {name}'s token failed · {exc.message}", "error")
+            return
         self.ccm.say(f"token of {name} {'refreshed' if what == 'refresh' else 'deleted'}", "ok")
+        self._fetch()

@@ -43,6 +43,8 @@ def key_state(provider: ProviderConfig) -> str:
     """Where this provider's key comes from, masked: `sk-…a1b2 keyring`, `$ZAI_API_KEY unset`... (blocks)."""
     if provider.auth_type == "oauth":
         return "oauth token"
+    if provider.auth_type == "passthrough":
+        return "Claude Code's login"
     value, source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
     if value is None:
         var = secrets.env_reference(provider.api_key)

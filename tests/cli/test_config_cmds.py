@@ -119,9 +119,10 @@ def test_init_reads_answers_from_stdin(cli: Cli) -> None:
     assert secrets_file(cli) == {"provider:anthropic": "ant-key-000000000000"}
 
 
-def test_init_subscriptions_points_at_oauth(cli: Cli) -> None:
+def test_init_subscriptions_points_at_both_logins(cli: Cli) -> None:
     out = cli.ok("config", "init", "--preset", "subscriptions", "--yes")
-    assert "Log in to claude-max: `ccm oauth login claude-max`." in out
+    assert "claude uses Claude Code's own login: run `claude /login`" in out
+    assert "Log in to chatgpt: `ccm oauth login chatgpt`." in out
     assert not (cli.home / "secrets.json").exists()
 
 

@@ -78,7 +78,7 @@ def test_wizard_on_a_terminal(cli: Cli) -> None:
     term = Terminal([str(CCM), "config", "init"], cli.env)
     term.expect("Pick a preset:")
     menu = term.expect("Preset [2]: ")
-    assert "1) Subscriptions via OAuth" in menu and "4) Full template" in menu
+    assert "1) Subscriptions, with failover" in menu and "4) Full template" in menu
     term.send("7\r")  # out of range: asked again
     term.expect("Type a number from 1 to 4")
     term.expect("Preset [2]: ")

@@ -214,3 +214,38 @@ def test_integer_past_toml_range_is_an_error() -> None:
     text = '[router]\ndefault = "m"\nlong_context_threshold = 99999999999999999999999999\n[[models]]\nname = "m"\n'
     with pytest.raises(ConfigError, match="larger than a TOML integer"):
         parse_config(text, "c.toml")
+
+
+PASSTHROUGH = """\
+[router]
+default = "m"
+
+[[providers]]
+name = "claude"
+provider_type = "anthropic"
+auth_type = "passthrough"
+
+[[providers]]
+name = "gateway"
+provider_type = "anthropic-compatible"
+auth_type = "passthrough"
+base_url = "http://127.0.0.1:8080"
+
+[[models]]
+name = "m"
+
+[[models.mappings]]
+provider = "claude"
+actual_model = "claude-sonnet-4-5"
+"""
+
+
+def test_passthrough_loads_for_anthropic_types_and_advises_on_other_hosts() -> None:
+    result = parse_config(PASSTHROUGH, "c.toml")
+    claude, gateway = result.config.providers
+    assert (claude.auth_type, gateway.auth_type) == ("passthrough", "passthrough")
+    assert result.warnings == []
+    assert [str(a) for a in result.advice] == [
+        "c.toml:13: providers[1].base_url: this passthrough provider forwards Claude Code's own login to "
+        "127.0.0.1, not api.anthropic.com: only do this for a gateway you trust"
+    ]

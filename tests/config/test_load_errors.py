@@ -139,6 +139,12 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["apikey, oauth, passthrough", "'token'"],
     ),
     (
+        "passthrough-on-a-type-that-is-not-anthropic",
+        HEAD.replace('api_key = "$ZAI_API_KEY"', 'auth_type = "passthrough"   # <-'),
+        "providers[0].auth_type",
+        ["only types anthropic and anthropic-compatible", "'z.ai'"],
+    ),
+    (
         "oauth-on-a-type-without-oauth",
         HEAD.replace('api_key = "$ZAI_API_KEY"', 'auth_type = "oauth"   # <-'),
         "providers[0].auth_type",

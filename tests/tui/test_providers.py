@@ -209,3 +209,30 @@ async def test_connection_test_through_running_proxy(
         assert "✗ 401" in str(t.get_row("fake")[-1])
         assert "fake: failed" in status(app)
     assert upstream.received[0].path == "/v1/messages"
+
+
+async def test_a_claude_provider_can_be_set_to_claude_codes_own_login(
+    make_app: Callable[..., CcmApp], config_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    config_path.write_text(config_path.read_text() + '\n[[providers]]\nname = "claude"\nprovider_type = "anthropic"\n')
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_tab(pilot, app)
+        table(app).move_cursor(row=table(app).get_row_index("claude"))
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProviderForm)
+        auth = form.query_one("#auth", Select)
+        auth.value = "passthrough"
+        await pilot.pause()
+        assert form.query_one("#key").disabled  # no key: Claude Code's own login is forwarded
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "provider claude updated · saved" in status(app)
+        assert "Claude Code's login" in str(table(app).get_row("claude"))
+        await pilot.press("e")  # a passthrough provider opens again (its auth is one of the choices)
+        await settle(pilot)
+        assert app.screen.query_one("#auth", Select).value == "passthrough"
+    assert tomllib.loads(config_path.read_text())["providers"][-1]["auth_type"] == "passthrough"
+    assert not memory_keyring.store

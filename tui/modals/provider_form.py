@@ -20,6 +20,10 @@ from config.schema import ProviderConfig
 from config.secrets import env_reference
 from tui.modals.form import EditForm
 
+PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
+"""Types that may forward the client's own login (config.load allows passthrough only there)."""
+NO_KEY_AUTH = ("oauth", "passthrough")
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderEdit:
@@ -95,6 +99,8 @@ class ProviderForm(EditForm[ProviderEdit]):
     def _auth_options(ptype: str) -> list[tuple[str, str]]:
         spec = lookup(ptype)
         options = [("API key", "apikey")]
+        if spec is not None and spec.type in PASSTHROUGH_TYPES:
+            options.append(("Claude Code's login (passthrough)", "passthrough"))
         if spec is not None and spec.oauth:
             options.append(("OAuth (subscription)", "oauth"))
         return options
@@ -122,14 +128,15 @@ class ProviderForm(EditForm[ProviderEdit]):
             url.value = spec.base_url or ""
         auth = self.query_one("#auth", Select)
         current = auth.value
-        auth.set_options(self._auth_options(spec.type))
-        auth.value = current if current == "oauth" and spec.oauth else "apikey"
+        options = self._auth_options(spec.type)
+        auth.set_options(options)
+        auth.value = current if current in {value for _, value in options} else "apikey"
         self._describe(spec.type)
 
     @on(Select.Changed, "#auth")
     def _auth_changed(self, event: Select.Changed) -> None:
         key = self.query_one("#key", Input)
-        key.disabled = event.value == "oauth"
+        key.disabled = event.value in NO_KEY_AUTH
 
     def _edit(self) -> ProviderEdit | str:
         name = self.query_one("#name", Input).value.strip()
@@ -146,7 +153,7 @@ class ProviderForm(EditForm[ProviderEdit]):
         key = self.query_one("#key", Input).value.strip()
         auth = str(self.query_one("#auth", Select).value)
         ref = key if env_reference(key) else None
-        secret = key if key and ref is None and auth != "oauth" else None
+        secret = key if key and ref is None and auth not in NO_KEY_AUTH else None
         return ProviderEdit(
             name=name,
             provider_type=ptype,

@@ -1,0 +1,134 @@
+"""The OAuth tab logs in to ChatGPT (the test plays the browser against the fake issuer), refreshes and
+logs out, directly on the keyring with no proxy and through the proxy's /api/oauth/* when one runs;
+a Claude row explains instead of logging in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.widgets import DataTable
+
+from ccm.oauth import tokens
+from tests.fakes.openai_auth import ACCOUNT_ID, FakeAuth
+from tests.tui.conftest import RunningProxy
+from tests.tui.helpers import SAMPLE, proxied_config, settle, wait_for
+from tui.app import CcmApp
+from tui.oauth import OAuthView
+
+CHATGPT = '\n[[providers]]\nname = "chatgpt"\nprovider_type = "openai"\nauth_type = "oauth"\n'
+
+
+@pytest.fixture
+def auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAuth]:
+    with FakeAuth() as fake:
+        monkeypatch.setenv("CCM_OAUTH_OPENAI_ISSUER", fake.url)
+        yield fake
+
+
+def browser(auth: FakeAuth) -> Callable[[str], bool]:
+    """A stand-in for webbrowser.open: the user approves, the issuer redirects to the callback server."""
+
+    def open_url(url: str) -> bool:
+        location = auth.redirect_for(url).replace("//localhost:", "//127.0.0.1:")
+        return httpx.get(location, trust_env=False, timeout=5).status_code == 200
+
+    return open_url
+
+
+def hint(app: CcmApp) -> str:
+    return str(app.query_one("#oauth-hint").render())
+
+
+def status_of(app: CcmApp, name: str) -> str:
+    return str(app.query_one("#oauth-table", DataTable).get_row(name)[1])
+
+
+async def test_log_in_refresh_and_log_out_with_no_proxy(
+    make_app: Callable[..., CcmApp], config_path: Path, auth: FakeAuth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path.write_text(SAMPLE + CHATGPT)
+    monkeypatch.setattr(OAuthView, "open_url", staticmethod(browser(auth)))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        assert status_of(app, "chatgpt") == "no token" and "l logs in to chatgpt" in hint(app)
+        await pilot.press("l")
+        await settle(pilot)
+        token = tokens.load("chatgpt")
+        assert token is not None and token.access == auth.access and token.account_id == ACCOUNT_ID
+        assert status_of(app, "chatgpt") == "active"
+        assert "logged in to chatgpt" in str(app.query_one("#status-message").render())
+
+        await pilot.press("r")
+        await settle(pilot)
+        kept = tokens.load("chatgpt")
+        assert auth.refreshes == 1 and kept is not None and kept.refresh == auth.valid_refresh != token.refresh
+
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert tokens.load("chatgpt") is None and status_of(app, "chatgpt") == "no token"
+
+
+async def test_with_a_proxy_the_login_is_announced_and_refresh_goes_through_it(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    auth: FakeAuth,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = proxied_config(isolated_env / "config.toml", "http://127.0.0.1:9")
+    config.write_text(config.read_text() + CHATGPT)
+    proxy = proxy_in_thread(config)
+    monkeypatch.setattr(OAuthView, "open_url", staticmethod(browser(auth)))
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.query_one(OAuthView).tokens != [])
+        [row] = app.query_one(OAuthView).tokens  # as the proxy lists it: masked
+        assert row["provider"] == "chatgpt" and auth.access not in str(row)
+        await pilot.press("r")
+        await settle(pilot)
+        assert auth.refreshes == 1
+        listed = httpx.get(f"{proxy.url}/api/oauth/tokens", trust_env=False).json()["tokens"]
+        assert [t["status"] for t in listed] == ["active"]
+
+
+async def test_a_login_waiting_for_the_browser_can_be_cancelled(
+    make_app: Callable[..., CcmApp], config_path: Path, auth: FakeAuth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path.write_text(SAMPLE + CHATGPT)
+    monkeypatch.setattr(OAuthView, "open_url", staticmethod(lambda url: True))  # the user never approves
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        await pilot.press("l")
+        view = app.query_one(OAuthView)
+        await wait_for(pilot, lambda: view.login is not None and "/oauth/authorize?" in hint(app))
+        assert view.login is not None and view.login.url in hint(app)  # the URL is on screen
+        await pilot.press("c")
+        await settle(pilot)
+        assert view.login is None and "login cancelled" in str(app.query_one("#status-message").render())
+        assert tokens.load("chatgpt") is None
+
+
+async def test_a_claude_row_explains_instead_of_logging_in(make_app: Callable[..., CcmApp], config_path: Path) -> None:
+    config_path.write_text(
+        SAMPLE + '\n[[providers]]\nname = "claude-max"\nprovider_type = "anthropic"\nauth_type = "oauth"\n'
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert "only inside Claude Code" in hint(app) and app.query_one(OAuthView).login is None
