@@ -97,7 +97,8 @@ class CcmApp(App[None]):
     CSS_PATH = "app.tcss"
     #: Screen classes by width: -narrow stacks panels (80x24 must stay readable), -wide puts them side by
     #: side, -xwide adds side panels for details.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide"), (160, "-xwide")]
+    #: (Unannotated: Textual declares it `ClassVar[...] | None`, which mypy reads as an instance variable.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (160, "-xwide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help", tooltip="Keys and tips for every tab"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Leave ccm tui (the proxy keeps running)"),

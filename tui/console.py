@@ -123,8 +123,8 @@ class Exchange:
 
 class ConsoleView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "toggle('thinking')", "Thinking", id="console.thinking", tooltip="Ask for thinking"),
-        Binding("ctrl+o", "toggle('stream')", "Stream", id="console.stream", tooltip="Stream the answer"),
+        Binding("ctrl+t", "flip('thinking')", "Thinking", id="console.thinking", tooltip="Ask for thinking"),
+        Binding("ctrl+o", "flip('stream')", "Stream", id="console.stream", tooltip="Stream the answer"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -165,7 +165,7 @@ class ConsoleView(CcmView):
         values = [v for _, v in self._options(config)]
         select.value = current if current in values else CLAUDE_CODE_MODELS[0][1]
 
-    def action_toggle(self, which: str) -> None:
+    def action_flip(self, which: str) -> None:
         box = self.query_one(f"#{which}", Checkbox)
         box.value = not box.value
 

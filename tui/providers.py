@@ -57,7 +57,7 @@ class ProvidersView(CcmView):
         Binding("a", "add", "Add", id="providers.add", tooltip="Add a provider"),
         Binding("e", "edit", "Edit", id="providers.edit", tooltip="Edit the selected provider"),
         Binding("d", "delete", "Delete", id="providers.delete", tooltip="Delete the selected provider"),
-        Binding("space", "toggle", "On/off", id="providers.toggle", tooltip="Enable or disable the provider"),
+        Binding("space", "toggle_enabled", "On/off", id="providers.toggle", tooltip="Enable or disable the provider"),
         Binding("t", "test", "Test", id="providers.test", tooltip="Test the connection through the running proxy"),
     ]
 
@@ -236,7 +236,7 @@ class ProvidersView(CcmView):
     def _forget_key(self, name: str) -> None:
         secrets.store().delete(f"provider:{name}")
 
-    def action_toggle(self) -> None:
+    def action_toggle_enabled(self) -> None:
         p = self.selected()
         if p is None:
             return
