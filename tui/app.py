@@ -327,6 +327,13 @@ class CcmApp(App[None]):
         """Show the outcome of an action in the status bar (kinds: info, ok, warning, error)."""
         self.query_one(StatusBar).say(message, kind, append=append)
 
+    def withdraw(self, prefix: str) -> None:
+        """Clear the status bar if it still shows a message starting with `prefix` (an error the user has
+        since fixed, e.g. "not saved · background_regex: …"), so it does not linger on every tab."""
+        bar = self.query_one(StatusBar)
+        if bar.message.startswith(prefix):
+            bar.say("", "info")
+
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)
         if tabs:  # no tabs yet while there is no config
