@@ -148,7 +148,7 @@ def init(
     for name, env_var in asked:
         value = keys.get(name.lower())
         if value is None and interactive:
-            existing = secrets.store().get(f"provider:{name}")
+            existing = secrets.store().get(secrets.key_name(name))
             if existing:
                 fallback = f"Enter keeps the stored {secrets.mask(existing)}"
             elif os.environ.get(env_var):
@@ -159,7 +159,7 @@ def init(
         if value:
             to_store.append((name, value))
     result = doc.save()  # validates, writes atomically, keeps the old file as .bak
-    places = {secrets.store().set(f"provider:{name}", value) for name, value in to_store}
+    places = {secrets.store().set(secrets.key_name(name), value) for name, value in to_store}
     written = result.config
     common.echo(
         f"Wrote {path} ({chosen.title.lower()}: {common.plural(len(written.providers), 'provider')}, "
@@ -186,7 +186,7 @@ def _env_var(name: str) -> str:
 
 
 def _has_key(name: str, env_var: str) -> bool:
-    return bool(os.environ.get(env_var) or secrets.store().get(f"provider:{name}"))
+    return bool(os.environ.get(env_var) or secrets.store().get(secrets.key_name(name)))
 
 
 def describe_presets() -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.catalog import ProviderSpec, Wire, join_url, lookup
+from config.secrets import key_name
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 13456
@@ -108,7 +109,7 @@ class ProviderConfig:
     @property
     def secret_name(self) -> str:
         """The keyring username for this provider's API key."""
-        return f"provider:{self.name}"
+        return key_name(self.name)
 
     @property
     def key_env(self) -> str:

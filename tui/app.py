@@ -188,8 +188,11 @@ class CcmApp(App[None]):
         await self.client.aclose()
 
     # -- config -----------------------------------------------------------------------------------------
-    def apply(self, change: Callable[[ConfigStore], object], done: str) -> str | None:
-        """Run one edit through the store; None when saved, else the reason (also shown in the status bar)."""
+    def apply(self, change: Callable[[ConfigStore], object], done: str, *, reload: bool = True) -> str | None:
+        """Run one edit through the store; None when saved, else the reason (also shown in the status bar).
+
+        `reload=False` when the caller has more to do before the proxy may reload (store a typed key: a
+        reload before it would miss the key); it calls `saved(done)` itself afterwards."""
         try:
             change(self.store)
         except ConfigError as exc:
@@ -202,6 +205,14 @@ class CcmApp(App[None]):
         assert self.config is not None
         self.config_changed.publish(self.config)
         self._sync_target()
+        if reload:
+            self.saved(done)
+        else:
+            self.say(f"{done} · saved · storing the key…", "ok")
+        return None
+
+    def saved(self, done: str) -> None:
+        """Say that an edit was saved, and have the running proxy reload it."""
         if not self.proxy_state.running:
             self.say(f"{done} · saved (the proxy is not running)", "ok")
         elif not self.proxy_state.serves(self.store.path):
@@ -209,7 +220,6 @@ class CcmApp(App[None]):
         else:
             self.say(f"{done} · saved · reloading…", "ok")
             self._reload_proxy(done)
-        return None
 
     @work(exclusive=True, group="reload")
     async def _reload_proxy(self, done: str) -> None:
@@ -226,11 +236,7 @@ class CcmApp(App[None]):
             what = ", ".join(map(str, restart)) if isinstance(restart, list) else str(restart)
             self.say(f"{done} · saved · reloaded ({what} needs a proxy restart: Overview, r)", "warning")
             return
-        bar = self.query_one(StatusBar)
-        if "reloading…" in bar.message:  # keep what was added meanwhile (e.g. "key stored in the OS keyring")
-            self.say(bar.message.replace("reloading…", "reloaded"), "ok")
-        else:
-            self.say(f"{done} · saved · reloaded", "ok")
+        self.say(f"{done} · saved · reloaded", "ok")
 
     def _config_ready(self, initial: str = "overview") -> None:
         """Mount the tabs once a valid config exists (after a preset was chosen or the file was fixed)."""

@@ -248,3 +248,12 @@ def test_env_is_evaluable_and_uses_the_running_proxy(cli: Cli, write_config: Any
     assert out.strip() == f"{url}|k-1|unset"
     cli.ok("stop")
     assert "unknown shell 'tcsh'" in cli.fails("env", "--shell", "tcsh")
+
+
+def test_env_says_when_the_router_key_variable_is_unset(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace("[server]\n", ROUTER_KEY_CONFIG))
+    result = cli.run("env", "--shell", "bash")
+    assert result.returncode == 0
+    assert "$CCM_TEST_ROUTER_KEY is not set here" in result.stderr
+    assert "$CCM_TEST_ROUTER_KEY is not set" not in cli.run("env", env={"CCM_TEST_ROUTER_KEY": "k"}).stderr
