@@ -30,7 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from config import paths
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
 from config.schema import Config
 from config.secrets import interpolate
 from tui.base import CcmView
@@ -130,6 +130,16 @@ class CcmApp(App[None]):
                 self.store.load()
             except ConfigError as exc:
                 self.load_error = exc
+        elif self.store.path.exists():  # a directory (or a socket...) where the config file should be
+            what = "a directory" if self.store.path.is_dir() else "not a regular file"
+            self.load_error = ConfigError(
+                [
+                    Problem(
+                        f"this is {what}, not a config file: move it away, or pass --config FILE",
+                        file=str(self.store.path),
+                    )
+                ]
+            )
         self._sync_target()  # now: the tabs mount (and call the proxy) before the app's own on_mount
 
     def _pick_config(self, explicit: Path | None) -> Path:
