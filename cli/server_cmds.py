@@ -196,7 +196,10 @@ def logs_cmd(
     """Show the proxy's log ($CCM_HOME/ccm.log); -f follows it, across rotations."""
     path = paths.log_path()
     if follow:
-        logs.follow(path, lines)
+        try:
+            logs.follow(path, lines)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None  # the README's exit code for Ctrl-C, without click's "Aborted!"
         return
     if not path.exists():
         raise CcmError(f"no log yet at {path}", hint="the proxy writes it once started: `ccm start`")

@@ -124,6 +124,7 @@ def init(
     """The whole wizard; see the module docstring."""
     keys = _parse_keys(key_pairs)
     interactive = not yes
+    named = preset(preset_name) if preset_name else None  # an unknown preset is the first thing to hear of
     if path.exists() and not force:
         if not interactive:
             raise CcmError(
@@ -133,7 +134,7 @@ def init(
         if not common.confirm(f"Replace it? The current one is kept as {path.name}.bak", default=False):
             common.echo("Left it unchanged.")
             return
-    chosen = preset(preset_name) if preset_name else (_choose_preset() if interactive else preset(DEFAULT_PRESET))
+    chosen = named or (_choose_preset() if interactive else preset(DEFAULT_PRESET))
     doc = ConfigDocument(chosen.text(), path)
     if port is not None:
         doc.set_value("server", "port", port)

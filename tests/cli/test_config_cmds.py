@@ -75,6 +75,8 @@ def test_init_defaults_to_apikeys_and_never_overwrites_silently(cli: Cli) -> Non
     cli.ok("config", "init", "--yes", "--preset", "full", "--force")
     assert config.read_text().startswith("# ccm config: the full template")
     assert (cli.home / "config.toml.bak").read_text() == first
+    # An unknown preset is reported before the existing file (which --force would not help with).
+    assert "unknown preset 'bogus'" in cli.fails("config", "init", "--preset", "bogus", "--yes")
 
 
 @pytest.mark.parametrize(
