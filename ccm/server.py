@@ -54,12 +54,10 @@ def setup_logging(level: str) -> None:
         paths.log_path(), maxBytes=10 * 2**20, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    numeric = {"trace": logging.DEBUG, "warn": logging.WARNING}.get(level, getattr(logging, level.upper(), 20))
-    root.setLevel(numeric)
-    for noisy in ("httpx", "httpcore", "hpack", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger().handlers[:] = [handler]
+    from ccm.state import apply_log_level  # a reload applies server.log_level the same way
+
+    apply_log_level(level)
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -203,3 +203,33 @@ def test_sigterm_ends_live_request_feeds_at_once(tmp_path: Path) -> None:
     thread.join(timeout=10)
     assert stopped < 5, f"stop took {stopped:.1f} s with a feed open"
     assert "at" in ended
+
+
+def test_log_level_applies_on_reload(tmp_path: Path) -> None:
+    """server.log_level changed in the file takes effect without a restart (the request lines are info)."""
+    with FakeUpstream() as up:
+        up.script(Reply(200, json=anthropic_message()))
+        home = tmp_path / "home"
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        config = {"m": [("up", "x")]}
+
+        def text(level: str) -> str:
+            return make_config([anthropic_provider("up", up.url)], config, server={"port": port, "log_level": level})
+
+        write_config(home, text("info"))
+        proc = spawn_server(home)
+        body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+        try:
+            wait_healthy(url, proc=proc)
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+            write_config(home, text("warning"))
+            assert httpx.post(f"{url}/api/config/reload", trust_env=False).status_code == 200
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+            write_config(home, text("info"))
+            assert httpx.post(f"{url}/api/config/reload", trust_env=False).status_code == 200
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+        finally:
+            terminate(proc)
+    lines = [line for line in (home / "ccm.log").read_text().splitlines() if " -> m via up/x: 200 " in line]
+    assert len(lines) == 2, lines  # the request made under "warning" left no info line
