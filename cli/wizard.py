@@ -9,7 +9,6 @@ is never replaced without a yes (interactive) or `--force` (scripted), and the o
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from cli import common
 from config import secrets
 from config.errors import CcmError
 from config.save import ConfigDocument
+from config.schema import key_env
 
 PRESETS_DIR = Path(config.__file__).with_name("presets")  # package data: works from a wheel too
 
@@ -69,7 +69,7 @@ def _key_providers(text: str) -> list[tuple[str, str]]:
             "vertex-ai",
         ):
             name = str(item["name"])
-            out.append((name, _env_var(name)))
+            out.append((name, key_env(name)))
     return out
 
 
@@ -172,7 +172,7 @@ def init(
         common.echo(f"Stored {common.plural(len(to_store), 'key')} in {where}: {names}.")
     missing = [name for name, env_var in asked if name not in {n for n, _ in to_store} and not _has_key(name, env_var)]
     for name in missing:
-        common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {_env_var(name)}.")
+        common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {key_env(name)}.")
     for name in _oauth_providers(doc.text):
         common.echo(f"Log in to {name}: `ccm oauth login {name}`.")
     common.echo("Next: `ccm code` starts the proxy and Claude Code through it.")
@@ -181,14 +181,5 @@ def init(
     admin.reload_if_running()
 
 
-def _env_var(name: str) -> str:
-    """The variable ccm also reads a provider's key from (ProviderConfig.key_env): zai -> ZAI_API_KEY."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() + "_API_KEY"
-
-
 def _has_key(name: str, env_var: str) -> bool:
     return bool(os.environ.get(env_var) or secrets.store().get(secrets.key_name(name)))
-
-
-def describe_presets() -> str:
-    return ", ".join(f"{p.name} ({p.title.lower()})" for p in PRESETS)

@@ -25,6 +25,11 @@ DEFAULT_BACKGROUND = "(?i)claude.*haiku"
 DEFAULT_LONG_CONTEXT_THRESHOLD = 60_000
 
 
+def key_env(provider: str) -> str:
+    """The env var ccm also reads a provider's key from (zai -> ZAI_API_KEY): the one place it is derived."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", provider).strip("_").upper() + "_API_KEY"
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Upstream deadlines.
@@ -114,7 +119,7 @@ class ProviderConfig:
     @property
     def key_env(self) -> str:
         """The env var ccm also reads this provider's key from: ZAI_API_KEY for a provider named zai."""
-        return re.sub(r"[^A-Za-z0-9]+", "_", self.name).strip("_").upper() + "_API_KEY"
+        return key_env(self.name)
 
 
 @dataclass(frozen=True, slots=True)

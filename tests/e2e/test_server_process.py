@@ -56,6 +56,18 @@ def test_missing_config_without_create_is_one_line(tmp_path: Path) -> None:
     assert err.decode().strip().count("\n") == 0 and "config file not found" in err.decode()
 
 
+def test_bad_ports_are_refused_by_the_one_port_check(tmp_path: Path) -> None:
+    """The server and the CLI share config.paths.checked_port: the same words for a flag and $CCM_PORT."""
+    home = tmp_path / "home"
+    for args, env, says in (
+        (["--port", "70000"], {}, "ccm: --port must be between 1 and 65535, not 70000"),
+        ([], {"CCM_PORT": "http"}, "ccm: CCM_PORT must be a port number, not 'http'"),
+    ):
+        proc = spawn_server(home, "--create-config", *args, **env)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 1 and err.decode().strip() == says
+
+
 def test_invalid_config_is_refused_with_file_and_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_config(home, "[router]\ndefault = 'm'\n[server]\nport = 99999\n")
