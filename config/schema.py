@@ -39,31 +39,47 @@ class Timeouts:
     """
 
     api_timeout_ms: int = 600_000
+    """Milliseconds to wait for the upstream's headers and first event, and the longest silence mid-stream."""
     connect_timeout_ms: int = 10_000
+    """Milliseconds for the TCP/TLS connect to an upstream; a slow connect fails over."""
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = DEFAULT_HOST
+    """The address the proxy listens on ($CCM_HOST overrides); not loopback: any Host header is accepted."""
     port: int = DEFAULT_PORT
+    """The port the proxy listens on ($CCM_PORT and --port override); a change needs a restart."""
     log_level: str = "info"
+    """debug, info, warning or error (trace and warn are accepted); applied on reload too."""
     api_key: str | None = None
     """As written (literal or $VAR): clients must send it when set. Resolved by config.secrets."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+    """Upstream deadlines ([server.timeouts])."""
 
 
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     default: str
+    """The model for everything no other rule takes, and what auto-mapped claude-* names become (required)."""
     think: str | None = None
+    """The model for requests with thinking.type = "enabled" (Claude Code's "adaptive" is not think)."""
     background: str | None = None
+    """The model for requests whose original model name matches background_regex (Claude Code's haiku)."""
     websearch: str | None = None
+    """The model for requests that offer the web_search tool."""
     long_context: str | None = None
+    """The model for requests whose estimated input exceeds long_context_threshold."""
     long_context_threshold: int = DEFAULT_LONG_CONTEXT_THRESHOLD
+    """Input tokens (estimated from the body's size) above which long_context takes a request."""
     auto_map_regex: str = DEFAULT_AUTO_MAP
+    """Model names matching it (and not themselves configured) become router.default; as written."""
     background_regex: str = DEFAULT_BACKGROUND
+    """Original model names matching it go to router.background; as written."""
     auto_map: re.Pattern[str] = field(default=re.compile(DEFAULT_AUTO_MAP), compare=False, repr=False)
+    """auto_map_regex compiled (global flags moved to the front, as claude-code-mux's engine reads them)."""
     background_pattern: re.Pattern[str] = field(default=re.compile(DEFAULT_BACKGROUND), compare=False, repr=False)
+    """background_regex compiled, likewise."""
 
     def slots(self) -> dict[str, str | None]:
         """The model-valued router slots by name, in rule order."""
@@ -79,17 +95,26 @@ class RouterConfig:
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
     name: str
+    """Any string without ','; compared case-insensitively; names the keyring entry `provider:NAME`."""
     provider_type: str
+    """A catalog type (config.catalog): decides the default base URL, the auth style and the wire format."""
     spec: ProviderSpec = field(compare=False, repr=False)
+    """The catalog entry for provider_type."""
     enabled: bool = True
+    """False: the provider's mappings are skipped (and `provider,model` to it is a 404)."""
     auth_type: str = "apikey"
     """"apikey" or "oauth" ("api_key" is accepted and normalised)."""
     api_key: str | None = None
     """As written: a literal, "$VAR"/"${VAR}", or None when kept in the keyring."""
     base_url: str | None = None
+    """Overrides the catalog's URL (required for the *-compatible types): the Anthropic format's root, or
+    the OpenAI format's URL ending in the version (…/v1)."""
     oauth_provider: str | None = None
+    """The OAuth token's id when it is not the provider's name."""
     project_id: str | None = None
+    """vertex-ai: the Google Cloud project."""
     location: str | None = None
+    """vertex-ai: the region (default us-central1)."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra request headers for this provider (e.g. attribution)."""
 
@@ -125,8 +150,11 @@ class ProviderConfig:
 @dataclass(frozen=True, slots=True)
 class Mapping:
     provider: str
+    """The [[providers]] name this mapping sends to."""
     actual_model: str
+    """The model name as the provider knows it."""
     priority: int = 0
+    """Lower is tried first; ties keep file order."""
     max_output_tokens: int | None = None
     """Clamp the request's max_tokens to this for this mapping."""
 
@@ -134,6 +162,7 @@ class Mapping:
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
     name: str
+    """What Claude Code or a router slot asks for; matched case-insensitively."""
     mappings: tuple[Mapping, ...] = ()
     """In priority order (lower first; ties keep file order)."""
 
@@ -141,10 +170,15 @@ class ModelConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     router: RouterConfig
+    """[router]: which model each rule sends to."""
     server: ServerConfig = field(default_factory=ServerConfig)
+    """[server]: address, log level, router key and timeouts."""
     providers: tuple[ProviderConfig, ...] = ()
+    """[[providers]] in file order."""
     models: tuple[ModelConfig, ...] = ()
+    """[[models]] in file order."""
     path: Path | None = None
+    """The file this was loaded from (None when parsed from text)."""
     # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
     _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)
     _models_by_name: dict[str, ModelConfig] = field(init=False, compare=False, repr=False)
