@@ -2,7 +2,7 @@
 
 The long-context rule and the local count_tokens answer estimate input tokens from a body's size in
 bytes, because a tokenizer on every request costs milliseconds. This script measures how many bytes of
-request JSON make one token on Claude Code's real requests (../shared/fixtures/claude-code), and times
+request JSON make one token on Claude Code's real requests (tests/fixtures/claude-code), and times
 route() on the largest of them.
 
 The tokenizer: releases 0.3.x-0.38.x of the `anthropic` PyPI package ship Claude's published tokenizer as

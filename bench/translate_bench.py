@@ -32,7 +32,7 @@ from ccm.providers.openai import ADAPTER  # noqa: E402
 from ccm.routing import Attempt  # noqa: E402
 from config.schema import ProviderConfig, spec_for  # noqa: E402
 
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "claude-code"
+FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
 
 
 def ctx(provider_type: str, model: str, stream: bool = True) -> RequestContext:

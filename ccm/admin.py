@@ -7,7 +7,6 @@ masks secrets, but even provider names and request history are nobody else's bus
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,9 +15,10 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm.admin_oauth import register_oauth
+from ccm.credentials import Credential, CredentialError, Resolver
+from ccm.provider_check import check_provider
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder, Snapshot
-from config.catalog import BUILT_WIRES
 from config.view import masked_view
 
 
@@ -100,31 +100,26 @@ def register_admin(
         provider = snapshot.config.provider(name)
         if provider is None:
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
-        return _json(await _test_provider(state["client"], snapshot, provider.name))
+        return _json(await _test_provider(state["client"], state["credentials"], snapshot, provider.name))
 
     register_oauth(app, holder, state)
 
 
-async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: str) -> dict[str, Any]:
-    """A cheap check: the model list where the API has one (OpenAI format), else a 1-token request."""
+async def _test_provider(
+    client: httpx.AsyncClient, credentials: Resolver, snapshot: Snapshot, name: str
+) -> dict[str, Any]:
+    """The provider check (ccm.provider_check) with the provider's own credential, from the one resolver
+    (a passthrough provider is checked for reachability only: there is no client login to forward)."""
     config = snapshot.config
     provider = config.provider(name)
     assert provider is not None
-    key = snapshot.keys.get(provider.name.lower())
-    if provider.wire not in BUILT_WIRES:
-        return {
-            "ok": False,
-            "status": None,
-            "latency_ms": 0,
-            "message": f"the {provider.wire} wire format is not supported yet",
-        }
-    if not key:
-        return {
-            "ok": False,
-            "status": None,
-            "latency_ms": 0,
-            "message": f"no API key: run `ccm keys set {provider.name}` or set {provider.key_env}",
-        }
+    if provider.auth_type == "passthrough":
+        credential = Credential("passthrough")
+    else:
+        try:
+            credential = await credentials.resolve(provider, snapshot.keys, {}, snapshot.router_key)
+        except CredentialError as exc:
+            return {"ok": False, "status": None, "latency_ms": 0, "message": exc.message}
     model = next(
         (
             m.actual_model
@@ -134,40 +129,6 @@ async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: st
         ),
         None,
     )
-    timeout = httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0)
-    started = time.perf_counter()
-    try:
-        if provider.wire == "openai":
-            response = await client.get(
-                provider.url("/models"), headers={"authorization": f"Bearer {key}"}, timeout=timeout
-            )
-        else:
-            from ccm.providers.anthropic import auth_headers
-
-            body = {
-                "model": model or "claude-haiku-4-5",
-                "max_tokens": 1,
-                "messages": [{"role": "user", "content": "ping"}],
-            }
-            headers = {
-                "content-type": "application/json",
-                "anthropic-version": "2023-06-01",
-                **auth_headers(provider.spec.auth, key),
-            }
-            response = await client.post(
-                provider.url("/v1/messages"), content=orjson.dumps(body), headers=headers, timeout=timeout
-            )
-    except (httpx.HTTPError, UnicodeEncodeError) as exc:
-        bad_header = isinstance(exc, httpx.LocalProtocolError | UnicodeEncodeError)
-        return {
-            "ok": False,
-            "status": None,
-            "latency_ms": round((time.perf_counter() - started) * 1000),
-            "message": "the API key or a header has a character HTTP cannot send"
-            if bad_header
-            else f"connection failed: {type(exc).__name__}",
-        }
-    latency = round((time.perf_counter() - started) * 1000)
-    ok = 200 <= response.status_code < 300
-    message = "ok" if ok else response.text[:300]
-    return {"ok": ok, "status": response.status_code, "latency_ms": latency, "message": message}
+    connect_s = config.server.timeouts.connect_timeout_ms / 1000
+    result = await check_provider(client, provider, credential, model=model, connect_s=connect_s)
+    return result.as_dict()

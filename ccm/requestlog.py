@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -84,7 +83,3 @@ class RequestLog:
         self._closed = True
         for queue in list(self._subscribers):
             queue.put_nowait(None)
-
-
-def now() -> float:
-    return time.time()

@@ -7,6 +7,7 @@ Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is
 
     decision = route(body, config, body_size=len(raw))
     decision.rule, decision.model          -> "think", "kimi-k2-thinking"
+    decision.trace                         -> every rule in order: fires / no / skip / not reached, and why
     forwarded = decision.apply(body)       -> the body without subagent tags (model still the client's)
     chain = resolve(decision.model, config)  -> [Attempt(provider, actual_model, max_output_tokens), ...]
 
@@ -39,6 +40,23 @@ SUBAGENT_TAG = re.compile(r"<CCM-SUBAGENT-MODEL>\s*(.*?)\s*</CCM-SUBAGENT-MODEL>
 BYTES_PER_TOKEN = 3.9
 
 Rule = Literal["explicit", "websearch", "subagent", "long_context", "think", "background", "default"]
+RULES: tuple[Rule, ...] = ("explicit", "websearch", "subagent", "long_context", "think", "background", "default")
+Verdict = Literal["fires", "no", "skip", "not reached"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """One rule of one routing decision: whether it fired, did not hold, was skipped (empty slot) or came
+    after the one that fired; and why. route() writes these as it decides, so `ccm route explain` (text
+    and JSON) shows exactly what the proxy did."""
+
+    rule: Rule
+    verdict: Verdict
+    reason: str
+
+    @property
+    def matched(self) -> bool:
+        return self.verdict == "fires"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +71,8 @@ class RoutingDecision:
                       messages_changed: Claude Code moves part of its system prompt there)
     estimated_tokens  the cheap input-size estimate the long-context rule used
     subagent_model    the model the first subagent tag named, if any (even when another rule won)
+    auto_mapped_to    router.default when auto-map replaced the client's model name, else None
+    trace             every rule in order with its verdict and reason (RuleCheck)
 
         forwarded = decision.apply(body)    # a shallow copy with system/messages replaced if changed
     """
@@ -66,6 +86,8 @@ class RoutingDecision:
     subagent_model: str | None = None
     messages: Any = None
     messages_changed: bool = False
+    auto_mapped_to: str | None = None
+    trace: tuple[RuleCheck, ...] = ()
 
     def apply(self, body: AbcMapping[str, Any]) -> dict[str, Any]:
         """The body to forward: the client's, with every subagent tag removed (the model is not changed)."""
@@ -187,7 +209,12 @@ def route(
     else:
         tokens = estimate_tokens(body_size if body_size is not None else body_size_of(body))
 
-    def decide(rule: Rule, name: str) -> RoutingDecision:
+    trace: list[RuleCheck] = []
+    auto_mapped: str | None = None
+
+    def decide(rule: Rule, name: str, reason: str) -> RoutingDecision:
+        trace.append(RuleCheck(rule, "fires", reason))
+        trace.extend(RuleCheck(r, "not reached", "not reached") for r in RULES[len(trace) :])
         entry = config.model(name) if "," not in name else None
         return RoutingDecision(
             rule=rule,
@@ -199,25 +226,48 @@ def route(
             subagent_model=tagged,
             messages=messages if messages_changed else None,
             messages_changed=messages_changed,
+            auto_mapped_to=auto_mapped,
+            trace=tuple(trace),
         )
 
+    def no(rule: Rule, reason: str, *, slot: str | None = "-") -> None:
+        """A rule that did not fire; `slot`, for the rules that have one, turns an empty slot into a skip."""
+        if slot:
+            trace.append(RuleCheck(rule, "no", reason))
+        else:
+            trace.append(RuleCheck(rule, "skip", f"router.{rule} is empty"))
+
     if "," in original:
-        return decide("explicit", original.strip())
+        return decide("explicit", original.strip(), "the model is written provider,model")
+    no("explicit", "the model is not written provider,model")
     model = original
     if router.default and config.model(model) is None and router.auto_map.search(model):
-        model = router.default
+        model = auto_mapped = router.default
     if router.websearch and has_web_search(body.get("tools")):
-        return decide("websearch", router.websearch)
+        return decide("websearch", router.websearch, "the request offers the web_search tool")
+    no("websearch", "no web_search tool in the request", slot=router.websearch)
     if tagged:
-        return decide("subagent", tagged)
-    if router.long_context and tokens > router.long_context_threshold:
-        return decide("long_context", router.long_context)
+        return decide("subagent", tagged, f"<CCM-SUBAGENT-MODEL>{tagged}</CCM-SUBAGENT-MODEL> in the system prompt")
+    no("subagent", "no <CCM-SUBAGENT-MODEL> tag in the system prompt")
+    limit = router.long_context_threshold
+    if router.long_context and tokens > limit:
+        return decide("long_context", router.long_context, f"~{tokens:,} tokens > {limit:,}")
+    no("long_context", f"~{tokens:,} tokens <= {limit:,}", slot=router.long_context)
     thinking = body.get("thinking")
-    if router.think and isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        return decide("think", router.think)
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if router.think and kind == "enabled":
+        return decide("think", router.think, 'thinking.type is "enabled"')
+    no("think", f"thinking is {kind or 'absent'}", slot=router.think)
     if router.background and router.background_pattern.search(original):
-        return decide("background", router.background)
-    return decide("default", model)
+        return decide(
+            "background", router.background, f"{original!r} matches background_regex {router.background_regex}"
+        )
+    no(
+        "background",
+        f"{original!r} does not match background_regex {router.background_regex}",
+        slot=router.background,
+    )
+    return decide("default", model, "no other rule fired")
 
 
 def resolve(model: str, config: Config) -> list[Attempt]:

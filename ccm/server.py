@@ -57,12 +57,10 @@ def setup_logging(level: str) -> None:
         paths.log_path(), maxBytes=10 * 2**20, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    numeric = {"trace": logging.DEBUG, "warn": logging.WARNING}.get(level, getattr(logging, level.upper(), 20))
-    root.setLevel(numeric)
-    for noisy in ("httpx", "httpcore", "hpack", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger().handlers[:] = [handler]
+    from ccm.state import apply_log_level  # a reload applies server.log_level the same way
+
+    apply_log_level(level)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -110,11 +108,9 @@ def serve(argv: list[str]) -> int:
     server = snapshot.config.server
     host = args.host or os.environ.get("CCM_HOST") or server.host
     try:
-        port = args.port or int(os.environ.get("CCM_PORT") or server.port)
-    except ValueError:
-        return _fail(f"CCM_PORT must be a port number, not {os.environ.get('CCM_PORT')!r}")
-    if not 1 <= port <= 65535:
-        return _fail(f"port must be between 1 and 65535, not {port}")
+        port = paths.checked_port(args.port, "--port") if args.port is not None else paths.env_port() or server.port
+    except CcmError as exc:
+        return _fail(exc.message)
     setup_logging(server.log_level)
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{port}"

@@ -24,6 +24,16 @@ from config.load import load_config
 from config.schema import Config
 
 log = logging.getLogger("ccm.config")
+_NOISY = ("httpx", "httpcore", "hpack", "asyncio")
+
+
+def apply_log_level(level: str) -> None:
+    """Set the process's log level from `server.log_level` (at start and on every reload that changes
+    it); the HTTP libraries stay at warnings, their debug lines would drown ccm's own."""
+    numeric = {"trace": logging.DEBUG, "warn": logging.WARNING}.get(level, getattr(logging, level.upper(), 20))
+    logging.getLogger().setLevel(numeric)
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,8 @@ class ConfigHolder:
         self._lock = asyncio.Lock()
         self.listeners: list[Callable[[Config, Config], None]] = []
         """Called with (old, new) after each accepted reload (e.g. to close changed providers' circuits)."""
+        self._started: tuple[str, int] | None = None
+        """server.host and server.port as the process started with them: what it listens on."""
 
     @property
     def current(self) -> Snapshot:
@@ -107,6 +119,7 @@ class ConfigHolder:
             log.warning("%s", warning)
         self._snapshot = build_snapshot(result.config, 1)
         _log_missing(self._snapshot, None)
+        self._started = (result.config.server.host, result.config.server.port)
         return self._snapshot
 
     async def reload(self) -> ReloadOutcome:
@@ -131,12 +144,19 @@ class ConfigHolder:
                 log.warning("%s", warning)
             old = self.current.config.server
             new = snapshot.config.server
-            restart = [f"server.{k}" for k in ("host", "port") if getattr(old, k) != getattr(new, k)]
+            host, port = self._started or (old.host, old.port)
+            # Against what is served, not the previous file: a port changed and changed back needs nothing.
+            restart = [
+                k for k, was, now in (("server.host", host, new.host), ("server.port", port, new.port)) if was != now
+            ]
             previous = self.current
             self._snapshot = snapshot
             _log_missing(snapshot, previous)
             for listener in self.listeners:
                 listener(previous.config, snapshot.config)
+            if new.log_level != old.log_level:
+                apply_log_level(new.log_level)
+                log.info("log level now %s", new.log_level)
             log.info(
                 "config reloaded (generation %d)%s",
                 snapshot.generation,

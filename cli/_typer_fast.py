@@ -5,7 +5,9 @@ pydantic and building the adapters costs 55-70 ms on every command (measured: a 
 took 119 ms with it, 50 ms without), more than the rest of the CLI's start-up together. For the plain
 types ccm's options use, a conversion plus click's range message is all that validation does, so those
 get a tiny coercer here; anything else (files, enums, lists, custom parsers) still goes through typer's
-own path. If typer's internals move, `install()` does nothing and typer behaves as it always did.
+own path. If typer's internals move, `install()` does nothing and typer behaves as it always did; that
+is never silent in development: tests/cli/test_typer_fast.py fails on any typer whose internals the patch
+does not find (pyproject pins typer to the minor version it was written against).
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from typing import Any
 _SIMPLE: tuple[type, ...] = (str, bool, int, float, Path)
 
 
-def install() -> None:
-    """Patch typer's lazy runtime-parameter builder with a fast path for plain types (idempotent)."""
+def install() -> bool:
+    """Patch typer's lazy runtime-parameter builder with a fast path for plain types (idempotent).
+
+    Returns whether the fast path is in place (False: typer's internals moved, its own path runs)."""
     try:
         from typer import core
         from typer._click.exceptions import BadParameter
         from typer._coercion import RuntimeParam
     except ImportError:  # a typer without these internals: keep its own behaviour
-        return
+        return False
     builder = getattr(core._TyperParameter, "get_runtime_param", None)
-    if builder is None or getattr(builder, "_ccm_fast", False):
-        return
+    if builder is None:
+        return False
+    if getattr(builder, "_ccm_fast", False):
+        return True
 
     @dataclass(frozen=True)
     class PlainParam(RuntimeParam):
@@ -70,3 +76,4 @@ def install() -> None:
 
     get_runtime_param._ccm_fast = True  # type: ignore[attr-defined]
     core._TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
+    return True

@@ -138,6 +138,11 @@ def env(
         config_file = str(path)
         common.note(f"ccm: the proxy is not running; start it with `ccm start` (it will listen on {url})")
     token = server_cmds.router_token(config_file)
+    if token.variable and not token.value:
+        common.note(
+            f"ccm: ${token.variable} is not set here: the router key (server.api_key) comes from it, so set it "
+            "in the shell that runs Claude Code, or Claude Code is refused"
+        )
     for line in claude_env.shell_lines(chosen, url, token, os.environ.get("NO_PROXY")):
         common.echo(line)
 

@@ -7,6 +7,7 @@ explicit choice always wins. Stdlib and config/ only: this module is imported by
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tomllib
@@ -112,3 +113,25 @@ def confirm(question: str, default: bool) -> bool:
     except typer.Abort:
         print(file=sys.stderr)
         return False
+
+
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def os_error_line(exc: OSError) -> tuple[str, str | None]:
+    """An OSError as a person reads it: which folder could not be written, and what fixes that."""
+    reason = exc.strerror or str(exc)
+    if not exc.filename:
+        return reason, "run with --debug to see the traceback"
+    path = Path(os.fsdecode(exc.filename))
+    if exc.errno not in _NOT_WRITABLE:
+        return f"{path}: {reason}", None
+    folder = path.parent
+    home = paths.ccm_home()
+    message = f"cannot write in {folder} ({reason.lower()}: {path.name})"
+    if folder == home or home in folder.parents or folder in home.parents:
+        return (
+            message,
+            f"ccm keeps its files in CCM_HOME ({home}): make it writable, or set CCM_HOME to a folder that is",
+        )
+    return message, "make that folder writable, or choose another path"

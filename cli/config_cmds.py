@@ -38,7 +38,9 @@ def init(
             help="A provider's API key, stored in the keyring (repeatable). Beware: shells keep history.",
         ),
     ] = None,
-    port: Annotated[int | None, typer.Option("--port", metavar="N", min=1, max=65535, help="The proxy's port.")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", metavar="N", min=1, max=paths.MAX_PORT, help="The proxy's port.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: defaults and flags only.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing config (kept as .bak).")] = False,
 ) -> None:

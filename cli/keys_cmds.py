@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from cli.options import ConfigOpt, JsonOpt
 from config import secrets
 from config.errors import CcmError, ConfigError
 from config.load import nearest
-from config.schema import Config
+from config.schema import Config, ProviderConfig
 
 app = typer.Typer(help="Provider API keys, kept in the OS keyring (never in the config file).", no_args_is_help=True)
 
@@ -72,10 +73,30 @@ def set_key(
         cfg = None
     canonical = _canonical(name, cfg, force)
     value = _read_key(canonical)
-    where = secrets.store().set(f"provider:{canonical}", value)
+    where = secrets.store().set(secrets.key_name(canonical), value)
     place = "the OS keyring" if where == "keyring" else f"{secrets.store().file.path} (mode 0600, no OS keyring)"
     common.echo(f"Stored the key for {canonical} ({secrets.mask(value)}) in {place}.")
+    provider = cfg.provider(canonical) if cfg is not None else None
+    if cfg is not None and provider is not None:
+        _say_what_wins(provider, cfg)
     admin.reload_if_running()
+
+
+def _say_what_wins(provider: ProviderConfig, cfg: Config) -> None:
+    """The config's literal api_key or a set $VAR outranks the stored key: say so, and how to change it."""
+    if provider.auth_type != "apikey" or not provider.api_key:
+        return
+    var = secrets.env_reference(provider.api_key)
+    if var is None:
+        common.note(
+            f"ccm: but {cfg.path} writes api_key for {provider.name}, and that key wins; remove that line to "
+            "use the stored one"
+        )
+    elif os.environ.get(var):
+        common.note(
+            f'ccm: but {cfg.path} has api_key = "${var}" for {provider.name} and ${var} is set here, so that '
+            f"wins while it is set; unset {var} or remove that line to use the stored key"
+        )
 
 
 @app.command("delete")
@@ -86,7 +107,7 @@ def delete_key(name: NameArg, config: ConfigOpt = None) -> None:
     except ConfigError:
         cfg = None
     canonical = _canonical(name, cfg, force=True)
-    if not secrets.store().delete(f"provider:{canonical}"):
+    if not secrets.store().delete(secrets.key_name(canonical)):
         raise CcmError(f"no key stored for '{canonical}'")
     common.echo(f"Deleted the stored key for {canonical}.")
     admin.reload_if_running()
@@ -97,7 +118,7 @@ def list_keys(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Each configured provider's key, masked, and where it comes from (config, $VAR, keyring, file)."""
+    """Each configured provider's key, masked, and where it comes from (config file, $VAR, keyring, secrets.json)."""
     cfg = common.load(config).config
     rows: list[dict[str, str | None]] = []
     for p in cfg.providers:

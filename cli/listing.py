@@ -137,8 +137,13 @@ def models_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: Jso
         rows.append({"name": m.name, "router": slots.get(m.name.lower(), []), "mappings": chain})
     if json_out:
         common.echo(json.dumps(rows, indent=2))
-        return
+    else:
+        _print_models(cfg, rows, check)
+    if check and any(item["enabled"] and not (item["check"] or {}).get("ok") for r in rows for item in r["mappings"]):
+        raise typer.Exit(1)
 
+
+def _print_models(cfg: Config, rows: list[dict[str, Any]], check: bool) -> None:
     def step(n: int, item: dict[str, Any]) -> str:
         text = f"{n}. {item['provider']} / {item['actual_model']}"
         if item["max_output_tokens"]:

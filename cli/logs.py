@@ -33,7 +33,9 @@ def show(path: Path, count: int) -> None:
 
 
 def follow(path: Path, count: int, *, poll_s: float = POLL_S, until: float | None = None) -> None:
-    """Print the last `count` lines, then new lines as they come, until Ctrl-C (or `until`, for tests)."""
+    """Print the last `count` lines, then new lines as they come, until Ctrl-C (or `until`, for tests).
+
+    Ctrl-C propagates (KeyboardInterrupt): the command exits 130, as every interrupted ccm command does."""
     fh: TextIO | None = None
     inode = -1
     try:
@@ -63,8 +65,6 @@ def follow(path: Path, count: int, *, poll_s: float = POLL_S, until: float | Non
                 fh = None
                 continue
             time.sleep(poll_s)
-    except KeyboardInterrupt:
-        pass
     finally:
         if fh is not None:
             fh.close()

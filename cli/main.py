@@ -95,6 +95,8 @@ def _print_error(exc: BaseException, debug: bool) -> None:
             print(common.error_line(str(problem), exc.hint if i == last else None), file=sys.stderr)
     elif isinstance(exc, CcmError):
         print(common.error_line(exc.message, exc.hint), file=sys.stderr)
+    elif isinstance(exc, OSError):
+        print(common.error_line(*common.os_error_line(exc)), file=sys.stderr)
     else:
         print(
             common.error_line(f"{type(exc).__name__}: {exc}", "run with --debug to see the traceback"), file=sys.stderr

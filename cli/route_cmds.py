@@ -1,35 +1,26 @@
 """`ccm route explain`: which rule fires, the routed model and its provider chain, for one request.
 
 The decision comes from ccm.routing.route/resolve, the functions the proxy runs, so what this prints is
-what the proxy puts in its x-ccm-route / x-ccm-model headers. The per-rule lines around it explain why
-the other rules did not fire; they restate route()'s checks and are tested to agree with it.
+what the proxy puts in its x-ccm-route / x-ccm-model headers. The per-rule lines are route()'s own trace
+(RoutingDecision.trace), the same for the text and the JSON, so the two can never disagree.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ccm.routing import BYTES_PER_TOKEN, RoutingDecision, has_web_search, resolve, route
+from ccm.routing import BYTES_PER_TOKEN, has_web_search, resolve, route
 from cli import common
 from cli.options import ConfigOpt, JsonOpt
 from config.catalog import BUILT_WIRES
 from config.errors import CcmError, RoutingError
-from config.schema import Config
 
 app = typer.Typer(help="See how a request would be routed.", no_args_is_help=True)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleCheck:
-    rule: str
-    matched: bool
-    reason: str
 
 
 def build_request(
@@ -78,70 +69,6 @@ def build_request(
     return body, size
 
 
-def rule_checks(body: dict[str, Any], cfg: Config, decision: RoutingDecision) -> list[RuleCheck]:
-    """Each rule in route()'s order with whether its condition holds, and why."""
-    router = cfg.router
-    original = decision.original_model
-    checks = [
-        RuleCheck(
-            "explicit",
-            "," in original,
-            "the model is written provider,model" if "," in original else "the model is not written provider,model",
-        )
-    ]
-
-    def slot(rule: str, value: str | None, holds: bool, yes: str, no: str) -> None:
-        if not value:
-            checks.append(RuleCheck(rule, False, f"skipped: router.{rule} is empty"))
-        else:
-            checks.append(RuleCheck(rule, holds, yes if holds else no))
-
-    slot(
-        "websearch",
-        router.websearch,
-        has_web_search(body.get("tools")),
-        "the request offers the web_search tool",
-        "no web_search tool in the request",
-    )
-    tagged = decision.subagent_model
-    checks.append(
-        RuleCheck(
-            "subagent",
-            bool(tagged),
-            f"<CCM-SUBAGENT-MODEL>{tagged}</CCM-SUBAGENT-MODEL> in the system prompt"
-            if tagged
-            else "no <CCM-SUBAGENT-MODEL> tag in the system prompt",
-        )
-    )
-    tokens, limit = decision.estimated_tokens, router.long_context_threshold
-    slot(
-        "long_context",
-        router.long_context,
-        tokens > limit,
-        f"~{tokens:,} tokens > {limit:,}",
-        f"~{tokens:,} tokens <= {limit:,}",
-    )
-    thinking = body.get("thinking")
-    kind = thinking.get("type") if isinstance(thinking, dict) else None
-    slot("think", router.think, kind == "enabled", 'thinking.type is "enabled"', f"thinking is {kind or 'absent'}")
-    slot(
-        "background",
-        router.background,
-        bool(router.background_pattern.search(original)),
-        f"{original!r} matches background_regex {router.background_regex}",
-        f"{original!r} does not match background_regex {router.background_regex}",
-    )
-    checks.append(RuleCheck("default", True, "no other rule fired"))
-    return checks
-
-
-def _auto_mapped(decision: RoutingDecision, cfg: Config) -> str | None:
-    original = decision.original_model
-    if "," in original or cfg.model(original) is not None or not cfg.router.default:
-        return None
-    return cfg.router.default if cfg.router.auto_map.search(original) else None
-
-
 @app.command()
 def explain(
     model: Annotated[
@@ -168,7 +95,6 @@ def explain(
     cfg = common.load(config).config
     body, size = build_request(model, thinking, web_search, tokens, system, request)
     decision = route(body, cfg, body_size=size)
-    checks = rule_checks(body, cfg, decision)
     error: RoutingError | None = None
     chain: list[dict[str, Any]] = []
     try:
@@ -187,14 +113,16 @@ def explain(
     result = {
         "config": str(cfg.path),
         "original_model": decision.original_model,
-        "auto_mapped_to": _auto_mapped(decision, cfg),
+        "auto_mapped_to": decision.auto_mapped_to,
         "rule": decision.rule,
         "model": decision.model,
         "body_size": size,
         "estimated_tokens": decision.estimated_tokens,
         "subagent_model": decision.subagent_model,
         "chain": chain,
-        "rules": [{"rule": c.rule, "matched": c.matched, "reason": c.reason} for c in checks],
+        "rules": [
+            {"rule": c.rule, "verdict": c.verdict, "matched": c.matched, "reason": c.reason} for c in decision.trace
+        ],
         "headers": {"x-ccm-route": decision.rule, "x-ccm-model": decision.model}
         | ({"x-ccm-provider": chain[0]["provider"], "x-ccm-actual-model": chain[0]["actual_model"]} if chain else {}),
         "error": error.message if error else None,
@@ -202,12 +130,15 @@ def explain(
     if json_out:
         common.echo(json.dumps(result, indent=2))
     else:
-        _print(result, checks)
+        _print(result)
     if error is not None:
         raise CcmError(error.message, hint=f"the proxy would answer {error.status} {error.error_type}")
 
 
-def _print(result: dict[str, Any], checks: list[RuleCheck]) -> None:
+_LABELS = {"fires": "FIRES", "no": "no", "skip": "skip"}
+
+
+def _print(result: dict[str, Any]) -> None:
     echo = common.echo
     echo(f"config   {result['config']}")
     echo(
@@ -217,17 +148,12 @@ def _print(result: dict[str, Any], checks: list[RuleCheck]) -> None:
     if result["auto_mapped_to"]:
         echo(f"auto-map {result['original_model']!r} -> {result['auto_mapped_to']!r} (matches auto_map_regex)")
     echo("rules    (in order; the first that holds fires)")
-    reached = True
-    for check in checks:
-        if reached and check.rule == result["rule"]:
-            echo(f"  FIRES  {check.rule:<13} {check.reason}")
-            reached = False
-        elif reached and check.reason.startswith("skipped: "):
-            echo(f"  skip   {check.rule:<13} {check.reason.removeprefix('skipped: ')}")
-        elif reached:
-            echo(f"  no     {check.rule:<13} {check.reason}")
+    for check in result["rules"]:
+        verdict, rule, reason = check["verdict"], check["rule"], check["reason"]
+        if verdict == "not reached":
+            echo(f"  -      {rule:<13} not reached")
         else:
-            echo(f"  -      {check.rule:<13} not reached")
+            echo(f"  {_LABELS[verdict]:<6} {rule:<13} {reason}")
     echo(f"route    {result['rule']} -> {result['model']}")
     if result["chain"]:
         echo("chain    (tried in this order; the next takes over when one fails)")

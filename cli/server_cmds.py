@@ -25,7 +25,9 @@ HostOpt = Annotated[
 ]
 PortOpt = Annotated[
     int | None,
-    typer.Option("--port", "-p", metavar="N", min=1, max=65535, help="Port (default: $CCM_PORT, else [server] port)."),
+    typer.Option(
+        "--port", "-p", metavar="N", min=1, max=paths.MAX_PORT, help="Port (default: $CCM_PORT, else [server] port)."
+    ),
 ]
 
 
@@ -35,14 +37,8 @@ def listen_address(config: Path, host: str | None, port: int | None) -> tuple[st
     if config.exists():
         server = load_config(config).config.server  # a bad config is reported here, before spawning
         cfg_host, cfg_port = server.host, server.port
-    env_port = os.environ.get("CCM_PORT")
-    if port is None and env_port:
-        try:
-            port = int(env_port)
-        except ValueError:
-            raise CcmError(f"CCM_PORT must be a port number, not {env_port!r}") from None
-        if not 1 <= port <= 65535:
-            raise CcmError(f"CCM_PORT must be between 1 and 65535, not {port}")
+    if port is None:
+        port = paths.env_port()
     return host or os.environ.get("CCM_HOST") or cfg_host, port or cfg_port
 
 
@@ -219,7 +215,10 @@ def logs_cmd(
     """Show the proxy's log ($CCM_HOME/ccm.log); -f follows it, across rotations."""
     path = paths.log_path()
     if follow:
-        logs.follow(path, lines)
+        try:
+            logs.follow(path, lines)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None  # the README's exit code for Ctrl-C, without click's "Aborted!"
         return
     if not path.exists():
         raise CcmError(f"no log yet at {path}", hint="the proxy writes it once started: `ccm start`")

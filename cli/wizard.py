@@ -9,7 +9,6 @@ is never replaced without a yes (interactive) or `--force` (scripted), and the o
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from cli import common
 from config import secrets
 from config.errors import CcmError
 from config.save import ConfigDocument
+from config.schema import key_env
 
 PRESETS_DIR = Path(config.__file__).with_name("presets")  # package data: works from a wheel too
 
@@ -69,7 +69,7 @@ def _key_providers(text: str) -> list[tuple[str, str]]:
             "vertex-ai",
         ):
             name = str(item["name"])
-            out.append((name, _env_var(name)))
+            out.append((name, key_env(name)))
     return out
 
 
@@ -124,6 +124,7 @@ def init(
     """The whole wizard; see the module docstring."""
     keys = _parse_keys(key_pairs)
     interactive = not yes
+    named = preset(preset_name) if preset_name else None  # an unknown preset is the first thing to hear of
     if path.exists() and not force:
         if not interactive:
             raise CcmError(
@@ -133,7 +134,7 @@ def init(
         if not common.confirm(f"Replace it? The current one is kept as {path.name}.bak", default=False):
             common.echo("Left it unchanged.")
             return
-    chosen = preset(preset_name) if preset_name else (_choose_preset() if interactive else preset(DEFAULT_PRESET))
+    chosen = named or (_choose_preset() if interactive else preset(DEFAULT_PRESET))
     doc = ConfigDocument(chosen.text(), path)
     if port is not None:
         doc.set_value("server", "port", port)
@@ -148,7 +149,7 @@ def init(
     for name, env_var in asked:
         value = keys.get(name.lower())
         if value is None and interactive:
-            existing = secrets.store().get(f"provider:{name}")
+            existing = secrets.store().get(secrets.key_name(name))
             if existing:
                 fallback = f"Enter keeps the stored {secrets.mask(existing)}"
             elif os.environ.get(env_var):
@@ -159,7 +160,7 @@ def init(
         if value:
             to_store.append((name, value))
     result = doc.save()  # validates, writes atomically, keeps the old file as .bak
-    places = {secrets.store().set(f"provider:{name}", value) for name, value in to_store}
+    places = {secrets.store().set(secrets.key_name(name), value) for name, value in to_store}
     written = result.config
     common.echo(
         f"Wrote {path} ({chosen.title.lower()}: {common.plural(len(written.providers), 'provider')}, "
@@ -171,7 +172,7 @@ def init(
         common.echo(f"Stored {common.plural(len(to_store), 'key')} in {where}: {names}.")
     missing = [name for name, env_var in asked if name not in {n for n, _ in to_store} and not _has_key(name, env_var)]
     for name in missing:
-        common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {_env_var(name)}.")
+        common.echo(f"No key yet for {name}: `ccm keys set {name}`, or set {key_env(name)}.")
     for name in _providers_with_auth(doc.text, "passthrough"):
         common.echo(f"{name} uses Claude Code's own login: run `claude /login` in Claude Code if you have not.")
     for name in _providers_with_auth(doc.text, "oauth"):
@@ -182,14 +183,5 @@ def init(
     admin.reload_if_running()
 
 
-def _env_var(name: str) -> str:
-    """The variable ccm also reads a provider's key from (ProviderConfig.key_env): zai -> ZAI_API_KEY."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() + "_API_KEY"
-
-
 def _has_key(name: str, env_var: str) -> bool:
-    return bool(os.environ.get(env_var) or secrets.store().get(f"provider:{name}"))
-
-
-def describe_presets() -> str:
-    return ", ".join(f"{p.name} ({p.title.lower()})" for p in PRESETS)
+    return bool(os.environ.get(env_var) or secrets.store().get(secrets.key_name(name)))

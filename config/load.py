@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config import paths
 from config.catalog import ALIASES, CATALOG, lookup
 from config.errors import ConfigError, Problem
 from config.locate import Locator
@@ -225,7 +226,7 @@ def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
         log_level = "info"
     return ServerConfig(
         host=c.string(raw, "host", ("server",), default="127.0.0.1") or "127.0.0.1",
-        port=c.integer(raw, "port", ("server",), default=13456, minimum=1, maximum=65535) or 13456,
+        port=c.integer(raw, "port", ("server",), default=13456, minimum=1, maximum=paths.MAX_PORT) or 13456,
         log_level=log_level,
         api_key=c.string(raw, "api_key", ("server",)) or None,
         timeouts=timeouts,

@@ -194,8 +194,3 @@ class Locator:
             if tuple(p for p in header if isinstance(p, str))[: len(path)] == tuple(path):
                 return number
         return start or None
-
-
-def locate(text: str, path: Path) -> int | None:
-    """The line of `path` in `text` (see Locator.line); scans the text each call."""
-    return Locator(text).line(path)

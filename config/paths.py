@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from config.errors import CcmError
+
 DEFAULT_HOME = "~/.claude-code-mux"
+MAX_PORT = 65535
 
 
 def ccm_home() -> Path:
@@ -28,6 +31,23 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return ccm_home() / "config.toml"
+
+
+def checked_port(value: str | int, what: str) -> int:
+    """A port number from a flag or $CCM_PORT, or a CcmError naming `what` (the one port check)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise CcmError(f"{what} must be a port number, not {value!r}") from None
+    if not 1 <= port <= MAX_PORT:
+        raise CcmError(f"{what} must be between 1 and {MAX_PORT}, not {port}")
+    return port
+
+
+def env_port() -> int | None:
+    """`$CCM_PORT`, checked; None when unset."""
+    raw = os.environ.get("CCM_PORT")
+    return checked_port(raw, "CCM_PORT") if raw else None
 
 
 def pid_path() -> Path:

@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.catalog import ProviderSpec, Wire, join_url, lookup
+from config.secrets import key_name
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 13456
 DEFAULT_AUTO_MAP = "^claude-"
 DEFAULT_BACKGROUND = "(?i)claude.*haiku"
 DEFAULT_LONG_CONTEXT_THRESHOLD = 60_000
+
+
+def key_env(provider: str) -> str:
+    """The env var ccm also reads a provider's key from (zai -> ZAI_API_KEY): the one place it is derived."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", provider).strip("_").upper() + "_API_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +49,15 @@ class Timeouts:
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = DEFAULT_HOST
+    """The address the proxy listens on ($CCM_HOST overrides); not loopback: any Host header is accepted."""
     port: int = DEFAULT_PORT
+    """The port the proxy listens on ($CCM_PORT and --port override); a change needs a restart."""
     log_level: str = "info"
+    """debug, info, warning or error (trace and warn are accepted); applied on reload too."""
     api_key: str | None = None
     """As written (literal or $VAR): clients must send it when set. Resolved by config.secrets."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+    """Upstream deadlines ([server.timeouts])."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +95,25 @@ class LoadBalancingConfig:
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     default: str
+    """The model for everything no other rule takes, and what auto-mapped claude-* names become (required)."""
     think: str | None = None
+    """The model for requests with thinking.type = "enabled" (Claude Code's "adaptive" is not think)."""
     background: str | None = None
+    """The model for requests whose original model name matches background_regex (Claude Code's haiku)."""
     websearch: str | None = None
+    """The model for requests that offer the web_search tool."""
     long_context: str | None = None
+    """The model for requests whose estimated input exceeds long_context_threshold."""
     long_context_threshold: int = DEFAULT_LONG_CONTEXT_THRESHOLD
+    """Input tokens (estimated from the body's size) above which long_context takes a request."""
     auto_map_regex: str = DEFAULT_AUTO_MAP
+    """Model names matching it (and not themselves configured) become router.default; as written."""
     background_regex: str = DEFAULT_BACKGROUND
+    """Original model names matching it go to router.background; as written."""
     auto_map: re.Pattern[str] = field(default=re.compile(DEFAULT_AUTO_MAP), compare=False, repr=False)
+    """auto_map_regex compiled (global flags moved to the front, as claude-code-mux's engine reads them)."""
     background_pattern: re.Pattern[str] = field(default=re.compile(DEFAULT_BACKGROUND), compare=False, repr=False)
+    """background_regex compiled, likewise."""
 
     def slots(self) -> dict[str, str | None]:
         """The model-valued router slots by name, in rule order."""
@@ -109,18 +129,27 @@ class RouterConfig:
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
     name: str
+    """Any string without ','; compared case-insensitively; names the keyring entry `provider:NAME`."""
     provider_type: str
+    """A catalog type (config.catalog): decides the default base URL, the auth style and the wire format."""
     spec: ProviderSpec = field(compare=False, repr=False)
+    """The catalog entry for provider_type."""
     enabled: bool = True
+    """False: the provider's mappings are skipped (and `provider,model` to it is a 404)."""
     auth_type: str = "apikey"
     """"apikey", "oauth" (ChatGPT's login, `ccm oauth login`) or "passthrough" (anthropic types only: the
     client's own credential, i.e. Claude Code's Pro/Max login, is forwarded); "api_key" is normalised."""
     api_key: str | None = None
     """As written: a literal, "$VAR"/"${VAR}", or None when kept in the keyring."""
     base_url: str | None = None
+    """Overrides the catalog's URL (required for the *-compatible types): the Anthropic format's root, or
+    the OpenAI format's URL ending in the version (…/v1)."""
     oauth_provider: str | None = None
+    """The OAuth token's id when it is not the provider's name."""
     project_id: str | None = None
+    """vertex-ai: the Google Cloud project."""
     location: str | None = None
+    """vertex-ai: the region (default us-central1)."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra request headers for this provider (e.g. attribution)."""
 
@@ -145,19 +174,22 @@ class ProviderConfig:
     @property
     def secret_name(self) -> str:
         """The keyring username for this provider's API key."""
-        return f"provider:{self.name}"
+        return key_name(self.name)
 
     @property
     def key_env(self) -> str:
         """The env var ccm also reads this provider's key from: ZAI_API_KEY for a provider named zai."""
-        return re.sub(r"[^A-Za-z0-9]+", "_", self.name).strip("_").upper() + "_API_KEY"
+        return key_env(self.name)
 
 
 @dataclass(frozen=True, slots=True)
 class Mapping:
     provider: str
+    """The [[providers]] name this mapping sends to."""
     actual_model: str
+    """The model name as the provider knows it."""
     priority: int = 0
+    """Lower is tried first; ties keep file order."""
     max_output_tokens: int | None = None
     """Clamp the request's max_tokens to this for this mapping."""
     weight: int = 1
@@ -167,6 +199,7 @@ class Mapping:
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
     name: str
+    """What Claude Code or a router slot asks for; matched case-insensitively."""
     mappings: tuple[Mapping, ...] = ()
     """In priority order (lower first; ties keep file order)."""
 
@@ -174,12 +207,19 @@ class ModelConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     router: RouterConfig
+    """[router]: which model each rule sends to."""
     server: ServerConfig = field(default_factory=ServerConfig)
+    """[server]: address, log level, router key and timeouts."""
     providers: tuple[ProviderConfig, ...] = ()
+    """[[providers]] in file order."""
     models: tuple[ModelConfig, ...] = ()
+    """[[models]] in file order."""
     failover: FailoverConfig = field(default_factory=FailoverConfig)
+    """[failover]: retries, backoff, the deadline and the circuit breaker."""
     load_balancing: LoadBalancingConfig = field(default_factory=LoadBalancingConfig)
+    """[load_balancing]: how mappings of equal priority are ordered."""
     path: Path | None = None
+    """The file this was loaded from (None when parsed from text)."""
     # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
     _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)
     _models_by_name: dict[str, ModelConfig] = field(init=False, compare=False, repr=False)

@@ -177,7 +177,9 @@ class SecretStore:
         return self.file.delete(name) or removed
 
     def move(self, old: str, new: str) -> bool:
-        """Keep a secret when what it belongs to is renamed (`provider:zai` -> `provider:z`); False if none."""
+        """Keep a secret when what it belongs to is renamed (`provider:zai` -> `provider:z`); False if none.
+
+        Set before delete: a crash in between leaves two copies, never none."""
         value = self.get(old)
         if value is None:
             return False
@@ -212,21 +214,34 @@ def reset() -> None:
     _default = None
 
 
+def key_name(provider: str) -> str:
+    """The secret name of a provider's API key ("provider:zai"): the one place it is spelled."""
+    return f"provider:{provider}"
+
+
+#: Where a provider key can live, as every view names it (`ccm keys list`, `providers list`, the TUI).
+SOURCE_CONFIG = "config file"
+SOURCE_KEYRING = "keyring"
+SOURCE_FILE = "secrets.json"
+_STORE_SOURCES = {"keyring": SOURCE_KEYRING, "file": SOURCE_FILE}
+
+
 def provider_key(name: str, raw: str | None, key_env: str) -> tuple[str | None, str]:
     """Resolve a provider's API key and say where it came from (for `config show`, never the value).
 
-    Order: the config's literal or $VAR > keyring > secrets file > the `<NAME>_API_KEY` env var.
+    Order: the config's literal or $VAR > keyring > secrets file > the `<NAME>_API_KEY` env var. The
+    source is "config file", "$VAR", "keyring", "secrets.json", "$NAME_API_KEY" or "missing".
     """
     if raw:
         var = env_reference(raw)
         if var is None:
-            return raw, "config"
+            return raw, SOURCE_CONFIG
         value = os.environ.get(var)
         if value:
             return value, f"${var}"
-    value, where = store().lookup(f"provider:{name}")
+    value, where = store().lookup(key_name(name))
     if value and where:
-        return value, where
+        return value, _STORE_SOURCES[where]
     env_value = os.environ.get(key_env)
     if env_value:
         return env_value, f"${key_env}"

@@ -17,8 +17,21 @@ import keyring.errors
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# CI clones the repo with shared/ beside it; CCM_SHARED points elsewhere when it is not.
-FIXTURES = Path(os.environ.get("CCM_SHARED") or ROOT.parent / "shared") / "fixtures" / "claude-code"
+FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
+"""Real Claude Code captures, kept with the tests (copied from ../shared/fixtures/claude-code: data)."""
+
+
+def fixture_names(*, count_tokens: bool = True) -> list[str]:
+    """Every captured request body's name; a missing folder fails the run instead of skipping tests."""
+    if not FIXTURES.is_dir():
+        raise FileNotFoundError(f"Claude Code fixtures missing: {FIXTURES} (they are part of the repo)")
+    return sorted(
+        p.stem
+        for p in FIXTURES.glob("*.json")
+        if not p.name.endswith(".headers.json")
+        and p.name != "index.json"
+        and (count_tokens or not p.stem.startswith("count-tokens"))
+    )
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -74,7 +87,6 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """The real Claude Code captures in ../shared/fixtures/claude-code (skip when shared/ is absent)."""
-    if not FIXTURES.is_dir():
-        pytest.skip(f"Claude Code fixtures not found at {FIXTURES}")
+    """The real Claude Code captures in tests/fixtures/claude-code (a missing folder is a failure)."""
+    assert fixture_names(), f"no Claude Code fixtures in {FIXTURES}"
     return FIXTURES

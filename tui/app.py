@@ -30,7 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from config import paths
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
 from config.schema import Config
 from config.secrets import interpolate
 from tui.base import CcmView
@@ -97,7 +97,8 @@ class CcmApp(App[None]):
     CSS_PATH = "app.tcss"
     #: Screen classes by width: -narrow stacks panels (80x24 must stay readable), -wide puts them side by
     #: side, -xwide adds side panels for details.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide"), (160, "-xwide")]
+    #: (Unannotated: Textual declares it `ClassVar[...] | None`, which mypy reads as an instance variable.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (160, "-xwide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help", tooltip="Keys and tips for every tab"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Leave ccm tui (the proxy keeps running)"),
@@ -129,6 +130,16 @@ class CcmApp(App[None]):
                 self.store.load()
             except ConfigError as exc:
                 self.load_error = exc
+        elif self.store.path.exists():  # a directory (or a socket...) where the config file should be
+            what = "a directory" if self.store.path.is_dir() else "not a regular file"
+            self.load_error = ConfigError(
+                [
+                    Problem(
+                        f"this is {what}, not a config file: move it away, or pass --config FILE",
+                        file=str(self.store.path),
+                    )
+                ]
+            )
         self._sync_target()  # now: the tabs mount (and call the proxy) before the app's own on_mount
 
     def _pick_config(self, explicit: Path | None) -> Path:
@@ -187,8 +198,11 @@ class CcmApp(App[None]):
         await self.client.aclose()
 
     # -- config -----------------------------------------------------------------------------------------
-    def apply(self, change: Callable[[ConfigStore], object], done: str) -> str | None:
-        """Run one edit through the store; None when saved, else the reason (also shown in the status bar)."""
+    def apply(self, change: Callable[[ConfigStore], object], done: str, *, reload: bool = True) -> str | None:
+        """Run one edit through the store; None when saved, else the reason (also shown in the status bar).
+
+        `reload=False` when the caller has more to do before the proxy may reload (store a typed key: a
+        reload before it would miss the key); it calls `saved(done)` itself afterwards."""
         try:
             change(self.store)
         except ConfigError as exc:
@@ -201,6 +215,14 @@ class CcmApp(App[None]):
         assert self.config is not None
         self.config_changed.publish(self.config)
         self._sync_target()
+        if reload:
+            self.saved(done)
+        else:
+            self.say(f"{done} · saved · storing the key…", "ok")
+        return None
+
+    def saved(self, done: str) -> None:
+        """Say that an edit was saved, and have the running proxy reload it."""
         if not self.proxy_state.running:
             self.say(f"{done} · saved (the proxy is not running)", "ok")
         elif not self.proxy_state.serves(self.store.path):
@@ -208,7 +230,6 @@ class CcmApp(App[None]):
         else:
             self.say(f"{done} · saved · reloading…", "ok")
             self._reload_proxy(done)
-        return None
 
     @work(exclusive=True, group="reload")
     async def _reload_proxy(self, done: str) -> None:
@@ -225,11 +246,7 @@ class CcmApp(App[None]):
             what = ", ".join(map(str, restart)) if isinstance(restart, list) else str(restart)
             self.say(f"{done} · saved · reloaded ({what} needs a proxy restart: Overview, r)", "warning")
             return
-        bar = self.query_one(StatusBar)
-        if "reloading…" in bar.message:  # keep what was added meanwhile (e.g. "key stored in the OS keyring")
-            self.say(bar.message.replace("reloading…", "reloaded"), "ok")
-        else:
-            self.say(f"{done} · saved · reloaded", "ok")
+        self.say(f"{done} · saved · reloaded", "ok")
 
     def _config_ready(self, initial: str = "overview") -> None:
         """Mount the tabs once a valid config exists (after a preset was chosen or the file was fixed)."""
@@ -325,6 +342,13 @@ class CcmApp(App[None]):
     def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
         """Show the outcome of an action in the status bar (kinds: info, ok, warning, error)."""
         self.query_one(StatusBar).say(message, kind, append=append)
+
+    def withdraw(self, prefix: str) -> None:
+        """Clear the status bar if it still shows a message starting with `prefix` (an error the user has
+        since fixed, e.g. "not saved · background_regex: …"), so it does not linger on every tab."""
+        bar = self.query_one(StatusBar)
+        if bar.message.startswith(prefix):
+            bar.say("", "info")
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)

@@ -121,10 +121,39 @@ class Exchange:
         return out
 
 
+class MessageInput(Input):
+    """The message line: cleared after each send, with the messages sent so far on ↑ / ↓ (as a shell)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "history(-1)", "Previous", show=False),
+        Binding("down", "history(1)", "Next", show=False),
+    ]
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.history: list[str] = []
+        self._at = 0
+        """Where ↑/↓ is in the history; len(history) is the fresh line."""
+
+    def sent(self, text: str) -> None:
+        """Remember a sent message and clear the line for the next one."""
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+        self._at = len(self.history)
+        self.value = ""
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._at = max(0, min(len(self.history), self._at + step))
+        self.value = self.history[self._at] if self._at < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+
 class ConsoleView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "toggle('thinking')", "Thinking", id="console.thinking", tooltip="Ask for thinking"),
-        Binding("ctrl+o", "toggle('stream')", "Stream", id="console.stream", tooltip="Stream the answer"),
+        Binding("ctrl+t", "flip('thinking')", "Thinking", id="console.thinking", tooltip="Ask for thinking"),
+        Binding("ctrl+o", "flip('stream')", "Stream", id="console.stream", tooltip="Stream the answer"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -139,7 +168,9 @@ class ConsoleView(CcmView):
             yield Checkbox("Thinking", id="thinking", compact=True)
             yield Checkbox("Stream", True, id="stream", compact=True)
         with Horizontal(id="console-input"):
-            yield Input(placeholder="Type a message and press Enter", id="message", compact=True)
+            yield MessageInput(
+                placeholder="Type a message and press Enter (↑ for the last ones)", id="message", compact=True
+            )
             yield Button("Send", id="send", variant="primary", compact=True)
         with VerticalScroll(id="answer-scroll", classes="panel") as scroll:
             scroll.border_title = "Answer"
@@ -165,7 +196,7 @@ class ConsoleView(CcmView):
         values = [v for _, v in self._options(config)]
         select.value = current if current in values else CLAUDE_CODE_MODELS[0][1]
 
-    def action_toggle(self, which: str) -> None:
+    def action_flip(self, which: str) -> None:
         box = self.query_one(f"#{which}", Checkbox)
         box.value = not box.value
 
@@ -187,6 +218,7 @@ class ConsoleView(CcmView):
         }
         if thinking:
             body["thinking"] = {"type": "enabled", "budget_tokens": 1024}
+        self.query_one("#message", MessageInput).sent(text)
         self.query_one("#answer", Static).update(Text("…", style="dim"))
         self.query_one("#console-meta", Static).update(Text(f"sending to {body['model']}…", style="dim"))
         self._send(body)

@@ -7,7 +7,6 @@ are ever shown (`sk-…a1b2`).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -39,19 +38,31 @@ COLUMNS = (
 )
 
 
-def key_state(provider: ProviderConfig) -> str:
-    """Where this provider's key comes from, masked: `sk-…a1b2 keyring`, `$ZAI_API_KEY unset`... (blocks)."""
+def key_state(provider: ProviderConfig) -> tuple[str, str]:
+    """The key masked with its source, as `ccm keys list` names it (`sk-…a1b2 keyring`, `… config file`,
+    `… secrets.json`, `$ZAI_API_KEY unset`), and the source alone (blocks on the keyring)."""
     if provider.auth_type == "oauth":
-        return "oauth token"
+        return "oauth token", "oauth"
     if provider.auth_type == "passthrough":
-        return "Claude Code's login"
+        return "Claude Code's login", "passthrough"
     value, source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
     if value is None:
         var = secrets.env_reference(provider.api_key)
-        return f"${var} unset" if var else "missing"
-    if source == "config":
-        return f"{secrets.mask(value)} in file"
-    return f"{secrets.mask(value)} {source}"
+        return (f"${var} unset" if var else "missing"), "missing"
+    return f"{secrets.mask(value)} {source}", source
+
+
+def _leaves(source: str | None) -> str:
+    """What deleting a provider does to its key, by where the key is."""
+    if source == secrets.SOURCE_KEYRING:
+        return "Its key leaves the keyring."
+    if source == secrets.SOURCE_FILE:
+        return "Its key leaves secrets.json."
+    if source == secrets.SOURCE_CONFIG:
+        return "Its key, written in the config file, goes with it."
+    if source and source.startswith("$"):
+        return f"Its key stays in {source} (ccm does not change your environment)."
+    return ""
 
 
 class ProvidersView(CcmView):
@@ -59,13 +70,14 @@ class ProvidersView(CcmView):
         Binding("a", "add", "Add", id="providers.add", tooltip="Add a provider"),
         Binding("e", "edit", "Edit", id="providers.edit", tooltip="Edit the selected provider"),
         Binding("d", "delete", "Delete", id="providers.delete", tooltip="Delete the selected provider"),
-        Binding("space", "toggle", "On/off", id="providers.toggle", tooltip="Enable or disable the provider"),
+        Binding("space", "toggle_enabled", "On/off", id="providers.toggle", tooltip="Enable or disable the provider"),
         Binding("t", "test", "Test", id="providers.test", tooltip="Test the connection through the running proxy"),
     ]
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.keys: dict[str, str] = {}
+        self.key_sources: dict[str, str] = {}
         self.checks: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
@@ -120,8 +132,10 @@ class ProvidersView(CcmView):
         states = {p.name: key_state(p) for p in config.providers}
         self.app.call_from_thread(self._show_keys, states)
 
-    def _show_keys(self, states: dict[str, str]) -> None:
-        self.keys = states
+    def _show_keys(self, found: dict[str, tuple[str, str]]) -> None:
+        self.keys = {name: state for name, (state, _) in found.items()}
+        self.key_sources = {name: source for name, (_, source) in found.items()}
+        states = self.keys
         table = self.table
         for name, state in states.items():
             if name in table.rows:
@@ -194,28 +208,32 @@ class ProvidersView(CcmView):
         def change(store: ConfigStore) -> None:
             store.save_provider(edit.name, fields, old_name=edit.old_name)
 
-        verb = "added" if edit.old_name is None else "updated"
-        error = self.ccm.apply(change, f"provider {edit.name} {verb}")
-        if error is None and (edit.secret is not None or (edit.old_name and edit.old_name != edit.name)):
-            self._store_key(edit.name, edit.secret, edit.old_name)
+        done = f"provider {edit.name} {'added' if edit.old_name is None else 'updated'}"
+        renamed = bool(edit.old_name and edit.old_name != edit.name)
+        key_work = edit.secret is not None or renamed
+        error = self.ccm.apply(change, done, reload=not key_work)
+        if error is None and key_work:
+            self._store_key(edit.name, edit.secret, edit.old_name if renamed else None, done)
         return error
 
     @work(thread=True, group="provider-keys-write")
-    def _store_key(self, name: str, secret: str | None, old_name: str | None) -> None:
-        """Store a typed key, and move the key of a renamed provider (keyring calls may block)."""
+    def _store_key(self, name: str, secret: str | None, old_name: str | None, done: str) -> None:
+        """Store a typed key or move a renamed provider's key (keyring calls may block), then reload: the
+        proxy must find the key when it reloads."""
         store = secrets.store()
-        if old_name and old_name != name:
-            moved = store.get(f"provider:{old_name}")
-            if moved is not None and secret is None:
-                secret = moved
-            store.delete(f"provider:{old_name}")
-        where = store.set(f"provider:{name}", secret) if secret is not None else None
+        where: str | None = None
+        if secret is not None:
+            where = store.set(secrets.key_name(name), secret)
+            if old_name:
+                store.delete(secrets.key_name(old_name))
+        elif old_name:
+            store.move(secrets.key_name(old_name), secrets.key_name(name))
         if where is not None:
-            place = "the OS keyring" if where == "keyring" else f"{secrets.store().file.path} (no keyring)"
-            self.app.call_from_thread(partial(self.ccm.say, f"key stored in {place}", "ok", append=True))
+            place = "the OS keyring" if where == "keyring" else f"{store.file.path} (no keyring)"
+            done = f"{done} · key stored in {place}"
+        self.app.call_from_thread(self.ccm.saved, done)
         if self.ccm.config is not None:
-            config = self.ccm.config
-            states = {p.name: key_state(p) for p in config.providers}
+            states = {p.name: key_state(p) for p in self.ccm.config.providers}
             self.app.call_from_thread(self._show_keys, states)
 
     def action_delete(self) -> None:
@@ -224,7 +242,7 @@ class ProvidersView(CcmView):
             return
         used = self.ccm.store.provider_usage(p.name)
         detail = f"Its mappings in {', '.join(used)} are removed too. " if used else ""
-        detail += "Its key leaves the keyring."
+        detail += _leaves(self.key_sources.get(p.name))
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -236,9 +254,9 @@ class ProvidersView(CcmView):
 
     @work(thread=True, group="provider-keys-write")
     def _forget_key(self, name: str) -> None:
-        secrets.store().delete(f"provider:{name}")
+        secrets.store().delete(secrets.key_name(name))
 
-    def action_toggle(self) -> None:
+    def action_toggle_enabled(self) -> None:
         p = self.selected()
         if p is None:
             return

@@ -160,6 +160,7 @@ class RouterView(CcmView):
             status.update(Text(f"✗ {event.input.id}: {problem} (not saved)", style="red"))
         else:
             status.update("")
+            self.ccm.withdraw(f"not saved · {event.input.id}: ")
         status.display = bool(problem)
 
     @on(Input.Submitted, "#auto_map_regex, #background_regex, #long_context_threshold")
@@ -174,6 +175,7 @@ class RouterView(CcmView):
             if not str(value).isdigit() or int(value) < 1:
                 self.ccm.say("not saved · the threshold must be a whole number of tokens above 0", "error")
                 return
+            self.ccm.withdraw("not saved · the threshold")
             value = int(value)
             if value == config.router.long_context_threshold:
                 return

@@ -24,6 +24,10 @@ from config.load import LoadResult, load_config, parse_config
 from config.save import ConfigDocument
 from config.schema import Config
 
+_UNSET = object()
+#: The provider fields the form always sends, with the value a missing key already means.
+_PROVIDER_DEFAULTS: dict[str, object] = {"enabled": True, "auth_type": "apikey"}
+
 Signature = tuple[float, int, int]
 
 
@@ -84,7 +88,8 @@ class ConfigStore:
             if old_name and old_name.lower() != name.lower() and _find(doc.providers(), name):
                 raise ConfigError([Problem(f"a provider named {name!r} already exists", key="name")])
             merged = {k: v for k, v in (current or {}).items() if k != "name"}
-            merged.update(fields)
+            # A default the file does not write stays unwritten (saving an unchanged form changes nothing).
+            merged.update({k: v for k, v in fields.items() if k in merged or _PROVIDER_DEFAULTS.get(k, _UNSET) != v})
             doc.upsert_provider(name, {k: v for k, v in merged.items() if v is not None}, old_name=old_name)
 
         return self.edit(change)

@@ -53,9 +53,9 @@ WIRE = "openai"
 #: streams in, the client would hear nothing although the upstream is busy, so a ping goes out this often.
 BUSY_PING_S = 5.0
 _PING = {"type": "ping"}
-#: OpenRouter's app attribution (https://openrouter.ai/docs/api-reference/overview#headers).
-#: OpenRouter's app attribution. No HTTP-Referer: ccm has no site of its own to claim, and pointing at
-#: someone else's would misattribute; a user can add one with `headers = { "HTTP-Referer" = "..." }`.
+#: OpenRouter's app attribution (https://openrouter.ai/docs/api-reference/overview#headers). No
+#: HTTP-Referer: ccm has no site of its own to claim, and pointing at someone else's would misattribute;
+#: a user can add one with `headers = { "HTTP-Referer" = "..." }`.
 OPENROUTER_HEADERS = {"X-Title": "Claude Code Mux (ccm)"}
 
 
@@ -131,7 +131,6 @@ class OpenAIStreamTranslator:
 
     def __init__(self, ctx: RequestContext, content_type: str) -> None:
         state = _state(ctx)
-        self._ctx = ctx
         self._model = ctx.requested_model or ctx.attempt.actual_model
         self._state = OpenAIStream(
             model=self._model,

@@ -283,3 +283,12 @@ def test_code_with_a_passthrough_provider_leaves_claude_codes_login_alone(
     assert "unset ANTHROPIC_AUTH_TOKEN" in lines and "unset ANTHROPIC_API_KEY" in lines
     assert 'export ANTHROPIC_CUSTOM_HEADERS="x-ccm-key: $CCM_TEST_ROUTER_KEY"' in lines
     cli.ok("stop")
+
+
+def test_env_says_when_the_router_key_variable_is_unset(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace("[server]\n", ROUTER_KEY_CONFIG))
+    result = cli.run("env", "--shell", "bash")
+    assert result.returncode == 0
+    assert "$CCM_TEST_ROUTER_KEY is not set here" in result.stderr
+    assert "$CCM_TEST_ROUTER_KEY is not set" not in cli.run("env", env={"CCM_TEST_ROUTER_KEY": "k"}).stderr

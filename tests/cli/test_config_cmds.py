@@ -75,6 +75,8 @@ def test_init_defaults_to_apikeys_and_never_overwrites_silently(cli: Cli) -> Non
     cli.ok("config", "init", "--yes", "--preset", "full", "--force")
     assert config.read_text().startswith("# ccm config: the full template")
     assert (cli.home / "config.toml.bak").read_text() == first
+    # An unknown preset is reported before the existing file (which --force would not help with).
+    assert "unknown preset 'bogus'" in cli.fails("config", "init", "--preset", "bogus", "--yes")
 
 
 @pytest.mark.parametrize(
@@ -134,10 +136,10 @@ def test_show_masks_secrets(cli: Cli, write_config: Any) -> None:
     path.write_text(path.read_text().replace('base_url = "', 'api_key = "literal-secret-abcdef123456"\nbase_url = "'))
     text = cli.ok("config", "show")
     assert "literal-secret" not in text and "lit…3456" in text
-    assert 'key_source = "config"' in text
+    assert 'key_source = "config file"' in text
     data = json.loads(cli.ok("config", "show", "--json"))
     assert data["providers"][0]["api_key"] == "lit…3456"
-    assert data["providers"][0]["key_source"] == "config"
+    assert data["providers"][0]["key_source"] == "config file"
     assert data["router"]["default"] == "main"
     assert "literal-secret" not in json.dumps(data)
 
@@ -289,11 +291,28 @@ def test_keys_set_list_delete(cli: Cli, write_config: Any) -> None:
     listed = cli.ok("keys", "list")
     assert "up-…6789" in listed and "up-secret" not in listed
     assert json.loads(cli.ok("keys", "list", "--json")) == [
-        {"provider": "up", "type": "anthropic-compatible", "key": "up-…6789", "source": "file"}
+        {"provider": "up", "type": "anthropic-compatible", "key": "up-…6789", "source": "secrets.json"}
     ]
     assert "Deleted the stored key for up" in cli.ok("keys", "delete", "up")
     assert json.loads(cli.ok("keys", "list", "--json"))[0]["source"] == "missing"
     assert "no key stored for 'up'" in cli.fails("keys", "delete", "up")
+
+
+def test_keys_set_says_when_the_config_outranks_it(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    text = path.read_text()
+    path.write_text(text.replace('name = "up"\n', 'name = "up"\napi_key = "literal-key-0123456789"\n'))
+    result = cli.run("keys", "set", "up", input="stored-key-0123456789\n")
+    assert result.returncode == 0
+    assert f"but {path} writes api_key for up, and that key wins; remove that line" in result.stderr
+    assert "literal-key" not in result.stdout + result.stderr
+    assert json.loads(cli.ok("keys", "list", "--json"))[0]["source"] == "config file"
+
+    path.write_text(text.replace('name = "up"\n', 'name = "up"\napi_key = "$UP_KEY_VAR"\n'))
+    result = cli.run("keys", "set", "up", input="stored-key-0123456789\n", env={"UP_KEY_VAR": "from-env-0123"})
+    assert "$UP_KEY_VAR is set here, so that wins while it is set; unset UP_KEY_VAR" in result.stderr
+    quiet = cli.run("keys", "set", "up", input="stored-key-0123456789\n")  # $UP_KEY_VAR unset: the stored key wins
+    assert "wins" not in quiet.stderr
 
 
 def test_keys_errors(cli: Cli, write_config: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +97,17 @@ def test_completion_script_is_offered(cli: Cli) -> None:
     result = cli.run("--show-completion", env={"SHELL": "/bin/bash"})
     assert result.returncode == 0, result.stderr
     assert "complete" in result.stdout and "ccm" in result.stdout
+
+
+def test_an_unwritable_ccm_home_is_named(cli: Cli, tmp_path: Path) -> None:
+    """Not `OSError: [Errno 30] Read-only file system: '…/ccm.out'`: which folder, and what fixes it."""
+    if os.geteuid() == 0:  # root writes through mode bits; /sys refuses new entries even to root
+        home, folder = Path("/sys/ccm-test-home"), "/sys"
+    else:
+        home = tmp_path / "read-only-home"
+        home.mkdir(mode=0o500)
+        folder = str(home)
+    line = cli.fails("start", env={"CCM_HOME": str(home)})
+    assert line.startswith(f"ccm: cannot write in {folder} (")
+    assert f"ccm keeps its files in CCM_HOME ({home}): make it writable, or set CCM_HOME" in line
+    assert "Errno" not in line and "--debug" not in line

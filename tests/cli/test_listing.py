@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.cli.conftest import Cli
 from tests.cli.test_route import full_config
-from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
+from tests.fakes.upstream import FakeUpstream, Received, Reply, anthropic_message
 
 
 def test_providers_list(cli: Cli, write_config: Any, port: int) -> None:
@@ -79,3 +79,58 @@ def test_oauth_commands(cli: Cli, write_config: Any) -> None:
 
 def test_tui_is_wired(cli: Cli) -> None:
     assert "terminal dashboard" in cli.ok("tui", "--help")
+
+
+LOCAL_SERVER = """\
+[server]
+host = "127.0.0.1"
+port = {port}
+
+[router]
+default = "local"
+
+[[providers]]
+name = "llama"
+provider_type = "openai-compatible"
+base_url = "{base_url}/v1"
+headers = {{ "X-Team" = "t1" }}
+
+[[models]]
+name = "local"
+
+[[models.mappings]]
+provider = "llama"
+actual_model = "qwen3-coder"
+"""
+
+
+def _no_model_list(rec: Received) -> Reply:
+    if rec.method == "GET":
+        return Reply(404, body=b"Not Found", headers={"content-type": "text/plain"})
+    return Reply(200, json={"id": "c1", "object": "chat.completion", "choices": []})
+
+
+def test_check_of_a_keyless_server_without_a_model_list(cli: Cli, write_config: Any, port: int) -> None:
+    """No GET /models (llama.cpp): a 1-token request instead, without a key, with the provider's headers."""
+    with FakeUpstream() as up:
+        up.script(Reply(handler=_no_model_list))
+        write_config(LOCAL_SERVER.format(port=port, base_url=up.url))
+        cli.ok("start")
+        checks = {r["name"]: r["check"] for r in json.loads(cli.ok("providers", "list", "--check", "--json"))}
+        assert checks["llama"]["ok"] is True, checks
+        assert [(r.method, r.path) for r in up.received] == [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
+        assert up.received[1].json["model"] == "qwen3-coder" and up.received[1].json["max_tokens"] == 1
+        assert all(r.headers.get("x-team") == "t1" for r in up.received)
+        assert not any("authorization" in r.headers or "x-api-key" in r.headers for r in up.received)
+        cli.ok("stop")
+
+
+def test_models_check_exits_1_when_checks_fail(cli: Cli, write_config: Any, port: int) -> None:
+    with FakeUpstream() as up:
+        up.script(Reply.error(500, "overloaded"))
+        write_config(LOCAL_SERVER.format(port=port, base_url=up.url))
+        cli.ok("start")
+        result = cli.run("models", "list", "--check")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert f"FAIL 500: GET {up.url}/v1/models: overloaded" in result.stdout
+        cli.ok("stop")

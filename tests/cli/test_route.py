@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ccm.routing import BYTES_PER_TOKEN, estimate_tokens, route
-from cli.route_cmds import build_request, rule_checks
+from cli.route_cmds import build_request
 from config.load import parse_config
 from tests.cli.conftest import Cli
 from tests.fakes.upstream import FakeUpstream, Received, Reply, anthropic_message, anthropic_stream
@@ -79,7 +79,22 @@ def test_rules(routed: Cli, args: list[str], rule: str, model: str) -> None:
     assert (data["rule"], data["model"]) == (rule, model)
     assert data["headers"]["x-ccm-route"] == rule and data["headers"]["x-ccm-model"] == model
     fired = [r["rule"] for r in data["rules"] if r["matched"]]
-    assert fired[0] == rule  # the explanation agrees with the decision
+    assert fired == [rule]  # exactly one rule fires, the decision's
+    verdicts = [r["verdict"] for r in data["rules"]]
+    after = verdicts[verdicts.index("fires") + 1 :]
+    assert after == ["not reached"] * len(after)
+
+
+def test_json_says_what_the_text_says(routed: Cli) -> None:
+    """`provider,model` fires explicit only: default is "not reached" in the JSON as in the text."""
+    args = ("route", "explain", "--model", "up,anything")
+    data = dict(json.loads(routed.ok(*args, "--json")))
+    text = routed.ok(*args)
+    for r in data["rules"]:
+        label = {"fires": "FIRES", "no": "no", "skip": "skip", "not reached": "-"}[r["verdict"]]
+        assert f"  {label:<6} {r['rule']:<13} " in text
+    assert [r["rule"] for r in data["rules"] if r["matched"]] == ["explicit"]
+    assert {r["rule"]: r["verdict"] for r in data["rules"]}["default"] == "not reached"
 
 
 def test_chain_in_priority_order(routed: Cli) -> None:
@@ -152,8 +167,8 @@ def test_explanation_agrees_with_route_on_every_fixture(fixtures_dir: Path) -> N
         body, size = build_request(None, False, False, None, None, str(path))
         assert size == path.stat().st_size
         decision = route(body, cfg, body_size=size)
-        fired = [c.rule for c in rule_checks(body, cfg, decision) if c.matched]
-        assert fired[0] == decision.rule, path.name
+        fired = [c.rule for c in decision.trace if c.matched]
+        assert fired == [decision.rule], path.name
 
 
 # -- agreement with the running proxy ----------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_logs_follow_across_rotation(cli: Cli) -> None:
         assert follower.stdout.readline() == "before rotation\n"
         assert follower.stdout.readline() == "after rotation\n"
         follower.send_signal(signal.SIGINT)
-        assert follower.wait(timeout=10) == 0
+        assert follower.wait(timeout=10) == 130  # README, "Exit codes": 130 interrupted (Ctrl-C)
     finally:
         follower.kill()
         follower.wait()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.load import compile_regex, load_config, nearest, parse_config
-from config.locate import locate, scan
+from config.locate import Locator, scan
 from config.paths import default_config_text
 
 
@@ -193,16 +193,16 @@ def test_locate_skips_multiline_strings_and_arrays() -> None:
     kinds = [line.kind for line in scan(text)]
     expected = "header key continuation continuation continuation key continuation continuation key header key"
     assert kinds == expected.split()
-    assert locate(text, ("router", "default")) == 9
-    assert locate(text, ("providers", 0, "name")) == 11
-    assert locate(text, ("providers", 0, "missing")) == 10  # falls back to the table's header
+    assert Locator(text).line(("router", "default")) == 9
+    assert Locator(text).line(("providers", 0, "name")) == 11
+    assert Locator(text).line(("providers", 0, "missing")) == 10  # falls back to the table's header
 
 
 def test_locate_quoted_and_dotted_keys() -> None:
     text = '[server]\n"timeouts".api_timeout_ms = 1\ntimeouts . connect_timeout_ms = 2\n[a."b.c"]\nx = 1\n'
-    assert locate(text, ("server", "timeouts", "connect_timeout_ms")) == 3
-    assert locate(text, ("server", "timeouts", "api_timeout_ms")) == 2
-    assert locate(text, ("a", "b.c", "x")) == 5
+    assert Locator(text).line(("server", "timeouts", "connect_timeout_ms")) == 3
+    assert Locator(text).line(("server", "timeouts", "api_timeout_ms")) == 2
+    assert Locator(text).line(("a", "b.c", "x")) == 5
 
 
 def test_integer_past_toml_range_is_an_error() -> None:

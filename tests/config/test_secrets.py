@@ -222,12 +222,12 @@ def test_keyring_failing_on_use_falls_back_once(caplog: pytest.LogCaptureFixture
 @pytest.mark.parametrize(
     ("raw", "env", "in_keyring", "in_file", "expected"),
     [
-        ("sk-literal", {"Z": "from-var", "ZAI_API_KEY": "from-env"}, True, True, ("sk-literal", "config")),
+        ("sk-literal", {"Z": "from-var", "ZAI_API_KEY": "from-env"}, True, True, ("sk-literal", "config file")),
         ("$Z", {"Z": "from-var", "ZAI_API_KEY": "from-env"}, True, True, ("from-var", "$Z")),
         ("${Z}", {"Z": "from-var"}, True, False, ("from-var", "$Z")),
         ("$Z", {"ZAI_API_KEY": "from-env"}, True, True, ("from-keyring", "keyring")),  # $Z unset: go on
         (None, {"ZAI_API_KEY": "from-env"}, True, True, ("from-keyring", "keyring")),
-        (None, {"ZAI_API_KEY": "from-env"}, False, True, ("from-file", "file")),
+        (None, {"ZAI_API_KEY": "from-env"}, False, True, ("from-file", "secrets.json")),
         (None, {"ZAI_API_KEY": "from-env"}, False, False, ("from-env", "$ZAI_API_KEY")),
         ("$Z", {}, False, False, (None, "missing")),
         (None, {}, False, False, (None, "missing")),
@@ -255,5 +255,5 @@ def test_provider_key_resolution_order(
 @pytest.mark.usefixtures("no_keyring")
 def test_provider_key_from_the_file_when_no_keyring_works() -> None:
     secrets.store().set("provider:zai", "k")
-    assert provider_key("zai", None, "ZAI_API_KEY") == ("k", "file")
-    assert provider_key("zai", "$ZAI_UNSET", "ZAI_API_KEY") == ("k", "file")
+    assert provider_key("zai", None, "ZAI_API_KEY") == ("k", "secrets.json")
+    assert provider_key("zai", "$ZAI_UNSET", "ZAI_API_KEY") == ("k", "secrets.json")

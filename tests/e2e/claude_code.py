@@ -39,7 +39,7 @@ from tests.e2e.harness import ROOT
 
 PACKAGE = "@anthropic-ai/claude-code"
 VERSION = "2.1.329"
-"""The version the fixtures in ../shared/fixtures/claude-code were captured with."""
+"""The version the fixtures in tests/fixtures/claude-code were captured with."""
 CACHE = ROOT / ".cache" / "claude-code"
 INSTALL_TIMEOUT_S = 300
 """~5 s is usual (170 MB); the limit keeps a CI behind a stalled registry well under its 15 minutes."""

@@ -128,12 +128,9 @@ def test_failover_is_invisible_to_claude_code(claude_code: ClaudeCode, tmp_path:
     assert BROKEN_PROVIDER in report["proxy_log"], explain(report)
 
 
-def test_agent_turn_through_proxy_to_openai_upstream(
-    claude_code: ClaudeCode, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_agent_turn_through_proxy_to_openai_upstream(claude_code: ClaudeCode, tmp_path: Path) -> None:
     """Issue 3: Claude Code -> ccm -> a Chat Completions provider (streamed tool_calls, then text)."""
-    if adapter_for("openai") is None:
-        request.applymarker(pytest.mark.xfail(reason="needs the OpenAI adapter", strict=False))
+    assert adapter_for("openai") is not None, "the OpenAI adapter is missing"
     report = drive(claude_code, tmp_path, wire="openai", mode="proxy", auth="auth-token")
     assert_agent_turn(report, "/v1/chat/completions")
     assert {u["authorization"] for u in report["upstream"]} == {f"Bearer {UPSTREAM_KEY}"}, explain(report)
@@ -155,8 +152,7 @@ def test_ccm_code_runs_claude_through_the_proxy(claude_code: ClaudeCode, tmp_pat
         timeout=60,
         check=False,
     )
-    if probe.returncode != 0:
-        pytest.skip("`ccm code` does not exist yet (`ccm code --help` failed)")
+    assert probe.returncode == 0, f"`ccm code --help` failed:\n{probe.stderr.decode(errors='replace')}"
     report = drive(claude_code, tmp_path, wire="anthropic", mode="ccm-code")
     assert_agent_turn(report, "/v1/messages?beta=true")
     assert report["leftover_proxy"] is None, "the proxy `ccm code` started was still running:\n" + explain(report)

@@ -1,4 +1,4 @@
-"""Real Claude Code requests (../shared/fixtures/claude-code) replayed through the proxy: they must
+"""Real Claude Code requests (tests/fixtures/claude-code) replayed through the proxy: they must
 arrive at an Anthropic-format upstream intact, but for the routed model and a removed subagent tag."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, fixture_names
 from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
 
@@ -18,11 +18,7 @@ _SKIP_HEADERS = {"content-length", "host", "connection", "accept-encoding"}
 
 
 def fixtures() -> list[str]:
-    if not FIXTURES.is_dir():
-        return []
-    return sorted(
-        p.stem for p in FIXTURES.glob("*.json") if not p.name.endswith(".headers.json") and p.name != "index.json"
-    )
+    return fixture_names()
 
 
 def load(name: str) -> tuple[dict, dict[str, str], str]:
@@ -85,6 +81,4 @@ def test_fixture_with_subagent_tag(replay: tuple[InProcessProxy, FakeUpstream], 
 
 
 def test_fixtures_present() -> None:
-    if not Path(FIXTURES).is_dir():
-        pytest.skip("shared fixtures not present")
     assert len(fixtures()) >= 20

@@ -1,4 +1,4 @@
-"""Real Claude Code requests (../shared/fixtures/claude-code) replayed through the proxy to OpenAI-format
+"""Real Claude Code requests (tests/fixtures/claude-code) replayed through the proxy to OpenAI-format
 upstreams: the upstream must receive valid Chat Completions JSON (held to the openai SDK's types), and the
 client a well-formed Anthropic answer; count_tokens never leaves the proxy."""
 
@@ -14,7 +14,7 @@ from anthropic.types import Message
 
 from ccm.sse import SSEParser
 from ccm.translate import message_from_events
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, fixture_names
 from tests.e2e.harness import InProcessProxy, make_config
 from tests.fakes.upstream import FakeUpstream, Received, Reply, openai_completion, openai_stream
 from tests.translate.helpers import validate_openai_request
@@ -23,11 +23,7 @@ _SKIP_HEADERS = {"content-length", "host", "connection", "accept-encoding"}
 
 
 def fixtures() -> list[str]:
-    if not FIXTURES.is_dir():
-        return []
-    return sorted(
-        p.stem for p in FIXTURES.glob("*.json") if not p.name.endswith(".headers.json") and p.name != "index.json"
-    )
+    return fixture_names()
 
 
 def load(name: str) -> tuple[dict[str, Any], dict[str, str], str]:

@@ -79,6 +79,9 @@ def test_reload_endpoint_reports_restart_needed(upstreams: Up, proxy: Px) -> Non
     assert response.status_code == 200
     assert response.json()["status"] == "reloaded"
     assert response.json()["restart_required"] == ["server.port"]
+    p.write_config(config_for(a.url, "model-a"))  # back to the port being served: nothing to restart
+    response = httpx.post(f"{p.url}/api/config/reload", trust_env=False)
+    assert response.json()["status"] == "reloaded" and "restart_required" not in response.json()
 
 
 def test_config_json_masks_secrets(upstreams: Up, proxy: Px) -> None:

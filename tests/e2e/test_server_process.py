@@ -56,6 +56,18 @@ def test_missing_config_without_create_is_one_line(tmp_path: Path) -> None:
     assert err.decode().strip().count("\n") == 0 and "config file not found" in err.decode()
 
 
+def test_bad_ports_are_refused_by_the_one_port_check(tmp_path: Path) -> None:
+    """The server and the CLI share config.paths.checked_port: the same words for a flag and $CCM_PORT."""
+    home = tmp_path / "home"
+    for args, env, says in (
+        (["--port", "70000"], {}, "ccm: --port must be between 1 and 65535, not 70000"),
+        ([], {"CCM_PORT": "http"}, "ccm: CCM_PORT must be a port number, not 'http'"),
+    ):
+        proc = spawn_server(home, "--create-config", *args, **env)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 1 and err.decode().strip() == says
+
+
 def test_invalid_config_is_refused_with_file_and_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_config(home, "[router]\ndefault = 'm'\n[server]\nport = 99999\n")
@@ -203,3 +215,33 @@ def test_sigterm_ends_live_request_feeds_at_once(tmp_path: Path) -> None:
     thread.join(timeout=10)
     assert stopped < 5, f"stop took {stopped:.1f} s with a feed open"
     assert "at" in ended
+
+
+def test_log_level_applies_on_reload(tmp_path: Path) -> None:
+    """server.log_level changed in the file takes effect without a restart (the request lines are info)."""
+    with FakeUpstream() as up:
+        up.script(Reply(200, json=anthropic_message()))
+        home = tmp_path / "home"
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        config = {"m": [("up", "x")]}
+
+        def text(level: str) -> str:
+            return make_config([anthropic_provider("up", up.url)], config, server={"port": port, "log_level": level})
+
+        write_config(home, text("info"))
+        proc = spawn_server(home)
+        body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]}
+        try:
+            wait_healthy(url, proc=proc)
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+            write_config(home, text("warning"))
+            assert httpx.post(f"{url}/api/config/reload", trust_env=False).status_code == 200
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+            write_config(home, text("info"))
+            assert httpx.post(f"{url}/api/config/reload", trust_env=False).status_code == 200
+            assert httpx.post(f"{url}/v1/messages", json=body, trust_env=False).status_code == 200
+        finally:
+            terminate(proc)
+    lines = [line for line in (home / "ccm.log").read_text().splitlines() if " -> m via up/x: 200 " in line]
+    assert len(lines) == 2, lines  # the request made under "warning" left no info line

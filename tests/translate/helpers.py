@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-import pytest
 from openai.types.chat import completion_create_params as ccp
 from pydantic import TypeAdapter
 
@@ -21,6 +20,7 @@ from ccm.providers.openai import ADAPTER
 from ccm.routing import Attempt
 from config.schema import ProviderConfig, spec_for
 from tests.conftest import FIXTURES
+from tests.conftest import fixture_names as conftest_fixture_names
 
 _STREAMING = TypeAdapter(ccp.CompletionCreateParamsStreaming)
 _NON_STREAMING = TypeAdapter(ccp.CompletionCreateParamsNonStreaming)
@@ -118,17 +118,8 @@ def assert_tool_pairing(messages: list[dict[str, Any]]) -> None:
 
 
 def load_fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"Claude Code fixture {name} not found at {FIXTURES}")
-    return json.loads(path.read_text())
+    return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
 def fixture_names() -> list[str]:
-    if not FIXTURES.is_dir():
-        return []
-    return sorted(
-        p.stem
-        for p in FIXTURES.glob("*.json")
-        if not p.name.endswith(".headers.json") and p.name != "index.json" and not p.stem.startswith("count-tokens")
-    )
+    return conftest_fixture_names(count_tokens=False)

@@ -130,5 +130,6 @@ def proxied_config(path: Path, upstream_url: str, server_extra: str = "") -> Pat
         + '\n[[models]]\nname = "fast"\n\n[[models.mappings]]\nprovider = "fake"\nactual_model = "fake-fast"\n'
         'priority = 1\n\n[[models]]\nname = "deep"\n\n[[models.mappings]]\nprovider = "fake"\n'
         'actual_model = "fake-deep"\npriority = 1\n'
+        "\n[failover]\nmax_retries = 0  # each scripted failure is one attempt\n"
     )
     return path

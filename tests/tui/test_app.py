@@ -142,3 +142,16 @@ async def test_no_secret_in_full_on_any_tab(make_app: Callable[..., CcmApp], mon
         assert "sk-…9876 keyring" in row
         row = [str(c) for c in app.query_one("#providers-table").get_row("zai")]
         assert "zai…abcd $ZAI_API_KEY" in row
+
+
+async def test_a_directory_named_config_toml_is_explained(isolated_env: Path) -> None:
+    """Not "no config file yet" and a wizard that fails on a cut-off errno line: say what is wrong."""
+    path = isolated_env / "config.toml"
+    path.mkdir()
+    app = CcmApp(clock=lambda: 0.0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert not isinstance(app.screen, PresetScreen)
+        shown = text_of(app, "#no-config")
+        assert f"{path}: this is a directory, not a config file: move it away, or pass --config FILE" in shown
+        assert "No config file" not in shown

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Checkbox, Select
+from textual.widgets import Checkbox, Input, Select
 
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
 from tests.tui.conftest import RunningProxy
@@ -50,6 +50,12 @@ async def test_console_streams_through_a_real_proxy_process(
         sent = upstream.received[0].json
         assert sent["model"] == "fake-fast" and sent["stream"] is True
         assert sent["messages"] == [{"role": "user", "content": "Say hello"}]
+        message = app.query_one("#message", Input)
+        assert message.value == ""  # cleared: the next message is not glued to this one
+        await pilot.press("up")
+        assert message.value == "Say hello"  # the history, as in a shell
+        await pilot.press("down")
+        assert message.value == ""
 
         # 2. Thinking on, streaming off: the think rule fires, the JSON answer is shown.
         app.query_one("#thinking", Checkbox).value = True
@@ -60,6 +66,10 @@ async def test_console_streams_through_a_real_proxy_process(
         assert text_of(app, "#answer") == "thought it through"
         assert "in 12 · out 3" in text_of(app, "#console-meta")
         assert upstream.received[1].json["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+        await pilot.press("up", "up")
+        assert message.value == "Say hello"
+        await pilot.press("down")
+        assert message.value == "Think"
 
         # 3. A configured model by name, and an upstream failure: the proxy's error and headers are shown.
         app.query_one("#thinking", Checkbox).value = False

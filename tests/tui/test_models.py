@@ -45,6 +45,7 @@ async def test_add_model_then_a_fallback(make_app: Callable[..., CcmApp], config
         await settle(pilot)
         form = app.screen
         assert isinstance(form, ModelForm)
+        assert form.focused is form.query_one("#name")
         await type_into(pilot, "#name", "deepseek-chat")
         form.query_one("#provider", Select).value = "openrouter"
         await type_into(pilot, "#actual_model", "deepseek/deepseek-chat")
@@ -127,6 +128,7 @@ async def test_edit_mapping_and_rename_model(make_app: Callable[..., CcmApp], co
         await settle(pilot)
         form = app.screen
         assert isinstance(form, ModelForm) and form.mode == "mapping"
+        assert form.focused is form.query_one("#provider")  # the first field, not "Actual model"
         await type_into(pilot, "#actual_model", "glm-4.5-air-0711")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+import pytest
 from textual.widgets import Checkbox, DataTable, Select
 
 from config import secrets
 from tests.conftest import MemoryKeyring
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
 from tests.tui.conftest import RunningProxy
-from tests.tui.helpers import provider_block, settle, type_into, wait_for
+from tests.tui.helpers import provider_block, proxied_config, settle, type_into, wait_for
 from tui.app import CcmApp
 from tui.modals.confirm import ConfirmScreen
 from tui.modals.provider_form import ProviderForm
@@ -51,13 +54,13 @@ async def test_add_provider_stores_key_in_keyring_never_in_file(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert not isinstance(app.screen, ProviderForm)
-        assert "provider deepseek added · saved" in status(app)
+        assert "provider deepseek added · key stored in the OS keyring · saved" in status(app)
         assert "sk-…a1b2" in str(table(app).get_row("deepseek"))  # masked, never in full
         assert "sk-deepseek-secret-a1b2" not in str(table(app).get_row("deepseek"))
     text = config_path.read_text()
     assert "sk-deepseek-secret" not in text
     entry = tomllib.loads(text)["providers"][-1]
-    assert entry == {"name": "deepseek", "provider_type": "deepseek", "enabled": True, "auth_type": "apikey"}
+    assert entry == {"name": "deepseek", "provider_type": "deepseek"}  # defaults stay unwritten
     assert memory_keyring.store[("ccm", "provider:deepseek")] == "sk-deepseek-secret-a1b2"
     assert "# My ccm config: GLM first" in text and 'api_key = "$ZAI_API_KEY"   # from the environment' in text
 
@@ -166,7 +169,6 @@ async def test_toggle_enabled_and_form_switch(make_app: Callable[..., CcmApp], c
         "provider_type": "openai-compatible",
         "base_url": "http://localhost:11434/v1",
         "enabled": False,
-        "auth_type": "apikey",
     }
 
 
@@ -208,7 +210,7 @@ async def test_connection_test_through_running_proxy(
         await settle(pilot)
         assert "✗ 401" in str(t.get_row("fake")[-1])
         assert "fake: failed" in status(app)
-    assert upstream.received[0].path == "/v1/messages"
+    assert upstream.received[0].path == "/v1/models"  # the model list: the cheapest real request
 
 
 async def test_a_claude_provider_can_be_set_to_claude_codes_own_login(
@@ -236,3 +238,79 @@ async def test_a_claude_provider_can_be_set_to_claude_codes_own_login(
         assert app.screen.query_one("#auth", Select).value == "passthrough"
     assert tomllib.loads(config_path.read_text())["providers"][-1]["auth_type"] == "passthrough"
     assert not memory_keyring.store
+
+
+async def test_saving_an_unchanged_form_changes_nothing(make_app: Callable[..., CcmApp], config_path: Path) -> None:
+    before = config_path.read_text()
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_tab(pilot, app)
+        for name in ("zai", "openrouter"):
+            t = table(app)
+            t.move_cursor(row=t.get_row_index(name))
+            await pilot.press("e")
+            await settle(pilot)
+            assert isinstance(app.screen, ProviderForm)
+            assert app.screen.focused is app.screen.query_one("#name")  # the first field, not the key
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert not isinstance(app.screen, ProviderForm)
+    assert config_path.read_text() == before
+
+
+async def test_key_sources_are_named_as_keys_list_names_them(
+    make_app: Callable[..., CcmApp], config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A literal key reads "config file" (not "in file"); the delete dialog says where the key really is."""
+    config_path.write_text(config_path.read_text().replace('api_key = "$ZAI_API_KEY"', 'api_key = "zai-literal-0123"'))
+    secrets.store().set("provider:openrouter", "sk-or-v1-0123456789abcd")
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_tab(pilot, app)
+        t = table(app)
+        await wait_for(pilot, lambda: "keyring" in str(t.get_row("openrouter")))
+        assert "zai…0123 config file" in str(t.get_row("zai"))
+        for name, says in (("zai", "goes with it"), ("openrouter", "leaves the keyring")):
+            t.move_cursor(row=t.get_row_index(name))
+            await pilot.press("d")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmScreen)
+            assert says in str(app.screen.query_one(".dialog-detail").render()), name
+            await pilot.press("n")
+            await settle(pilot)
+
+
+async def test_a_typed_key_is_stored_before_the_proxy_reloads(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    """A keyring that takes its time (a desktop prompt): the reload waits for the key, so the proxy has it."""
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    config.write_text(config.read_text().replace(f'api_key = "sk-test-{"k" * 16}"\n', ""))
+    proxy = proxy_in_thread(config)
+    answered = threading.Event()
+    store = memory_keyring.set_password
+
+    def slow_set(service: str, username: str, password: str) -> None:
+        answered.wait(10)
+        store(service, username, password)
+
+    memory_keyring.set_password = slow_set  # type: ignore[method-assign]
+    app = make_app(config)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_tab(pilot, app)
+        t = table(app)
+        t.move_cursor(row=t.get_row_index("fake"))
+        await pilot.press("e")
+        await settle(pilot)
+        await type_into(pilot, "#key", "sk-typed-key-0123456789")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "reload" in status(app) or "storing the key" in status(app))
+        answered.set()  # the user answers the keyring's prompt
+        await wait_for(pilot, lambda: "reloaded" in status(app))
+        view = httpx.get(f"{proxy.url}/api/config/json", trust_env=False).json()
+        assert [p["key"] for p in view["providers"] if p["name"] == "fake"] == ["sk-…6789"]
+        assert "key stored in the OS keyring" in status(app)

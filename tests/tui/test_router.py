@@ -69,6 +69,25 @@ async def test_invalid_regex_is_shown_and_never_saved(make_app: Callable[..., Cc
     assert tomllib.loads(config_path.read_text())["router"]["background_regex"] == "^(?i)claude-3-5-haiku"
 
 
+async def test_a_fixed_regex_clears_the_error(make_app: Callable[..., CcmApp], config_path: Path) -> None:
+    """Back to the saved value (nothing to save): the "not saved" error leaves the status bar."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_tab(pilot, app)
+        saved = view.query_one("#background_regex", Input).value
+        await type_into(pilot, "#background_regex", saved + "(")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "not saved · background_regex: invalid regex" in status(app)
+        await type_into(pilot, "#background_regex", saved)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "not saved" not in status(app)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "not saved" not in status(app)
+
+
 async def test_threshold_must_be_a_positive_number(make_app: Callable[..., CcmApp], config_path: Path) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

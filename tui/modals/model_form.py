@@ -98,8 +98,7 @@ class ModelForm(EditForm[ModelEdit]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        first = "#name" if self.mode == "model" else "#actual_model"
-        self.query_one(first, Input).focus()
+        self.query_one("#name" if self.mode == "model" else "#provider").focus()
 
     def _edit(self) -> ModelEdit | str:
         name = self.model_name

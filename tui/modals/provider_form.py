@@ -87,7 +87,7 @@ class ProviderForm(EditForm[ProviderEdit]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#name" if self.provider is None else "#key", Input).focus()
+        self.query_one("#name", Input).focus()
         self._describe(self.query_one("#type", Select).value)
 
     def _key_placeholder(self) -> str:
