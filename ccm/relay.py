@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
+from ccm.requestlog import AttemptRecord
 from ccm.sse import encode
 
 log = logging.getLogger("ccm.relay")
@@ -29,7 +30,7 @@ CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 @dataclass(slots=True)
 class Done:
-    """What the request log needs once the answer is over."""
+    """What the request log and metrics need once the answer is over (the app turns it into a RequestRecord)."""
 
     status: int
     attempts: int
@@ -39,6 +40,14 @@ class Done:
     error: str | None = None
     recorded: bool = False
     """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
+    tried: list[AttemptRecord] = field(default_factory=list)
+    """Every attempt in order with its outcome, filled by the dispatcher. Empty: the app infers one
+    record from provider/status (the dispatcher before per-attempt records)."""
+    retries: int = 0
+    ttft_ms: int | None = None
+    """Milliseconds from the request's arrival to the first checked content event (the failover window's end)."""
+    rate_limit: str | None = None
+    """For a 429: the limit the upstream named (see ccm.metrics.rate_limit_claim)."""
 
 
 def error_frame(error_type: str, message: str) -> bytes:
