@@ -123,11 +123,12 @@ def metrics(
 
 def usage_cmd(
     since: Annotated[
-        str, typer.Option("--since", metavar="24h|7d|30d", help="How far back: 24h, 7d, 30d (any N followed by h or d).")
+        str,
+        typer.Option("--since", metavar="24h|7d|30d", help="How far back: 24h, 7d, 30d (any N followed by h or d)."),
     ] = "7d",
-    by: Annotated[str, typer.Option("--by", metavar="model|provider|day", help="Group by model, provider or day (local time).")] = (
-        "provider"
-    ),
+    by: Annotated[
+        str, typer.Option("--by", metavar="model|provider|day", help="Group by model, provider or day (local time).")
+    ] = ("provider"),
     json_out: JsonOpt = False,
 ) -> None:
     """Tokens and cost from the persisted request log ($CCM_HOME/requests.jsonl), by provider, model or day."""
