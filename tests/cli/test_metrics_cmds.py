@@ -108,3 +108,26 @@ def test_status_has_a_metrics_line(cli: Cli, served: str) -> None:
     out = cli.ok("status")
     line = next(x for x in out.splitlines() if x.strip().startswith("metrics"))
     assert "3 requests (1 error)" in line and "circuits closed" in line and "$0.0" in line
+
+
+def test_watch_prints_again_until_interrupted(cli: Cli, served: str) -> None:
+    import signal
+    import subprocess
+
+    from tests.cli.conftest import CCM
+
+    proc = subprocess.Popen(
+        [str(CCM), "metrics", "--watch", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+    )
+    try:
+        assert proc.stdout is not None
+        first, second = json.loads(proc.stdout.readline()), json.loads(proc.stdout.readline())  # 2 s apart
+        assert first["requests"] == second["requests"] == api(served)["requests"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    assert code == 130 and "Traceback" not in (proc.stderr.read() if proc.stderr else "")

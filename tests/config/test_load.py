@@ -213,3 +213,34 @@ def test_integer_past_toml_range_is_an_error() -> None:
     text = '[router]\ndefault = "m"\nlong_context_threshold = 99999999999999999999999999\n[[models]]\nname = "m"\n'
     with pytest.raises(ConfigError, match="larger than a TOML integer"):
         parse_config(text, "c.toml")
+
+
+def test_mapping_weight_and_prices_load(write_config: Callable[[str], Path]) -> None:
+    text = """
+[router]
+default = "m"
+
+[[providers]]
+name = "p"
+provider_type = "z.ai"
+
+[[models]]
+name = "m"
+
+[[models.mappings]]
+provider = "p"
+actual_model = "a"
+weight = 3
+price_in = 1            # an integer is a price too
+price_out = 2.5
+price_cache_read = 0.1
+price_cache_write = 1.25
+
+[[models.mappings]]
+provider = "p"
+actual_model = "b"
+"""
+    a, b = load_config(write_config(text)).config.models[0].mappings
+    assert (a.weight, a.price_in, a.price_out, a.price_cache_read, a.price_cache_write) == (3, 1.0, 2.5, 0.1, 1.25)
+    assert isinstance(a.price_in, float) and a.priced
+    assert (b.weight, b.price_in, b.price_out, b.priced) == (1, None, None, False)
