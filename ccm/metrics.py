@@ -241,7 +241,7 @@ class Metrics:
 
     def prometheus(self, circuits: Circuits | None = None) -> bytes:
         """The Prometheus text exposition, rendered by prometheus_client from a private registry."""
-        from prometheus_client import CollectorRegistry, generate_latest  # ~15 ms, on the first scrape only
+        from prometheus_client import CollectorRegistry, generate_latest  # ~100 ms: on the first scrape only
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Collector(self, circuits or {}))
