@@ -56,6 +56,7 @@ class Journal:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
+        self._failing = False
 
     def append(self, record: RequestRecord) -> None:
         if record.kind != "messages":
@@ -84,8 +85,15 @@ class Journal:
         try:
             await asyncio.to_thread(self.write, lines)
         except OSError as exc:
-            log.warning("cannot write %s (%s); keeping %d records to try again", self.path, exc, len(lines))
+            if not self._failing:  # said once, not every half second while the disk stays full
+                log.warning("cannot write %s (%s); keeping records in memory to try again", self.path, exc)
+            self._failing = True
             self._buffer[:0] = lines
+            del self._buffer[: max(0, len(self._buffer) - MAX_BUFFER)]
+            return
+        if self._failing:
+            log.info("writing %s again", self.path)
+            self._failing = False
         if self._dropped:
             log.warning("the request journal dropped %d records it could not write", self._dropped)
             self._dropped = 0

@@ -219,7 +219,6 @@ class Metrics:
                 "providers": providers,
                 "tokens": {kind: total_tokens[kind] for kind in TOKEN_KINDS},
                 "cost_usd": round(sum(self.cost.values()), 6),
-                "count_tokens": sum(self.count_tokens_calls.values()),
             }
 
     def _provider_json(self, name: str, tokens: Counter[str], cost: float, circuits: Circuits) -> dict[str, Any]:

@@ -99,7 +99,10 @@ class RequestLog:
     def add(self, record: RequestRecord) -> None:
         self._records.append(record)
         for sink in self.sinks:
-            sink(record)
+            try:
+                sink(record)
+            except Exception:  # a bug in metrics or the journal must not fail the request that just ended
+                log.exception("recording request %d failed", record.id)
         log.info(
             "%s %s -> %s via %s/%s: %d in %d ms (%d attempt%s)%s",
             record.kind,

@@ -73,3 +73,16 @@ def test_as_dict_is_dataclasses_asdict() -> None:
 
     record = rec(3, error="boom")
     assert record.as_dict() == asdict(record)
+
+
+async def test_a_disk_that_refuses_keeps_the_records_for_later(tmp_path: Path) -> None:
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the folder should be")
+    journal = Journal(blocker / "requests.jsonl")
+    journal.append(rec(1))
+    await journal.flush()  # OSError: logged once, nothing raised, nothing lost
+    journal.append(rec(2))
+    await journal.flush()
+    blocker.unlink()
+    await journal.flush()
+    assert [json.loads(x)["input_tokens"] for x in (blocker / "requests.jsonl").read_text().splitlines()] == [1, 2]
