@@ -191,6 +191,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
                     latency_ms=latency_ms,
                     config=config,
                     kind=kind,
+                    started=started,
                 )
             )
 

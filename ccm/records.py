@@ -58,7 +58,9 @@ def to_record(
     latency_ms: int,
     config: Config | None,
     kind: str = "messages",
+    started: float | None = None,
 ) -> RequestRecord:
+    """`started`: the request's perf_counter at arrival; with Done.at it gives the time to first token."""
     usage = done.usage
     stream = bool(body.get("stream"))
     mapping = mapping_for(config, routed_model, done.provider, done.actual_model) if config else None
@@ -70,8 +72,8 @@ def to_record(
         mapping,
     )
     ttft = done.ttft_ms
-    if ttft is None and not stream and done.status < 400:
-        ttft = latency_ms  # a whole body: its first token arrives with the rest
+    if ttft is None and done.status < 400 and started is not None:
+        ttft = min(latency_ms, max(0, round((done.at - started) * 1000)))
     return RequestRecord(
         id=record_id,
         time=time,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class Done:
     """Milliseconds from the request's arrival to the first checked content event (the failover window's end)."""
     rate_limit: str | None = None
     """For a 429: the limit the upstream named (see ccm.metrics.rate_limit_claim)."""
+    at: float = field(default_factory=time.perf_counter)
+    """When it was made: for an answer, just after its first content event was checked (a stream) or its
+    whole body read, so the time to first token when the dispatcher does not set ttft_ms."""
 
 
 def error_frame(error_type: str, message: str) -> bytes:

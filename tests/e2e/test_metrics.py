@@ -242,3 +242,17 @@ def test_cache_tokens_are_counted_on_both_paths(upstreams: Up, proxy: Px) -> Non
     wait_for(lambda: get(p, "/api/metrics").json()["requests"]["total"] == 2)
     tokens = get(p, "/api/metrics").json()["providers"]["pa"]["tokens"]
     assert (tokens["cache_read"], tokens["cache_write"]) == (200, 100)
+
+
+def test_time_to_first_token_of_a_stream_is_before_its_end(upstreams: Up, proxy: Px) -> None:
+    a = upstreams()
+    p = proxy(config(a.url, a.url, a.url))
+    client = anthropic.Anthropic(base_url=p.url, api_key="client", max_retries=0)
+    events = anthropic_stream(ANSWER, pieces=3)
+    a.script(Reply.stream(events, pauses={len(events) - 2: 0.6}))  # a silence after the text, before the end
+    ask(client, stream=True)
+    record = wait_for(lambda: (get(p, "/api/requests?limit=1").json() or [None])[0])
+    assert record["latency_ms"] >= 600
+    assert record["ttft_ms"] is not None and record["ttft_ms"] < 400
+    ttft = get(p, "/api/metrics").json()["providers"]["pa"]["ttft_ms"]["p50"]
+    assert ttft is not None and ttft < 400
