@@ -42,7 +42,7 @@ def record(done: Done, route: str = "default", routed: str = "m", started: float
         routed_model=routed,
         latency_ms=500,
         config=CONFIG,
-        **kw,  # type: ignore[arg-type]
+        started=started,
     )
 
 
