@@ -1,7 +1,11 @@
 """The admin API: config view and reload, request log, metrics, provider test, OAuth tokens.
 
-Every route here needs the router key when `server.api_key` is set (from any address): the config view
-masks secrets, but even provider names and request history are nobody else's business.
+Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address): the
+config view masks secrets, but even provider names and request history are nobody else's business.
+
+Circuit states in /api/metrics and /metrics come from `state["circuits"]` when the dispatcher sets it: a
+callable returning {provider name: (state, until)} with state "closed" | "half_open" | "open" and until the
+epoch second an open circuit lets a probe through (None otherwise). Unset, every provider shows closed.
 """
 
 from __future__ import annotations
