@@ -256,3 +256,48 @@ def test_time_to_first_token_of_a_stream_is_before_its_end(upstreams: Up, proxy:
     assert record["ttft_ms"] is not None and record["ttft_ms"] < 400
     ttft = get(p, "/api/metrics").json()["providers"]["pa"]["ttft_ms"]["p50"]
     assert ttft is not None and ttft < 400
+
+
+def test_the_breakers_circuit_states_reach_both_endpoints(upstreams: Up, proxy: Px) -> None:
+    """The read interface the dispatcher's breaker fills: state["circuits"]() -> {provider: (state, until)}."""
+    a = upstreams()
+    p = proxy(config(a.url, a.url, a.url))
+    until = time.time() + 30
+    p.app.extensions["ccm"]["state"]["circuits"] = lambda: {"pa": ("open", until), "pb": ("half_open", None)}
+    providers = get(p, "/api/metrics").json()["providers"]
+    assert (providers["pa"]["circuit"], providers["pa"]["circuit_until"]) == ("open", until)
+    assert (providers["pb"]["circuit"], providers["po"]["circuit"]) == ("half_open", "closed")
+    fams = {f.name: f for f in text_string_to_metric_families(get(p, "/metrics").text)}
+    assert {s.labels["provider"]: s.value for s in fams["ccm_circuit_state"].samples} == {"pa": 2, "pb": 1, "po": 0}
+
+
+@pytest.mark.xfail(strict=True, reason="needs dispatcher attempt records (integrator)")
+def test_a_retry_is_recorded_with_the_limit_that_was_hit(upstreams: Up, proxy: Px) -> None:
+    a = upstreams()
+    p = proxy(config(a.url, a.url, a.url))
+    limited = Reply.error(
+        429,
+        "slow down",
+        "rate_limit_error",
+        headers={"retry-after": "0", "anthropic-ratelimit-unified-representative-claim": "five_hour"},
+    )
+    a.script(limited, Reply(200, json=anthropic_message(ANSWER)))
+    client = anthropic.Anthropic(base_url=p.url, api_key="client", max_retries=0)
+    raw = client.messages.with_raw_response.create(
+        model="m", max_tokens=20, messages=[{"role": "user", "content": PROMPT}]
+    )
+    assert raw.headers["x-ccm-retries"] == "1" and raw.headers["x-ccm-provider"] == "pa"
+    record = get(p, "/api/requests?limit=1").json()[0]
+    assert record["retries"] == 1
+    assert [(x["provider"], x["outcome"], x["status"]) for x in record["attempts"]] == [
+        ("pa", "retried", 429),
+        ("pa", "ok", 200),
+    ]
+    assert record["rate_limit"] == "five_hour"
+    pa = get(p, "/api/metrics").json()["providers"]["pa"]
+    assert (pa["attempts"], pa["retries"], pa["failovers"]) == (2, 1, 0)
+    fams = {f.name: f for f in text_string_to_metric_families(get(p, "/metrics").text)}
+    outcomes = {
+        s.labels["outcome"]: s.value for s in fams["ccm_upstream_attempts"].samples if s.name.endswith("_total")
+    }
+    assert outcomes == {"ok": 1, "retried": 1}
