@@ -20,7 +20,7 @@ import bisect
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,7 +127,8 @@ class Metrics:
     def __init__(self, canonical_model: Callable[[str], str | None] | None = None, started_at: float | None = None):
         self.started_at = time.time() if started_at is None else started_at
         self._canonical = canonical_model or (lambda name: name)
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
+        """Held while counting and while a scrape reads (ccm.prometheus): a scrape may come from a thread."""
         self.requests: Counter[tuple[str, str, str, str]] = Counter()  # route, model, provider, status
         self.attempts: Counter[tuple[str, str]] = Counter()  # provider, outcome
         self.tokens: Counter[tuple[str, str, str]] = Counter()  # provider, model, kind
@@ -145,7 +146,7 @@ class Metrics:
         """Count one finished request: the one call the request log makes per record."""
         model = self.model_label(record.route, record.routed_model)
         provider = record.provider or NONE
-        with self._lock:
+        with self.lock:
             self.requests[(record.route, model, provider, str(record.status))] += 1
             for attempt in record.attempts:
                 stats = self.providers[attempt.provider]
@@ -179,14 +180,14 @@ class Metrics:
 
     def count_tokens(self, route: str, routed_model: str, provider: str | None) -> None:
         """One count_tokens call (forwarded or estimated): not a request, no latency, no breaker."""
-        with self._lock:
+        with self.lock:
             self.count_tokens_calls[(route, self.model_label(route, routed_model), provider or NONE)] += 1
 
     # -- reading ------------------------------------------------------------------------------------------
     def snapshot(self, circuits: Circuits | None = None) -> dict[str, Any]:
         """The /api/metrics JSON (DESIGN.md): requests by status/route/model/provider, per-provider figures."""
         circuits = circuits or {}
-        with self._lock:
+        with self.lock:
             by: dict[str, Counter[str]] = {k: Counter() for k in ("status", "route", "model", "provider")}
             for (route, model, provider, status), n in self.requests.items():
                 by["status"][status] += n
@@ -240,11 +241,9 @@ class Metrics:
 
     def prometheus(self, circuits: Circuits | None = None) -> bytes:
         """The Prometheus text exposition, rendered by prometheus_client from a private registry."""
-        from prometheus_client import CollectorRegistry, generate_latest  # ~100 ms: on the first scrape only
+        from ccm.prometheus import exposition  # prometheus_client costs ~100 ms: the first scrape pays it
 
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(self, circuits or {}))
-        return bytes(generate_latest(registry))
+        return exposition(self, circuits or {})
 
 
 def _quantiles_ms(histogram: Histogram) -> dict[str, int | None]:
@@ -253,59 +252,3 @@ def _quantiles_ms(histogram: Histogram) -> dict[str, int | None]:
         value = histogram.quantile(q)
         out[label] = None if value is None else round(value * 1000)
     return out
-
-
-class _Collector:
-    """Turns the counters into metric families at scrape time (no second copy of any figure)."""
-
-    def __init__(self, metrics: Metrics, circuits: Circuits) -> None:
-        self.metrics = metrics
-        self.circuits = circuits
-
-    def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-
-        m = self.metrics
-        with m._lock:
-            requests = CounterMetricFamily(
-                "ccm_requests", "Finished /v1/messages requests.", labels=("route", "model", "provider", "status")
-            )
-            for key, n in sorted(m.requests.items()):
-                requests.add_metric(key, n)
-            attempts = CounterMetricFamily(
-                "ccm_upstream_attempts", "Upstream attempts by outcome.", labels=("provider", "outcome")
-            )
-            for pair, n in sorted(m.attempts.items()):
-                attempts.add_metric(pair, n)
-            duration = HistogramMetricFamily(
-                "ccm_request_duration_seconds", "Whole request time, answered requests.", labels=("provider",)
-            )
-            ttft = HistogramMetricFamily(
-                "ccm_time_to_first_token_seconds", "Time to the first content event.", labels=("provider",)
-            )
-            for name, stats in sorted(m.providers.items()):
-                if stats.latency.n:
-                    duration.add_metric((name,), stats.latency.cumulative(), stats.latency.total)
-                if stats.ttft.n:
-                    ttft.add_metric((name,), stats.ttft.cumulative(), stats.ttft.total)
-            tokens = CounterMetricFamily("ccm_tokens", "Tokens by kind.", labels=("provider", "model", "kind"))
-            for triple, n in sorted(m.tokens.items()):
-                tokens.add_metric(triple, n)
-            cost = CounterMetricFamily("ccm_cost_usd", "Cost from mapping prices, USD.", labels=("provider", "model"))
-            for provider_model, usd in sorted(m.cost.items()):
-                cost.add_metric(provider_model, usd)
-            counts = CounterMetricFamily(
-                "ccm_count_tokens", "count_tokens calls.", labels=("route", "model", "provider")
-            )
-            for route_model_provider, n in sorted(m.count_tokens_calls.items()):
-                counts.add_metric(route_model_provider, n)
-            names = sorted(set(m.providers) | set(self.circuits))
-        circuit = GaugeMetricFamily(
-            "ccm_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", labels=("provider",)
-        )
-        for name in names:
-            if name == NONE:
-                continue
-            state = self.circuits.get(name, ("closed", None))[0]
-            circuit.add_metric((name,), CIRCUIT_VALUES.get(state, 0))
-        yield from (requests, attempts, duration, ttft, tokens, cost, counts, circuit)
