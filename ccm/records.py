@@ -11,6 +11,8 @@ from typing import Any
 from ccm.metrics import cost_usd
 from ccm.relay import Done
 from ccm.requestlog import AttemptRecord, RequestRecord
+from ccm.routing import resolve
+from config.errors import RoutingError
 from config.schema import Config, Mapping
 
 
@@ -38,13 +40,31 @@ def request_outcome(done: Done) -> str:
     return "passed_through" if done.status < 500 else "cut"
 
 
-def inferred_attempts(done: Done, latency_ms: int) -> list[AttemptRecord]:
-    """The answering attempt, when the dispatcher gave no per-attempt records (earlier ones are unknown)."""
-    if done.provider is None or done.actual_model is None or done.provider == "local":
+def inferred_attempts(done: Done, latency_ms: int, config: Config | None, routed_model: str) -> list[AttemptRecord]:
+    """The attempts, when the dispatcher gave no per-attempt records: a dispatcher that tries each mapping
+    once, in chain order, tried the chain's first `done.attempts` mappings; the ones before the last failed
+    over (their status and time unknown: None and 0)."""
+    if done.provider == "local":
         return []
+    chain: list[tuple[str, str]] = []
+    if config is not None and done.attempts > 0:
+        try:
+            chain = [(a.provider.name, a.actual_model) for a in resolve(routed_model, config)][: done.attempts]
+        except RoutingError:
+            chain = []
+    out: list[AttemptRecord] = []
+    if done.provider is None:  # every mapping failed: the last one's status is the answer's
+        for i, (provider, model) in enumerate(chain):
+            last = i == len(chain) - 1
+            out.append(AttemptRecord(provider, model, "failed_over", done.status if last else None, 0))
+        return out
+    if done.actual_model is None:
+        return []
+    out += [AttemptRecord(provider, model, "failed_over", None, 0) for provider, model in chain[:-1]]
     refused = 400 <= done.status < 500 and done.status != 499
     outcome = "passed_through" if refused else "ok"
-    return [AttemptRecord(done.provider, done.actual_model, outcome, done.status, latency_ms)]
+    out.append(AttemptRecord(done.provider, done.actual_model, outcome, done.status, latency_ms))
+    return out
 
 
 def to_record(
@@ -83,7 +103,7 @@ def to_record(
         provider=done.provider,
         actual_model=done.actual_model,
         status=done.status,
-        attempts=list(done.tried) or inferred_attempts(done, latency_ms),
+        attempts=list(done.tried) or inferred_attempts(done, latency_ms, config, routed_model),
         latency_ms=latency_ms,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,

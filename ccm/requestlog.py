@@ -34,9 +34,10 @@ class AttemptRecord:
     outcome: str
     """One of ATTEMPT_OUTCOMES."""
     status: int | None = None
-    """The upstream's HTTP status, or the status ccm gave the failure (502 connection, 504 timeout)."""
+    """The upstream's HTTP status, or the status ccm gave the failure (502 connection, 504 timeout); None
+    when unknown."""
     ms: int = 0
-    """From sending the attempt to its outcome (the first checked event for a stream)."""
+    """From sending the attempt to its outcome (the first checked event for a stream); 0 when unknown."""
 
 
 @dataclass(slots=True)

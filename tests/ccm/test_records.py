@@ -75,7 +75,9 @@ def test_the_dispatchers_attempts_win_over_the_inferred_one() -> None:
     tried = [AttemptRecord("zai", "glm", "retried", 429, 3), AttemptRecord("zai", "glm", "ok", 200, 90)]
     r = record(Done(200, 2, "zai", "glm", tried=tried, retries=1, rate_limit="five_hour"))
     assert (r.attempts, r.retries, r.rate_limit) == (tried, 1, "five_hour")
-    assert record(Done(503, 2)).attempts == []
+    # without them: the chain's first mappings, the earlier ones failed over (status and time unknown)
+    assert record(Done(503, 2)).attempts == [AttemptRecord("Zai", "glm", "failed_over", 503, 0)]
+    assert record(Done(404, 0)).attempts == []
 
 
 def test_time_to_first_token() -> None:

@@ -145,7 +145,7 @@ def test_api_metrics_counts_the_scripted_mix_exactly(mix: tuple[InProcessProxy, 
     }
     pa, pb, po = (m["providers"][n] for n in ("pa", "pb", "po"))
     assert (pa["requests"], pb["requests"], po["requests"]) == (3, 1, 1)
-    assert pa["errors"] == 1  # the 400 it answered (its 503 needs the dispatcher's attempt records)
+    assert (pa["attempts"], pa["failovers"], pa["errors"]) == (4, 1, 2)  # its 503 (failed over) and its 400
     assert pa["tokens"]["input"] == 20 and pa["tokens"]["output"] == 10  # requests 1 and 2
     assert pb["tokens"] == {"input": 7, "output": 3, "cache_read": 0, "cache_write": 0}
     assert po["tokens"]["input"] == 20 and po["tokens"]["output"] == 8
