@@ -1,13 +1,17 @@
-"""The admin API: config view and reload, request log, provider test; OAuth tokens in ccm.admin_oauth.
+"""The admin API: config view and reload, request log, metrics, provider test; OAuth tokens in ccm.admin_oauth.
 
-Every route here needs the router key when `server.api_key` is set (from any address): the config view
-masks secrets, but even provider names and request history are nobody else's business.
+Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address): the
+config view masks secrets, but even provider names and request history are nobody else's business.
+
+Circuit states in /api/metrics and /metrics come from `state["circuits"]` when the dispatcher sets it: a
+callable returning {provider name: (state, until)} with state "closed" | "half_open" | "open" and until the
+epoch second an open circuit lets a probe through (None otherwise). Unset, every provider shows closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -16,6 +20,7 @@ from quart import Quart, Response, request
 
 from ccm.admin_oauth import register_oauth
 from ccm.credentials import Credential, CredentialError, Resolver
+from ccm.metrics import Metrics
 from ccm.provider_check import check_provider
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder, Snapshot
@@ -42,10 +47,12 @@ def register_admin(
     requests: RequestLog,
     state: dict[str, Any],
     authorized: Callable[[Snapshot], bool],
+    metrics: Metrics,
 ) -> None:
     @app.before_request
     async def guard() -> Response | None:
-        if request.path.startswith("/api/") and request.path != "/api/hello" and not authorized(holder.current):
+        guarded = request.path.startswith("/api/") or request.path == "/metrics"
+        if guarded and request.path != "/api/hello" and not authorized(holder.current):
             return _error(401, "authentication_error", "invalid or missing router key (server.api_key)")
         return None
 
@@ -62,6 +69,24 @@ def register_admin(
         if outcome.restart_required:
             body["restart_required"] = outcome.restart_required
         return _json(body)
+
+    def circuits() -> dict[str, tuple[str, float | None]]:
+        """Every configured provider closed, overlaid with the breaker's view (state["circuits"], when wired)."""
+        out: dict[str, tuple[str, float | None]] = {p.name: ("closed", None) for p in holder.current.config.providers}
+        source: Callable[[], Mapping[str, tuple[str, float | None]]] | None = state.get("circuits")
+        if source is not None:
+            out.update(source())
+        return out
+
+    @app.get("/api/metrics")
+    async def metrics_json() -> Response:
+        return _json(metrics.snapshot(circuits()))
+
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(metrics.prometheus(circuits()), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/requests")
     async def recent_requests() -> Response:

@@ -26,15 +26,19 @@ from ccm import __version__
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
+from ccm.journal import Journal
+from ccm.metrics import Metrics
 from ccm.oauth.manager import TokenManager
 from ccm.origin import refusal
 from ccm.providers.base import error_body
+from ccm.records import to_record
 from ccm.relay import Done
-from ccm.requestlog import RequestLog, RequestRecord
+from ccm.requestlog import RequestLog
 from ccm.routing import Attempt, RoutingDecision, resolve, route
 from ccm.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from ccm.validate import validate_messages_request
+from config import paths
 from config.errors import RoutingError
 from config.schema import Config
 
@@ -103,7 +107,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     requests = RequestLog()
     credentials = Resolver()
     state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
-    app.extensions["ccm"] = {"holder": holder, "requests": requests, "state": state}
+    metrics = Metrics(_canonical_model(holder), started_at=state["started"])
+    journal = Journal(paths.requests_path())
+    requests.sinks += [metrics.observe, journal.append]
+    app.extensions["ccm"] = {"holder": holder, "requests": requests, "state": state, "metrics": metrics}
 
     @app.before_serving
     async def startup() -> None:
@@ -112,9 +119,11 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         state["client"] = clients[0]
         dispatcher = state["dispatcher"] = Dispatcher(clients, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
+        state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
         state["oauth"] = credentials.oauth = TokenManager(clients[0])  # ChatGPT tokens, one manager per proxy
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
+        journal.start()
 
     @app.after_serving
     async def shutdown() -> None:
@@ -126,6 +135,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         state.pop("client", None)
         for client in state.pop("clients", []):
             await client.aclose()
+        await journal.close()
 
     @app.errorhandler(413)
     async def too_large(_: Exception) -> Response:
@@ -191,25 +201,28 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             return anthropic_error(400, "invalid_request_error", problem)
         return snapshot, raw, body
 
-    def record(kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float) -> Any:
+    def record(
+        kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float, config: Config | None = None
+    ) -> Any:
+        route, routed_model = (decision.rule, decision.model) if decision else ("-", "-")
+
         def on_done(done: Done) -> None:
+            if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
+                metrics.count_tokens(route, routed_model, done.provider)
+                return
+            latency_ms = round((time.perf_counter() - started) * 1000)
             requests.add(
-                RequestRecord(
-                    id=requests.next_id(),
+                to_record(
+                    done,
+                    record_id=requests.next_id(),
                     time=time.time(),
-                    model=str(body.get("model")),
-                    route=decision.rule if decision else "-",
-                    routed_model=decision.model if decision else "-",
-                    provider=done.provider,
-                    actual_model=done.actual_model,
-                    status=done.status,
-                    attempts=done.attempts,
-                    latency_ms=round((time.perf_counter() - started) * 1000),
-                    input_tokens=done.usage.input_tokens,
-                    output_tokens=done.usage.output_tokens,
-                    stream=bool(body.get("stream")),
-                    error=done.error,
+                    body=body,
+                    route=route,
+                    routed_model=routed_model,
+                    latency_ms=latency_ms,
+                    config=config,
                     kind=kind,
+                    started=started,
                 )
             )
 
@@ -230,7 +243,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             return parsed
         snapshot, raw, body = parsed
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started)
+        on_done = record(kind, body, decision, started, snapshot.config)
         headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
         try:
             attempts = resolve(decision.model, snapshot.config)
@@ -275,8 +288,18 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
 
     from ccm.admin import register_admin
 
-    register_admin(app, holder, requests, state, authorized)
+    register_admin(app, holder, requests, state, authorized, metrics)
     return app
+
+
+def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:
+    """A routed name as the live config spells it, or None when it is not a configured model (metrics labels)."""
+
+    def canonical(name: str) -> str | None:
+        model = holder.current.config.model(name)
+        return model.name if model is not None else None
+
+    return canonical
 
 
 @dataclass(frozen=True, slots=True)

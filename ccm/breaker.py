@@ -100,10 +100,12 @@ class Breakers:
         self._circuits.pop(provider.lower(), None)
 
     def states(self) -> dict[str, tuple[str, float | None]]:
-        """Provider -> (closed|open|half_open, seconds until it half-opens or None), for metrics and status."""
+        """Provider -> (closed|open|half_open, the epoch second an open circuit lets a probe in, or None),
+        for /api/metrics, /metrics, `ccm status` and the TUI."""
         now = self._clock()
+        wall = time.time()
         out: dict[str, tuple[str, float | None]] = {}
         for name, circuit in self._circuits.items():
             state = circuit.state(now)
-            out[name] = (state, max(0.0, circuit.until - now) if state == "open" else None)
+            out[name] = (state, wall + max(0.0, circuit.until - now) if state == "open" else None)
         return out

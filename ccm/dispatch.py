@@ -35,7 +35,8 @@ from ccm.balance import Balancer
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.providers.base import Usage, error_type_for
-from ccm.relay import CLIENT_LEFT, AttemptRecord, Done, guarded, relay_stream
+from ccm.relay import CLIENT_LEFT, Done, guarded, relay_stream
+from ccm.requestlog import AttemptRecord
 from ccm.routing import Attempt
 from config.schema import FailoverConfig
 
@@ -116,7 +117,12 @@ class Dispatcher:
                     self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
                     tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
                     headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
-                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tries=tries)
+                    claim = next((f.claim for f in reversed(failures) if f.claim), None)
+                    done = Done(
+                        200, number, provider.name, attempt.actual_model, retries=retries, tried=tries, rate_limit=claim
+                    )
+                    if any(f.ccm_error for f in failures):
+                        done.outcome = "ccm_error"
                     return self._answer(call, outcome, headers, done)
                 if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
                     self.breakers.release(provider.name)
@@ -125,7 +131,7 @@ class Dispatcher:
                     )
                     outcome.headers.update(x_ccm(base_headers, number, retries))
                     call.on_done(
-                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tries=tries)
+                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
                     )
                     return outcome
                 failures.append(outcome)
@@ -224,7 +230,7 @@ class Dispatcher:
 
     def _answer(self, call: Call, answer: Answer, headers: dict[str, str], done: Done) -> Result:
         answered = {"x-ccm-provider": done.provider or "", "x-ccm-actual-model": done.actual_model or ""}
-        done.ttft_ms = (time.perf_counter() - call.started) * 1000
+        done.ttft_ms = round((time.perf_counter() - call.started) * 1000)
         if answer.message is not None:
             raw_usage = answer.message.get("usage")
             usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
@@ -282,8 +288,8 @@ class Dispatcher:
                 len(tries),
                 error=message,
                 retries=retries,
-                tries=tries,
-                claim=claim,
+                tried=tries,
+                rate_limit=claim,
                 outcome=outcome,
             )
         )

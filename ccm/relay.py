@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
+from ccm.requestlog import AttemptRecord
 from ccm.sse import encode
 
 log = logging.getLogger("ccm.relay")
@@ -27,21 +29,9 @@ _PING = encode("ping", {"type": "ping"})
 CLIENT_LEFT = "the client disconnected before the answer was complete"
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One try of one mapping, for the request log and metrics (no content, no secrets)."""
-
-    provider: str
-    model: str
-    outcome: str
-    """ok, retried, failed_over, passed_through or ccm_error."""
-    status: int
-    ms: int
-
-
 @dataclass(slots=True)
 class Done:
-    """What the request log needs once the answer is over."""
+    """What the request log and metrics need once the answer is over (the app turns it into a RequestRecord)."""
 
     status: int
     attempts: int
@@ -49,16 +39,21 @@ class Done:
     actual_model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
-    retries: int = 0
-    tries: list[AttemptRecord] = field(default_factory=list)
-    """Every attempt, failed ones included, in order."""
-    ttft_ms: float | None = None
-    """Time to the first byte the client got (the end of the failover window)."""
-    claim: str | None = None
-    """For a 429: which limit was hit (`anthropic-ratelimit-unified-representative-claim`)."""
     outcome: str = "ok"
+    """"ccm_error" when a bug of ccm's own showed in this request (logged with its traceback)."""
     recorded: bool = False
     """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
+    tried: list[AttemptRecord] = field(default_factory=list)
+    """Every attempt in order with its outcome, filled by the dispatcher. Empty: the app infers one
+    record from provider/status (the dispatcher before per-attempt records)."""
+    retries: int = 0
+    ttft_ms: int | None = None
+    """Milliseconds from the request's arrival to the first checked content event (the failover window's end)."""
+    rate_limit: str | None = None
+    """For a 429: the limit the upstream named (see ccm.metrics.rate_limit_claim)."""
+    at: float = field(default_factory=time.perf_counter)
+    """When it was made: for an answer, just after its first content event was checked (a stream) or its
+    whole body read, so the time to first token when the dispatcher does not set ttft_ms."""
 
 
 def error_frame(error_type: str, message: str) -> bytes:

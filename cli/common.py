@@ -35,6 +35,21 @@ def config_path(explicit: str | os.PathLike[str] | None = None, *, live: bool = 
     return paths.config_path()
 
 
+def writable_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The file a writer edits (DESIGN "CLI": chosen as config_path does), warning on stderr when a proxy
+    runs and serves another file: the edit will not reach it."""
+    path = config_path(explicit)
+    info = running()
+    if info is not None and info.config:
+        try:
+            served = Path(info.config).resolve() == path.resolve()
+        except OSError:
+            served = False
+        if not served:
+            note(f"ccm: warning: writing {path}, but the running proxy serves {info.config}")
+    return path
+
+
 def load(explicit: str | os.PathLike[str] | None = None) -> LoadResult:
     """Load and validate the config (ConfigError names file:line: key for every problem)."""
     return load_config(config_path(explicit))

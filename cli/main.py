@@ -64,9 +64,11 @@ def _register() -> None:
         config_cmds,
         keys_cmds,
         listing,
+        metrics_cmds,
         oauth_cmds,
         route_cmds,
         server_cmds,
+        switch_cmds,
         tui_cmd,
     )
 
@@ -79,6 +81,8 @@ def _register() -> None:
     app.add_typer(listing.providers_app, name="providers", rich_help_panel="Inspection")
     app.add_typer(listing.models_app, name="models", rich_help_panel="Inspection")
     app.add_typer(route_cmds.app, name="route", rich_help_panel="Inspection")
+    metrics_cmds.register(app)
+    app.add_typer(switch_cmds.router_app, name="router", rich_help_panel="Configuration")
 
 
 _register()

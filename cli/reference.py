@@ -59,7 +59,8 @@ def rows() -> list[tuple[str, str]]:
 
 def markdown_table() -> str:
     lines = ["| command | what it does |", "|---|---|"]
-    lines += [f"| `{usage}` | {summary} |".replace("|zsh|fish|", "\\|zsh\\|fish\\|") for usage, summary in rows()]
+    # a | inside a cell ends it in GitHub's tables, even in code: escape every one in the usage
+    lines += [f"| `{usage.replace('|', chr(92) + '|')}` | {summary} |" for usage, summary in rows()]
     lines.append("| `ccm --version` · `ccm --help` · `ccm --install-completion` | version, help, shell completion |")
     return "\n".join(lines)
 

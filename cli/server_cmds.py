@@ -204,6 +204,18 @@ def status(json_out: JsonOpt = False) -> None:
         ("log", paths.log_path()),
     ):
         common.echo(f"  {label:<8} {value}")
+    if answer is not None:
+        common.echo(f"  {'metrics':<8} {_metrics_line()}")
+
+
+def _metrics_line() -> str:
+    """The proxy's counters in one line (`ccm metrics` has the table); never fails `ccm status` itself."""
+    from cli import metrics_cmds
+
+    try:
+        return metrics_cmds.summary_line(metrics_cmds.fetch())
+    except CcmError as exc:
+        return f"unavailable ({exc.message})"
 
 
 def logs_cmd(

@@ -68,7 +68,8 @@ _PROVIDER_KEYS = (
     "headers",
 )
 _MODEL_KEYS = ("name", "mappings")
-_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "weight")
+_PRICE_KEYS = ("price_in", "price_out", "price_cache_read", "price_cache_write")
+_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "weight", *_PRICE_KEYS)
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
 _PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
@@ -192,6 +193,19 @@ class _Checker:
             self.error((*path, key), f"must be {bounds}, not {value}")
             return default
         return value
+
+    def price(self, table: AbcMapping[str, Any], key: str, path: tuple[str | int, ...]) -> float | None:
+        """USD per million tokens: a number >= 0 (integers welcome), or absent."""
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            self.error((*path, key), f"must be a number (USD per million tokens), not {value!r}")
+            return None
+        if value < 0 or value == float("inf"):
+            self.error((*path, key), f"must be a finite number >= 0, not {value!r}")
+            return None
+        return float(value)
 
     def boolean(self, table: AbcMapping[str, Any], key: str, path: tuple[str | int, ...], default: bool) -> bool:
         value = table.get(key, default)
@@ -412,7 +426,8 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
                 actual = None
             priority = c.integer(m, "priority", mpath, default=j, minimum=0)
             max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
-            weight = c.integer(m, "weight", mpath, default=1, minimum=0)
+            weight = c.integer(m, "weight", mpath, default=1, minimum=0, maximum=1_000_000)
+            prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
             if provider is not None and provider.lower() not in providers:
                 hint = _did_you_mean(provider, providers.values())
                 c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
@@ -420,9 +435,10 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
             if provider is None or actual is None:
                 continue
             prio = j if priority is None else priority
-            mappings.append(
-                (prio, j, Mapping(providers[provider.lower()], actual, prio, max_out, 1 if weight is None else weight))
+            mapping = Mapping(
+                providers[provider.lower()], actual, prio, max_out, 1 if weight is None else weight, **prices
             )
+            mappings.append((prio, j, mapping))
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))

@@ -63,6 +63,11 @@ def out_path() -> Path:
     return ccm_home() / "ccm.out"
 
 
+def requests_path() -> Path:
+    """The persisted request log (JSON lines, rotated: `.1` ... `.4` beside it); `ccm usage` reads it."""
+    return ccm_home() / "requests.jsonl"
+
+
 def secrets_path() -> Path:
     return ccm_home() / "secrets.json"
 

@@ -170,6 +170,17 @@ class ConfigDocument:
         if old_name and old_name.lower() != name.lower():
             self._rename_provider_refs(old_name, name)
 
+    def set_provider_value(self, name: str, key: str, value: Any) -> bool:
+        """Set (None: remove) one key of a provider, leaving the rest of its entry as written; False if absent."""
+        index = self._find("providers", name)
+        if index is None:
+            return False
+        edit(
+            self._segments[index],
+            lambda doc: apply_values(navigate(doc, ("providers",), True), {key: value}, replace=False),
+        )
+        return True
+
     def delete_provider(self, name: str) -> bool:
         """Remove a provider (mappings that use it are left for validation to report)."""
         return self._delete("providers", name)

@@ -193,7 +193,20 @@ class Mapping:
     max_output_tokens: int | None = None
     """Clamp the request's max_tokens to this for this mapping."""
     weight: int = 1
-    """This mapping's share among mappings of equal priority (load_balancing.strategy = "weighted")."""
+    """Share of requests among mappings of equal priority when `load_balancing.strategy = "weighted"`."""
+    price_in: float | None = None
+    """USD per million (uncached) input tokens; with price_out, turns usage into cost in metrics."""
+    price_out: float | None = None
+    """USD per million output tokens."""
+    price_cache_read: float | None = None
+    """USD per million cache-read input tokens (unset: priced as price_in)."""
+    price_cache_write: float | None = None
+    """USD per million cache-write input tokens (unset: priced as price_in)."""
+
+    @property
+    def priced(self) -> bool:
+        """Whether cost can be computed: a price for input or output is given."""
+        return self.price_in is not None or self.price_out is not None
 
 
 @dataclass(frozen=True, slots=True)

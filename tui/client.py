@@ -137,6 +137,10 @@ class AdminClient:
         except httpx.TransportError as exc:
             raise ProxyUnreachable(f"the request stream ended ({type(exc).__name__})") from None
 
+    async def metrics(self) -> dict[str, Any]:
+        """The proxy's since-start counters (GET /api/metrics; DESIGN.md's JSON shape)."""
+        return dict(await self._call("GET", "/api/metrics", timeout=5.0) or {})
+
     async def test_provider(self, name: str) -> dict[str, Any]:
         path = f"/api/providers/{quote(name, safe='')}/test"
         return dict(await self._call("POST", path, timeout=30.0))

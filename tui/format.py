@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 
@@ -64,3 +65,10 @@ def latency(ms: float | int | None) -> str:
     if ms is None:
         return "—"
     return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{int(ms)} ms"
+
+
+def attempts(value: Any) -> str:
+    """The request log's attempts: a list of attempt records (an older proxy sent a count)."""
+    if isinstance(value, list):
+        return str(len(value))
+    return "" if value is None else str(value)

@@ -130,7 +130,7 @@ class LogsView(CcmView):
                 str(item.get("model") or ""),
                 routed,
                 provider,
-                str(item.get("attempts", "")),
+                fmt.attempts(item.get("attempts")),
                 usage,
             )
         if items and self.query_one("#follow", Checkbox).value:
@@ -161,6 +161,14 @@ class LogsView(CcmView):
         text = Text()
         text.append(f"{item.get('model')} → {item.get('routed_model') or '?'} ({item.get('route') or '?'})")
         text.append(f" · {'stream' if item.get('stream') else 'json'}", style="dim")
+        tried = item.get("attempts")
+        if isinstance(tried, list) and tried:
+            steps = " → ".join(
+                f"{a.get('provider')}/{a.get('model')} {a.get('outcome')} ({a.get('status')}, {a.get('ms')} ms)"
+                for a in tried
+                if isinstance(a, dict)
+            )
+            text.append(f"\n{steps}", style="dim")
         if item.get("error"):
             text.append(f"\n✗ {item['error']}", style="red")
         detail.update(text)

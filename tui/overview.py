@@ -1,4 +1,5 @@
-"""Overview tab: is the proxy running (start, stop, restart it), what is configured, what just happened.
+"""Overview tab: is the proxy running (start, stop, restart it), what is configured, how each provider is
+doing (tui.traffic: live counters, a sparkline, circuit states), what just happened.
 
 Start and stop run `ccm start` / `ccm stop` in a worker, exactly as a user would in a terminal; the pid
 file poll in the app notices the change within a second and every tab follows.
@@ -22,8 +23,11 @@ from tui import format as fmt
 from tui.base import CcmView
 from tui.client import AdminError, ProxyUnreachable
 from tui.proxy import ProxyState, run_ccm
+from tui.traffic import TrafficPanel
 
 RECENT_ROWS = 100
+METRICS_POLLS = 5
+"""/api/metrics is read every 5 pid-file polls (5 s by default; tests poll faster)."""
 
 
 class OverviewView(CcmView):
@@ -51,6 +55,7 @@ class OverviewView(CcmView):
             with Vertical(id="routing-panel", classes="panel") as panel:
                 panel.border_title = "Routing"
                 yield Static(id="routing-table")
+        yield TrafficPanel(interval=METRICS_POLLS * self.ccm.poll_interval, id="traffic-panel", classes="panel")
         with Vertical(id="recent-panel", classes="panel") as panel:
             panel.border_title = "Last requests"
             yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)

@@ -166,6 +166,9 @@ def _find(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return None
 
 
+_KEPT_MAPPING_KEYS = ("weight", "price_in", "price_out", "price_cache_read", "price_cache_write")
+
+
 def _renumber(mappings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Priorities 1, 2, 3... in list order, keys in the usual order; empty optional keys dropped."""
     out = []
@@ -173,6 +176,9 @@ def _renumber(mappings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"provider": m["provider"], "actual_model": m["actual_model"], "priority": i}
         if m.get("max_output_tokens"):
             entry["max_output_tokens"] = m["max_output_tokens"]
+        for key in _KEPT_MAPPING_KEYS:  # written by hand: an edit in the TUI must not drop them
+            if m.get(key) is not None:
+                entry[key] = m[key]
         out.append(entry)
     return out
 

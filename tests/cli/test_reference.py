@@ -34,5 +34,10 @@ def test_every_command_is_in_the_table() -> None:
         "providers list",
         "models list",
         "route explain",
+        "metrics",
+        "usage",
+        "providers enable",
+        "providers disable",
+        "router set",
     ):
         assert f"`ccm {command}" in table, command

@@ -249,3 +249,34 @@ def test_passthrough_loads_for_anthropic_types_and_advises_on_other_hosts() -> N
         "c.toml:13: providers[1].base_url: this passthrough provider forwards Claude Code's own login to "
         "127.0.0.1, not api.anthropic.com: only do this for a gateway you trust"
     ]
+
+
+def test_mapping_weight_and_prices_load(write_config: Callable[[str], Path]) -> None:
+    text = """
+[router]
+default = "m"
+
+[[providers]]
+name = "p"
+provider_type = "z.ai"
+
+[[models]]
+name = "m"
+
+[[models.mappings]]
+provider = "p"
+actual_model = "a"
+weight = 3
+price_in = 1            # an integer is a price too
+price_out = 2.5
+price_cache_read = 0.1
+price_cache_write = 1.25
+
+[[models.mappings]]
+provider = "p"
+actual_model = "b"
+"""
+    a, b = load_config(write_config(text)).config.models[0].mappings
+    assert (a.weight, a.price_in, a.price_out, a.price_cache_read, a.price_cache_write) == (3, 1.0, 2.5, 0.1, 1.25)
+    assert isinstance(a.price_in, float) and a.priced
+    assert (b.weight, b.price_in, b.price_out, b.priced) == (1, None, None, False)

@@ -241,6 +241,30 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         [">= 1"],
     ),
     (
+        "price-negative",
+        HEAD.replace("priority = 1", "priority = 1\nprice_in = -0.5   # <-"),
+        "models[0].mappings[0].price_in",
+        [">= 0", "-0.5"],
+    ),
+    (
+        "price-not-a-number",
+        HEAD.replace("priority = 1", 'priority = 1\nprice_cache_read = "cheap"   # <-'),
+        "models[0].mappings[0].price_cache_read",
+        ["must be a number", "USD per million tokens"],
+    ),
+    (
+        "price-infinite",
+        HEAD.replace("priority = 1", "priority = 1\nprice_out = inf   # <-"),
+        "models[0].mappings[0].price_out",
+        ["finite"],
+    ),
+    (
+        "weight-negative",
+        HEAD.replace("priority = 1", "priority = 1\nweight = -1   # <-"),
+        "models[0].mappings[0].weight",
+        ["between 0 and 1000000"],
+    ),
+    (
         "log-level",
         HEAD.replace("port = 13456", 'port = 13456\nlog_level = "verbose"   # <-'),
         "server.log_level",

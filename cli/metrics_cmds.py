@@ -1,0 +1,156 @@
+"""`ccm metrics` (the running proxy's since-start counters) and `ccm usage` (tokens and cost from requests.jsonl).
+
+`ccm metrics` reads GET /api/metrics, so it shows exactly what Prometheus and the TUI see; `ccm usage`
+reads the persisted request log and so works with no proxy running and across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from cli import admin, common, tables, usage
+from cli.options import JsonOpt
+from config import paths
+from config.errors import CcmError
+
+WATCH_INTERVAL = 2.0
+
+
+def fetch() -> dict[str, Any]:
+    """GET /api/metrics from the running proxy (CcmError when none runs)."""
+    status, data = admin.call("GET", "/api/metrics", info=common.require_running(), timeout=5)
+    if status != 200 or not isinstance(data, dict):
+        raise CcmError(f"the proxy did not give its metrics: {admin.error_message(data, status)}")
+    return data
+
+
+def tokens(n: int | None) -> str:
+    n = n or 0
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+def ms(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value} ms"
+
+
+def usd(value: float | None) -> str:
+    if not value:
+        return "-"
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def circuit(state: str, until: float | None) -> str:
+    if state == "open" and until:
+        return f"open ({max(0, round(until - time.time()))} s left)"
+    return state.replace("_", "-")
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """One line for `ccm status`: requests, errors, p50, tokens, cost, circuits."""
+    providers: dict[str, Any] = data.get("providers") or {}
+    total = int((data.get("requests") or {}).get("total") or 0)
+    errors = sum(int(p.get("errors") or 0) for p in providers.values())
+    busiest = max(providers.values(), key=lambda p: int(p.get("requests") or 0), default=None)
+    p50 = (busiest or {}).get("latency_ms", {}).get("p50") if busiest and busiest.get("requests") else None
+    used = sum(int(v or 0) for v in (data.get("tokens") or {}).values())
+    opened = [name for name, p in providers.items() if p.get("circuit") != "closed"]
+    parts = [
+        f"{common.plural(total, 'request')} ({common.plural(errors, 'error')})",
+        f"p50 {ms(p50)}",
+        f"{tokens(used)} tokens",
+        usd(data.get("cost_usd")) if data.get("cost_usd") else "no cost (no prices)",
+        "circuits closed" if not opened else "circuit " + ", ".join(f"{n} {providers[n]['circuit']}" for n in opened),
+    ]
+    return " · ".join(parts)
+
+
+def _print_metrics(data: dict[str, Any]) -> None:
+    providers: dict[str, Any] = data.get("providers") or {}
+    rows = []
+    for name, p in providers.items():
+        t = p.get("tokens") or {}
+        cached = (t.get("cache_read") or 0) + (t.get("cache_write") or 0)
+        rows.append(
+            [
+                name,
+                str(p.get("requests", 0)),
+                str(p.get("errors", 0)),
+                ms((p.get("latency_ms") or {}).get("p50")),
+                ms((p.get("latency_ms") or {}).get("p95")),
+                ms((p.get("ttft_ms") or {}).get("p50")),
+                f"{tokens(t.get('input'))} / {tokens(t.get('output'))}"
+                + (f" (+{tokens(cached)} cache)" if cached else ""),
+                usd(p.get("cost_usd")),
+                circuit(str(p.get("circuit") or "closed"), p.get("circuit_until")),
+            ]
+        )
+    uptime = max(0, round(time.time() - float(data.get("started_at") or time.time())))
+    title = f"Since start ({uptime // 3600}h {uptime % 3600 // 60:02d}m): {summary_line(data)}"
+    headers = ["Provider", "Requests", "Errors", "p50", "p95", "TTFT p50", "Tokens in / out", "Cost", "Circuit"]
+    tables.print_table(headers, rows, title=title)
+
+
+def metrics(
+    json_out: JsonOpt = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s until Ctrl-C.")] = False,
+) -> None:
+    """The running proxy's counters per provider: requests, errors, latency, TTFT, tokens, cost, circuit."""
+    while True:
+        data = fetch()
+        if json_out:
+            common.echo(json.dumps(data, indent=None if watch else 2))
+        else:
+            if watch and sys.stdout.isatty():
+                sys.stdout.write("\x1b[2J\x1b[H")
+            _print_metrics(data)
+        if not watch:
+            return
+        time.sleep(WATCH_INTERVAL)
+
+
+def usage_cmd(
+    since: Annotated[
+        str,
+        typer.Option("--since", metavar="24h|7d|30d", help="How far back: 24h, 7d, 30d (any N followed by h or d)."),
+    ] = "7d",
+    by: Annotated[
+        str, typer.Option("--by", metavar="model|provider|day", help="Group by model, provider or day (local time).")
+    ] = ("provider"),
+    json_out: JsonOpt = False,
+) -> None:
+    """Tokens and cost from the persisted request log ($CCM_HOME/requests.jsonl), by provider, model or day."""
+    seconds = usage.parse_since(since)
+    if by not in usage.GROUPS:
+        raise CcmError(f"--by must be one of {', '.join(usage.GROUPS)}, not {by!r}")
+    cutoff = time.time() - seconds
+    report = usage.summarize(usage.read(paths.requests_path(), cutoff), by, cutoff)
+    if json_out:
+        common.echo(json.dumps(report, indent=2))
+        return
+    fields = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+    def line(key: str, row: dict[str, Any]) -> list[str]:
+        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), usd(row["cost_usd"])]
+
+    table = [line(str(r["key"]), r) for r in report["rows"]]
+    table.append(line("total", report["total"]))
+    headers = [by.capitalize(), "Requests", "Input", "Output", "Cache read", "Cache write", "Cost"]
+    tables.print_table(headers, table, title=f"Usage since {report['since']} (last {since})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics", rich_help_panel="Inspection")(metrics)
+    app.command("usage", rich_help_panel="Inspection")(usage_cmd)
