@@ -134,7 +134,7 @@ def _abandon(p: InProcessProxy, up: FakeUpstream, after_bytes: int) -> None:
 
     data = json.dumps({**BODY, "stream": True}).encode()
     with socket.create_connection(("127.0.0.1", p.port), timeout=5) as sock:
-        head = f"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len(data)}"
+        head = f"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1:{p.port}\r\ncontent-type: application/json\r\ncontent-length: {len(data)}"
         sock.sendall(head.encode() + b"\r\n\r\n" + data)
         end = time.monotonic() + 5
         while not up.received and time.monotonic() < end:
