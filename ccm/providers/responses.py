@@ -161,7 +161,10 @@ class ResponsesStreamTranslator:
             return self._whole_json(final=True)
         events: list[dict[str, Any]] = []
         for sse in self._parser.flush():
-            events += self._event(sse.data)
+            try:
+                events += self._event(sse.data)
+            except InvalidUpstream:
+                pass  # the unterminated tail of a cut stream: the answer is incomplete either way
         return self._frames(events + self._state.close())
 
     def _event(self, data: str) -> list[dict[str, Any]]:
