@@ -9,10 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
+from ccm.providers.openai import ADAPTER as CHAT
 from ccm.translate.responses_input import ReasoningOrigin
 from ccm.translate.signature import sign_thinking
 from tests.fakes.responses import violations
 from tests.translate.helpers import fixture_names, load_fixture
+from tests.translate.helpers import make_ctx as chat_ctx
 from tests.translate.responses_helpers import build, make_ctx, user
 
 BASH = {"name": "Bash", "description": "Run", "input_schema": {"type": "object", "properties": {}}}
@@ -294,3 +296,17 @@ def test_the_fake_refuses_what_the_backend_refuses(change: dict[str, Any], messa
     problems = violations({**sent, **change}, request.headers, backend=True)
     assert any(message in p for p in problems), problems
     assert violations(sent, {**request.headers, "chatgpt-account-id": ""}, backend=True)
+
+
+def test_responses_reasoning_never_reaches_a_chat_completions_provider() -> None:
+    body = {
+        "model": "m",
+        "max_tokens": 5,
+        "messages": [
+            user("x"),
+            {"role": "assistant", "content": [signed("t"), {"type": "text", "text": "a"}]},
+            user("y"),
+        ],
+    }
+    sent = orjson.loads(CHAT.build(body, chat_ctx("openrouter", "openai/gpt-5")).body)
+    assert ENC not in orjson.dumps(sent).decode() and "reasoning_details" not in sent["messages"][1]
