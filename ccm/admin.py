@@ -166,7 +166,7 @@ async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: st
     timeout = httpx.Timeout(config.server.timeouts.connect_timeout_ms / 1000, read=30.0)
     started = time.perf_counter()
     try:
-        if provider.wire == "openai":
+        if provider.wire in ("openai", "responses"):  # /v1/models answers for both with an API key
             response = await client.get(
                 provider.url("/models"), headers={"authorization": f"Bearer {key}"}, timeout=timeout
             )

@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.harness import InProcessProxy, make_config
 from tests.fakes.responses import FakeResponses, failed, output_items, response, responses_stream, usage, usage_limit
-from tests.fakes.upstream import Received, Reply
+from tests.fakes.upstream import FakeUpstream, Received, Reply
 
 Px = Callable[[str], InProcessProxy]
 Fakes = Callable[..., FakeResponses]
@@ -212,3 +212,14 @@ def test_chatgpt_backend_with_an_oauth_login(fakes: Fakes, proxy: Px) -> None:
     assert got.path == "/backend-api/codex/responses"
     assert got.headers["authorization"] == "Bearer at-123" and got.headers["chatgpt-account-id"] == "acc-1"
     assert got.json["stream"] is True and "max_output_tokens" not in got.json
+
+
+def test_provider_check_lists_models(proxy: Px) -> None:
+    with FakeUpstream() as up:
+        up.script(Reply(200, json={"object": "list", "data": [{"id": MODEL, "object": "model"}]}))
+        provider = {"name": "r0", "provider_type": "openai-responses", "base_url": f"{up.url}/v1", "api_key": KEY}
+        p = proxy(make_config([provider], {"m": [("r0", MODEL)]}))
+        checked = httpx.post(f"{p.url}/api/providers/r0/test", trust_env=False, timeout=30)
+        assert checked.status_code == 200 and checked.json()["ok"] is True
+        assert up.received[0].method == "GET" and up.received[0].path == "/v1/models"
+        assert up.received[0].headers["authorization"] == f"Bearer {KEY}"
