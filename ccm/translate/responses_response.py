@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccm.translate.errors import classify
-from ccm.translate.openai_response import new_message_id
+from ccm.translate.openai_response import new_message_id, sources_text
 from ccm.translate.responses_errors import usage_reset
 from ccm.translate.responses_input import ReasoningOrigin
 from ccm.translate.signature import sign_thinking
@@ -142,6 +142,19 @@ def message_text(item: Mapping[str, Any]) -> str:
     return "".join(t for t in texts if isinstance(t, str))
 
 
+def message_sources(item: Mapping[str, Any]) -> str:
+    """Web-search citations (`url_citation` annotations of a message item) as a Sources list."""
+    content = item.get("content")
+    cites = [
+        {"url_citation": a}
+        for part in (content if isinstance(content, list) else [])
+        if isinstance(part, Mapping) and isinstance(part.get("annotations"), list)
+        for a in part["annotations"]
+        if isinstance(a, Mapping) and a.get("type") == "url_citation"
+    ]
+    return sources_text(cites)
+
+
 def tool_use_block(item: Mapping[str, Any], tool_names: Mapping[str, str], fallback_id: str) -> dict[str, Any]:
     name = str(item.get("name") or "")
     tool_input, _ = parse_tool_arguments(item.get("arguments"))
@@ -186,7 +199,7 @@ def to_anthropic_message(
                 blocks.append(thinking_block(text, encrypted if isinstance(encrypted, str) else None, origin))
             chars += len(text)
         elif kind == "message":
-            text = message_text(item)
+            text = message_text(item) + message_sources(item)
             if text:
                 blocks.append({"type": "text", "text": text})
             chars += len(text)

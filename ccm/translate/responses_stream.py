@@ -32,6 +32,7 @@ from ccm.translate.responses_response import (
     NotAResponse,
     anthropic_usage,
     estimate_output_tokens,
+    message_sources,
     message_text,
     reasoning_text,
     stop_reason,
@@ -160,6 +161,9 @@ class ResponsesStream:
             events: list[Event] = []
             if item_id not in self._texted:
                 events += self._text(item_id, message_text(item))
+            sources = message_sources(item)
+            if sources and item_id in self._texted:
+                events += self._text(item_id, sources)
             if self._open == ("text", item_id):
                 events += self._close_block()
             self._done.add(item_id)

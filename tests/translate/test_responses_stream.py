@@ -220,3 +220,18 @@ def test_translate_message_takes_json_and_whole_sse_bodies() -> None:
         ADAPTER.translate_message(orjson.dumps(response([], "failed", error={"code": "x", "message": "y"})), "", ctx)
     with pytest.raises(InvalidUpstream):
         ADAPTER.translate_message(b"{nope", "application/json", ctx)
+
+
+def test_web_search_citations_become_a_sources_list() -> None:
+    chunks = responses_stream("ccm routes Claude Code.")
+    done = next(i for i, c in enumerate(chunks) if b"output_item.done" in c)
+    item = output_items("ccm routes Claude Code.")[0]
+    cite = {"type": "url_citation", "url": "https://example.com/ccm", "title": "ccm", "start_index": 0, "end_index": 3}
+    item["content"][0]["annotations"] = [cite]
+    chunks[done] = event("response.output_item.done", item=item)
+    _, message = answer(chunks)
+    assert message["content"] == [
+        {"type": "text", "text": "ccm routes Claude Code.\n\nSources:\n- [ccm](https://example.com/ccm)"}
+    ]
+    whole = ADAPTER.translate_message(orjson.dumps(response([item])), "application/json", make_ctx())
+    assert whole["content"] == message["content"]
