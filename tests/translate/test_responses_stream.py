@@ -235,3 +235,17 @@ def test_web_search_citations_become_a_sources_list() -> None:
     ]
     whole = ADAPTER.translate_message(orjson.dumps(response([item])), "application/json", make_ctx())
     assert whole["content"] == message["content"]
+
+
+def test_a_long_tool_call_keeps_the_client_alive_with_pings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ccm.providers.responses as wire
+
+    monkeypatch.setattr(wire, "BUSY_PING_S", 0.0)
+    chunks = responses_stream("Writing.", CALLS[:1], pieces=6)
+    translator = ADAPTER.stream(make_ctx(), "text/event-stream")
+    frames = [f for c in chunks for f in translator.feed(c)] + translator.finish()
+    kinds = [f.event for f in frames]
+    first_tool = kinds.index("content_block_start", kinds.index("content_block_stop"))
+    assert "ping" in kinds[kinds.index("content_block_stop") : first_tool]  # while the arguments stream in
+    assert "ping" not in kinds[: kinds.index("message_start")] and translator.complete
+    assert_well_formed(events(frames))
