@@ -21,7 +21,9 @@ import httpx
 import orjson
 
 from ccm.credentials import Credential
-from ccm.providers.anthropic import auth_headers
+from ccm.providers import adapter_for
+from ccm.providers.base import RequestContext, UpstreamRequest
+from ccm.routing import Attempt
 from config.catalog import BUILT_WIRES
 from config.schema import ProviderConfig
 
@@ -43,24 +45,34 @@ class CheckResult:
         return asdict(self)
 
 
-def _headers(provider: ProviderConfig, credential: Credential) -> dict[str, str]:
-    headers = dict(provider.headers)
-    if provider.wire == "anthropic":
-        headers["anthropic-version"] = _ANTHROPIC_VERSION
-    if credential.kind != "passthrough":
-        headers.update(auth_headers(provider.spec.auth, credential.secret))
-    return headers
+#: Where each wire lists its models (a 1-token request where none is listed, or the server has none).
+_MODEL_LISTS = {"anthropic": "/v1/models", "openai": "/models", "responses": "/models", "gemini": "/models"}
+CHATGPT_CLIENT_VERSION = "0.124.0"
+"""The ChatGPT backend lists models only for a Codex client this recent (research §3.2)."""
 
 
-def _ping(provider: ProviderConfig, model: str) -> tuple[str, bytes]:
-    """The 1-token request: its URL and body."""
+def _ping(provider: ProviderConfig, credential: Credential, model: str) -> UpstreamRequest:
+    """The 1-token request, built by the provider's own adapter: its URL, auth, headers and body, as a
+    real request would have them, on every wire."""
+    adapter = adapter_for(provider.wire)
+    assert adapter is not None
     body = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
-    path = "/v1/messages" if provider.wire == "anthropic" else "/chat/completions"
-    return provider.url(path), orjson.dumps(body)
+    ctx = RequestContext(Attempt(provider, model), credential, {}, requested_model=model)
+    return adapter.build(body, ctx)
 
 
-def _models_url(provider: ProviderConfig) -> str:
-    return provider.url("/v1/models" if provider.wire == "anthropic" else "/models")
+def _list_headers(ping: UpstreamRequest) -> dict[str, str]:
+    return {k: v for k, v in ping.headers.items() if k.lower() not in ("content-type", "accept")}
+
+
+def _models_url(provider: ProviderConfig) -> str | None:
+    path = _MODEL_LISTS.get(provider.wire)
+    if path is None:
+        return None
+    url = provider.url(path)
+    if provider.wire == "responses" and provider.auth_type == "oauth":
+        url += f"?client_version={CHATGPT_CLIENT_VERSION}"
+    return url
 
 
 def _failure(
@@ -79,25 +91,24 @@ async def check_provider(
     connect_s: float,
 ) -> CheckResult:
     """Check one provider with a ready credential; `model` is one mapped to it (for the 1-token request)."""
-    if provider.wire not in BUILT_WIRES:
+    if provider.wire not in BUILT_WIRES or adapter_for(provider.wire) is None:
         return _failure(f"the {provider.wire} wire format is not supported yet")
-    headers = _headers(provider, credential)
+    ping = _ping(provider, credential, model or "ping")
     timeout = httpx.Timeout(connect_s, read=30.0)
     started = time.perf_counter()
-    url = _models_url(provider)
+    url = _models_url(provider) or ping.url
     try:
-        response = await client.get(url, headers=headers, timeout=timeout)
-        if response.status_code in _NO_LIST and credential.kind != "passthrough":
+        status = None
+        if _models_url(provider) is not None:
+            response = await client.get(url, headers=_list_headers(ping), timeout=timeout)
+            status = response.status_code
+        if status is None or (status in _NO_LIST and credential.kind != "passthrough"):
             if not model:
                 return _failure(
-                    f"{url}: no model list ({response.status_code}), and no model maps to this provider to try",
-                    response.status_code,
-                    started,
-                    url,
+                    f"{url}: no model list ({status}), and no model maps to this provider to try", status, started, url
                 )
-            url, body = _ping(provider, model)
-            post_headers = {**headers, "content-type": "application/json"}
-            response = await client.post(url, content=body, headers=post_headers, timeout=timeout)
+            url = ping.url
+            response = await client.post(url, content=ping.body, headers=ping.headers, timeout=timeout)
     except (httpx.HTTPError, UnicodeEncodeError) as exc:
         if isinstance(exc, httpx.LocalProtocolError | UnicodeEncodeError):
             return _failure("the API key or a header has a character HTTP cannot send", None, started, url)

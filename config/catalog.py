@@ -18,7 +18,7 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
-BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai"})
+BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "responses"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,15 @@ _SPECS: tuple[ProviderSpec, ...] = (
         oauth_base_url="https://chatgpt.com/backend-api/codex",
         notes="API key: Chat Completions; OAuth: ChatGPT Plus/Pro via the Responses API",
         quirks=_s("user", "max-completion-tokens", "json-schema", "max-tools-128", "stop-4"),
+    ),
+    ProviderSpec(
+        "openai-responses",
+        "OpenAI (Responses API)",
+        "responses",
+        "bearer",
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        notes="API key, /responses: models served only there (gpt-5-pro, the codex models)",
     ),
     ProviderSpec(
         "openai-compatible",

@@ -11,6 +11,7 @@ from ccm.providers.base import Adapter
 _MODULES: dict[str, str] = {
     "anthropic": "ccm.providers.anthropic",
     "openai": "ccm.providers.openai",
+    "responses": "ccm.providers.responses",
 }
 _cache: dict[str, Adapter | None] = {}
 

@@ -202,7 +202,9 @@ class MessageConverter:
             elif kind == "thinking" and is_ccm_signature(block.get("signature")):
                 if block.get("thinking"):
                     reasoning.append(block["thinking"])
-                details.extend(signature_details(block["signature"]) or ())
+                # ccm's own reasoning state for another wire (Responses' encrypted reasoning) stays there.
+                own = (d for d in signature_details(block["signature"]) or () if not _ccm_state(d))
+                details.extend(own)
             # Anthropic-signed thinking, redacted_thinking and server-tool blocks cannot be replayed to
             # another provider: dropped.
         if not texts and not calls:
@@ -215,6 +217,10 @@ class MessageConverter:
         if details and self.openrouter:
             message["reasoning_details"] = details  # Claude/Gemini signatures, OpenAI encrypted reasoning
         return [message]
+
+
+def _ccm_state(detail: Any) -> bool:
+    return isinstance(detail, dict) and str(detail.get("type", "")).startswith("ccm.")
 
 
 def image_part(source: Any) -> Part | None:

@@ -55,3 +55,20 @@ def openai_tool_call_id(tool_use_id: str) -> str:
     if len(tool_use_id) > MAX_CALL_ID:
         return "call_" + hashlib.sha256(tool_use_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return tool_use_id
+
+
+def responses_call_id(tool_use_id: str) -> str:
+    """The `call_id` to send on the Responses wire for an Anthropic tool_use id: an encoded upstream id
+    decoded, and one longer than the 64 characters the ChatGPT backend takes (another provider's, or an
+    encoded one) replaced by a stable hash, so a call and its output always carry the same id."""
+    if tool_use_id.startswith(ENCODED_ID):
+        try:
+            tool_use_id = bytes.fromhex(tool_use_id[len(ENCODED_ID) :]).decode("utf-8")
+        except ValueError:
+            pass
+    if not tool_use_id:
+        return "call_none"
+    if len(tool_use_id) > MAX_NAME:
+        digest = hashlib.sha256(tool_use_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return f"{tool_use_id[: MAX_NAME - 9]}_{digest}"
+    return tool_use_id
