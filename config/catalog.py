@@ -18,7 +18,7 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
-BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai"})
+BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "gemini", "vertex"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,15 +213,15 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "https://generativelanguage.googleapis.com/v1beta",
         "GEMINI_API_KEY",
         oauth=True,
-        notes="API key, or OAuth for Google AI Pro/Ultra",
+        notes="API key from Google AI Studio (the Gemini CLI login is not usable by other tools)",
     ),
     ProviderSpec(
         "vertex-ai",
         "Google Vertex AI",
         "vertex",
         "google-adc",
-        "https://{location}-aiplatform.googleapis.com/v1",
-        notes="needs project_id and location; Application Default Credentials",
+        "https://aiplatform.googleapis.com/v1",
+        notes="needs project_id (location defaults to global); Application Default Credentials",
     ),
 )
 
@@ -328,6 +328,20 @@ def lookup(provider_type: str) -> ProviderSpec | None:
     """The spec for a provider_type as written in a config (case-insensitive, aliases accepted)."""
     key = provider_type.strip().lower()
     return CATALOG.get(ALIASES.get(key, key))
+
+
+#: Vertex AI's multi-region locations, served from their own hosts (not `{location}-aiplatform`).
+VERTEX_MULTI_REGIONS = frozenset({"us", "eu"})
+
+
+def vertex_base_url(location: str | None) -> str:
+    """Vertex AI's default base URL for a location (DESIGN.md, Wire formats: vertex)."""
+    where = (location or "global").strip().lower()
+    if where == "global":
+        return "https://aiplatform.googleapis.com/v1"
+    if where in VERTEX_MULTI_REGIONS:
+        return f"https://aiplatform.{where}.rep.googleapis.com/v1"
+    return f"https://{where}-aiplatform.googleapis.com/v1"
 
 
 def join_url(base_url: str, endpoint: str) -> str:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.catalog import ProviderSpec, Wire, join_url, lookup
+from config.catalog import ProviderSpec, Wire, join_url, lookup, vertex_base_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 13456
@@ -77,13 +77,18 @@ class ProviderConfig:
     spec: ProviderSpec = field(compare=False, repr=False)
     enabled: bool = True
     auth_type: str = "apikey"
-    """"apikey" or "oauth" ("api_key" is accepted and normalised)."""
+    """"apikey", "oauth" or "adc" ("api_key" is accepted and normalised; "adc" is vertex-ai's default)."""
     api_key: str | None = None
     """As written: a literal, "$VAR"/"${VAR}", or None when kept in the keyring."""
     base_url: str | None = None
     oauth_provider: str | None = None
     project_id: str | None = None
+    """vertex-ai: the Google Cloud project whose Vertex AI serves the models."""
     location: str | None = None
+    """vertex-ai: "global" when unset, a region ("us-east5") or a multi-region ("us", "eu")."""
+    credentials_file: str | None = None
+    """adc: a service-account or authorized-user JSON file; else GOOGLE_APPLICATION_CREDENTIALS, else
+    gcloud's application default credentials file."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra request headers for this provider (e.g. attribution)."""
 
@@ -97,6 +102,8 @@ class ProviderConfig:
             return self.base_url.rstrip("/")
         if self.auth_type == "oauth" and self.spec.oauth_base_url:
             return self.spec.oauth_base_url
+        if self.spec.wire == "vertex":
+            return vertex_base_url(self.location)
         base = self.spec.base_url or ""
         if "{location}" in base:
             base = base.replace("{location}", self.location or "us-central1")

@@ -11,6 +11,8 @@ from ccm.providers.base import Adapter
 _MODULES: dict[str, str] = {
     "anthropic": "ccm.providers.anthropic",
     "openai": "ccm.providers.openai",
+    "gemini": "ccm.providers.gemini",
+    "vertex": "ccm.providers.vertex",
 }
 _cache: dict[str, Adapter | None] = {}
 
