@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -153,6 +155,8 @@ def _media(block: dict[str, Any]) -> Part | None:
     title = block.get("title") or block.get("type")
     default_mime = "image/png" if block.get("type") == "image" else "application/pdf"
     if kind == "base64" and source.get("data"):
+        if not _is_base64(source["data"]):
+            return {"text": f"[{title} omitted: its data is not valid base64]"}
         return {"inlineData": {"mimeType": source.get("media_type") or default_mime, "data": source["data"]}}
     if kind == "text" and source.get("data"):
         return {"text": f"{title}:\n{source['data']}"}
@@ -162,6 +166,15 @@ def _media(block: dict[str, Any]) -> Part | None:
     if kind == "url" and source.get("url"):
         return {"text": f"[{title}: {source['url']}]"}
     return {"text": f"[{title} omitted: its source cannot be sent to Gemini]"}
+
+
+def _is_base64(data: Any) -> bool:
+    """Gemini refuses the whole request for one malformed inline image: such an image is left out."""
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return False
+    return True
 
 
 def _tool_result(block: dict[str, Any], names: dict[str, str], rename: Callable[[str], str]) -> tuple[Part, list[Part]]:
