@@ -29,11 +29,12 @@ from ccm.credentials import CredentialError
 from config.schema import ProviderConfig
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 REFRESH_MARGIN_S = 300.0
 #: A token whose expiry google-auth does not know is kept this long.
 UNKNOWN_LIFETIME_S = 3000.0
 FIX = "run `gcloud auth application-default login`, or set credentials_file to a service-account key"
-_KNOWN_TYPES = ("service_account", "authorized_user", "external_account", "impersonated_service_account")
+_KNOWN_TYPES = ("service_account", "authorized_user")
 
 
 def credentials_path(provider: ProviderConfig) -> Path:
@@ -116,6 +117,37 @@ class HttpxRequest:
         return _Response(response)
 
 
+def _load(provider: ProviderConfig, path: Path) -> Any:
+    """google-auth credentials for the file, by its declared type (never a generic loader: a file of
+    another type could make google-auth run a command or fetch a URL it names)."""
+    from google.auth import exceptions
+    from google.oauth2 import credentials, service_account
+
+    info = _read(provider, path)
+    try:
+        if info["type"] == "service_account":
+            return service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
+        if info["type"] == "authorized_user":
+            # Built by hand: from_authorized_user_info ignores the file's token_uri.
+            return credentials.Credentials(  # type: ignore[no-untyped-call]
+                None,
+                refresh_token=info["refresh_token"],
+                token_uri=info.get("token_uri") or GOOGLE_TOKEN_URI,
+                client_id=info["client_id"],
+                client_secret=info["client_secret"],
+                scopes=list(SCOPES),
+                quota_project_id=info.get("quota_project_id"),
+            )
+    except (exceptions.GoogleAuthError, ValueError, KeyError) as exc:
+        raise CredentialError(
+            f"provider '{provider.name}': Google credentials file {path} is not usable ({exc}): {FIX}"
+        ) from None
+    raise CredentialError(
+        f"provider '{provider.name}': Google credentials file {path} is of type {info['type']!r}, which ccm does "
+        f"not use: {FIX}"
+    )
+
+
 @dataclass(slots=True)
 class _Entry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -148,7 +180,7 @@ class AdcTokens:
         return entry.token
 
     def _refresh(self, provider: ProviderConfig, path: Path, entry: _Entry) -> None:
-        from google.auth import exceptions, load_credentials_from_file
+        from google.auth import exceptions
 
         try:
             stat = path.stat()
@@ -156,14 +188,7 @@ class AdcTokens:
         except OSError:
             signature = None
         if entry.credentials is None or signature != entry.signature:
-            _read(provider, path)  # the clear message for a missing or broken file
-            try:
-                credentials, _ = load_credentials_from_file(str(path), scopes=list(SCOPES))  # type: ignore[no-untyped-call]
-            except exceptions.GoogleAuthError as exc:
-                raise CredentialError(
-                    f"provider '{provider.name}': Google credentials file {path} is not usable ({exc}): {FIX}"
-                ) from None
-            entry.credentials, entry.signature = credentials, signature
+            entry.credentials, entry.signature = _load(provider, path), signature
         with httpx.Client(timeout=self._timeout_s) as client:
             try:
                 entry.credentials.refresh(HttpxRequest(client))
