@@ -116,3 +116,44 @@ async def test_an_unreachable_token_endpoint_is_transient(tmp_path: Path) -> Non
     with pytest.raises(CredentialError) as caught:
         await AdcTokens(timeout_s=2).token(vertex(path))
     assert caught.value.transient
+
+
+async def test_the_token_authenticates_a_vertex_request(tmp_path: Path, token_server: FakeTokenServer) -> None:
+    """The whole ADC path short of the dispatcher: file -> token endpoint -> bearer -> fake Vertex."""
+    import httpx
+
+    from ccm.credentials import Credential
+    from ccm.providers.base import RequestContext
+    from ccm.providers.vertex import ADAPTER
+    from ccm.routing import Attempt
+    from tests.fakes.google import FakeGemini
+
+    vx = FakeGemini(bearer="access-1").start()
+    try:
+        key = service_account_file(tmp_path / "sa.json", f"{token_server.url}/token")
+        provider = ProviderConfig(
+            "vx",
+            "vertex-ai",
+            spec_for("vertex-ai"),
+            auth_type="adc",
+            project_id="proj",
+            base_url=f"{vx.url}/v1",
+            credentials_file=str(key),
+        )
+        vx.script(vx.answer({"text": "authenticated"}))
+        token = await AdcTokens().token(provider)
+        ctx = RequestContext(
+            Attempt(provider, "gemini-2.5-flash", None), Credential("adc", token), {}, requested_model="m"
+        )
+        request = ADAPTER.build({"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, ctx)
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(request.url, headers=request.headers, content=request.body)
+        assert answer.status_code == 200, answer.text
+        message = ADAPTER.translate_message(answer.content, answer.headers["content-type"], ctx)
+        assert message["content"] == [{"type": "text", "text": "authenticated"}]
+        assert (
+            vx.received[0].path
+            == "/v1/projects/proj/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
+        )
+    finally:
+        vx.stop()
