@@ -19,6 +19,7 @@ from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder, Snapshot
 from config import secrets
 from config.catalog import BUILT_WIRES
+from config.schema import ProviderConfig
 from config.view import masked_view
 
 
@@ -134,6 +135,21 @@ async def _provider_arg() -> str:
     return str(data.get("provider") or "") if isinstance(data, dict) else ""
 
 
+async def _vertex_ping(
+    client: httpx.AsyncClient, provider: ProviderConfig, model: str, token: str, timeout: httpx.Timeout
+) -> httpx.Response:
+    """Vertex has no per-project model list for publishers' models: a 1-token request to the mapped model."""
+    from ccm.credentials import Credential
+    from ccm.providers.base import RequestContext
+    from ccm.providers.vertex import ADAPTER
+    from ccm.routing import Attempt
+
+    ctx = RequestContext(Attempt(provider, model, None), Credential("adc", token), {}, requested_model=model)
+    body = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
+    request = ADAPTER.build(body, ctx)
+    return await client.post(request.url, content=request.body, headers=request.headers, timeout=timeout)
+
+
 async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: str) -> dict[str, Any]:
     """A cheap check: the model list where the API has one (OpenAI format), else a 1-token request."""
     config = snapshot.config
@@ -170,6 +186,10 @@ async def _test_provider(client: httpx.AsyncClient, snapshot: Snapshot, name: st
             response = await client.get(
                 provider.url("/models"), headers={"authorization": f"Bearer {key}"}, timeout=timeout
             )
+        elif provider.wire == "gemini":
+            response = await client.get(provider.url("/models"), headers={"x-goog-api-key": key}, timeout=timeout)
+        elif provider.wire == "vertex":
+            response = await _vertex_ping(client, provider, model or "gemini-2.5-flash", key, timeout)
         else:
             from ccm.providers.anthropic import auth_headers
 
