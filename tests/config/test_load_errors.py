@@ -136,7 +136,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "bad-auth-type",
         HEAD.replace('api_key = "$ZAI_API_KEY"', 'auth_type = "token"   # <-'),
         "providers[0].auth_type",
-        ['"apikey" or "oauth"', "'token'"],
+        ['"apikey", "oauth" or "adc"', "'token'"],
     ),
     (
         "oauth-on-a-type-without-oauth",
