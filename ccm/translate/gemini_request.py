@@ -30,6 +30,9 @@ _FAMILY = re.compile(r"gemini-(\d+)(?:\.(\d+))?", re.I)
 PRO_BUDGET = (128, 32768)
 FLASH_BUDGET = (0, 24576)
 EFFORT_BUDGET = {"low": 2048, "medium": 8192, "high": 24576}
+#: Output limits (thinking included) by family: Claude Code asks for up to 128k, which Gemini refuses.
+MAX_OUTPUT_CURRENT = 65536
+MAX_OUTPUT_OLDER = 8192
 
 
 @dataclass(slots=True)
@@ -176,11 +179,19 @@ def model_family(model: str) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2) or 0)
 
 
+def output_limit(model: str) -> int | None:
+    """The family's maxOutputTokens ceiling, or None for model names that do not say."""
+    family = model_family(model)
+    if family is None:
+        return None
+    return MAX_OUTPUT_CURRENT if family >= (2, 5) else MAX_OUTPUT_OLDER
+
+
 def _generation(body: Mapping[str, Any], model: str, limit: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0:
-        out["maxOutputTokens"] = min(max_tokens, limit) if limit else max_tokens
+        out["maxOutputTokens"] = min(max_tokens, limit or max_tokens, output_limit(model) or max_tokens)
     for key, name in (("temperature", "temperature"), ("top_p", "topP")):
         value = body.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -231,6 +242,9 @@ def thinking_config(body: Mapping[str, Any], model: str) -> dict[str, Any] | Non
         return None if pro else {"thinkingBudget": 0}
     if not isinstance(budget, int) or isinstance(budget, bool):
         budget = EFFORT_BUDGET.get(effort, -1)
+        max_tokens = body.get("max_tokens")
+        if isinstance(max_tokens, int) and budget > 0:
+            budget = min(budget, max_tokens // 2)  # leave room for the answer: thoughts count as output
     if budget != -1:
         budget = max(low, min(high, budget))
     return {"thinkingBudget": budget, "includeThoughts": True}

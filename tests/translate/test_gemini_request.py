@@ -359,3 +359,18 @@ def test_output_format_becomes_a_json_response_schema() -> None:
     out = build({"output_config": {"format": fmt}, "messages": [user("title?")]})
     assert out["generationConfig"]["responseMimeType"] == "application/json"
     assert out["generationConfig"]["responseJsonSchema"]["properties"] == {"title": {"type": "string"}}
+
+
+@pytest.mark.parametrize(
+    ("model", "limit"),
+    [("gemini-2.5-pro", 65536), ("gemini-3-pro-preview", 65536), ("gemini-2.0-flash", 8192), ("x", 128000)],
+)
+def test_max_tokens_is_clamped_to_the_family_limit(model: str, limit: int) -> None:
+    out = build({"max_tokens": 128000, "messages": [user("x")]}, model=model)
+    assert out["generationConfig"]["maxOutputTokens"] == limit
+
+
+def test_an_effort_budget_leaves_room_for_the_answer() -> None:
+    body = {"max_tokens": 8000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}
+    out = build({**body, "messages": [user("x")]}, model="gemini-2.5-flash")
+    assert out["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 4000
