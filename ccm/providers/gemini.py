@@ -16,6 +16,7 @@ model)`, and every later build for that provider and model sends the `parameters
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -40,6 +41,10 @@ from config.schema import ProviderConfig
 
 WIRE = "gemini"
 _plain_parameters: set[tuple[str, str]] = set()
+#: The tool names of the last request this task built. parse_error() gets no context, but the dispatcher
+#: builds a request and reads its error in the same asyncio task (one attempt after another), and tasks
+#: do not share context variables: so a schema error can name the tool it is about.
+_declarations: ContextVar[tuple[str, ...]] = ContextVar("gemini_declarations", default=())
 
 
 def needs_plain_parameters(status: int, content: bytes) -> bool:
@@ -91,6 +96,7 @@ class GeminiAdapter:
             for tool in translated.body.get("tools", [])
             for d in tool.get("functionDeclarations", [])
         ]
+        _declarations.set(tuple(declarations))
         ctx.state[WIRE] = {
             "tool_names": translated.tool_names,
             "scope": scope,
@@ -109,10 +115,12 @@ class GeminiAdapter:
     def parse_error(
         self, status: int, headers: Mapping[str, str], content: bytes, ctx: RequestContext | None = None
     ) -> UpstreamError:
-        """`ctx` (optional): with it, a schema error names the tool (Claude Code's name) it is about."""
+        """A schema error names the tool (Claude Code's name) it is about, from `ctx` when given, else from
+        the request this task built last."""
         message, delay = google_error(content, status)
-        if ctx is not None and status == 400:
-            message = name_declaration(message, (ctx.state.get(WIRE) or {}).get("declarations") or [])
+        if status == 400:
+            names = (ctx.state.get(WIRE) or {}).get("declarations") if ctx is not None else _declarations.get()
+            message = name_declaration(message, names or [])
         error_type, message = classify_error(status, message)
         return UpstreamError(status, error_type, message, delay or retry_after(headers))
 

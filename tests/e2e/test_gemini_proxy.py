@@ -323,3 +323,23 @@ def test_vertex_with_application_default_credentials(
         assert tokens.grants == 1
     finally:
         tokens.stop()
+
+
+def test_a_schema_error_names_the_tool(google: Callable[..., FakeGemini], proxy: Px) -> None:
+    from tests.fakes.google import google_error
+
+    gem = google()
+    refusal = "Invalid JSON payload received. Unknown name \"const\" at 'tools[0].function_declarations[1].parameters': Cannot find field."
+    gem.script(gem.raw(google_error(400, refusal)))
+    p = proxy(make_config([gemini_provider(gem)], {"m": [("gem", "gemini-2.5-pro")]}))
+    tools = [
+        {"name": "Bash", "input_schema": {"type": "object"}},
+        {"name": "mcp__db__query", "input_schema": {"type": "object"}},
+    ]
+    with httpx.Client(timeout=20) as client:
+        response = client.post(
+            f"{p.url}/v1/messages",
+            json={"model": "m", "max_tokens": 20, "tools": tools, "messages": [{"role": "user", "content": "x"}]},
+        )
+    assert response.status_code == 400
+    assert "tool 'mcp__db__query'" in response.json()["error"]["message"]
