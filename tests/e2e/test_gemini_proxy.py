@@ -343,3 +343,25 @@ def test_a_schema_error_names_the_tool(google: Callable[..., FakeGemini], proxy:
         )
     assert response.status_code == 400
     assert "tool 'mcp__db__query'" in response.json()["error"]["message"]
+
+
+def test_a_switch_from_ai_studio_to_vertex_sends_no_foreign_signature(
+    google: Callable[..., FakeGemini], proxy: Px
+) -> None:
+    gem, vx = google(), google(bearer=TOKEN)
+    call = {"functionCall": {"name": "Bash", "args": {"command": "ls"}}, "thoughtSignature": gem.signature()}
+    gem.script(gem.answer(call), google_error_reply(503))
+    vx.script(vx.answer({"text": "continued on Vertex"}))
+    providers = [gemini_provider(gem), vertex_provider(vx.url)]
+    p = proxy(make_config(providers, {"m": [("gem", "gemini-3-pro-preview"), ("vx", "gemini-3-pro-preview")]}))
+    client = sdk(p)
+    first = create(client, {**load_fixture("interactive-main-request"), "model": "m", "stream": False})
+    second = create(client, {**_follow_up(first), "model": "m"})
+    assert [b.text for b in second.content if b.type == "text"] == ["continued on Vertex"]
+    assert _model_turn_calls(vx.received[0].json)[0]["thoughtSignature"] == DUMMY
+
+
+def google_error_reply(status: int) -> Reply:
+    from tests.fakes.google import google_error
+
+    return google_error(status, "The service is currently unavailable.", "UNAVAILABLE")
