@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccm import adc
 from config import secrets
 from config.errors import CcmError, ConfigError, Problem
 from config.load import load_config
@@ -67,6 +68,12 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
     for provider in config.providers:
         if provider.auth_type == "oauth":
             keys[provider.name.lower()] = None
+            continue
+        if provider.auth_type == "adc":  # Google credentials: a file, not a key (ccm.adc)
+            keys[provider.name.lower()] = None
+            problem = adc.check(provider) if provider.enabled else None
+            if problem:
+                log.warning("%s", problem)
             continue
         value, _source = secrets.provider_key(provider.name, provider.api_key, provider.key_env)
         # A key pasted with a trailing newline or space (a CRLF .env file) works instead of failing.

@@ -157,3 +157,22 @@ async def test_the_token_authenticates_a_vertex_request(tmp_path: Path, token_se
         )
     finally:
         vx.stop()
+
+
+def test_a_missing_file_is_logged_once_at_load_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from ccm.state import build_snapshot
+    from config.load import parse_config
+
+    text = (
+        '[router]\ndefault = "m"\n\n[[providers]]\nname = "vx"\nprovider_type = "vertex-ai"\nproject_id = "p"\n'
+        f'credentials_file = "{tmp_path / "missing.json"}"\n\n[[models]]\nname = "m"\n'
+        '[[models.mappings]]\nprovider = "vx"\nactual_model = "gemini-2.5-pro"\n'
+    )
+    with caplog.at_level("WARNING"):
+        snapshot = build_snapshot(parse_config(text).config, 1)
+    assert snapshot.keys == {"vx": None}
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        len(messages) == 1 and "missing.json" in messages[0] and "gcloud auth application-default login" in messages[0]
+    )
+    assert "has no API key" not in messages[0]
