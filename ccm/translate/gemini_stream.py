@@ -91,7 +91,7 @@ class GeminiStream:
                 if isinstance(part, Mapping):
                     events += self._part(part)
             self._grounding(candidate.get("groundingMetadata"))
-            reason = candidate.get("finishReason")
+            reason = candidate.get("finishReason") or candidate.get("finish_reason")
             if isinstance(reason, str) and reason:
                 self._finish = reason
         feedback = data.get("promptFeedback")

@@ -14,7 +14,7 @@ from ccm.providers.base import InvalidUpstream
 from ccm.providers.gemini import ADAPTER
 from ccm.translate.anthropic_events import message_from_events
 from ccm.translate.gemini_request import to_gemini_request
-from ccm.translate.gemini_signature import call_signature, signature_scope
+from ccm.translate.gemini_signature import DUMMY_SIGNATURE, call_signature, signature_scope
 from tests.translate.gemini_helpers import events, gemini_ctx, response, run, sse, usage, validate_gemini_request
 from tests.translate.test_properties import SETTINGS, json_objects, requests
 
@@ -106,3 +106,51 @@ def test_any_cut_gives_the_whole_answer_or_an_error(answer_parts: list[dict[str,
             pass
         else:
             raise AssertionError("a cut answer was accepted as a whole message")
+
+
+def _expected_replay(answer_parts: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """What the next request's model turn must hold: runs of thought or text parts merged (the last
+    signature of a run kept), unsigned thoughts left out, calls as they were, the first call signed."""
+    merged: list[list[Any]] = []
+    for part in answer_parts:
+        kind = "call" if "functionCall" in part else "thought" if part.get("thought") else "text"
+        signature = part.get("thoughtSignature")
+        if merged and merged[-1][0] == kind and kind != "call":
+            merged[-1][1] = signature or merged[-1][1]
+        else:
+            merged.append([kind, signature])
+    out = [(k, s) for k, s in merged if k != "thought" or s]
+    calls = [i for i, (k, _) in enumerate(out) if k == "call"]
+    if calls and out[calls[0]][1] is None:
+        out[calls[0]] = ("call", DUMMY_SIGNATURE)
+    return out
+
+
+@SETTINGS
+@given(answer_parts=parts().flatmap(st.permutations))
+def test_every_signature_returns_on_its_part(answer_parts: list[dict[str, Any]]) -> None:
+    if not any("functionCall" in p or not p.get("thought") for p in answer_parts):
+        answer_parts = [*answer_parts, {"text": "answer"}]
+    message = message_from_events(events(run(fresh_ctx(), [stream_body(answer_parts)])))
+    results = [
+        {"type": "tool_result", "tool_use_id": b["id"], "content": "done"}
+        for b in message["content"]
+        if b["type"] == "tool_use"
+    ]
+    follow = {
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": message["content"]},
+            {"role": "user", "content": results or "next"},
+        ],
+    }
+    scope = signature_scope("gemini", "g", "gemini-3-pro-preview")
+    sent = to_gemini_request(follow, model="gemini-3-pro-preview", scope=scope).body
+    validate_gemini_request(sent)
+    model = sent["contents"][1]["parts"]
+    got = [
+        ("call" if "functionCall" in p else "thought" if p.get("thought") else "text", p.get("thoughtSignature"))
+        for p in model
+    ]
+    assert got == _expected_replay(answer_parts)
