@@ -34,7 +34,8 @@ class ProviderSpec:
     key_env: str | None = None
     """The conventional env var for this provider's key, suggested by the wizard."""
     oauth: bool = False
-    """Whether `auth_type = "oauth"` is offered (subscriptions)."""
+    """Whether `auth_type = "oauth"` is accepted (subscriptions). Gemini keeps it only so claude-code-mux
+    configs load: without an `oauth_wire` there is no login behind it (the table says so)."""
     oauth_wire: Wire | None = None
     oauth_base_url: str | None = None
     notes: str = ""
@@ -365,7 +366,7 @@ def markdown_table() -> str:
     for s in CATALOG.values():
         base = f"`{s.base_url}`" if s.base_url else "*(required)*"
         works = "yes" if s.wire in BUILT_WIRES else "not yet (fails over)"
-        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth else ''} | {works} |")
+        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth and s.oauth_wire else ''} | {works} |")
     return "\n".join(rows)
 
 

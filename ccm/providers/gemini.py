@@ -32,11 +32,17 @@ from ccm.providers.base import (
 )
 from ccm.routing import estimate_tokens
 from ccm.sse import SSEParser, encode
-from ccm.translate import classify_error, message_from_events, new_message_id, retry_after
-from ccm.translate.gemini_request import to_gemini_request
-from ccm.translate.gemini_response import google_error, name_declaration
-from ccm.translate.gemini_signature import signature_scope
-from ccm.translate.gemini_stream import GeminiStream
+from ccm.translate import (
+    GeminiStream,
+    classify_error,
+    google_error,
+    message_from_events,
+    name_declaration,
+    new_message_id,
+    retry_after,
+    signature_scope,
+    to_gemini_request,
+)
 from config.schema import ProviderConfig
 
 WIRE = "gemini"

@@ -34,7 +34,7 @@ from ccm.providers.anthropic import ADAPTER as ANTHROPIC
 from ccm.providers.anthropic import AnthropicStream, _strip_ccm_thinking
 from ccm.providers.base import RequestContext, StreamTranslator, UpstreamError, UpstreamRequest
 from ccm.providers.gemini import GeminiAdapter, model_path
-from ccm.translate.gemini_response import google_error
+from ccm.translate import google_error
 from config.schema import ProviderConfig
 
 WIRE = "vertex"
