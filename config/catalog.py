@@ -366,7 +366,9 @@ def markdown_table() -> str:
     for s in CATALOG.values():
         base = f"`{s.base_url}`" if s.base_url else "*(required)*"
         works = "yes" if s.wire in BUILT_WIRES else "not yet (fails over)"
-        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth and s.oauth_wire else ''} | {works} |")
+        rows.append(
+            f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth and s.oauth_wire else ''} | {works} |"
+        )
     return "\n".join(rows)
 
 

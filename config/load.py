@@ -299,7 +299,7 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         location = c.string(item, "location", path) or None
         credentials_file = c.string(item, "credentials_file", path) or None
         if spec is not None and spec.type == "vertex-ai" and not project_id:
-            c.error((*path, "project_id"), "is required for provider type 'vertex-ai' (your Google Cloud project)")
+            c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
         if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
             c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
         if name is None or spec is None:

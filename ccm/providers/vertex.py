@@ -32,7 +32,7 @@ import orjson
 from ccm import __version__
 from ccm.providers.anthropic import ADAPTER as ANTHROPIC
 from ccm.providers.anthropic import AnthropicStream, _strip_ccm_thinking
-from ccm.providers.base import RequestContext, StreamTranslator, UpstreamError, UpstreamRequest
+from ccm.providers.base import InvalidUpstream, RequestContext, StreamTranslator, UpstreamError, UpstreamRequest
 from ccm.providers.gemini import GeminiAdapter, model_path
 from ccm.translate import google_error
 from config.schema import ProviderConfig
@@ -96,6 +96,9 @@ class VertexAdapter(GeminiAdapter):
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
         model = ctx.attempt.actual_model
+        if not ctx.attempt.provider.project_id:
+            name = ctx.attempt.provider.name
+            raise InvalidUpstream(f"provider '{name}' has no project_id: set it to your Google Cloud project")
         ctx.state[WIRE] = {"claude": is_claude(model)}
         if not is_claude(model):
             return super().build(body, ctx)

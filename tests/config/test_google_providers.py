@@ -45,7 +45,6 @@ def test_vertex_base_url_follows_the_location(location: str, base: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('provider_type = "vertex-ai"\n', "project_id: is required"),
         ('provider_type = "vertex-ai"\nproject_id = "p"\nlocation = "US East"\n', "location: must be"),
         ('provider_type = "gemini"\nauth_type = "adc"\n', '"adc" (Google credentials) is for vertex-ai'),
         ('provider_type = "gemini"\nauth_type = "token"\n', 'must be "apikey", "oauth" or "adc"'),
@@ -55,6 +54,11 @@ def test_google_config_errors(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(provider(text))
     assert message in str(caught.value)
+
+
+def test_a_vertex_provider_without_a_project_is_a_warning() -> None:
+    result = parse_config(provider('provider_type = "vertex-ai"\n'))
+    assert [w.key for w in result.warnings] == ["providers[0].project_id"]
 
 
 def test_gemini_uses_an_api_key() -> None:

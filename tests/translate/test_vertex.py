@@ -101,3 +101,11 @@ def test_gemini_models_on_vertex_use_the_gemini_translator() -> None:
     request = ADAPTER.build(dict(BODY), ctx)
     assert request.url.endswith("/locations/global/publishers/google/models/gemini-2.5-flash:generateContent")
     assert "contents" in orjson.loads(request.body)
+
+
+def test_no_project_is_a_failed_attempt_that_says_so() -> None:
+    from ccm.providers.base import InvalidUpstream
+
+    ctx = gemini_ctx("gemini-2.5-flash", provider_type="vertex-ai", base_url=None, project_id=None)
+    with pytest.raises(InvalidUpstream, match="no project_id"):
+        ADAPTER.build(dict(BODY), ctx)
