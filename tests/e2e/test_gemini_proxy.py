@@ -276,7 +276,7 @@ def test_claude_on_vertex_uses_raw_predict_and_leaves_out_refused_betas(
         model="m", max_tokens=20, messages=[{"role": "user", "content": "x"}], extra_headers={"anthropic-beta": betas}
     ) as stream:
         message = stream.get_final_message()
-    assert message.content[0].text == "Claude via Vertex"
+    assert message.content[0].text == "Claude via Vertex" and message.model == "m"
     got = vx.received[0]
     assert (
         got.path
