@@ -224,23 +224,18 @@ def _pair_calls(turns: list[Turn]) -> list[Turn]:
             continue
         answer = turns[i]
         i += 1
-        found: dict[str, Part] = {}
-        rest: list[Part] = []
-        ids = [c["_id"] for c in calls]
-        for part in answer["parts"]:
-            if "functionResponse" in part and part["_id"] in ids and part["_id"] not in found:
-                found[part["_id"]] = part
-            elif "functionResponse" in part:
-                rest.append(_orphan(part))
+        pending = [p for p in answer["parts"] if "functionResponse" in p]
+        rest = [p for p in answer["parts"] if "functionResponse" not in p]
+        responses: list[Part] = []
+        for call in calls:  # each result answers one call (ids may repeat in edited histories)
+            match = next((p for p in pending if p["_id"] == call["_id"]), None)
+            if match is None:
+                match = {"functionResponse": {"name": "", "response": {"result": NO_RESULT}}}
             else:
-                rest.append(part)
-        responses = [
-            found.get(c["_id"])
-            or {"functionResponse": {"name": c["functionCall"]["name"], "response": {"result": NO_RESULT}}}
-            for c in calls
-        ]
-        for call, response in zip(calls, responses, strict=True):
-            response["functionResponse"]["name"] = call["functionCall"]["name"]
+                pending.remove(match)
+            match["functionResponse"]["name"] = call["functionCall"]["name"]
+            responses.append(match)
+        rest = [_orphan(p) for p in pending] + rest
         out.append(turn)
         out.append({"role": "user", "parts": responses + rest})
     return out

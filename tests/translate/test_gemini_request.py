@@ -374,3 +374,18 @@ def test_an_effort_budget_leaves_room_for_the_answer() -> None:
     body = {"max_tokens": 8000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}
     out = build({**body, "messages": [user("x")]}, model="gemini-2.5-flash")
     assert out["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 4000
+
+
+def test_repeated_call_ids_each_get_their_own_result() -> None:
+    out = build(
+        {
+            "messages": [
+                user("go"),
+                assistant([call("toolu_0"), call("toolu_0", "Read")]),
+                user([result("toolu_0", "first")]),
+            ]
+        }
+    )
+    answers = [p["functionResponse"] for p in out["contents"][2]["parts"]]
+    assert [a["name"] for a in answers] == ["Bash", "Read"]
+    assert answers[0]["response"]["result"] == "first" and "not run" in answers[1]["response"]["result"]
