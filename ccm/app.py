@@ -23,6 +23,7 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
+from ccm.adc import AdcTokens
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Call, Dispatcher, Result
@@ -121,6 +122,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
         state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
         state["oauth"] = credentials.oauth = TokenManager(clients[0])  # ChatGPT tokens, one manager per proxy
+        credentials.adc = AdcTokens()  # Google tokens for vertex-ai (google-auth is imported on first use)
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()

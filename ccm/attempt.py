@@ -88,7 +88,8 @@ class Failure:
     key_problem: bool = False
     ccm_error: bool = False
     corrective: str | None = None
-    """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401)."""
+    """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401), "learned" (the
+    adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
     claim: str | None = None
     """For a 429: which limit was hit, when the upstream says so."""
     ms: int = 0
@@ -195,7 +196,7 @@ async def try_mapping(
             if status >= 300:
                 content = await response.aread()
                 await response.aclose()
-                return _http_failure(failure, adapter, provider.auth_type, provider.wire, response, content)
+                return _http_failure(failure, adapter, ctx, response, content)
             if not call.stream:
                 content = await response.aread()
                 await response.aclose()
@@ -270,11 +271,11 @@ async def _window(chunks: AsyncIterator[bytes], translator: Any) -> list[Frame]:
 def _http_failure(
     failure: Callable[..., Failure],
     adapter: Adapter,
-    auth_type: str,
-    wire: str,
+    ctx: RequestContext,
     response: httpx.Response,
     content: bytes,
 ) -> Failure:
+    auth_type, wire = ctx.attempt.provider.auth_type, ctx.attempt.provider.wire
     status = response.status_code
     if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
         where = response.headers.get("location") or "nowhere"
@@ -282,6 +283,9 @@ def _http_failure(
     err = adapter.parse_error(status, response.headers, content)
     text = f"HTTP {status} {err.error_type}: {err.message}"
     kw: dict[str, Any] = {"retry_after": err.retry_after}
+    learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema)
+    if learn is not None and learn(status, content, ctx):
+        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
     if status in RETRYABLE:
         kw.update(_TRANSIENT)
         if status == 429:

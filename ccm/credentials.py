@@ -65,6 +65,12 @@ class RefreshingSource(TokenSource, Protocol):
     async def force_refresh(self, provider: ProviderConfig) -> Credential: ...
 
 
+class GoogleTokens(Protocol):
+    """ccm.adc.AdcTokens: a Google access token per credentials file, cached and refreshed."""
+
+    async def token(self, provider: ProviderConfig) -> str: ...
+
+
 #: The client's identity headers a passthrough provider receives as they came (DESIGN, Credentials).
 _IDENTITY_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 _IDENTITY_NAMES = frozenset({"x-app", "user-agent"})
@@ -100,7 +106,7 @@ class Resolver:
     tokens from their sources, which cache and refresh them (a refresh may await the network).
     """
 
-    def __init__(self, oauth: RefreshingSource | None = None, adc: TokenSource | None = None) -> None:
+    def __init__(self, oauth: RefreshingSource | None = None, adc: GoogleTokens | None = None) -> None:
         self.oauth = oauth
         self.adc = adc
 
@@ -121,7 +127,7 @@ class Resolver:
         if auth == "adc":
             if self.adc is None:
                 raise CredentialError(f"provider '{provider.name}': Google credentials are not available")
-            return await self.adc.credential(provider)
+            return Credential("adc", await self.adc.token(provider))
         key = keys.get(provider.name.lower())
         if key:
             return Credential("apikey", key)

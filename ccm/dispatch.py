@@ -3,8 +3,9 @@
 DESIGN.md, "Dispatch and failover", is the contract; one try of one mapping lives in ccm.attempt, and
 this module decides what follows each: a retry of the same mapping (retryable failures, with backoff
 and full jitter, or the upstream's Retry-After when it is short enough), a corrective retry (one forced
-OAuth refresh after a 401), the next mapping, or the summary error. Around that: the deadline over the
-whole search for a first byte, the circuit breakers (ccm.breaker) and load balancing (ccm.balance).
+OAuth refresh after a 401; one retry once the adapter learned what the upstream refused, e.g. Vertex's
+beta flags), the next mapping, or the summary error. Around that: the deadline over the whole search for
+a first byte, the circuit breakers (ccm.breaker) and load balancing (ccm.balance).
 
 Quart-free: the app turns a Result into a Response.
 """
@@ -161,6 +162,8 @@ class Dispatcher:
                 if outcome.corrective == "refresh":
                     corrected.add("refresh")
                     await self._refresh(attempt)
+                elif outcome.corrective == "learned":
+                    corrected.add("learned")
                 else:
                     retried += 1
                     await asyncio.sleep(wait)
@@ -218,8 +221,8 @@ class Dispatcher:
         self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[str]
     ) -> float | None:
         """Seconds to wait before trying this mapping again, or None to move on."""
-        if failure.corrective == "refresh" and "refresh" not in corrected:
-            return 0.0  # corrective: once, even with max_retries = 0
+        if failure.corrective in ("refresh", "learned") and failure.corrective not in corrected:
+            return 0.0  # corrective: once each, even with max_retries = 0
         if not settings.enabled or not failure.retryable or retried >= settings.max_retries:
             return None
         seconds = retry_after_seconds(failure.retry_after)

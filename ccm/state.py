@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccm import adc
 from config import keycheck, secrets
 from config.errors import CcmError, ConfigError, Problem
 from config.load import load_config
@@ -79,6 +80,11 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
                 hint=f"export {var}=... or remove server.api_key",
             )
     keys = keycheck.resolve_keys(config)
+    for provider in config.providers:
+        if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
+            problem = adc.check(provider)
+            if problem:
+                log.warning("%s", problem)
     return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys))
 
 

@@ -119,6 +119,12 @@ def validate(config: ConfigOpt = None) -> None:
             "(warning)",
             file=sys.stderr,
         )
+    from ccm import adc
+
+    for provider in cfg.providers:
+        adc_problem = adc.check(provider) if provider.enabled and provider.auth_type == "adc" else None
+        if adc_problem:
+            print(f"{path}: providers.{provider.name}: {adc_problem} (warning)", file=sys.stderr)
     common.echo(
         f"{path} is valid: {common.plural(len(cfg.providers), 'provider')}, {common.plural(len(cfg.models), 'model')}"
     )

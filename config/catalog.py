@@ -18,7 +18,7 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
-BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "responses"})
+BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "responses", "gemini", "vertex"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ class ProviderSpec:
     key_env: str | None = None
     """The conventional env var for this provider's key, suggested by the wizard."""
     oauth: bool = False
-    """Whether `auth_type = "oauth"` is offered (subscriptions)."""
+    """Whether `auth_type = "oauth"` is accepted (subscriptions). Gemini keeps it only so claude-code-mux
+    configs load: without an `oauth_wire` there is no login behind it (the table says so)."""
     oauth_wire: Wire | None = None
     oauth_base_url: str | None = None
     notes: str = ""
@@ -222,15 +223,15 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "https://generativelanguage.googleapis.com/v1beta",
         "GEMINI_API_KEY",
         oauth=True,
-        notes="API key, or OAuth for Google AI Pro/Ultra",
+        notes="API key from Google AI Studio (the Gemini CLI login is not usable by other tools)",
     ),
     ProviderSpec(
         "vertex-ai",
         "Google Vertex AI",
         "vertex",
         "google-adc",
-        "https://{location}-aiplatform.googleapis.com/v1",
-        notes="needs project_id and location; Application Default Credentials",
+        "https://aiplatform.googleapis.com/v1",
+        notes="needs project_id (location defaults to global); Application Default Credentials",
     ),
 )
 
@@ -339,6 +340,20 @@ def lookup(provider_type: str) -> ProviderSpec | None:
     return CATALOG.get(ALIASES.get(key, key))
 
 
+#: Vertex AI's multi-region locations, served from their own hosts (not `{location}-aiplatform`).
+VERTEX_MULTI_REGIONS = frozenset({"us", "eu"})
+
+
+def vertex_base_url(location: str | None) -> str:
+    """Vertex AI's default base URL for a location (DESIGN.md, Wire formats: vertex)."""
+    where = (location or "global").strip().lower()
+    if where == "global":
+        return "https://aiplatform.googleapis.com/v1"
+    if where in VERTEX_MULTI_REGIONS:
+        return f"https://aiplatform.{where}.rep.googleapis.com/v1"
+    return f"https://{where}-aiplatform.googleapis.com/v1"
+
+
 def join_url(base_url: str, endpoint: str) -> str:
     """Append an endpoint path to a base URL, by each API's convention (see DESIGN.md, base_url).
 
@@ -360,7 +375,9 @@ def markdown_table() -> str:
     for s in CATALOG.values():
         base = f"`{s.base_url}`" if s.base_url else "*(required)*"
         works = "yes" if s.wire in BUILT_WIRES else "not yet (fails over)"
-        rows.append(f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth else ''} | {works} |")
+        rows.append(
+            f"| `{s.type}` | {s.label} | {s.wire} | {base} | {s.auth} | {'yes' if s.oauth and s.oauth_wire else ''} | {works} |"
+        )
     return "\n".join(rows)
 
 

@@ -64,6 +64,7 @@ _PROVIDER_KEYS = (
     "oauth_provider",
     "project_id",
     "location",
+    "credentials_file",
     "models",
     "headers",
 )
@@ -73,6 +74,9 @@ _MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "w
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
 _PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
+#: Provider types whose default auth_type is not "apikey".
+_DEFAULT_AUTH = {"vertex-ai": "adc"}
+_ADC_TYPES = frozenset({"vertex-ai"})
 _TOML_INT_MAX = 2**63 - 1
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 _TYPE_NAMES = (*CATALOG, *ALIASES)
@@ -328,7 +332,8 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
             guess = nearest(ptype, _TYPE_NAMES)
             hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
             c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
-        auth_raw = (c.string(item, "auth_type", path, default="apikey") or "apikey").lower()
+        default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
+        auth_raw = (c.string(item, "auth_type", path, default=default_auth) or default_auth).lower()
         auth_type = _AUTH_TYPES.get(auth_raw)
         if auth_type is None:
             c.error(
@@ -343,6 +348,8 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
                 f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
                 f"anthropic-compatible take it, not {spec.type!r}",
             )
+        elif auth_type == "adc" and spec is not None and spec.type not in _ADC_TYPES:
+            c.error((*path, "auth_type"), f'"adc" (Google credentials) is for vertex-ai, not {spec.type!r}')
         base_url = c.string(item, "base_url", path) or None
         if base_url is not None and not re.match(r"^https?://", base_url):
             c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
@@ -358,6 +365,11 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         oauth_provider = c.string(item, "oauth_provider", path) or None
         project_id = c.string(item, "project_id", path) or None
         location = c.string(item, "location", path) or None
+        credentials_file = c.string(item, "credentials_file", path) or None
+        if spec is not None and spec.type == "vertex-ai" and not project_id:
+            c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
+        if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
+            c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
         if name is None or spec is None:
             continue
         if auth_type == "passthrough":
@@ -374,6 +386,7 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
                 oauth_provider=oauth_provider,
                 project_id=project_id,
                 location=location,
+                credentials_file=credentials_file,
                 headers=headers,
             )
         )

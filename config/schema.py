@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.catalog import ProviderSpec, Wire, join_url, lookup
+from config.catalog import ProviderSpec, Wire, join_url, lookup, vertex_base_url
 from config.secrets import key_name
 
 DEFAULT_HOST = "127.0.0.1"
@@ -137,8 +137,9 @@ class ProviderConfig:
     enabled: bool = True
     """False: the provider's mappings are skipped (and `provider,model` to it is a 404)."""
     auth_type: str = "apikey"
-    """"apikey", "oauth" (ChatGPT's login, `ccm oauth login`) or "passthrough" (anthropic types only: the
-    client's own credential, i.e. Claude Code's Pro/Max login, is forwarded); "api_key" is normalised."""
+    """"apikey", "oauth" (ChatGPT's login, `ccm oauth login`), "passthrough" (anthropic types only: the
+    client's own credential, i.e. Claude Code's Pro/Max login, is forwarded) or "adc" (vertex-ai's default:
+    Google application default credentials); "api_key" is normalised."""
     api_key: str | None = None
     """As written: a literal, "$VAR"/"${VAR}", or None when kept in the keyring."""
     base_url: str | None = None
@@ -147,9 +148,12 @@ class ProviderConfig:
     oauth_provider: str | None = None
     """The OAuth token's id when it is not the provider's name."""
     project_id: str | None = None
-    """vertex-ai: the Google Cloud project."""
+    """vertex-ai: the Google Cloud project whose Vertex AI serves the models."""
     location: str | None = None
-    """vertex-ai: the region (default us-central1)."""
+    """vertex-ai: "global" when unset, a region ("us-east5") or a multi-region ("us", "eu")."""
+    credentials_file: str | None = None
+    """adc: a service-account or authorized-user JSON file; else GOOGLE_APPLICATION_CREDENTIALS, else
+    gcloud's application default credentials file."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra request headers for this provider (e.g. attribution)."""
 
@@ -163,6 +167,8 @@ class ProviderConfig:
             return self.base_url.rstrip("/")
         if self.auth_type == "oauth" and self.spec.oauth_base_url:
             return self.spec.oauth_base_url
+        if self.spec.wire == "vertex":
+            return vertex_base_url(self.location)
         base = self.spec.base_url or ""
         if "{location}" in base:
             base = base.replace("{location}", self.location or "us-central1")

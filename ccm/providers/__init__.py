@@ -12,6 +12,8 @@ _MODULES: dict[str, str] = {
     "anthropic": "ccm.providers.anthropic",
     "openai": "ccm.providers.openai",
     "responses": "ccm.providers.responses",
+    "gemini": "ccm.providers.gemini",
+    "vertex": "ccm.providers.vertex",
 }
 _cache: dict[str, Adapter | None] = {}
 

@@ -177,6 +177,19 @@ def test_validate_warns_about_an_unset_router_key(cli: Cli, write_config: Any) -
     assert "$CCM_TEST_UNSET_ROUTER_KEY is not set in this shell" in result.stderr
 
 
+def test_validate_warns_about_missing_google_credentials(cli: Cli, write_config: Any, tmp_path: Path) -> None:
+    path = write_config()
+    missing = tmp_path / "no-such-adc.json"
+    vertex = (
+        f'[[providers]]\nname = "vx"\nprovider_type = "vertex-ai"\nproject_id = "p"\ncredentials_file = "{missing}"\n'
+    )
+    path.write_text(path.read_text() + "\n" + vertex)
+    result = cli.run("config", "validate")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if "providers.vx" in x)
+    assert str(missing) in line and "gcloud auth application-default login" in line and line.endswith("(warning)")
+
+
 def test_path(cli: Cli, tmp_path: Path) -> None:
     assert cli.ok("config", "path").strip() == str(cli.home / "config.toml")
     other = tmp_path / "elsewhere.toml"
