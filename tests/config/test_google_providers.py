@@ -47,7 +47,7 @@ def test_vertex_base_url_follows_the_location(location: str, base: str) -> None:
     [
         ('provider_type = "vertex-ai"\nproject_id = "p"\nlocation = "US East"\n', "location: must be"),
         ('provider_type = "gemini"\nauth_type = "adc"\n', '"adc" (Google credentials) is for vertex-ai'),
-        ('provider_type = "gemini"\nauth_type = "token"\n', 'must be one of adc, apikey, oauth, passthrough'),
+        ('provider_type = "gemini"\nauth_type = "token"\n', "must be one of adc, apikey, oauth, passthrough"),
     ],
 )
 def test_google_config_errors(text: str, message: str) -> None:
