@@ -2,7 +2,7 @@
 
     python bench/compare.py [--rounds 3] [--requests 1000] [--duration 5] [--startups 5]
                             [--resilience off|on] [--skip-ccr] [--only hello_p50,stream_rps,...]
-                            [--json results.json] [--ccr-cache .cache/bench-ccr]
+                            [--json results.json] [--baseline earlier.json] [--ccr-cache .cache/bench-ccr]
 
 What it does, so that anyone can rerun it and get comparable ratios:
 - installs claude-code-router 2.0.0 from npm into `--ccr-cache` (not a project dependency; reused when
@@ -10,7 +10,8 @@ What it does, so that anyone can rerun it and get comparable ratios:
   throwaway HOME whose `~/.claude-code-router/config.json` has one OpenAI-format provider;
 - runs `python -m ccm serve --config ... --port ...` with one `openai-compatible` provider to the same
   upstream; `--resilience off` (the default) writes `max_retries = 0` and a breaker that never opens,
-  `on` the shipped defaults (run both with `--json` to check that no row gets worse by more than 5%);
+  `on` the shipped defaults (`--resilience off --json off.json`, then `--resilience on --baseline
+  off.json` prints how much worse each ccm row got, with ✓ for at most 5%);
 - one fake OpenAI-compatible upstream (bench/cmp_wire.py, raw asyncio, its own capacity printed first);
 - pins each proxy to the last core and the load client plus the upstream to the first one;
 - each round measures the direct call, then ccm, then CCR (A B A B over the rounds); a row's figure is
@@ -33,6 +34,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -147,6 +149,26 @@ def render_table(table_rows: list[Row], results: dict[str, dict[str, list[float]
     return "\n".join(lines)
 
 
+def worse_by(kind: str, now: list[float], then: list[float]) -> list[float]:
+    """How much worse ccm got than a baseline, per value, as a fraction (negative: better)."""
+    if kind == "rps":
+        return [(b - a) / b if b else 0.0 for a, b in zip(now, then, strict=True)]
+    return [(a - b) / abs(b) if b else 0.0 for a, b in zip(now, then, strict=True)]
+
+
+def render_baseline(report: dict[str, Any], baseline: dict[str, Any], limit: float = 0.05) -> str:
+    """ccm against an earlier run's --json (say, --resilience on against off): no row worse by > `limit`."""
+    lines = [f"ccm against the baseline ({baseline['meta'].get('resilience')} → {report['meta'].get('resilience')}):"]
+    for key, row in report["rows"].items():
+        then = baseline["rows"].get(key, {}).get("ccm")
+        if "ccm" not in row or not then:
+            continue
+        changes = worse_by(row["kind"], row["ccm"], then)
+        mark = "✓" if all(c <= limit for c in changes) else "✗"
+        lines.append(f"  {row['label']}: " + " / ".join(f"{c:+.1%} worse" for c in changes) + f" {mark}")
+    return "\n".join(lines)
+
+
 # ---- requests ----------------------------------------------------------------------------------------
 
 
@@ -191,12 +213,12 @@ def shots(body: str, mode: str, big: dict[str, object]) -> tuple[Shot, Shot]:
     proxy = Shot(
         request_bytes("/v1/messages", data, headers),
         b"text_delta" if stream else None,
-        b"message_stop" if stream else b"",
+        b"message_stop" if stream else b'"ok"',
     )
     direct = Shot(
         request_bytes("/v1/chat/completions", data, {"authorization": "Bearer bench-key-123456"}),
         b'"content"' if stream else None,
-        b"[DONE]" if stream else b"",
+        b"[DONE]" if stream else b'"ok"',
     )
     return proxy, direct
 
@@ -240,7 +262,7 @@ def start(spec: ProxySpec, core: int | None, hello: bytes) -> tuple[Proxy, float
     return proxy, seconds
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0))
     load_core, proxy_core = (cores[0], cores[-1]) if len(cores) > 1 else (None, None)
     if load_core is not None:
@@ -258,12 +280,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     running: list[Proxy] = []
     try:
         run_count(up_port, hello_direct, 200)  # warm-up
-        capacity = {
-            m: run_for(up_port, shots("hello", m, big)[1], 32, min(args.duration, 2.0))[0] for m in ("json", "stream")
+        capacity = {  # per (body, mode) of the c=32 rows: the upstream alone must be far above any proxy
+            f"{r.body} {r.mode}": run_for(up_port, shots(r.body, r.mode, big)[1], 32, min(args.duration, 2.0))[0]
+            for r in wanted
+            if r.kind == "rps"
         }
-        print(
-            f"fake upstream alone at c=32: {capacity['json']:.0f} req/s (json), {capacity['stream']:.0f} req/s (stream)"
-        )
+        print("fake upstream alone at c=32: " + ", ".join(f"{v:.0f} req/s ({k})" for k, v in capacity.items()))
         print(f"cores: load + upstream on {load_core}, proxies on {proxy_core}; body {fixture.name} = {big_kib} KiB")
         specs: list[Callable[[], ProxySpec]] = [lambda: ccm_spec(up_port, args.resilience == "on")]
         if cli is not None:
@@ -293,7 +315,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                         continue
                     shot = direct_shot if name == "direct" else proxy_shot
                     if number == 0:
-                        run_count(port, shot, 5)  # warm-up: connections, caches, the JIT
+                        run_count(port, shot, 5 if row.body == "big" else 30)  # warm-up: connections, the JIT
                     values, out = measure(port, row, shot, args)
                     per_round.setdefault(row.key, {}).setdefault(name, []).append(values)
                     if out.errors:
@@ -322,22 +344,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     print(render_table(wanted, results))
     for key, message in errors.items():
         print(f"! {key}: {message}")
-    best = {
-        m: max(
-            (
-                v[0]
-                for r in wanted
-                if r.kind == "rps" and r.body == "hello" and r.mode == m
-                for n, v in results.get(r.key, {}).items()
-                if n != "direct"
-            ),
-            default=0.0,
-        )
-        for m in ("json", "stream")
-    }
-    for mode, rate in best.items():
-        if rate and capacity[mode] < 2 * rate:
-            print(f"! the fake upstream ({capacity[mode]:.0f} req/s, {mode}) may limit a proxy's {rate:.0f} req/s")
+    for r in wanted:
+        rate = max((v[0] for n, v in results.get(r.key, {}).items() if r.kind == "rps"), default=0.0)
+        if rate and capacity[f"{r.body} {r.mode}"] < 2 * rate:
+            print(
+                f"! {r.key}: the fake upstream alone ({capacity[f'{r.body} {r.mode}']:.0f} req/s) may limit {rate:.0f}"
+            )
     verdicts = {
         r.key: [c.passes(results[r.key]["ccm"], results[r.key].get("CCR")) for c in r.checks]
         for r in wanted
@@ -379,13 +391,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resilience", choices=("off", "on"), default="off")
     parser.add_argument("--skip-ccr", action="store_true")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None, metavar="ROWS")
-    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--json", metavar="PATH", help="write the figures (and every round's) to PATH")
+    parser.add_argument("--baseline", metavar="PATH", help="an earlier --json: print how much worse ccm got")
     parser.add_argument("--ccr-cache", default=str(ROOT / ".cache" / "bench-ccr"))
     args = parser.parse_args(argv)
     unknown = (args.only or set()) - {r.key for r in rows(0)}
     if unknown:
         parser.error(f"unknown rows {', '.join(sorted(unknown))}; known: {' '.join(r.key for r in rows(0))}")
+    baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
     report = run(args)
+    if baseline is not None:
+        print(render_baseline(report, baseline))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -58,3 +58,18 @@ def test_ccm_config_loads_and_resilience_switches_retries_and_breaker() -> None:
     assert (on.failover.max_retries, on.failover.circuit_failures) == (1, 5)
     assert off.providers[0].provider_type == "openai-compatible"
     assert off.server.port == 2222
+
+
+def test_baseline_flags_a_row_worse_by_more_than_five_percent() -> None:
+    assert compare.worse_by("rps", [90.0], [100.0]) == [0.1]
+    assert compare.worse_by("added", [1.0, 2.0], [1.0, 4.0]) == [0.0, -0.5]
+    then = {"meta": {"resilience": "off"}, "rows": {"hello_rps": {"ccm": [100.0]}, "hello_p50": {"ccm": [2.0]}}}
+    now = {
+        "meta": {"resilience": "on"},
+        "rows": {
+            "hello_rps": {"label": "rps", "kind": "rps", "ccm": [97.0]},
+            "hello_p50": {"label": "p50", "kind": "added", "ccm": [2.2]},
+        },
+    }
+    lines = compare.render_baseline(now, then).splitlines()
+    assert lines == ["ccm against the baseline (off → on):", "  rps: +3.0% worse ✓", "  p50: +10.0% worse ✗"]
