@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cmp_table import CCR_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 CCR_PACKAGE = "@musistudio/claude-code-router"
-CCR_VERSION = "2.0.0"
 
 
 def free_port() -> int:

@@ -1,5 +1,5 @@
-"""bench/compare.py keeps working: its pure parts (percentile, the bar, the table, ccm's config) import
-and behave. Nothing here starts a proxy or times anything."""
+"""bench/compare.py keeps working: it imports, and its pure parts (percentile, the bar, the table, ccm's
+config) behave. Nothing here starts a proxy or times anything."""
 
 from __future__ import annotations
 
@@ -24,25 +24,26 @@ def load(name: str) -> ModuleType:
 
 
 compare = load("compare")
-procs = sys.modules["cmp_procs"]  # compare.py imports its helpers by their own names
+# compare.py imports its helpers by their own names
+procs, cmp = sys.modules["cmp_procs"], sys.modules["cmp_table"]
 
 
 def test_percentile_is_nearest_rank_and_nan_when_empty() -> None:
-    assert compare.percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
-    assert compare.percentile([1.0, 2.0], 0.99) == 2.0
-    assert math.isnan(compare.percentile([], 0.5))
-    assert compare.median_rounds([[1.0, 10.0], [3.0, 30.0], [2.0, 20.0]]) == [2.0, 20.0]
+    assert cmp.percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
+    assert cmp.percentile([1.0, 2.0], 0.99) == 2.0
+    assert math.isnan(cmp.percentile([], 0.5))
+    assert cmp.median_rounds([[1.0, 10.0], [3.0, 30.0], [2.0, 20.0]]) == [2.0, 20.0]
 
 
 def test_table_has_the_ratio_and_the_bar() -> None:
-    rows = compare.rows(106)
+    rows = cmp.rows(106)
     results = {
         "hello_p50": {"ccm": [0.8], "CCR": [1.13]},  # 0.71× ≤ 0.8×: pass
         "hello_rps": {"ccm": [503.0], "CCR": [806.0]},  # 0.62× < 1.25×: fail
         "startup": {"ccm": [0.31, 0.42]},  # absolute bar, no CCR needed
         "stream_c1": {"ccm": [3.0, 5.0]},  # relative bar without CCR: no verdict
     }
-    table = compare.render_table(rows, results).splitlines()
+    table = cmp.render_table(rows, results).splitlines()
     assert table[0].startswith("| figure | ccm | CCR 2.0.0 | ccm / CCR | bar |")
     assert len(table) == 2 + 4
     assert table[2] == '| "hello", non-stream, added p50 at c=1 | +0.80 ms | +1.13 ms | 0.71× | ≤ 0.8× ✓ |'
@@ -61,8 +62,8 @@ def test_ccm_config_loads_and_resilience_switches_retries_and_breaker() -> None:
 
 
 def test_baseline_flags_a_row_worse_by_more_than_five_percent() -> None:
-    assert compare.worse_by("rps", [90.0], [100.0]) == [0.1]
-    assert compare.worse_by("added", [1.0, 2.0], [1.0, 4.0]) == [0.0, -0.5]
+    assert cmp.worse_by("rps", [90.0], [100.0]) == [0.1]
+    assert cmp.worse_by("added", [1.0, 2.0], [1.0, 4.0]) == [0.0, -0.5]
     then = {"meta": {"resilience": "off"}, "rows": {"hello_rps": {"ccm": [100.0]}, "hello_p50": {"ccm": [2.0]}}}
     now = {
         "meta": {"resilience": "on"},
@@ -71,5 +72,5 @@ def test_baseline_flags_a_row_worse_by_more_than_five_percent() -> None:
             "hello_p50": {"label": "p50", "kind": "added", "ccm": [2.2]},
         },
     }
-    lines = compare.render_baseline(now, then).splitlines()
+    lines = cmp.render_baseline(now, then).splitlines()
     assert lines == ["ccm against the baseline (off → on):", "  rps: +3.0% worse ✓", "  p50: +10.0% worse ✗"]
