@@ -55,6 +55,8 @@ def install_ccr(cache: Path) -> Path:
     except (OSError, ValueError, KeyError):
         version = None
     if version != CCR_VERSION or not cli.exists():
+        if shutil.which("npm") is None or shutil.which("node") is None:
+            raise SystemExit("claude-code-router needs node and npm on PATH (Node 20+), or run with --skip-ccr")
         cache.mkdir(parents=True, exist_ok=True)
         print(f"installing {CCR_PACKAGE}@{CCR_VERSION} into {cache} ...", flush=True)
         subprocess.run(
