@@ -160,7 +160,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for r in wanted
             if r.kind == "rps"
         }
-        print("fake upstream alone at c=32: " + ", ".join(f"{v:.0f} req/s ({k})" for k, v in capacity.items()))
+        if capacity:
+            print("fake upstream alone at c=32: " + ", ".join(f"{v:.0f} req/s ({k})" for k, v in capacity.items()))
         print(f"cores: load + upstream on {load_core}, proxies on {proxy_core}; body {fixture.name} = {big_kib} KiB")
         specs: list[Callable[[], ProxySpec]] = [lambda: ccm_spec(up_port, args.resilience == "on")]
         if cli is not None:
