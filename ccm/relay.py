@@ -77,8 +77,7 @@ async def relay_stream(
     """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        for frame in first:
-            yield frame.raw
+        yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through Quart and Hypercorn
         iterator = chunks.__aiter__()
         pending: asyncio.Task[bytes] | None = None
         try:
@@ -95,13 +94,15 @@ async def relay_stream(
                 except StopAsyncIteration:
                     break
                 pending = None
-                for frame in translator.feed(chunk):
-                    saw_error = saw_error or frame.event == "error"
-                    yield frame.raw
+                frames = translator.feed(chunk)
+                if frames:  # the events of one upstream read go out as one write
+                    saw_error = saw_error or any(frame.event == "error" for frame in frames)
+                    yield b"".join(frame.raw for frame in frames)
             if not saw_error and not translator.complete:
-                for frame in translator.finish():
-                    saw_error = saw_error or frame.event == "error"
-                    yield frame.raw
+                frames = translator.finish()
+                if frames:
+                    saw_error = saw_error or any(frame.event == "error" for frame in frames)
+                    yield b"".join(frame.raw for frame in frames)
             if saw_error:
                 done.status, done.error = 502, "the upstream sent an error event mid-stream"
             elif not translator.complete:
