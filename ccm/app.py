@@ -9,67 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from quart import Quart, Response, request
 
 from ccm import __version__
 from ccm.adc import AdcTokens
 from ccm.breaker import Breakers
-from ccm.credentials import CredentialError, Resolver
-from ccm.dispatch import Call, Dispatcher, Result
+from ccm.credentials import Resolver
+from ccm.dispatch import Dispatcher
+from ccm.http import anthropic_error, authorized, json_response
 from ccm.journal import Journal
 from ccm.metrics import Metrics
 from ccm.oauth.manager import TokenManager
 from ccm.origin import refusal
-from ccm.providers.base import error_body
-from ccm.records import to_record
-from ccm.relay import Done
 from ccm.requestlog import RequestLog
-from ccm.routing import Attempt, RoutingDecision, resolve, route
-from ccm.state import ConfigHolder, Snapshot
-from ccm.tokens import estimate_input_tokens
-from ccm.validate import validate_messages_request
+from ccm.state import ConfigHolder
 from config import paths
-from config.errors import RoutingError
 from config.schema import Config
 
 log = logging.getLogger("ccm.app")
 
 MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
 UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status=status, headers=headers, content_type="application/json")
-
-
-def anthropic_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return json_response(error_body(error_type, message), status, headers)
-
-
-def authorized(snapshot: Snapshot) -> bool:
-    """When server.api_key is set, clients must send it as x-ccm-key, x-api-key or Authorization: Bearer
-    (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key)."""
-    expected = snapshot.router_key
-    if not expected:
-        return True
-    offered = [request.headers.get("x-ccm-key") or "", request.headers.get("x-api-key") or ""]
-    auth = request.headers.get("authorization") or ""
-    if auth.lower().startswith("bearer "):
-        offered.append(auth[7:].strip())
-    # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
-    # to refuse). compare_digest on every candidate: no early exit that times which one matched.
-    return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])
 
 
 def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None:
@@ -188,105 +156,9 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         # Claude Code's TUI probes this at start; a 200 is kinder than a 404.
         return json_response({})
 
-    async def parse_messages_body() -> tuple[Snapshot, bytes, dict[str, Any]] | Response:
-        snapshot = holder.current
-        if not authorized(snapshot):
-            return anthropic_error(401, "authentication_error", "invalid or missing router key (server.api_key)")
-        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return anthropic_error(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
-        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
-        problem = validate_messages_request(body, count_tokens=request.path.endswith("/count_tokens"))
-        if problem is not None:
-            return anthropic_error(400, "invalid_request_error", problem)
-        return snapshot, raw, body
+    from ccm.messages import register_messages
 
-    def record(
-        kind: str, body: dict[str, Any], decision: RoutingDecision | None, started: float, config: Config | None = None
-    ) -> Any:
-        route, routed_model = (decision.rule, decision.model) if decision else ("-", "-")
-
-        def on_done(done: Done) -> None:
-            if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
-                metrics.count_tokens(route, routed_model, done.provider)
-                return
-            latency_ms = round((time.perf_counter() - started) * 1000)
-            requests.add(
-                to_record(
-                    done,
-                    record_id=requests.next_id(),
-                    time=time.time(),
-                    body=body,
-                    route=route,
-                    routed_model=routed_model,
-                    latency_ms=latency_ms,
-                    config=config,
-                    kind=kind,
-                    started=started,
-                )
-            )
-
-        return on_done
-
-    def to_response(result: Result) -> Response:
-        if result.stream is not None:
-            response = Response(result.stream, status=result.status, headers=result.headers)
-            response.timeout = None
-            return response
-        return Response(result.body, status=result.status, headers=result.headers)
-
-    async def routed(kind: str) -> Routed | Response:
-        """Parse, authorize, route and resolve a request: what both Messages endpoints share."""
-        started = time.perf_counter()
-        parsed = await parse_messages_body()
-        if isinstance(parsed, Response):
-            return parsed
-        snapshot, raw, body = parsed
-        decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started, snapshot.config)
-        headers = {"x-ccm-route": decision.rule, "x-ccm-model": decision.model, "x-ccm-attempts": "0"}
-        try:
-            attempts = resolve(decision.model, snapshot.config)
-        except RoutingError as exc:
-            on_done(Done(exc.status, 0, error=exc.message))
-            return anthropic_error(exc.status, exc.error_type, exc.message, headers)
-        return Routed(snapshot, body, decision, attempts, headers, on_done)
-
-    @app.post("/v1/messages")
-    async def messages() -> Response:
-        r = await routed("messages")
-        if isinstance(r, Response):
-            return r
-        call = Call(
-            r.body, r.decision, r.attempts, r.snapshot, _client_headers(), request.query_string.decode(), r.on_done
-        )
-        return to_response(await state["dispatcher"].run(call))
-
-    @app.post("/v1/messages/count_tokens")
-    async def count_tokens() -> Response:
-        r = await routed("count_tokens")
-        if isinstance(r, Response):
-            return r
-        first = r.attempts[0]
-        forwarded: bytes | None = None
-        if first.provider.wire == "anthropic" and first.provider.provider_type in _COUNTING_TYPES:
-            forwarded = await _forward_count(state["client"], credentials, r, first)
-        if forwarded is not None:
-            headers = r.headers | {
-                "x-ccm-provider": first.provider.name,
-                "x-ccm-actual-model": first.actual_model,
-                "x-ccm-attempts": "1",
-            }
-            r.on_done(Done(200, 1, first.provider.name, first.actual_model))
-            return Response(forwarded, 200, headers, content_type="application/json")
-        # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
-        attempted = int(first.provider.provider_type in _COUNTING_TYPES)
-        r.on_done(Done(200, attempted, "local", "estimate"))
-        return json_response(
-            {"input_tokens": estimate_input_tokens(r.body)}, 200, r.headers | {"x-ccm-attempts": str(attempted)}
-        )
+    register_messages(app, holder, state, requests, metrics, credentials)
 
     from ccm.admin import register_admin
 
@@ -302,67 +174,3 @@ def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:
         return model.name if model is not None else None
 
     return canonical
-
-
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """A request that has been parsed, routed and resolved, ready to dispatch."""
-
-    snapshot: Snapshot
-    body: dict[str, Any]
-    decision: RoutingDecision
-    attempts: list[Attempt]
-    headers: dict[str, str]
-    on_done: Callable[[Done], None]
-
-
-def _client_headers() -> dict[str, str]:
-    """The client's headers for the adapters: the router key's own header is ccm's and never goes on."""
-    return {k.lower(): v for k, v in request.headers.items() if k.lower() != "x-ccm-key"}
-
-
-#: The Anthropic-format types whose APIs have /v1/messages/count_tokens.
-_COUNTING_TYPES = frozenset({"anthropic", "anthropic-compatible"})
-
-
-async def _forward_count(client: httpx.AsyncClient, credentials: Resolver, r: Routed, attempt: Attempt) -> bytes | None:
-    """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
-
-    The credential comes from the one resolver (a key, or Claude Code's own login for passthrough); the
-    request is built as a Messages call would be (ccm-signed thinking removed, the provider's headers,
-    anthropic-version/-beta), then sent to the count_tokens endpoint. Never retried, never counted by the
-    breaker: Claude Code fires ~27 at once and an estimate is a fine answer."""
-    from ccm.dispatch import prepare_body
-    from ccm.providers.anthropic import ADAPTER
-    from ccm.providers.base import RequestContext
-
-    headers = _client_headers()
-    try:
-        credential = await credentials.resolve(attempt.provider, r.snapshot.keys, headers, r.snapshot.router_key)
-    except CredentialError:
-        return None
-    payload = prepare_body(r.body, r.decision, attempt)
-    payload.pop("max_tokens", None)
-    payload.pop("stream", None)
-    upstream = ADAPTER.build(payload, RequestContext(attempt, credential, headers))
-    url = attempt.provider.url("/v1/messages/count_tokens")
-    query = request.query_string.decode()
-    if query:
-        url = f"{url}?{query}"
-    timeouts = r.snapshot.config.server.timeouts
-    try:
-        response = await client.post(
-            url,
-            content=upstream.body,
-            headers=upstream.headers,
-            timeout=httpx.Timeout(timeouts.connect_timeout_ms / 1000, read=5.0),
-        )
-    except (httpx.HTTPError, UnicodeEncodeError):  # a key httpx cannot send: estimate (never quote the error)
-        return None
-    if response.status_code != 200:
-        return None
-    try:
-        data = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None
-    return response.content if isinstance(data, dict) and "input_tokens" in data else None

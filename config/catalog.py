@@ -18,6 +18,9 @@ Wire = Literal["anthropic", "openai", "gemini", "vertex", "responses"]
 Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "google-adc", "none"]
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
+#: The Anthropic-format types that are Anthropic's API itself or speak all of it: the client's query string
+#: (`?beta=true`) is forwarded to them, and their count_tokens endpoint is asked (DESIGN).
+FORWARD_QUERY_TYPES: frozenset[str] = frozenset({"anthropic", "anthropic-compatible"})
 BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "responses", "gemini", "vertex"})
 
 

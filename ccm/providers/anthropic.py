@@ -24,8 +24,8 @@ from ccm.providers.base import (
 )
 from ccm.sse import SSEEvent, SSEParser, encode
 from ccm.translate.anthropic_events import events_from_message, message_from_events
+from config.catalog import FORWARD_QUERY_TYPES
 
-_FORWARD_QUERY_TYPES = frozenset({"anthropic", "anthropic-compatible"})
 _DEFAULT_VERSION = "2023-06-01"
 
 
@@ -55,7 +55,7 @@ class AnthropicAdapter:
                 # the block (another host made it), the request must not ask for thinking at all.
                 body = {k: v for k, v in body.items() if k != "thinking"}
         url = provider.url("/v1/messages")
-        if ctx.query and provider.provider_type in _FORWARD_QUERY_TYPES:
+        if ctx.query and provider.provider_type in FORWARD_QUERY_TYPES:
             url = f"{url}?{ctx.query}"
         headers = {
             "content-type": "application/json",
