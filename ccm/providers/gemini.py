@@ -30,8 +30,9 @@ from ccm.providers.base import (
     UpstreamRequest,
     Usage,
 )
+from ccm.providers.translated import as_frames, is_sse
 from ccm.routing import estimate_tokens
-from ccm.sse import SSEParser, encode
+from ccm.sse import SSEParser
 from ccm.translate import (
     GeminiStream,
     classify_error,
@@ -140,7 +141,7 @@ class GeminiAdapter:
         return UpstreamError(status, error_type, message, delay or retry_after(headers))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        translator = self.stream(ctx, content_type if _is_sse(content, content_type) else "application/json")
+        translator = self.stream(ctx, content_type if is_sse(content, content_type) else "application/json")
         frames = translator.feed(content) + translator.finish()
         if not translator.complete:
             raise InvalidUpstream("Gemini's answer ended before it said it was finished (no finishReason)")
@@ -208,22 +209,11 @@ class GeminiStreamTranslator:
         return self._state.response(parsed)
 
     def _frames(self, events: list[dict[str, Any]]) -> list[Frame]:
-        frames = [Frame(e["type"], encode(e["type"], e), e) for e in events]
-        for event in events:
-            if event["type"] == "message_stop":
-                self.complete = True
-            elif event["type"] == "message_delta":
-                usage = event.get("usage") or {}
-                self.usage = Usage(
-                    input_tokens=usage.get("input_tokens", 0),
-                    output_tokens=usage.get("output_tokens", 0),
-                    cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
-                )
+        frames, ended, usage = as_frames(events)
+        self.complete = self.complete or ended
+        if usage is not None:
+            self.usage = usage
         return frames
-
-
-def _is_sse(content: bytes, content_type: str) -> bool:
-    return "event-stream" in content_type.lower() or content.lstrip().startswith((b"data:", b"event:"))
 
 
 ADAPTER = GeminiAdapter()

@@ -30,8 +30,9 @@ from ccm.providers.base import (
     UpstreamRequest,
     Usage,
 )
+from ccm.providers.translated import as_frames, is_sse, looks_like_sse
 from ccm.routing import estimate_tokens
-from ccm.sse import SSEParser, encode
+from ccm.sse import SSEParser
 from ccm.translate import (
     NotACompletion,
     OpenAIStream,
@@ -96,7 +97,7 @@ class OpenAIAdapter:
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         state = _state(ctx)
-        if _is_sse(content, content_type):
+        if is_sse(content, content_type):
             translator = self.stream(ctx, "text/event-stream")
             frames = translator.feed(content) + translator.finish()
             try:
@@ -196,7 +197,7 @@ class OpenAIStreamTranslator:
             return []
         self._json += chunk
         text = bytes(self._json).strip()
-        if _looks_like_sse(text):  # mislabelled SSE: parse it as such from here on
+        if looks_like_sse(text):  # mislabelled SSE: parse it as such from here on
             raw = bytes(self._json).lstrip()
             self._json = None
             return self.feed(raw) + (self.finish() if final else [])
@@ -226,28 +227,11 @@ class OpenAIStreamTranslator:
         return self._frames(events_from_message(message))
 
     def _frames(self, events: list[dict[str, Any]]) -> list[Frame]:
-        frames = [Frame(e["type"], encode(e["type"], e), e) for e in events]
-        for event in events:
-            if event["type"] == "message_stop":
-                self.complete = True
-            elif event["type"] == "message_delta":
-                usage = event.get("usage") or {}
-                self.usage = Usage(
-                    input_tokens=usage.get("input_tokens", 0),
-                    output_tokens=usage.get("output_tokens", 0),
-                    cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
-                    cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
-                )
+        frames, ended, usage = as_frames(events)
+        self.complete = self.complete or ended
+        if usage is not None:
+            self.usage = usage
         return frames
-
-
-def _is_sse(content: bytes, content_type: str) -> bool:
-    """Whether a whole body is SSE, by content type or (for a mislabelled one) its first bytes."""
-    return "event-stream" in content_type.lower() or _looks_like_sse(content.lstrip())
-
-
-def _looks_like_sse(text: bytes) -> bool:
-    return text.startswith((b"data:", b"event:", b": "))
 
 
 ADAPTER = OpenAIAdapter()

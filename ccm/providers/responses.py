@@ -18,8 +18,9 @@ import orjson
 
 from ccm import __version__
 from ccm.providers.base import Frame, InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest, Usage
+from ccm.providers.translated import as_frames, is_sse
 from ccm.routing import estimate_tokens
-from ccm.sse import SSEParser, encode
+from ccm.sse import SSEParser
 from ccm.translate.anthropic_events import events_from_message, message_from_events
 from ccm.translate.responses_errors import parse_error
 from ccm.translate.responses_input import ReasoningOrigin
@@ -91,7 +92,7 @@ class ResponsesAdapter:
         return UpstreamError(status, error_type, message, retry_after)
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        if _is_sse(content, content_type):
+        if is_sse(content, content_type):
             translator = self.stream(ctx, "text/event-stream")
             frames = translator.feed(content) + translator.finish()
             events = [f.data for f in frames if f.data is not None]
@@ -213,23 +214,11 @@ class ResponsesStreamTranslator:
         return self._frames(events_from_message(message))
 
     def _frames(self, events: list[dict[str, Any]]) -> list[Frame]:
-        frames = [Frame(e["type"], encode(e["type"], e), e) for e in events]
-        for event in events:
-            if event["type"] == "message_stop":
-                self.complete = True
-            elif event["type"] == "message_delta":
-                usage = event.get("usage") or {}
-                self.usage = Usage(
-                    input_tokens=usage.get("input_tokens", 0),
-                    output_tokens=usage.get("output_tokens", 0),
-                    cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
-                    cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
-                )
+        frames, ended, usage = as_frames(events)
+        self.complete = self.complete or ended
+        if usage is not None:
+            self.usage = usage
         return frames
-
-
-def _is_sse(content: bytes, content_type: str) -> bool:
-    return "event-stream" in content_type.lower() or content.lstrip().startswith((b"data:", b"event:", b": "))
 
 
 ADAPTER = ResponsesAdapter()
