@@ -74,7 +74,7 @@ class AnthropicAdapter:
             headers.update(credential.forward)  # Claude Code's own login and identity, as they came
         else:
             headers.update(auth_headers(provider.spec.auth, credential.secret))
-        return UpstreamRequest(url, headers, orjson.dumps(body), ctx.stream)
+        return UpstreamRequest(url, headers, orjson.dumps(body))
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         message = ""

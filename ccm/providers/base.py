@@ -3,7 +3,7 @@
 The dispatcher owns HTTP, timeouts and failover; an adapter only knows its format:
 
     adapter = adapter_for(provider.wire)            # ccm.providers.adapter_for
-    req = adapter.build(body, ctx)                  # UpstreamRequest: url, headers, body bytes, stream
+    req = adapter.build(body, ctx)                  # UpstreamRequest: url, headers, body bytes
     # non-2xx:   adapter.parse_error(status, headers, content) -> UpstreamError
     # 2xx, non-streaming client: adapter.translate_message(content, content_type, ctx) -> Anthropic message
     # 2xx, streaming client:     tr = adapter.stream(ctx, content_type); tr.feed(chunk) -> [Frame]; tr.finish()
@@ -78,8 +78,6 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes
-    stream: bool
-    """Whether the upstream was asked for SSE (may differ from the client's wish)."""
 
 
 class StreamTranslator(Protocol):

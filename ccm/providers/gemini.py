@@ -126,7 +126,7 @@ class GeminiAdapter:
         }
         headers.update(dict(provider.headers))
         headers.update(self.auth_headers(ctx))
-        return UpstreamRequest(self.url(provider, model, ctx.stream), headers, payload, ctx.stream)
+        return UpstreamRequest(self.url(provider, model, ctx.stream), headers, payload)
 
     def parse_error(
         self, status: int, headers: Mapping[str, str], content: bytes, ctx: RequestContext | None = None

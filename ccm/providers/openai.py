@@ -89,7 +89,7 @@ class OpenAIAdapter:
         if profile.has("openrouter"):
             headers.update(OPENROUTER_HEADERS)
         headers.update(dict(provider.headers))
-        return UpstreamRequest(provider.url("/chat/completions"), headers, payload, ctx.stream)
+        return UpstreamRequest(provider.url("/chat/completions"), headers, payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         error_type, message = classify_error(status, error_message(content, status))

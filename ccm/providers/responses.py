@@ -85,7 +85,7 @@ class ResponsesAdapter:
             if ctx.credential.account_id:
                 headers["chatgpt-account-id"] = ctx.credential.account_id
         headers.update(dict(provider.headers))
-        return UpstreamRequest(provider.url("/responses"), headers, payload, translated.stream)
+        return UpstreamRequest(provider.url("/responses"), headers, payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         error_type, message, retry_after = parse_error(status, headers, content)

@@ -140,7 +140,7 @@ class VertexAdapter(GeminiAdapter):
         headers.update(dict(provider.headers))
         headers.update(self.auth_headers(ctx))
         url = project_url(provider, "anthropic", model, "streamRawPredict" if stream else "rawPredict")
-        return UpstreamRequest(url, headers, orjson.dumps(payload), stream)
+        return UpstreamRequest(url, headers, orjson.dumps(payload))
 
     def betas(self, header: str | None, provider: str, model: str) -> str:
         """The client's beta flags minus those Vertex refuses (known, or learnt for this model)."""
