@@ -92,6 +92,8 @@ class Failure:
     adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
     claim: str | None = None
     """For a 429: which limit was hit, when the upstream says so."""
+    detail: str = ""
+    """The upstream's own error message, for an error passed on to the client as it is."""
     ms: int = 0
 
     def describe(self) -> str:
@@ -282,7 +284,7 @@ def _http_failure(
         return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error", transient=True)
     err = adapter.parse_error(status, response.headers, content)
     text = f"HTTP {status} {err.error_type}: {err.message}"
-    kw: dict[str, Any] = {"retry_after": err.retry_after}
+    kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
     learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema)
     if learn is not None and learn(status, content, ctx):
         return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)

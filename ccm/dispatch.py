@@ -118,12 +118,8 @@ class Dispatcher:
                     self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
                     tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
                     headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
-                    claim = next((f.claim for f in reversed(failures) if f.claim), None)
-                    done = Done(
-                        200, number, provider.name, attempt.actual_model, retries=retries, tried=tries, rate_limit=claim
-                    )
-                    if any(f.ccm_error for f in failures):
-                        done.outcome = "ccm_error"
+                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                    done.rate_limit, done.outcome = _claim_and_outcome(failures, "ok")
                     return self._answer(call, outcome, headers, done)
                 if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
                     self.breakers.release(provider.name)
@@ -198,7 +194,7 @@ class Dispatcher:
             return error_result(
                 outcome.status,
                 outcome.error_type,
-                outcome.outcome.split(": ", 1)[-1],
+                outcome.detail,
                 {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model},
             )
         return outcome
@@ -283,8 +279,7 @@ class Dispatcher:
                 headers["retry-after"] = str(later)
             elif seconds is not None:  # not worth waiting for here: said, not passed on
                 message += f" (the limit resets in {int(seconds)} s)"
-        claim = next((f.claim for f in reversed(failures) if f.claim), None)
-        outcome = "ccm_error" if any(f.ccm_error for f in failures) else "failed"
+        claim, outcome = _claim_and_outcome(failures, "failed")
         call.on_done(
             Done(
                 status,
@@ -311,6 +306,12 @@ def _final(failures: list[Failure]) -> Failure:
         if transient is not None:
             return transient
     return last
+
+
+def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
+    """The rate limit a 429 named (the latest), and "ccm_error" when a bug of ours showed in any attempt."""
+    claim = next((f.claim for f in reversed(failures) if f.claim), None)
+    return claim, "ccm_error" if any(f.ccm_error for f in failures) else otherwise
 
 
 def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
