@@ -55,11 +55,12 @@ def make_config(
 ) -> str:
     """Config TOML from plain data: models map a name to [(provider, actual_model[, max_output_tokens])].
 
-    `failover` defaults to one try per mapping and a breaker that never opens, so a test of failover order
-    sees exactly the attempts it scripted; the tests of retries and the breaker pass their own table."""
+    `failover` is laid over one try per mapping and a breaker that never opens, so a test of failover order
+    sees exactly the attempts it scripted (a burst with a flaky upstream must not open its circuit by chance);
+    the tests of retries and the breaker name the keys they mean."""
     doc: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 13456, **(server or {})},
-        "failover": failover if failover is not None else {"max_retries": 0, "circuit_failures": 1_000_000},
+        "failover": {"max_retries": 0, "circuit_failures": 1_000_000, **(failover or {})},
         "router": {"default": next(iter(models)), **(router or {})},
         "providers": [{"enabled": True, **p} for p in providers],
         "models": [

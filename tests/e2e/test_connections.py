@@ -104,7 +104,6 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
             providers,
             {"m": [("good", "g1")], "f": [("flaky", "f1"), ("good", "g1")]},
             server={"port": port},
-            failover={"max_retries": 0},
         )
         (home / "config.toml").write_text(config)
         proc = spawn_server(home)
