@@ -31,6 +31,7 @@ from ccm.oauth.manager import TokenManager
 from ccm.origin import refusal
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder
+from ccm.transport import AiohttpTransport
 from config import paths
 from config.schema import Config
 
@@ -57,8 +58,9 @@ class _NoCookies(httpx.Cookies):
 
 
 def upstream_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=8, keepalive_expiry=30)
     client = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=8, keepalive_expiry=30),
+        transport=AiohttpTransport(limits),
         timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
         follow_redirects=False,
     )

@@ -55,7 +55,8 @@ def test_odd_first_event_fails_over(first: bytes, upstreams: Up, proxy: Px) -> N
 def test_odd_event_mid_stream_ends_with_error_event(upstreams: Up, proxy: Px) -> None:
     events = anthropic_stream("hello world", pieces=3)
     odd = sse("message_delta", {"type": "message_delta", "usage": {"output_tokens": "many"}})
-    up = upstreams().script(Reply.stream([*events[:4], odd, *events[4:]]))
+    # The pause puts the odd event in a later read than the first content: the answer has begun by then.
+    up = upstreams().script(Reply.stream([*events[:4], odd, *events[4:]], pauses={4: 0.05}))
     p = proxy(chain([up.url]))
     with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
         body = b"".join(response.iter_bytes())  # a dropped connection would raise RemoteProtocolError here

@@ -1,0 +1,141 @@
+"""httpx's API on aiohttp's connection pool and C HTTP parser: the upstream transport of the proxy.
+
+Why: on loopback httpx's own transport (httpcore + h11, pure Python) costs 2-3x aiohttp per request and
+4-10x at c=32 (FACTS.md), which is most of what ccm adds to a small request (issue 12's profile). The
+httpx layer stays (requests, responses, timeouts, the exceptions every caller maps), so nothing above this
+module changes. httpx-aiohttp does the same job, but maps every `ClientConnectionError` to `ConnectTimeout`
+(a reset mid-stream would read as a connect timeout and be retried as one) and reads in 16 KiB chunks
+instead of as data arrives; the mapping here is ccm's own, and small.
+
+Timeouts follow httpx's meaning: `connect` for the TCP/TLS handshake, `read` for each silence between
+reads, `pool` for the wait for a free connection. A read that is cut short, or a response closed before its
+end, closes that connection instead of returning it to the pool, so a half-read answer never reaches the
+next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from aiohttp import client_exceptions as ce
+
+# The most specific class first: aiohttp's timeouts are also TimeoutError, its connect errors
+# also OSError, and every one of them a ClientConnectionError.
+_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (ce.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (ce.SocketTimeoutError, httpx.ReadTimeout),
+    (ce.ServerTimeoutError, httpx.ReadTimeout),
+    (ce.ClientProxyConnectionError, httpx.ProxyError),
+    (ce.ClientHttpProxyError, httpx.ProxyError),
+    (ce.ClientConnectorError, httpx.ConnectError),
+    (ce.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (ce.ClientPayloadError, httpx.RemoteProtocolError),
+    (ce.ClientResponseError, httpx.RemoteProtocolError),  # a malformed status line or header from upstream
+    (ce.InvalidUrlClientError, httpx.UnsupportedProtocol),
+    (ce.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (ce.ClientConnectionError, httpx.ReadError),
+    (TimeoutError, httpx.PoolTimeout),  # aiohttp's `connect` budget: the wait for a pool slot
+)
+
+
+@contextmanager
+def _mapped(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except httpx.HTTPError:
+        raise
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        for source, target in _MAP:
+            if isinstance(exc, source):
+                raise target(str(exc) or type(exc).__name__, request=request) from exc
+        raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+    except ValueError as exc:
+        # aiohttp refuses a header value with CR/LF; the message may quote the value (a key): never pass it on.
+        raise httpx.LocalProtocolError("invalid header value", request=request) from exc
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        with _mapped(self._request):
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    return
+                yield chunk
+
+    async def aclose(self) -> None:
+        response = self._response
+        if response.content.at_eof() and not response.content.exception():
+            response.release()  # read to its end: the connection goes back to the pool
+        else:
+            response.close()  # cut short by the reader: that connection is never reused
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp session per transport, made on first use (it must be made inside the running loop)."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            limit_per_host=0,
+            keepalive_timeout=self._limits.keepalive_expiry or 15.0,
+            ssl=httpx.create_ssl_context(),  # certifi, like httpx: the same CAs as before, SSL_CERT_FILE honoured
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no upstream cookies
+            auto_decompress=False,  # httpx decodes content-encoding itself
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),  # httpx's own go out
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, as httpx honoured them
+            read_bufsize=2**16,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session
+        if session is None:
+            session = self._session = self._open()
+        timeout = request.extensions.get("timeout", {})
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = await request.aread()
+        with _mapped(request):
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                compress=None,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,177 @@
+"""ccm.transport: httpx on aiohttp, against real servers on 127.0.0.1.
+
+Every caller above the transport maps httpx's exceptions (retry a connect error, call a silence a read
+timeout, never quote a bad header): each mapping is pinned here with the failure it stands for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from ccm.app import upstream_client
+from tests.fakes.upstream import FakeUpstream, Reply
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _serve(handler: Handler) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _request_head(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+    )
+    if length:
+        await reader.readexactly(length)
+    return head
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    c = upstream_client()
+    yield c
+    await c.aclose()
+
+
+async def test_a_request_and_its_answer_pass_unchanged(client: httpx.AsyncClient) -> None:
+    with FakeUpstream() as up:
+        up.script(Reply(201, json={"ok": True}, headers={"x-up": "1", "set-cookie": "a=b"}))
+        response = await client.post(f"{up.url}/v1/x?y=1", content=b'{"q":1}', headers={"x-api-key": "k"})
+        assert response.status_code == 201 and response.json() == {"ok": True}
+        assert response.headers["x-up"] == "1"
+        got = up.received[0]
+        assert got.path == "/v1/x?y=1" and got.body == b'{"q":1}' and got.headers["x-api-key"] == "k"
+        assert "python-httpx" in got.headers["user-agent"]  # httpx's own headers, not aiohttp's
+        # No cookie jar: the upstream's cookie never rides on the next request.
+        await client.post(f"{up.url}/v1/x", content=b"{}")
+        assert "cookie" not in up.received[1].headers
+
+
+async def test_a_gzip_answer_is_decoded_once(client: httpx.AsyncClient) -> None:
+    body = gzip.compress(b'{"text":"zipped"}')
+    with FakeUpstream() as up:
+        up.script(Reply(200, body=body, headers={"content-encoding": "gzip", "content-type": "application/json"}))
+        response = await client.post(up.url, content=b"{}")
+        assert response.json() == {"text": "zipped"}
+
+
+async def test_connection_refused_is_a_connect_error(client: httpx.AsyncClient) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: refused
+        with pytest.raises(httpx.ConnectError):
+            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+
+
+async def test_silence_is_a_read_timeout(client: httpx.AsyncClient) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        await asyncio.sleep(5)
+        writer.close()
+
+    server, url = await _serve(silent)
+    async with server:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(url, content=b"{}", timeout=httpx.Timeout(5.0, read=0.2))
+
+
+async def test_silence_mid_body_is_a_read_timeout(client: httpx.AsyncClient) -> None:
+    async def stalls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        writer.write(b"5\r\nhello\r\n")
+        await writer.drain()
+        await asyncio.sleep(5)
+        writer.close()
+
+    server, url = await _serve(stalls)
+    async with server, client.stream("POST", url, content=b"{}", timeout=httpx.Timeout(5.0, read=0.2)) as response:
+        chunks = response.aiter_bytes()
+        assert await anext(chunks) == b"hello"
+        with pytest.raises(httpx.ReadTimeout):
+            await anext(chunks)
+
+
+@pytest.mark.parametrize("where", ["before headers", "mid body"])
+async def test_a_dropped_connection_is_a_protocol_error(client: httpx.AsyncClient, where: str) -> None:
+    with FakeUpstream() as up:
+        if where == "before headers":
+            up.script(Reply(drop=True))
+        else:
+            up.script(Reply.stream([b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"], cut_after=1))
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            async with client.stream("POST", up.url, content=b"{}") as response:
+                async for _ in response.aiter_bytes():
+                    pass
+
+
+async def test_a_header_with_a_newline_is_refused_without_quoting_it(client: httpx.AsyncClient) -> None:
+    with FakeUpstream() as up:
+        with pytest.raises(httpx.LocalProtocolError) as caught:
+            await client.post(up.url, content=b"{}", headers={"x-api-key": "sk-secret\r\nx-evil: 1"})
+        assert "sk-secret" not in str(caught.value)
+        assert up.received == []
+
+
+async def test_connections_are_reused_and_a_cut_read_is_never_reused(client: httpx.AsyncClient) -> None:
+    peers: list[int] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername")[1])
+        try:
+            while True:
+                await _request_head(reader)
+                body = b"x" * 4_000_000  # more than aiohttp buffers: a half-read one is really half-read
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server, url = await _serve(answer)
+    async with server:
+        for _ in range(3):
+            assert len((await client.post(url, content=b"{}")).content) == 4_000_000
+        assert len(peers) == 1  # read to the end: one connection, reused
+        async with client.stream("POST", url, content=b"{}") as response:
+            await anext(response.aiter_bytes())  # leave most of the body unread
+        assert len((await client.post(url, content=b"{}")).content) == 4_000_000
+        assert len(peers) == 2  # the half-read connection was closed, never handed to the next request
+
+
+async def test_a_cancelled_read_releases_its_connection(client: httpx.AsyncClient) -> None:
+    """A client that hangs up cancels the upstream read: the socket is closed, not left in the pool."""
+    closed = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        await writer.drain()
+        if await reader.read(1) == b"":
+            closed.set()
+        writer.close()
+
+    server, url = await _serve(slow)
+    async with server:
+        reading = asyncio.Event()
+
+        async def read_all() -> None:
+            async with client.stream("POST", url, content=b"{}") as response:
+                async for _ in response.aiter_bytes():
+                    reading.set()  # the first chunk is in: the next read waits on the socket
+
+        task = asyncio.create_task(read_all())
+        await asyncio.wait_for(reading.wait(), 2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(closed.wait(), 2)
