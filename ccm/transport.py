@@ -95,7 +95,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         key = (url.scheme, url.host)
         if key not in self._proxy_for:
             proxies = self._env_proxies
-            bypass = not proxies or urllib.request.proxy_bypass_environment(url.host, proxies)
+            bypass = not proxies or urllib.request.proxy_bypass_environment(url.host, proxies)  # type: ignore[attr-defined]  # public, not in typeshed
             self._proxy_for[key] = None if bypass else proxies.get(url.scheme) or proxies.get("all")
         return self._proxy_for[key]
 
