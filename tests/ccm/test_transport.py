@@ -175,3 +175,19 @@ async def test_a_cancelled_read_releases_its_connection(client: httpx.AsyncClien
         with pytest.raises(asyncio.CancelledError):
             await task
         await asyncio.wait_for(closed.wait(), 2)
+
+
+async def test_an_environment_proxy_is_honoured_and_no_proxy_bypasses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeUpstream() as proxy, FakeUpstream() as direct:
+        proxy.script(Reply(200, json={"via": "proxy"}))
+        direct.script(Reply(200, json={"via": "direct"}))
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = upstream_client()  # the environment is read when the transport is made
+        try:
+            assert (await client.post(f"{direct.url}/v1/x", content=b"{}")).json() == {"via": "direct"}
+            answer = await client.post("http://llm.example.invalid/v1/x", content=b"{}")
+            assert answer.json() == {"via": "proxy"}
+            assert proxy.received[0].path == "http://llm.example.invalid/v1/x"  # absolute form: a proxy request
+        finally:
+            await client.aclose()
