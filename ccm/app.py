@@ -21,14 +21,14 @@ from quart import Quart, Response, request
 
 from ccm import __version__
 from ccm.adc import AdcTokens
+from ccm.asgi import ProxyApp
 from ccm.breaker import Breakers
 from ccm.credentials import Resolver
 from ccm.dispatch import Dispatcher
-from ccm.http import anthropic_error, authorized, json_response
+from ccm.http import anthropic_error, authorized, browser_refusal, json_response
 from ccm.journal import Journal
 from ccm.metrics import Metrics
 from ccm.oauth.manager import TokenManager
-from ccm.origin import refusal
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder
 from ccm.transport import AiohttpTransport
@@ -68,8 +68,9 @@ def upstream_client() -> httpx.AsyncClient:
     return client
 
 
-def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> Quart:
-    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal)."""
+def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> ProxyApp:
+    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal): the Quart app
+    behind ccm.asgi's lean path for POST /v1/messages."""
     app = Quart("ccm")
     app.config.update(RESPONSE_TIMEOUT=None, BODY_TIMEOUT=120, MAX_CONTENT_LENGTH=MAX_BODY)
     holder = holder or ConfigHolder(Path(config_path))
@@ -131,14 +132,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     @app.before_request
     async def refuse_browsers() -> Response | None:
         # Every route, /health included (ccm/origin.py says why); before the admin API's own key check.
-        snapshot = holder.current
-        server = request.scope.get("server") or ("", 0)
-        why = refusal(
-            request.headers.get("origin"), request.headers.get("host"), (snapshot.config.server.host, server[0])
-        )
-        if why is None or (snapshot.router_key and authorized(snapshot)):
-            return None
-        return anthropic_error(403, "permission_error", why)
+        why = browser_refusal(holder.current, request.headers, request.scope)
+        return None if why is None else anthropic_error(403, "permission_error", why)
 
     @app.get("/health")
     async def health() -> Response:
@@ -165,7 +160,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     from ccm.admin import register_admin
 
     register_admin(app, holder, requests, state, authorized, metrics)
-    return app
+    return ProxyApp(app, holder, state, MAX_BODY)
 
 
 def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from quart import Response, request
 
+from ccm.origin import refusal
 from ccm.state import Snapshot
 from ccm.wire import error_body
 
@@ -20,16 +22,27 @@ def anthropic_error(status: int, error_type: str, message: str, headers: dict[st
     return json_response(error_body(error_type, message), status, headers)
 
 
-def authorized(snapshot: Snapshot) -> bool:
+def authorized(snapshot: Snapshot, headers: Mapping[str, str] | None = None) -> bool:
     """When server.api_key is set, clients must send it as x-ccm-key, x-api-key or Authorization: Bearer
-    (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key)."""
+    (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key).
+    `headers`: lower-case names (ccm.asgi's), or Quart's case-insensitive ones (the default)."""
     expected = snapshot.router_key
     if not expected:
         return True
-    offered = [request.headers.get("x-ccm-key") or "", request.headers.get("x-api-key") or ""]
-    auth = request.headers.get("authorization") or ""
+    source: Any = request.headers if headers is None else headers  # None: a Quart route's own request
+    offered = [source.get("x-ccm-key") or "", source.get("x-api-key") or ""]
+    auth = source.get("authorization") or ""
     if auth.lower().startswith("bearer "):
         offered.append(auth[7:].strip())
     # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
     # to refuse). compare_digest on every candidate: no early exit that times which one matched.
     return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])
+
+
+def browser_refusal(snapshot: Snapshot, headers: Any, scope: Any) -> str | None:
+    """Why this request must be refused as a web page's (ccm/origin.py), or None: the router key lifts it."""
+    server = scope.get("server") or ("", 0)
+    why = refusal(headers.get("origin"), headers.get("host"), (snapshot.config.server.host, server[0]))
+    if why is None or (snapshot.router_key and authorized(snapshot, headers)):
+        return None
+    return why

@@ -8,16 +8,17 @@ Anthropic-format first mapping or answer with the local estimate.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import orjson
 from quart import Quart, Response, request
 
-from ccm.attempt import Call, prepare_body
+from ccm.attempt import Call, error_result, prepare_body
 from ccm.credentials import CredentialError, Resolver
-from ccm.dispatch import Result
-from ccm.http import anthropic_error, authorized, json_response
+from ccm.dispatch import Dispatcher, Result
+from ccm.http import authorized, json_response
 from ccm.metrics import Metrics
 from ccm.providers.base import RequestContext
 from ccm.records import to_record
@@ -62,43 +63,53 @@ def register_messages(
 
         return on_done
 
-    async def routed(kind: str) -> Call | Response:
-        """Authorize, parse, validate, route and resolve: what both endpoints share."""
+    def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
+        """Authorize, parse, validate, route and resolve: what both endpoints share.
+
+        Framework-free (headers, body, query in; a Call or an answer out), so the lean ASGI path of
+        ccm.asgi and the Quart routes run the very same code."""
         started = time.perf_counter()
         snapshot = holder.current
-        if not authorized(snapshot):
-            return anthropic_error(401, "authentication_error", "invalid or missing router key (server.api_key)")
-        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
+        if not authorized(snapshot, headers):
+            return error_result(401, "authentication_error", "invalid or missing router key (server.api_key)", {})
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return anthropic_error(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
+            return error_result(400, "invalid_request_error", f"request body is not valid JSON: {exc}", {})
         # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
-            return anthropic_error(400, "invalid_request_error", problem)
+            return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
             attempts = resolve(decision.model, snapshot.config)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
-            return anthropic_error(exc.status, exc.error_type, exc.message, routing_headers(decision))
-        query = request.query_string.decode()
-        return Call(body, decision, attempts, snapshot, client_headers(), query, on_done, started)
+            return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
+        return Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+
+    async def answer(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        """POST /v1/messages: the answer, a whole body or a stream."""
+        call = routed("messages", headers, raw, query)
+        if isinstance(call, Result):
+            return call
+        dispatcher: Dispatcher = state["dispatcher"]
+        return await dispatcher.run(call)
+
+    state["answer"] = answer  # ccm.asgi serves POST /v1/messages with it, past Quart
 
     @app.post("/v1/messages")
     async def messages() -> Response:
-        call = await routed("messages")
-        if isinstance(call, Response):
-            return call
-        return to_response(await state["dispatcher"].run(call))
+        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
+        return to_response(await answer(lowered(request.headers), raw, request.query_string.decode()))
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens() -> Response:
-        call = await routed("count_tokens")
-        if isinstance(call, Response):
-            return call
+        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
+        call = routed("count_tokens", lowered(request.headers), raw, request.query_string.decode())
+        if isinstance(call, Result):
+            return to_response(call)
         first = call.attempts[0]
         counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
         forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
@@ -129,9 +140,18 @@ def to_response(result: Result) -> Response:
     return Response(result.body, status=result.status, headers=result.headers)
 
 
-def client_headers() -> dict[str, str]:
+def lowered(headers: Any) -> dict[str, str]:
+    """A Quart request's headers as ccm.asgi passes them: lower-case names, a repeated one as one list."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        name = key.lower()
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The client's headers for the adapters: the router key's own header is ccm's and never goes on."""
-    return {k.lower(): v for k, v in request.headers.items() if k.lower() != "x-ccm-key"}
+    return {k.lower(): v for k, v in headers.items() if k.lower() != "x-ccm-key"}
 
 
 async def _forward_count(

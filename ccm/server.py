@@ -182,7 +182,7 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
             # Live request feeds never end on their own: close them, or they hold the drain open.
             app.extensions["ccm"]["requests"].close_feeds()
 
-        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)
+        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # ASGI, loosely typed
 
     try:
         with runner:

@@ -187,11 +187,26 @@ def test_stream_cut_after_first_event_ends_with_error_event(upstreams: Up, proxy
         s.get_final_message()
 
 
+def test_an_error_in_the_same_read_as_the_first_content_fails_over(upstreams: Up, proxy: Px) -> None:
+    """Nothing has reached the client while the first read is checked: its error is a failed attempt."""
+    events = anthropic_stream("partial", pieces=2)[:4] + [
+        sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    ]
+    busy = upstreams().script(Reply.stream([b"".join(events)]))
+    spare = upstreams().script(Reply.stream(anthropic_stream("whole answer")))
+    p = proxy(chain([busy.url, spare.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+        assert response.headers["x-ccm-attempts"] == "2"
+    assert b"event: error" not in body and b"partial" not in body and b"event: message_stop" in body
+
+
 def test_error_event_mid_stream_is_passed_once(upstreams: Up, proxy: Px) -> None:
     events = anthropic_stream("partial", pieces=2)[:4] + [
         sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
     ]
-    up = upstreams().script(Reply.stream(events))
+    # The pause puts the error in a later read than the first content: the answer has begun by then.
+    up = upstreams().script(Reply.stream(events, pauses={4: 0.05}))
     p = proxy(chain([up.url]))
     with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
         body = b"".join(response.iter_bytes())

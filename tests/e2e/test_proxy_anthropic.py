@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import anthropic
 import httpx
@@ -144,6 +144,41 @@ def test_large_body_accepted_and_oversized_refused_as_json(upstreams: Up, proxy:
     )
     assert too_big.status_code == 413
     assert too_big.json()["error"]["type"] == "request_too_large"
+
+
+def test_an_oversized_body_without_a_length_is_refused_as_json(upstreams: Up, proxy: Px) -> None:
+    """Chunked upload (no content-length): the limit is counted as the body arrives (ccm/asgi.py)."""
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"model":"m","x":"'
+        for _ in range(33):
+            yield b"y" * 2**20
+        yield b'"}'
+
+    too_big = httpx.post(f"{p.url}/v1/messages", trust_env=False, timeout=60, content=pieces())
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["type"] == "request_too_large"
+    assert up.received == []
+
+
+def test_other_methods_on_messages_are_json_errors(upstreams: Up, proxy: Px) -> None:
+    p = proxy(one_model(upstreams().url))
+    response = httpx.get(f"{p.url}/v1/messages", trust_env=False)
+    assert response.status_code == 405 and response.json()["type"] == "error"
+
+
+def test_messages_query_and_repeated_headers(upstreams: Up, proxy: Px) -> None:
+    """The lean path passes the query on (beta=true) and joins a repeated header into one list."""
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+    body = b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}]}'
+    headers = [("content-type", "application/json"), ("anthropic-beta", "first-beta"), ("anthropic-beta", "second")]
+    response = httpx.post(f"{p.url}/v1/messages?beta=true", content=body, headers=headers, trust_env=False)
+    assert response.status_code == 200
+    assert up.received[0].path == "/v1/messages?beta=true"
+    assert up.received[0].headers["anthropic-beta"] == "first-beta, second"
 
 
 def test_quart_defaults_that_cut_streams_are_off(tmp_path: object) -> None:
