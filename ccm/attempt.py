@@ -29,6 +29,7 @@ from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, 
 from ccm.relay import Done, close_quietly
 from ccm.routing import Attempt, RoutingDecision
 from ccm.state import Snapshot
+from ccm.transport import parsed_url
 from config.schema import Timeouts
 
 log = logging.getLogger("ccm.dispatch")
@@ -178,7 +179,7 @@ async def try_mapping(
     try:
         request = client.build_request(
             "POST",
-            upstream.url,
+            parsed_url(upstream.url),
             headers=upstream.headers,
             content=upstream.body,
             timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),

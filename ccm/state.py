@@ -25,7 +25,7 @@ from config.load import load_config
 from config.schema import Config
 
 log = logging.getLogger("ccm.config")
-_NOISY = ("httpx", "httpcore", "hpack", "asyncio")
+_NOISY = ("httpx", "httpcore", "hpack", "asyncio", "aiohttp")
 
 
 def apply_log_level(level: str) -> None:

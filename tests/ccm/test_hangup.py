@@ -5,6 +5,7 @@ its per-connection server (a new Hypercorn that moves it fails here, not silentl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import socket
 import threading
@@ -28,11 +29,11 @@ async def hello(scope: dict[str, Any], receive: Callable[..., Any], send: Callab
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def server(request: pytest.FixtureRequest) -> Iterator[int]:
-    """A bare ASGI app under Hypercorn (keep_alive_timeout 75 s, as ccm) with the shim installed."""
+@contextlib.contextmanager
+def serving(kind: str, keep_alive: float) -> Iterator[tuple[int, Callable[[], float]]]:
+    """A bare ASGI app under Hypercorn with the shim installed: (port, stop() -> seconds the stop took)."""
     hangup.install()
-    if request.param == "uvloop":
+    if kind == "uvloop":
         import uvloop
 
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
@@ -41,7 +42,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[int]:
     port = free_port()
     cfg = Config()
     cfg.bind = [f"127.0.0.1:{port}"]
-    cfg.keep_alive_timeout = 75
+    cfg.keep_alive_timeout = keep_alive
+    cfg.graceful_timeout = 30
     stop = asyncio.Event()
     thread = threading.Thread(
         target=loop.run_until_complete,
@@ -56,9 +58,52 @@ def server(request: pytest.FixtureRequest) -> Iterator[int]:
             break
         except OSError:
             time.sleep(0.02)
-    yield port
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=5)
+
+    def stopped() -> float:
+        started = time.monotonic()
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        return time.monotonic() - started
+
+    try:
+        yield port, stopped
+    finally:
+        if thread.is_alive():
+            stopped()
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def server(request: pytest.FixtureRequest) -> Iterator[int]:
+    """keep_alive_timeout 75 s, as ccm."""
+    with serving(request.param, 75) as (port, _):
+        yield port
+
+
+def ask(sock: socket.socket) -> None:
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while not data.endswith(b"ok"):
+        data += sock.recv(1000)
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "uvloop"])
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(kind: str) -> None:
+    with serving(kind, 0.3) as (port, _), socket.create_connection(("127.0.0.1", port)) as sock:
+        for _ in range(3):  # each request restarts the wait; the connection stays usable
+            ask(sock)
+        sock.settimeout(5.0)
+        started = time.monotonic()
+        assert sock.recv(1000) == b""  # the server's FIN, once idle for 0.3 s
+        assert 0.2 < time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "uvloop"])
+def test_idle_connections_do_not_hold_up_a_shutdown(kind: str) -> None:
+    with serving(kind, 75) as (port, stop), socket.create_connection(("127.0.0.1", port)) as sock:
+        ask(sock)
+        assert stop() < 5.0  # not the 30 s graceful timeout, nor the 75 s keep-alive
+        sock.settimeout(2.0)
+        assert sock.recv(1000) == b""
 
 
 def test_an_idle_connection_is_closed_when_its_client_hangs_up(server: int) -> None:
