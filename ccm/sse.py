@@ -35,18 +35,18 @@ class SSEParser:
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if not chunk:
             return []
-        self._buf += chunk
-        if b"\r" in self._buf:
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
             # CRLF or CR line endings: normalise, but keep a trailing \r until its \n may arrive.
-            keep = self._buf.endswith(b"\r")
-            body = self._buf[:-1] if keep else self._buf
-            self._buf = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if keep else b"")
+            keep = buf.endswith(b"\r")
+            body = buf[:-1] if keep else buf
+            buf = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if keep else b"")
+        if b"\n\n" not in buf:
+            self._buf = buf
+            return []
+        *blocks, self._buf = buf.split(b"\n\n")  # one split, not a slice per event (a read holds many)
         events: list[SSEEvent] = []
-        while True:
-            end = self._buf.find(b"\n\n")
-            if end < 0:
-                break
-            block, self._buf = self._buf[:end], self._buf[end + 2 :]
+        for block in blocks:
             event = _parse_block(block)
             if event is not None:
                 events.append(event)
@@ -63,6 +63,19 @@ class SSEParser:
 
 
 def _parse_block(block: bytes) -> SSEEvent | None:
+    # The two layouts nearly every event has, without the general loop: `data: X` (OpenAI) and
+    # `event: NAME\ndata: X` (Anthropic). Same result as the loop below, which handles everything else.
+    if block.startswith(b"data: ") and b"\n" not in block:
+        return SSEEvent("message", block[6:].decode("utf-8", errors="replace"), block + b"\n\n")
+    if block.startswith(b"event: "):
+        newline = block.find(b"\n")
+        if newline > 7 and block.startswith(b"data: ", newline + 1) and block.find(b"\n", newline + 1) < 0:
+            name = block[7:newline].decode("utf-8", errors="replace")
+            return SSEEvent(name, block[newline + 7 :].decode("utf-8", errors="replace"), block + b"\n\n")
+    return _parse_lines(block)
+
+
+def _parse_lines(block: bytes) -> SSEEvent | None:
     name = "message"
     data: list[str] = []
     text = block.decode("utf-8", errors="replace")
