@@ -25,7 +25,9 @@ from typing import Any
 
 from hypercorn.asyncio import run as _hypercorn_run
 from hypercorn.asyncio.tcp_server import TCPServer
-from hypercorn.events import Event, Updated
+from hypercorn.events import Closed, Event, RawData, Updated
+
+_WRITE_HIGH = 2**16  # bytes held or queued in the transport before a send waits for the socket (as drain)
 
 
 class _IdleTimer:
@@ -76,6 +78,9 @@ class HangupAwareTCPServer(TCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.idle_task = _IdleTimer(self)  # type: ignore[assignment]
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._flush_soon = False
 
     async def run(self) -> None:
         # Hypercorn's own idle task also ended at shutdown; one waiter per connection does that here.
@@ -99,11 +104,57 @@ class HangupAwareTCPServer(TCPServer):
             await self.idle_task.stop()
 
     async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, RawData):
+            await self._write(event.data)
+            return
         if self._read_ended and isinstance(event, Updated) and event.idle:
             # The protocol would start a keep-alive wait for a next request that cannot come: close now.
             await self._close()
             return
         await super().protocol_send(event)
+
+    async def _write(self, data: bytes) -> None:
+        """Hold the bytes until this turn of the loop ends, then write them in one go.
+
+        Hypercorn writes (and drains) the status line, each body piece and the end of the message one by
+        one: three writes, syscalls and packets for a small answer. Everything sent within one turn
+        goes out as one write (call_soon runs before the loop next waits), so nothing is delayed, and a
+        send still waits for the socket once 64 KiB are pending, as drain did."""
+        if not data:
+            return
+        self._out.append(data)
+        self._out_size += len(data)
+        transport = self.writer.transport
+        if self._out_size >= _WRITE_HIGH or transport.get_write_buffer_size() >= _WRITE_HIGH:
+            async with self.send_lock:
+                self._flush()
+                try:
+                    await self.writer.drain()
+                except (ConnectionError, RuntimeError):
+                    await self.protocol.handle(Closed())
+        elif not self._flush_soon:
+            self._flush_soon = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        try:
+            self.writer.write(data)
+        except (ConnectionError, RuntimeError):  # the socket is gone: tell the protocol, as a failed drain did
+            self.loop.create_task(self.protocol.handle(Closed()))
+
+    async def _close(self) -> None:
+        self._flush()  # what was sent goes out before the FIN
+        await super()._close()
+
+    async def _initiate_server_close(self) -> None:
+        self._flush()
+        await super()._initiate_server_close()
 
 
 def install() -> None:

@@ -24,7 +24,12 @@ from tests.e2e.harness import free_port
 
 
 async def hello(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-    if scope["type"] == "http":
+    if scope["type"] == "http" and scope["path"] == "/big":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i in range(100):  # 100 x 64 KiB: more than any buffer, so writes must wait for the reader
+            await send({"type": "http.response.body", "body": bytes([65 + i % 26]) * 2**16, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    elif scope["type"] == "http":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -123,5 +128,20 @@ def test_the_shim_hooks_where_hypercorn_builds_connections() -> None:
     hangup.install()
     assert hangup.installed()
     assert "TCPServer(app, loop, config, context" in inspect.getsource(hypercorn_run.worker_serve)
-    assert {"_read_data", "protocol_send", "_close"} <= set(vars(TCPServer))
+    assert {"_read_data", "protocol_send", "_close", "_initiate_server_close", "run"} <= set(vars(TCPServer))
     assert issubclass(hangup.HangupAwareTCPServer, TCPServer)
+
+
+def test_writes_held_within_a_turn_keep_order_and_wait_for_a_slow_reader(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server)) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.3)  # a slow reader: the socket buffers fill and the server's sends must wait (not readiness)
+        sock.settimeout(10)
+        data = b""
+        while not data.endswith(b"0\r\n\r\n"):
+            piece = sock.recv(2**15)
+            assert piece, "the server closed before the end of the body"
+            data += piece
+        body = data.split(b"\r\n\r\n", 1)[1]
+        letters = bytes(byte for byte in body if 65 <= byte <= 90)
+        assert letters == b"".join(bytes([65 + i % 26]) * 2**16 for i in range(100))

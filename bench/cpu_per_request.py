@@ -1,0 +1,67 @@
+"""CPU time the proxy spends per request (user + system, from /proc), the steadiest figure on a noisy VM.
+
+    python bench/cpu_per_request.py [--count 2000] [--concurrency 1] [--mode json|stream|paced] [--body hello|big]
+
+Wall-clock figures on a shared 2-core VM move by 20% from run to run; the CPU a request costs the proxy
+moves far less, so it is the figure to compare a change against (then confirm with bench/compare.py).
+Same fake upstream, config and pinning as bench/compare.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cmp_procs import ccm_spec, tree
+from cmp_wire import run_count, run_for
+from compare import big_fixture, shots, start, start_upstream
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for each in tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--mode", choices=["json", "stream", "paced"], default="json")
+    parser.add_argument("--body", choices=["hello", "big"], default="hello")
+    parser.add_argument("--seconds", type=float, default=8.0, help="with --concurrency > 1: load duration")
+    args = parser.parse_args()
+    upstream, upstream_port = start_upstream(0)
+    shot, _ = shots(args.body, args.mode, json.loads(big_fixture().read_text()))
+    proxy, _ = start(ccm_spec(upstream_port, resilience=False), 1, shot.raw)
+    try:
+        run_count(proxy.spec.port, shot, 200)  # warm
+        before = cpu_seconds(proxy.proc.pid)
+        if args.concurrency == 1:
+            out = run_count(proxy.spec.port, shot, args.count)
+            done = len(out.total_ms)
+        else:
+            _, out = run_for(proxy.spec.port, shot, args.concurrency, args.seconds)
+            done = len(out.total_ms)
+        used = cpu_seconds(proxy.proc.pid) - before
+    finally:
+        proxy.stop()
+        upstream.terminate()
+    print(
+        f"{args.body} {args.mode} c={args.concurrency}: {done} requests, {out.errors} errors, "
+        f"{used * 1e6 / max(done, 1):.0f} µs of proxy CPU per request"
+    )
+
+
+if __name__ == "__main__":
+    main()
