@@ -38,7 +38,6 @@ from config.schema import Config
 log = logging.getLogger("ccm.app")
 
 MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
-UPSTREAM_CLIENTS = 8  # see Dispatcher: small pools keep httpx's per-request bookkeeping cheap
 
 
 def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None:
@@ -58,7 +57,7 @@ class _NoCookies(httpx.Cookies):
 
 
 def upstream_client() -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=8, keepalive_expiry=30)
+    limits = httpx.Limits(max_connections=100, keepalive_expiry=30)
     client = httpx.AsyncClient(
         transport=AiohttpTransport(limits),
         timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
@@ -86,13 +85,11 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
 
     @app.before_serving
     async def startup() -> None:
-        clients = [upstream_client() for _ in range(UPSTREAM_CLIENTS)]
-        state["clients"] = clients
-        state["client"] = clients[0]
-        dispatcher = state["dispatcher"] = Dispatcher(clients, credentials)
+        client = state["client"] = upstream_client()
+        dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
         state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
-        state["oauth"] = credentials.oauth = TokenManager(clients[0])  # ChatGPT tokens, one manager per proxy
+        state["oauth"] = credentials.oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
         credentials.adc = AdcTokens()  # Google tokens for vertex-ai (google-auth is imported on first use)
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
@@ -105,8 +102,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        state.pop("client", None)
-        for client in state.pop("clients", []):
+        client = state.pop("client", None)
+        if client is not None:
             await client.aclose()
         await journal.close()
 

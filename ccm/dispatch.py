@@ -13,7 +13,6 @@ Quart-free: the app turns a Result into a Response.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import random
 import time
@@ -47,31 +46,21 @@ log = logging.getLogger("ccm.dispatch")
 
 
 class Dispatcher:
-    """Runs attempts over a few shared httpx clients.
-
-    httpx's pool scans every pooled connection on each request (and polls each idle socket), so its cost
-    grows with the number of connections (encode/httpx#3215). A handful of clients used in turn keeps each
-    pool small under concurrency while every connection is still reused.
-    """
+    """Runs attempts over the process's one upstream client (httpx on aiohttp's pool, ccm.transport)."""
 
     def __init__(
         self,
-        clients: list[httpx.AsyncClient],
+        client: httpx.AsyncClient,
         credentials: Resolver | None = None,
         breakers: Breakers | None = None,
         balancer: Balancer | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.clients = clients
-        self._turn = itertools.cycle(range(len(clients)))
+        self.client = client
         self.credentials = credentials or Resolver()
         self.breakers = breakers or Breakers()
         self.balancer = balancer or Balancer()
         self._rng = rng or random.Random()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.clients[next(self._turn)]
 
     def plan(self, call: Call) -> tuple[list[Attempt], list[str]]:
         """The attempts in the order they will be tried, and the providers skipped for an open circuit."""

@@ -15,6 +15,7 @@ next request.
 
 from __future__ import annotations
 
+import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,17 @@ class _Body(httpx.AsyncByteStream):
             response.close()  # cut short by the reader: that connection is never reused
 
 
+_SSL: list[ssl.SSLContext] = []
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's CAs, SSL_CERT_FILE honoured), made once per process: loading the
+    CA bundle takes ~30 ms and ~1 MiB, and every transport verifies against the same roots."""
+    if not _SSL:
+        _SSL.append(httpx.create_ssl_context())
+    return _SSL[0]
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session per transport, made on first use (it must be made inside the running loop)."""
 
@@ -104,7 +116,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self._limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry or 15.0,
-            ssl=httpx.create_ssl_context(),  # certifi, like httpx: the same CAs as before, SSL_CERT_FILE honoured
+            ssl=_ssl_context(),
         )
         return aiohttp.ClientSession(
             connector=connector,

@@ -28,7 +28,7 @@ async def test_an_unstarted_stream_closes_its_upstream() -> None:
         async with httpx.AsyncClient() as client:
             snapshot = Snapshot(config, {"up": "k" * 12})
             call = Call(body, decision, resolve(decision.model, config), snapshot, {}, "", seen.append)
-            result = await Dispatcher([client]).run(call)
+            result = await Dispatcher(client).run(call)
             assert result.stream is not None and seen == []
             del result  # never iterated: as when Quart is cancelled before sending the body
             gc.collect()
