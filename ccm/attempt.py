@@ -29,7 +29,7 @@ from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, 
 from ccm.relay import Done, close_quietly
 from ccm.routing import Attempt, RoutingDecision
 from ccm.state import Snapshot
-from ccm.transport import parsed_url
+from ccm.transport import Reads, parsed_url
 from config.schema import Timeouts
 
 log = logging.getLogger("ccm.dispatch")
@@ -145,7 +145,7 @@ class Answer:
     message: dict[str, Any] | None = None
     ttfb_ms: float = 0.0
     translator: Any = None
-    chunks: AsyncIterator[bytes] | None = None
+    chunks: Reads | None = None
 
 
 async def try_mapping(
@@ -207,7 +207,7 @@ async def try_mapping(
                 ttfb = (time.perf_counter() - started) * 1000
                 return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
             translator = adapter.stream(ctx, content_type)
-            chunks = response.aiter_bytes()
+            chunks = Reads(response)
             first = await _window(chunks, translator)
     except InvalidUpstream as exc:
         await close_quietly(response)

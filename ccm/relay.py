@@ -21,6 +21,7 @@ import httpx
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.requestlog import AttemptRecord
 from ccm.sse import encode
+from ccm.transport import Reads
 
 log = logging.getLogger("ccm.relay")
 
@@ -68,7 +69,7 @@ async def close_quietly(response: httpx.Response | None) -> None:
 
 async def relay_stream(
     first: list[Frame],
-    chunks: AsyncIterator[bytes],
+    chunks: Reads | AsyncIterator[bytes],
     translator: StreamTranslator,
     response: httpx.Response,
     done: Done,
@@ -78,22 +79,18 @@ async def relay_stream(
     saw_error = any(frame.event == "error" for frame in first)
     try:
         yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through Quart and Hypercorn
-        iterator = chunks.__aiter__()
-        pending: asyncio.Task[bytes] | None = None
+        reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
             while not translator.complete and not saw_error:
-                pending = asyncio.ensure_future(iterator.__anext__())
-                while True:
-                    finished, _ = await asyncio.wait({pending}, timeout=PING_INTERVAL)
-                    if finished:
-                        break
-                    yield _PING
                 try:
-                    chunk = pending.result()
-                except StopAsyncIteration:
+                    async with asyncio.timeout(PING_INTERVAL):  # one timer per read, no task per chunk
+                        chunk = await reads.next()
+                except TimeoutError:
+                    yield _PING  # the read stays where it was (Reads is cancel-safe)
+                    continue
+                if not chunk:
                     break
-                pending = None
                 frames = translator.feed(chunk)
                 if frames:  # the events of one upstream read go out as one write
                     saw_error = saw_error or any(frame.event == "error" for frame in frames)
@@ -122,8 +119,7 @@ async def relay_stream(
             done.status, done.error, done.outcome = 502, f"{type(exc).__name__}: {exc}", "ccm_error"
             yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
+            reads.cancel()
     except (asyncio.CancelledError, GeneratorExit):
         done.status, done.error = 499, CLIENT_LEFT
         raise

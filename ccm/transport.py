@@ -15,6 +15,7 @@ next request.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -65,13 +66,13 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        content = self._response.content
+        while chunk := await self.read():
+            yield chunk
+
+    async def read(self) -> bytes:
+        """What has arrived (b"" at the end). Cancel-safe: aiohttp keeps the bytes for the next call."""
         with _mapped(self._request):
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    return
-                yield chunk
+            return await self._response.content.readany()
 
     async def aclose(self) -> None:
         response = self._response
@@ -90,6 +91,49 @@ def _ssl_context() -> ssl.SSLContext:
     if not _SSL:
         _SSL.append(httpx.create_ssl_context())
     return _SSL[0]
+
+
+class Reads:
+    """A body's reads as they arrive, for the relay: `next()` may be cancelled (the ping timer's wait) and
+    called again without losing a byte, so a stream needs no task per chunk to ping while it waits.
+
+    A response from AiohttpTransport reads aiohttp's buffer directly (cancel-safe by itself); any other
+    source of chunks (the translators' property tests) gets a read task shielded from the cancel."""
+
+    def __init__(self, source: httpx.Response | AsyncIterator[bytes]) -> None:
+        body = source.extensions.get("ccm.body") if isinstance(source, httpx.Response) else None
+        self._body: _Body | None = body if isinstance(body, _Body) else None
+        self._iterator: AsyncIterator[bytes] | None = None
+        if self._body is None:
+            self._iterator = aiter(source.aiter_bytes() if isinstance(source, httpx.Response) else source)
+        self._pending: asyncio.Future[bytes] | None = None
+
+    async def next(self) -> bytes:
+        """The next bytes, b"" at the end."""
+        if self._body is not None:
+            return await self._body.read()
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._from_iterator())
+        chunk = await asyncio.shield(self._pending)
+        self._pending = None
+        return chunk
+
+    async def _from_iterator(self) -> bytes:
+        assert self._iterator is not None
+        return await anext(self._iterator, b"")
+
+    def __aiter__(self) -> Reads:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self.next()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -121,7 +165,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no upstream cookies
-            auto_decompress=False,  # httpx decodes content-encoding itself
+            auto_decompress=True,  # in C, and before Reads sees the bytes; httpx is told the body is plain
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),  # httpx's own go out
             read_bufsize=2**16,
         )
@@ -152,12 +196,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 server_hostname=request.extensions.get("sni_hostname"),
                 proxy=self._proxy(request.url),
             )
+        headers = response.raw_headers
+        if response.headers.get("content-encoding", "identity") != "identity":  # aiohttp decodes it
+            headers = tuple((k, v) for k, v in headers if k.lower() not in (b"content-encoding", b"content-length"))
+        stream = _Body(response, request)
         return httpx.Response(
             status_code=response.status,
-            headers=response.raw_headers,
-            stream=_Body(response, request),
+            headers=headers,
+            stream=stream,
             request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode(),
+                "ccm.body": stream,
+            },
         )
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from ccm.app import upstream_client
+from ccm.transport import Reads
 from tests.fakes.upstream import FakeUpstream, Reply
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -191,3 +192,20 @@ async def test_an_environment_proxy_is_honoured_and_no_proxy_bypasses_it(monkeyp
             assert proxy.received[0].path == "http://llm.example.invalid/v1/x"  # absolute form: a proxy request
         finally:
             await client.aclose()
+
+
+async def test_reads_are_decoded_and_survive_a_cancelled_wait(client: httpx.AsyncClient) -> None:
+    """The relay's reads: a gzip stream arrives decoded, and a wait cut by the ping timer loses nothing."""
+    body = gzip.compress(b"data: one\n\ndata: two\n\n")
+    with FakeUpstream() as up:
+        up.script(Reply.stream([body[:10], body[10:]], pauses={1: 0.3}, headers={"content-encoding": "gzip"}))
+        async with client.stream("POST", up.url, content=b"{}") as response:
+            assert "content-encoding" not in response.headers  # decoded once, by the transport
+            reads, got = Reads(response), b""
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.05):  # the second piece is 0.3 s away: this wait is cut
+                    while True:
+                        got += await reads.next()
+            while chunk := await reads.next():
+                got += chunk
+        assert got == b"data: one\n\ndata: two\n\n"
