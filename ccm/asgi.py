@@ -20,7 +20,7 @@ from typing import Any
 from quart import Quart
 
 from ccm.attempt import Result, error_result
-from ccm.http import browser_refusal
+from ccm.http import browser_refusal, joined_headers
 from ccm.state import ConfigHolder
 
 log = logging.getLogger("ccm.asgi")
@@ -54,11 +54,7 @@ class ProxyApp:
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
 
     async def _messages(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope["headers"]:  # Hypercorn's names are lower-case
-            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-            # A repeated header is one list (RFC 9110 5.3): two anthropic-beta lines are both kept.
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
         why = browser_refusal(self._holder.current, headers, scope)
         if why is not None:
             await _send_whole(send, error_result(403, "permission_error", why, {}))
@@ -107,11 +103,9 @@ class ProxyApp:
     async def _body(self, receive: Receive, send: Send, headers: Mapping[str, str]) -> bytes | None:
         """The whole request body, or None after answering 413/408 (or when the client left)."""
         length = headers.get("content-length", "")
-        too_large = error_result(
-            413, "request_too_large", f"request body is larger than {self._max_body // 2**20} MiB", {}
-        )
+        too_large = f"request body is larger than {self._max_body // 2**20} MiB"
         if length.isdigit() and int(length) > self._max_body:
-            await _send_whole(send, too_large)
+            await _send_whole(send, error_result(413, "request_too_large", too_large, {}))
             return None
         parts: list[bytes] = []
         size = 0
@@ -124,7 +118,7 @@ class ProxyApp:
                     part = message.get("body", b"")
                     size += len(part)
                     if size > self._max_body:
-                        await _send_whole(send, too_large)
+                        await _send_whole(send, error_result(413, "request_too_large", too_large, {}))
                         return None
                     parts.append(part)
                     if not message.get("more_body", False):

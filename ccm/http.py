@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -20,6 +20,16 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def anthropic_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(error_body(error_type, message), status, headers)
+
+
+def joined_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Request headers as ccm passes them on: lower-case names, a repeated one as one comma list (RFC 9110
+    5.3), so two anthropic-beta lines are both kept. The lean path and the Quart routes both use it."""
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        name = key.lower()
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 def authorized(snapshot: Snapshot, headers: Mapping[str, str] | None = None) -> bool:

@@ -18,7 +18,7 @@ from quart import Quart, Response, request
 from ccm.attempt import Call, error_result, prepare_body
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Dispatcher, Result
-from ccm.http import authorized, json_response
+from ccm.http import authorized, joined_headers, json_response
 from ccm.metrics import Metrics
 from ccm.providers.base import RequestContext
 from ccm.records import to_record
@@ -141,12 +141,8 @@ def to_response(result: Result) -> Response:
 
 
 def lowered(headers: Any) -> dict[str, str]:
-    """A Quart request's headers as ccm.asgi passes them: lower-case names, a repeated one as one list."""
-    out: dict[str, str] = {}
-    for key, value in headers.items():
-        name = key.lower()
-        out[name] = f"{out[name]}, {value}" if name in out else value
-    return out
+    """A Quart request's headers as ccm.asgi passes them (ccm.http.joined_headers)."""
+    return joined_headers(headers.items())
 
 
 def client_headers(headers: Mapping[str, str]) -> dict[str, str]:

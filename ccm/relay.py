@@ -78,7 +78,7 @@ async def relay_stream(
     """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through Quart and Hypercorn
+        yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through ccm.asgi and Hypercorn
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
