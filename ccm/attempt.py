@@ -236,8 +236,8 @@ async def try_mapping(
         log.exception("attempt %s/%s: ccm failed on this answer", provider.name, attempt.actual_model)
         return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", ccm_error=True)
     ttfb = (time.perf_counter() - started) * 1000
-    error = next((f for f in first if f.event == "error"), None)
-    if error is not None:  # an error before any content: a failed attempt like an HTTP error
+    error = _error_before_content(first)
+    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
         await close_quietly(response)
         data: dict[str, Any] = error.data if isinstance(error.data, dict) else {}
         raw_detail = data.get("error")
@@ -269,6 +269,17 @@ async def _window(chunks: AsyncIterator[bytes], translator: Any) -> list[Frame]:
     if any(f.event in _CONTENT or f.event == "error" for f in held):
         return held
     raise InvalidUpstream("stream ended before its first content")
+
+
+def _error_before_content(frames: list[Frame]) -> Frame | None:
+    """An error event ahead of the first content event: however the upstream's bytes were split into reads,
+    only such an error fails over (DESIGN: after the window, an upstream failure ends the stream)."""
+    for frame in frames:
+        if frame.event == "error":
+            return frame
+        if frame.event in _CONTENT:
+            return None
+    return None
 
 
 def _http_failure(

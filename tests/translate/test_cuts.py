@@ -17,7 +17,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccm.attempt import _window
+from ccm.attempt import _error_before_content, _window
 from ccm.providers.anthropic import ADAPTER as ANTHROPIC
 from ccm.providers.base import InvalidUpstream, StreamTranslator
 from ccm.providers.openai import ADAPTER as OPENAI
@@ -74,7 +74,7 @@ async def _client_view(translator: StreamTranslator, pieces: list[bytes]) -> byt
         first = await _window(chunks, translator)
     except InvalidUpstream:
         return None
-    if any(f.event == "error" for f in first):
+    if _error_before_content(first) is not None:  # as try_mapping: a failed attempt, never sent
         return None
     done = Done(200, 1)
     out = b""
