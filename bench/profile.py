@@ -1,9 +1,11 @@
 """Where a proxied request's time goes: py-spy on the pinned ccm process under load (issue 12's "How").
 
-    python bench/profile.py [--mode json|stream] [--body hello|big] [--seconds 15] [--top 30] [--native]
+    python bench/profile.py [--mode json|stream] [--body hello|big] [--concurrency 32] [--seconds 15] [--top 30]
+                            [--native]
 
 Starts the same fake upstream and ccm config as bench/compare.py (ccm on the last core, load and upstream
-on the first), drives `c=32` for `--seconds` while `py-spy record --format raw` samples ccm, then prints
+on the first), drives `--concurrency` connections (32 by default; 1 shows the per-request path a
+lone Claude Code session sees) for `--seconds` while `py-spy record --format raw` samples ccm, then prints
 the functions with the largest share of samples: own time (the frame at the top of the stack) and total
 time (anywhere on the stack), by module, so the biggest cost can be removed at its source. py-spy is not a
 project dependency: `pip install py-spy`. The raw profile is kept in `--out` for flame graphs.
@@ -71,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["json", "stream"], default="json")
     parser.add_argument("--body", choices=["hello", "big"], default="hello")
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--native", action="store_true")
@@ -89,14 +92,14 @@ def main() -> None:
         cmd += ["--gil", "-d", str(int(args.seconds) + 1)] + (["--native"] if args.native else [])
         recorder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result: list[float] = []
-        load = threading.Thread(target=lambda: result.append(run_for(proxy.spec.port, shot, 32, args.seconds)[0]))
+        load = threading.Thread(target=lambda: result.append(run_for(proxy.spec.port, shot, args.concurrency, args.seconds)[0]))
         load.start()
         load.join()
         recorder.wait()
     finally:
         proxy.stop()
         upstream.terminate()
-    print(f"{args.body} {args.mode} at c=32: {result[0]:.0f} req/s (while sampled)")
+    print(f"{args.body} {args.mode} at c={args.concurrency}: {result[0]:.0f} req/s (while sampled)")
     print(summarize(args.out, args.top))
 
 

@@ -29,7 +29,7 @@ from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, 
 from ccm.relay import Done, close_quietly
 from ccm.routing import Attempt, RoutingDecision
 from ccm.state import Snapshot
-from ccm.transport import Reads, parsed_url
+from ccm.transport import Reads, UpstreamResponse, parsed_url, post
 from config.schema import Timeouts
 
 log = logging.getLogger("ccm.dispatch")
@@ -140,7 +140,7 @@ class Answer:
 
     ctx: RequestContext
     adapter: Adapter
-    response: httpx.Response
+    response: UpstreamResponse
     first: list[Frame] | None = None
     message: dict[str, Any] | None = None
     ttfb_ms: float = 0.0
@@ -176,21 +176,15 @@ async def try_mapping(
     timeouts: Timeouts = call.snapshot.config.server.timeouts
     connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
     headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
-    try:
-        request = client.build_request(
-            "POST",
-            parsed_url(upstream.url),
-            headers=upstream.headers,
-            content=upstream.body,
-            timeout=httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0),
-        )
-    except UnicodeEncodeError:
-        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
-    response: httpx.Response | None = None
+    timeout = httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0)
+    response: UpstreamResponse | None = None
     phase = "headers"
     try:
         async with asyncio.timeout(min(remaining_s, connect_s + headers_s)):
-            response = await client.send(request, stream=True)
+            try:
+                response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
+            except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
+                return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
         status = response.status_code
         content_type = response.headers.get("content-type", "")
         phase = "first event"
@@ -286,7 +280,7 @@ def _http_failure(
     failure: Callable[..., Failure],
     adapter: Adapter,
     ctx: RequestContext,
-    response: httpx.Response,
+    response: UpstreamResponse,
     content: bytes,
 ) -> Failure:
     auth_type, wire = ctx.attempt.provider.auth_type, ctx.attempt.provider.wire

@@ -21,7 +21,7 @@ import httpx
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.requestlog import AttemptRecord
 from ccm.sse import encode
-from ccm.transport import Reads
+from ccm.transport import Reads, UpstreamResponse
 
 log = logging.getLogger("ccm.relay")
 
@@ -61,7 +61,7 @@ def error_frame(error_type: str, message: str) -> bytes:
     return encode("error", error_body(error_type, message))
 
 
-async def close_quietly(response: httpx.Response | None) -> None:
+async def close_quietly(response: UpstreamResponse | None) -> None:
     if response is not None:
         with contextlib.suppress(Exception):
             await response.aclose()
@@ -71,7 +71,7 @@ async def relay_stream(
     first: list[Frame],
     chunks: Reads | AsyncIterator[bytes],
     translator: StreamTranslator,
-    response: httpx.Response,
+    response: UpstreamResponse,
     done: Done,
     on_done: Callable[[Done], None],
 ) -> AsyncIterator[bytes]:
@@ -131,7 +131,7 @@ async def relay_stream(
 
 
 def guarded(
-    relay: AsyncIterator[bytes], response: httpx.Response, done: Done, on_done: Callable[[Done], None]
+    relay: AsyncIterator[bytes], response: UpstreamResponse, done: Done, on_done: Callable[[Done], None]
 ) -> AsyncIterator[bytes]:
     """Close the upstream even if the client leaves before the server starts sending the body.
 
