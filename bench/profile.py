@@ -92,7 +92,9 @@ def main() -> None:
         cmd += ["--gil", "-d", str(int(args.seconds) + 1)] + (["--native"] if args.native else [])
         recorder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result: list[float] = []
-        load = threading.Thread(target=lambda: result.append(run_for(proxy.spec.port, shot, args.concurrency, args.seconds)[0]))
+        load = threading.Thread(
+            target=lambda: result.append(run_for(proxy.spec.port, shot, args.concurrency, args.seconds)[0])
+        )
         load.start()
         load.join()
         recorder.wait()
