@@ -32,6 +32,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pin_load_here() -> None:
+    """Keep this process (the load client) on the first core, as bench/compare.py does: the proxy is on
+    the last, and a client beside it would be measured as the proxy's own time."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, {cores[0]})
+
+
 def pinned(core: int | None) -> Callable[[], None] | None:
     if core is None:
         return None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cmp_procs import ccm_spec, tree
+from cmp_procs import ccm_spec, pin_load_here, tree
 from cmp_wire import run_count, run_for
 from compare import big_fixture, shots, start, start_upstream
 
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--body", choices=["hello", "big"], default="hello")
     parser.add_argument("--seconds", type=float, default=8.0, help="with --concurrency > 1: load duration")
     args = parser.parse_args()
+    pin_load_here()
     upstream, upstream_port = start_upstream(0)
     shot, _ = shots(args.body, args.mode, json.loads(big_fixture().read_text()))
     proxy, _ = start(ccm_spec(upstream_port, resilience=False), 1, shot.raw)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cmp_procs import ccm_spec
+from cmp_procs import ccm_spec, pin_load_here
 from cmp_wire import run_for
 from compare import big_fixture, shots, start, start_upstream
 
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--native", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/ccm-profile.txt"))
     args = parser.parse_args()
+    pin_load_here()
     if shutil.which("py-spy") is None and not (Path(sys.executable).parent / "py-spy").exists():
         raise SystemExit("py-spy is not installed: pip install py-spy")
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")

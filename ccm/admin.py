@@ -20,19 +20,14 @@ from quart import Quart, Response, request
 
 from ccm.admin_oauth import register_oauth
 from ccm.credentials import Credential, CredentialError, Resolver
+from ccm.http import HeaderLookup
 from ccm.metrics import Metrics
 from ccm.provider_check import check_provider
 from ccm.requestlog import RequestLog
+from ccm.responses import anthropic_error as _error
+from ccm.responses import json_response as _json
 from ccm.state import ConfigHolder, Snapshot
 from config.view import masked_view
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status=status, content_type="application/json")
-
-
-def _error(status: int, error_type: str, message: str) -> Response:
-    return _json({"type": "error", "error": {"type": error_type, "message": message}}, status)
 
 
 def config_view(snapshot: Snapshot) -> dict[str, Any]:
@@ -46,13 +41,13 @@ def register_admin(
     holder: ConfigHolder,
     requests: RequestLog,
     state: dict[str, Any],
-    authorized: Callable[[Snapshot], bool],
+    authorized: Callable[[Snapshot, HeaderLookup], bool],
     metrics: Metrics,
 ) -> None:
     @app.before_request
     async def guard() -> Response | None:
         guarded = request.path.startswith("/api/") or request.path == "/metrics"
-        if guarded and request.path != "/api/hello" and not authorized(holder.current):
+        if guarded and request.path != "/api/hello" and not authorized(holder.current, request.headers):
             return _error(401, "authentication_error", "invalid or missing router key (server.api_key)")
         return None
 

@@ -20,6 +20,8 @@ from ccm.credentials import CredentialError
 from ccm.oauth import flow, tokens
 from ccm.oauth.callback import redirect_uri
 from ccm.oauth.manager import TokenManager
+from ccm.responses import anthropic_error as _error
+from ccm.responses import json_response as _json
 from ccm.state import ConfigHolder
 from config.schema import Config
 
@@ -30,14 +32,6 @@ REFUSED_TYPES = {
     "gemini": "ccm does not log in to Google: the Gemini CLI's login serves Code Assist licences only and "
     "Google forbids its use by other tools. Use a Gemini API key (`ccm keys set NAME`) or vertex-ai with ADC",
 }
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status=status, content_type="application/json")
-
-
-def _error(status: int, error_type: str, message: str) -> Response:
-    return _json({"type": "error", "error": {"type": error_type, "message": message}}, status)
 
 
 async def _body() -> dict[str, Any]:

@@ -1,8 +1,8 @@
-"""The Quart app: /v1/messages, count_tokens, /health, and the admin API (ccm.admin).
+"""The proxy app: ccm.asgi's lean endpoints (/v1/messages, count_tokens, /health) over the Quart app of
+ccm.quart_app (the admin API, /metrics), which is built on its first request.
 
-One process-wide httpx.AsyncClient (created before serving, closed after); the config is a snapshot taken
-once per request (ccm.state). Quart defaults that would cut long streams or refuse Claude Code's large
-bodies are overridden (FACTS.md section 3).
+One process-wide httpx.AsyncClient (created at startup, closed at shutdown); the config is a snapshot
+taken once per request (ccm.state).
 """
 
 from __future__ import annotations
@@ -10,23 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from quart import Quart, Response, request
 
-from ccm import __version__
 from ccm.adc import AdcTokens
-from ccm.asgi import ProxyApp
+from ccm.asgi import Lifespan, ProxyApp
 from ccm.breaker import Breakers
 from ccm.credentials import Resolver
 from ccm.dispatch import Dispatcher
-from ccm.http import anthropic_error, authorized, browser_refusal, json_response
 from ccm.journal import Journal
+from ccm.messages import make_endpoints
 from ccm.metrics import Metrics
 from ccm.oauth.manager import TokenManager
 from ccm.requestlog import RequestLog
@@ -35,9 +32,13 @@ from ccm.transport import AiohttpTransport
 from config import paths
 from config.schema import Config
 
+if TYPE_CHECKING:
+    from quart import Quart
+
 log = logging.getLogger("ccm.app")
 
 MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+BODY_TIMEOUT = 120.0  # seconds for a request body to arrive (Quart's BODY_TIMEOUT, on both paths)
 
 
 def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None:
@@ -68,10 +69,8 @@ def upstream_client() -> httpx.AsyncClient:
 
 
 def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> ProxyApp:
-    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal): the Quart app
-    behind ccm.asgi's lean path for POST /v1/messages."""
-    app = Quart("ccm")
-    app.config.update(RESPONSE_TIMEOUT=None, BODY_TIMEOUT=120, MAX_CONTENT_LENGTH=MAX_BODY)
+    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal): ccm.asgi's lean
+    endpoints, with the Quart app (the admin API, /metrics) built behind them on first use."""
     holder = holder or ConfigHolder(Path(config_path))
     if holder._snapshot is None:
         holder.load()
@@ -81,9 +80,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     metrics = Metrics(_canonical_model(holder), started_at=state["started"])
     journal = Journal(paths.requests_path())
     requests.sinks += [metrics.observe, journal.append]
-    app.extensions["ccm"] = {"holder": holder, "requests": requests, "state": state, "metrics": metrics}
+    extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
 
-    @app.before_serving
     async def startup() -> None:
         client = state["client"] = upstream_client()
         dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
@@ -95,7 +93,6 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()
 
-    @app.after_serving
     async def shutdown() -> None:
         watcher = state.pop("watcher", None)
         if watcher is not None:
@@ -107,57 +104,16 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             await client.aclose()
         await journal.close()
 
-    @app.errorhandler(413)
-    async def too_large(_: Exception) -> Response:
-        return anthropic_error(413, "request_too_large", f"request body is larger than {MAX_BODY // 2**20} MiB")
+    def build_quart() -> Quart:
+        from ccm.quart_app import build_quart
 
-    @app.errorhandler(404)
-    async def not_found(_: Exception) -> Response:
-        return anthropic_error(404, "not_found_error", f"no such endpoint: {request.method} {request.path}")
+        quart = build_quart(holder, requests, state, metrics, MAX_BODY)
+        quart.extensions.update(extensions)
+        return quart
 
-    @app.errorhandler(405)
-    async def not_allowed(_: Exception) -> Response:
-        return anthropic_error(405, "invalid_request_error", f"method {request.method} not allowed on {request.path}")
-
-    @app.errorhandler(500)
-    async def internal_error(error: Exception) -> Response:
-        # Quart logged the traceback; the client still gets an Anthropic error, not an HTML page. The
-        # exception's text stays out of it (it may quote a header value, and so a key).
-        original = getattr(error, "original_exception", None) or error
-        return anthropic_error(500, "api_error", f"ccm failed to handle this request ({type(original).__name__})")
-
-    @app.before_request
-    async def refuse_browsers() -> Response | None:
-        # Every route, /health included (ccm/origin.py says why); before the admin API's own key check.
-        why = browser_refusal(holder.current, request.headers, request.scope)
-        return None if why is None else anthropic_error(403, "permission_error", why)
-
-    @app.get("/health")
-    async def health() -> Response:
-        return json_response(
-            {
-                "status": "ok",
-                "version": __version__,
-                "pid": os.getpid(),
-                "uptime_s": round(time.time() - state["started"], 1),
-                "config": str(holder.path),
-                "generation": holder.current.generation,
-            }
-        )
-
-    @app.route("/api/hello", methods=["GET", "HEAD"])
-    async def hello() -> Response:
-        # Claude Code's TUI probes this at start; a 200 is kinder than a 404.
-        return json_response({})
-
-    from ccm.messages import register_messages
-
-    register_messages(app, holder, state, requests, metrics, credentials)
-
-    from ccm.admin import register_admin
-
-    register_admin(app, holder, requests, state, authorized, metrics)
-    return ProxyApp(app, holder, state, MAX_BODY)
+    endpoints = make_endpoints(holder, state, requests, metrics, credentials)
+    lifespan = Lifespan(startup, shutdown)
+    return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
 
 
 def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:

@@ -1,27 +1,38 @@
-"""The ASGI app Hypercorn serves: `POST /v1/messages` on a lean path of its own, everything else by Quart.
+"""The ASGI app Hypercorn serves: Claude Code's endpoints on a lean path of their own, the rest by Quart.
 
-Why: Claude Code's traffic is nearly all `POST /v1/messages`, and for a small request Quart's machinery
-(a Request object and two tasks per request, the request and app contexts, URL matching, before/after
-hooks, a Response object, a `wait_for` around the send) was a fifth of the proxy's own time in issue 12's
-profile. The lean path runs the very same code as the Quart route (ccm.messages' `answer`: authorize,
-parse, validate, route, dispatch) and only replaces the framework around it: the body read with Quart's
-limits (32 MiB, 120 s), the browser check every route gets, and the answer sent as it comes, a stream
-chunk by chunk. A client that hangs up cancels the request, as Quart did, so the upstream is closed.
-Anything else (other paths, other methods, websockets, lifespan) goes to Quart unchanged.
+Why: Claude Code's traffic is nearly all `POST /v1/messages` (and bursts of count_tokens), and for a
+small request Quart's machinery (a Request object and two tasks per request, the request and app
+contexts, URL matching, before/after hooks, a Response object, a `wait_for` around the send) was a fifth
+of the proxy's own time in issue 12's profile. The lean path runs ccm.messages' endpoints (authorize,
+parse, validate, route, dispatch) and only replaces the framework around them: the body read with
+Quart's limits (32 MiB, 120 s), the browser check every route gets, and the answer sent as it comes, a
+stream chunk by chunk. A client that hangs up cancels the request, as Quart did, so the upstream is closed.
+
+`/health` and `/api/hello` are answered here too, and the lifespan (startup, shutdown) is ccm's own: so
+Quart (and Flask and Werkzeug under it, a third of the imports) is built only when the first other
+request comes (the admin API, /metrics, a 404), and `ccm start` serves sooner.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from quart import Quart
+import orjson
 
+from ccm import __version__
 from ccm.attempt import Result, error_result
 from ccm.http import browser_refusal, joined_headers
+from ccm.messages import Endpoints
 from ccm.state import ConfigHolder
+
+if TYPE_CHECKING:
+    from quart import Quart
 
 log = logging.getLogger("ccm.asgi")
 
@@ -31,29 +42,123 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Answer = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 
+@dataclass
+class Lifespan:
+    """What runs once the server listens (`startup`) and once it stops (`shutdown`)."""
+
+    startup: Callable[[], Awaitable[None]]
+    shutdown: Callable[[], Awaitable[None]]
+
+
 class ProxyApp:
-    """Quart's app behind a fast lane for the one endpoint that carries the traffic.
+    """ccm's ASGI app: the lean endpoints, and Quart behind them for everything else.
 
-    Attribute reads fall through to the Quart app (`extensions`, `config`, ...), so everything that knew
-    the Quart app keeps working with this one."""
+    Attribute reads it does not have fall through to the Quart app (`config`, `test_client`, ...), built
+    on that first read."""
 
-    def __init__(self, quart: Quart, holder: ConfigHolder, state: dict[str, Any], max_body: int) -> None:
-        self.quart = quart
+    def __init__(
+        self,
+        holder: ConfigHolder,
+        endpoints: Endpoints,
+        lifespan: Lifespan,
+        build_quart: Callable[[], Quart],
+        extensions: dict[str, Any],
+        max_body: int,
+        body_timeout: float,
+        started: float,
+    ) -> None:
         self._holder = holder
-        self._state = state
+        self._lean: dict[str, Answer] = {
+            "/v1/messages": endpoints.answer,
+            "/v1/messages/count_tokens": endpoints.count_tokens,
+        }
+        self._lifespan_hooks = lifespan
+        self._build_quart = build_quart
+        self._quart: Quart | None = None
+        self._quart_started: asyncio.Task[None] | None = None
+        self.extensions = extensions
         self._max_body = max_body
-        self._body_timeout = float(quart.config["BODY_TIMEOUT"])
+        self._body_timeout = body_timeout
+        self._started = started
+
+    @property
+    def quart(self) -> Quart:
+        if self._quart is None:
+            self._quart = self._build_quart()
+        return self._quart
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never build Quart for a missing private attribute (copy, pickle)
+            raise AttributeError(name)
         return getattr(self.quart, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/messages" and scope["method"] == "POST":
-            await self._messages(scope, receive, send)
-        else:
-            await self.quart(scope, receive, send)  # type: ignore[arg-type]
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            endpoint = self._lean.get(path)
+            if endpoint is not None:
+                if scope["method"] == "POST":
+                    await self._messages(endpoint, scope, receive, send)
+                else:
+                    message = f"method {scope['method']} not allowed on {path}"
+                    await _send_whole(send, error_result(405, "invalid_request_error", message, {"allow": "POST"}))
+                return
+            if path in ("/health", "/api/hello") and scope["method"] in ("GET", "HEAD"):
+                await self._small(path, scope, send)
+                return
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        quart = self.quart
+        if self._quart_started is None:  # Quart's own startup, once, for the first request it serves
+            self._quart_started = asyncio.get_running_loop().create_task(quart.startup())
+        await asyncio.shield(self._quart_started)
+        await quart(scope, receive, send)  # type: ignore[arg-type]
 
-    async def _messages(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self._lifespan_hooks.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    if self._quart_started is not None:
+                        await self._quart_started
+                        await self.quart.shutdown()
+                finally:
+                    await self._lifespan_hooks.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _small(self, path: str, scope: Scope, send: Send) -> None:
+        """/health (what `ccm start` and health checks poll) and /api/hello (Claude Code's start-up probe)."""
+        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
+        snapshot = self._holder.current
+        why = browser_refusal(snapshot, headers, scope)
+        if why is not None:
+            await _send_whole(send, error_result(403, "permission_error", why, {}))
+            return
+        data: dict[str, Any] = {}
+        if path == "/health":
+            data = {
+                "status": "ok",
+                "version": __version__,
+                "pid": os.getpid(),
+                "uptime_s": round(time.time() - self._started, 1),
+                "config": str(self._holder.path),
+                "generation": snapshot.generation,
+            }
+        body = b"" if scope["method"] == "HEAD" else orjson.dumps(data)
+        await _send_whole(send, Result(200, {"content-type": "application/json"}, body), length=len(orjson.dumps(data)))
+
+    async def _messages(self, answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
         headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
         why = browser_refusal(self._holder.current, headers, scope)
         if why is not None:
@@ -82,7 +187,6 @@ class ProxyApp:
             started = True  # Hypercorn took the status line and headers: too late for an error answer
 
         try:
-            answer: Answer = self._state["answer"]
             result = await answer(headers, raw, scope["query_string"].decode("latin-1"))
             if result.stream is None:
                 await _send_whole(sending, result)
@@ -93,7 +197,7 @@ class ProxyApp:
                 raise
             task.uncancel()  # the client is gone: nothing to send, nothing to raise into Hypercorn
         except Exception as exc:
-            log.exception("POST /v1/messages failed: a bug in ccm")
+            log.exception("POST %s failed: a bug in ccm", scope["path"])
             if not started:  # the client still gets an Anthropic error, never a traceback or a hang
                 message = f"ccm failed to handle this request ({type(exc).__name__})"
                 await _send_whole(send, error_result(500, "api_error", message, {}))
@@ -134,9 +238,11 @@ def _head(result: Result, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     return {"type": "http.response.start", "status": result.status, "headers": headers + extra}
 
 
-async def _send_whole(send: Send, result: Result) -> None:
+async def _send_whole(send: Send, result: Result, length: int | None = None) -> None:
+    """The answer in one piece; `length`: the content-length of a HEAD answer's missing body."""
     body = result.body
-    await send(_head(result, [(b"content-length", str(len(body)).encode())]))
+    size = len(body) if length is None else length
+    await send(_head(result, [(b"content-length", str(size).encode())]))
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 

@@ -1,25 +1,20 @@
-"""Small HTTP pieces every route shares: JSON and Anthropic-error responses, and the router-key check."""
+"""Small HTTP pieces every route shares, framework-free: request headers as ccm reads them, the router-key
+check and the browser check (Quart's responses are in ccm.responses, so the lean path never imports it)."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import orjson
-from quart import Response, request
+from typing import Any, Protocol
 
 from ccm.origin import refusal
 from ccm.state import Snapshot
-from ccm.wire import error_body
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status=status, headers=headers, content_type="application/json")
+class HeaderLookup(Protocol):
+    """A case-insensitive `get`: ccm.asgi's lower-cased dict, or a Quart request's Headers."""
 
-
-def anthropic_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return json_response(error_body(error_type, message), status, headers)
+    def get(self, key: str, /) -> str | None: ...
 
 
 def joined_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -32,16 +27,15 @@ def joined_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def authorized(snapshot: Snapshot, headers: Mapping[str, str] | None = None) -> bool:
+def authorized(snapshot: Snapshot, headers: HeaderLookup) -> bool:
     """When server.api_key is set, clients must send it as x-ccm-key, x-api-key or Authorization: Bearer
     (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key).
-    `headers`: lower-case names (ccm.asgi's), or Quart's case-insensitive ones (the default)."""
+    `headers`: lower-case names (ccm.asgi's), or Quart's case-insensitive ones."""
     expected = snapshot.router_key
     if not expected:
         return True
-    source: Any = request.headers if headers is None else headers  # None: a Quart route's own request
-    offered = [source.get("x-ccm-key") or "", source.get("x-api-key") or ""]
-    auth = source.get("authorization") or ""
+    offered = [headers.get("x-ccm-key") or "", headers.get("x-api-key") or ""]
+    auth = headers.get("authorization") or ""
     if auth.lower().startswith("bearer "):
         offered.append(auth[7:].strip())
     # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
@@ -49,7 +43,7 @@ def authorized(snapshot: Snapshot, headers: Mapping[str, str] | None = None) -> 
     return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])
 
 
-def browser_refusal(snapshot: Snapshot, headers: Any, scope: Any) -> str | None:
+def browser_refusal(snapshot: Snapshot, headers: HeaderLookup, scope: Mapping[str, Any]) -> str | None:
     """Why this request must be refused as a web page's (ccm/origin.py), or None: the router key lifts it."""
     server = scope.get("server") or ("", 0)
     why = refusal(headers.get("origin"), headers.get("host"), (snapshot.config.server.host, server[0]))

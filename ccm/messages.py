@@ -3,22 +3,24 @@
 Both share one path (DESIGN's picture): authorize, parse once, validate, route, resolve the model's
 mappings into a `Call` (ccm.attempt), then dispatch it, or, for count_tokens, forward it to an
 Anthropic-format first mapping or answer with the local estimate.
+
+Framework-free (headers, body and query in; a `Result` out): ccm.asgi serves both past Quart.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
-from quart import Quart, Response, request
 
 from ccm.attempt import Call, error_result, prepare_body
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Dispatcher, Result
-from ccm.http import authorized, joined_headers, json_response
+from ccm.http import authorized
 from ccm.metrics import Metrics
 from ccm.providers.base import RequestContext
 from ccm.records import to_record
@@ -32,15 +34,24 @@ from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
 from config.schema import Config
 
+Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
-def register_messages(
-    app: Quart,
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens."""
+
+    answer: Endpoint
+    count_tokens: Endpoint
+
+
+def make_endpoints(
     holder: ConfigHolder,
     state: dict[str, Any],
     requests: RequestLog,
     metrics: Metrics,
     credentials: Resolver,
-) -> None:
+) -> Endpoints:
     def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
         def on_done(done: Done) -> None:
             if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
@@ -64,10 +75,7 @@ def register_messages(
         return on_done
 
     def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
-        """Authorize, parse, validate, route and resolve: what both endpoints share.
-
-        Framework-free (headers, body, query in; a Call or an answer out), so the lean ASGI path of
-        ccm.asgi and the Quart routes run the very same code."""
+        """Authorize, parse, validate, route and resolve: what both endpoints share."""
         started = time.perf_counter()
         snapshot = holder.current
         if not authorized(snapshot, headers):
@@ -97,30 +105,24 @@ def register_messages(
         dispatcher: Dispatcher = state["dispatcher"]
         return await dispatcher.run(call)
 
-    state["answer"] = answer  # ccm.asgi serves POST /v1/messages with it, past Quart
-
-    @app.post("/v1/messages")
-    async def messages() -> Response:
-        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
-        return to_response(await answer(lowered(request.headers), raw, request.query_string.decode()))
-
-    @app.post("/v1/messages/count_tokens")
-    async def count_tokens() -> Response:
-        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
-        call = routed("count_tokens", lowered(request.headers), raw, request.query_string.decode())
+    async def count_tokens(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        """POST /v1/messages/count_tokens: the first mapping's own count when it can give one, else ccm's."""
+        call = routed("count_tokens", headers, raw, query)
         if isinstance(call, Result):
-            return to_response(call)
+            return call
         first = call.attempts[0]
         counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
         forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
-        headers = routing_headers(call.decision, attempts=int(counting))
+        answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
         if forwarded is not None:
-            headers |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
+            answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
             call.on_done(Done(200, 1, first.provider.name, first.actual_model))
-            return Response(forwarded, 200, headers, content_type="application/json")
+            return Result(200, answered, forwarded)
         # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
         call.on_done(Done(200, int(counting), "local", "estimate"))
-        return json_response({"input_tokens": estimate_input_tokens(call.body)}, 200, headers)
+        return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
+
+    return Endpoints(answer, count_tokens)
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:
@@ -130,19 +132,6 @@ def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, s
         "x-ccm-attempts": str(attempts),
         "x-ccm-retries": "0",
     }
-
-
-def to_response(result: Result) -> Response:
-    if result.stream is not None:
-        response = Response(result.stream, status=result.status, headers=result.headers)
-        response.timeout = None  # a healthy stream may run as long as it keeps talking
-        return response
-    return Response(result.body, status=result.status, headers=result.headers)
-
-
-def lowered(headers: Any) -> dict[str, str]:
-    """A Quart request's headers as ccm.asgi passes them (ccm.http.joined_headers)."""
-    return joined_headers(headers.items())
 
 
 def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
