@@ -146,6 +146,8 @@ class Answer:
     ttfb_ms: float = 0.0
     translator: Any = None
     chunks: Reads | None = None
+    rest: bytes = b""
+    """The part of the first content's read after that content, still to translate (see _window)."""
 
 
 async def try_mapping(
@@ -202,7 +204,7 @@ async def try_mapping(
                 return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
             translator = adapter.stream(ctx, content_type)
             chunks = Reads(response)
-            first = await _window(chunks, translator)
+            first, rest = await _window(chunks, translator)
     except InvalidUpstream as exc:
         await close_quietly(response)
         return failure(f"invalid answer: {exc}", 502, "api_error", transient=True)
@@ -245,23 +247,34 @@ async def try_mapping(
             retryable=status in RETRYABLE,
             transient=status in RETRYABLE,
         )
-    return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks)
+    return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks, rest=rest)
 
 
 _TRANSIENT: dict[str, Any] = {"retryable": True, "transient": True}
 
 
-async def _window(chunks: AsyncIterator[bytes], translator: Any) -> list[Frame]:
-    """Read until the first content event (or an error): everything before it is held back."""
+async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[Frame], bytes]:
+    """Read until the first content event (or an error): everything before it is held back.
+
+    Returns the held frames and the rest of the read that carried the first content, not yet translated.
+    Why: a small answer often arrives in one read, and translating all of it before the first text leaves
+    would hold that text back for the whole answer's translation. A read is fed one SSE event at a time
+    until content shows (any split is fine for a translator: tests/translate's property tests), and what
+    follows goes to the relay, which translates and sends it after the first text is on its way."""
     held: list[Frame] = []
     async for chunk in chunks:
-        frames = translator.feed(chunk)
-        held += frames  # the whole batch: it may carry the rest of the answer, message_stop included
-        if any(f.event in _CONTENT or f.event == "error" for f in frames):
-            return held
+        start, size = 0, len(chunk)
+        while start < size:
+            end = chunk.find(b"\n\n", start)
+            end = size if end < 0 else end + 2
+            frames = translator.feed(chunk[start:end] if start or end < size else chunk)
+            held += frames
+            start = end
+            if any(f.event in _CONTENT or f.event == "error" for f in frames):
+                return held, chunk[start:]
     held += translator.finish()
     if any(f.event in _CONTENT or f.event == "error" for f in held):
-        return held
+        return held, b""
     raise InvalidUpstream("stream ended before its first content")
 
 

@@ -232,7 +232,9 @@ class Dispatcher:
             body = orjson.dumps(answer.message)
             return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
         assert answer.first is not None and answer.chunks is not None
-        relay = relay_stream(answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done)
+        relay = relay_stream(
+            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest
+        )
         return Result(
             200,
             {**headers, **answered, "content-type": "text/event-stream", "cache-control": "no-cache"},

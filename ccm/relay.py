@@ -74,8 +74,11 @@ async def relay_stream(
     response: UpstreamResponse,
     done: Done,
     on_done: Callable[[Done], None],
+    rest: bytes = b"",
 ) -> AsyncIterator[bytes]:
-    """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent."""
+    """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent.
+
+    `rest`: upstream bytes already read but not yet translated (ccm.attempt._window), fed before any read."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
         yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through ccm.asgi and Hypercorn
@@ -83,12 +86,15 @@ async def relay_stream(
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
             while not translator.complete and not saw_error:
-                try:
-                    async with asyncio.timeout(PING_INTERVAL):  # one timer per read, no task per chunk
-                        chunk = await reads.next()
-                except TimeoutError:
-                    yield _PING  # the read stays where it was (Reads is cancel-safe)
-                    continue
+                if rest:
+                    chunk, rest = rest, b""
+                else:
+                    try:
+                        async with asyncio.timeout(PING_INTERVAL):  # one timer per read, no task per chunk
+                            chunk = await reads.next()
+                    except TimeoutError:
+                        yield _PING  # the read stays where it was (Reads is cancel-safe)
+                        continue
                 if not chunk:
                     break
                 frames = translator.feed(chunk)

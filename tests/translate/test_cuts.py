@@ -71,14 +71,14 @@ async def _client_view(translator: StreamTranslator, pieces: list[bytes]) -> byt
     """The bytes the client would get, or None when the attempt failed inside the window."""
     chunks = _chunks(pieces)
     try:
-        first = await _window(chunks, translator)
+        first, rest = await _window(chunks, translator)
     except InvalidUpstream:
         return None
     if _error_before_content(first) is not None:  # as try_mapping: a failed attempt, never sent
         return None
     done = Done(200, 1)
     out = b""
-    async for part in relay_stream(first, chunks, translator, httpx.Response(200), done, lambda _: None):
+    async for part in relay_stream(first, chunks, translator, httpx.Response(200), done, lambda _: None, rest):
         out += part
     return out
 
