@@ -203,6 +203,21 @@ def test_an_error_in_the_same_read_as_the_first_content_is_passed_on(upstreams: 
     assert b"event: message_stop" not in body and spare.received == []
 
 
+def test_an_unparseable_event_in_the_same_read_as_the_first_content_ends_the_stream(upstreams: Up, proxy: Px) -> None:
+    """Past the first content the answer has begun, however the bytes fall into reads: an event that will
+    not parse ends it with `event: error` (no second attempt, no clean message_stop)."""
+    events = anthropic_stream("partial", pieces=2)[:4] + [b"event: content_block_delta\ndata: {not json\n\n"]
+    broken = upstreams().script(Reply.stream([b"".join(events)]))
+    spare = upstreams().script(Reply.stream(anthropic_stream("whole answer")))
+    p = proxy(chain([broken.url, spare.url]))
+    with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:
+        body = b"".join(response.iter_bytes())
+        assert response.headers["x-ccm-attempts"] == "1"
+    assert body.startswith(b"event: message_start") and b"partial"[:3] in body
+    assert body.count(b"event: error") == 1 and b"event: message_stop" not in body
+    assert spare.received == []
+
+
 def test_error_event_mid_stream_is_passed_once(upstreams: Up, proxy: Px) -> None:
     events = anthropic_stream("partial", pieces=2)[:4] + [
         sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
