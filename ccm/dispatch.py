@@ -35,7 +35,7 @@ from ccm.balance import Balancer
 from ccm.breaker import Breakers
 from ccm.credentials import CredentialError, Resolver
 from ccm.providers.base import Usage, error_type_for
-from ccm.relay import CLIENT_LEFT, Done, guarded, relay_stream
+from ccm.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
 from ccm.requestlog import AttemptRecord
 from ccm.routing import Attempt
 from config.schema import FailoverConfig
@@ -228,7 +228,7 @@ class Dispatcher:
                 _int(usage.get("cache_read_input_tokens")),
                 _int(usage.get("cache_creation_input_tokens")),
             )
-            call.on_done(done)
+            record_soon(call.on_done, done)
             body = orjson.dumps(answer.message)
             return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
         assert answer.first is not None and answer.chunks is not None

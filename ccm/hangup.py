@@ -107,6 +107,8 @@ class HangupAwareTCPServer(TCPServer):
         if isinstance(event, RawData):
             await self._write(event.data)
             return
+        if isinstance(event, Updated) and event.idle:
+            self._flush()  # the response is complete: out now, before the app's after-work (ccm.relay.record_soon)
         if self._read_ended and isinstance(event, Updated) and event.idle:
             # The protocol would start a keep-alive wait for a next request that cannot come: close now.
             await self._close()

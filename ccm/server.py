@@ -163,6 +163,8 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
     cfg.graceful_timeout = GRACEFUL_TIMEOUT
     cfg.keep_alive_timeout = 75
     cfg.keep_alive_max_requests = 100_000
+    cfg.include_server_header = False  # no `server: hypercorn-h11`: nothing to fingerprint, one header less
+    _tune_gc()
     try:
         import uvloop
 
@@ -192,6 +194,25 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
         return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     log.info("ccm stopped")
     return 0
+
+
+#: The collector's first-generation threshold while serving (Python's default is 700 allocations).
+GC_THRESHOLD = (100_000, 20, 100)
+
+
+def _tune_gc() -> None:
+    """Collect rarely, and never again walk what start-up made.
+
+    Why: a small proxied request allocates a few thousand short-lived objects (headers, dicts, frames),
+    nearly all freed by reference counting; with the default threshold the collector still ran several
+    times per request and walked every module, class and config object each time: 6-13% of a small
+    request's CPU, 10-35% more requests per second at c=32 (issue 12). `freeze` moves everything alive
+    now out of the collector's sight; cyclic garbage is still collected, every 100,000 allocations."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def main(argv: list[str] | None = None) -> int:
