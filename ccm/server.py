@@ -29,6 +29,8 @@ from config import paths
 from config.errors import CcmError, ConfigError
 
 if TYPE_CHECKING:
+    from hypercorn.config import Config as HypercornConfig
+
     from ccm.state import ConfigHolder
 
 GRACEFUL_TIMEOUT = 30.0
@@ -149,14 +151,13 @@ def serve(argv: list[str]) -> int:
 
 def _run(holder: ConfigHolder, host: str, port: int) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config as HypercornConfig
 
     from ccm import hangup
     from ccm.app import create_app
 
     hangup.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/hangup.py)
     app = create_app(holder.path, holder=holder)
-    cfg = HypercornConfig()
+    cfg = _hypercorn_config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     cfg.accesslog = None
     cfg.errorlog = logging.getLogger("hypercorn.error")
@@ -194,6 +195,27 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
         return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     log.info("ccm stopped")
     return 0
+
+
+def _hypercorn_config() -> HypercornConfig:
+    """Hypercorn's Config, with the Date header formatted once a second instead of once per response
+    (its `format_date_time` was 1% of a small request's time in issue 12's profile)."""
+    from email.utils import formatdate
+
+    from hypercorn.config import Config
+
+    class _Config(Config):
+        _date: tuple[int, bytes] = (0, b"")
+
+        def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
+            now = int(time.time())
+            if now != self._date[0]:
+                self._date = (now, formatdate(now, usegmt=True).encode("ascii"))
+            return [(b"date", self._date[1]), *super().response_headers(protocol)]
+
+    cfg = _Config()
+    cfg.include_date_header = False  # the date above stands in for Hypercorn's own
+    return cfg
 
 
 #: The collector's first-generation threshold while serving (Python's default is 700 allocations).
