@@ -37,7 +37,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cmp_procs import ROOT, Proxy, ProxySpec, ccm_spec, ccr_spec, get_bytes, http_ok, install_ccr, pinned
+from cmp_procs import (
+    ROOT,
+    Proxy,
+    ProxySpec,
+    ccm_spec,
+    ccr_spec,
+    compile_sources,
+    get_bytes,
+    http_ok,
+    install_ccr,
+    pinned,
+)
 from cmp_table import CCR_VERSION, Row, median_rounds, percentile, render_baseline, render_table, rows
 from cmp_wire import MARK_PACED, MARK_STREAM, Samples, Shot, request_bytes, run_count, run_for
 
@@ -147,6 +158,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     big_kib = round(len(anthropic_body("big", "json", big)) / 1024)
     wanted = [r for r in rows(big_kib) if not args.only or r.key in args.only]
     cli = None if args.skip_ccr else install_ccr(Path(args.ccr_cache))
+    compile_sources()
     upstream, up_port = start_upstream(load_core)
     hello_proxy, hello_direct = shots("hello", "json", big)
     results: dict[str, dict[str, list[float]]] = {}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ccm import tls
 from ccm.adc import AdcTokens
 from ccm.asgi import Lifespan, ProxyApp
 from ccm.breaker import Breakers
@@ -68,6 +69,12 @@ def upstream_client() -> httpx.AsyncClient:
     return client
 
 
+def preload_tls(config: Config) -> None:
+    """Some provider speaks https: its CA store loads beside the start, not in its path (ccm/tls.py)."""
+    if any(not p.effective_base_url.startswith("http://") for p in config.providers):
+        tls.preload()
+
+
 def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> ProxyApp:
     """Build the proxy app for a config file (loaded now: a ConfigError here is fatal): ccm.asgi's lean
     endpoints, with the Quart app (the admin API, /metrics) built behind them on first use."""
@@ -92,6 +99,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()
+        preload_tls(holder.current.config)
+        holder.listeners.append(lambda old, new: preload_tls(new))
 
     async def shutdown() -> None:
         watcher = state.pop("watcher", None)

@@ -111,6 +111,9 @@ class ProxyApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
             return
+        elif kind == "websocket":  # ccm serves none: refused before the handshake (Hypercorn answers 403)
+            await send({"type": "websocket.close", "code": 1008})
+            return
         quart = self.quart
         if self._quart_started is None:  # Quart's own startup, once, for the first request it serves
             self._quart_started = asyncio.get_running_loop().create_task(quart.startup())

@@ -174,12 +174,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self.default_headers: dict[str, str] | None = None  # the client's, lowercased: see `post`
 
     def _proxy(self, url: httpx.URL) -> str | None:
+        """The proxy for `url`, with the CA store loaded first whenever TLS could be involved (ccm/tls.py)."""
         key = (url.scheme, url.host)
         if key not in self._proxy_for:
             proxies = self._env_proxies
             bypass = not proxies or urllib.request.proxy_bypass_environment(url.host, proxies)  # type: ignore[attr-defined]  # public, not in typeshed
             self._proxy_for[key] = None if bypass else proxies.get(url.scheme) or proxies.get("all")
-        return self._proxy_for[key]
+        proxy = self._proxy_for[key]
+        if url.scheme != "http" or proxy is not None:
+            tls.loaded()
+        return proxy
 
     def _timeout(self, pool: float | None, connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
         """httpx's meaning of each timeout (see the module's docstring) as aiohttp's, made once per set."""

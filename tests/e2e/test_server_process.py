@@ -245,3 +245,36 @@ def test_log_level_applies_on_reload(tmp_path: Path) -> None:
             terminate(proc)
     lines = [line for line in (home / "ccm.log").read_text().splitlines() if " -> m via up/x: 200 " in line]
     assert len(lines) == 2, lines  # the request made under "warning" left no info line
+
+
+def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path) -> None:
+    """Hypercorn's websocket stream loads on the first websocket (ccm.server._defer_websockets): the
+    upgrade still gets a real HTTP refusal from the app, and the next request is served as before."""
+    import socket
+
+    home = tmp_path / "home"
+    port = free_port()
+    proc = spawn_server(home, "--create-config", "--port", str(port))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc=proc)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"GET /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 403"), head[:200]  # refused: ccm has no websocket route
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    finally:
+        assert terminate(proc) == 0
+    assert "Traceback" not in (home / "ccm.log").read_text()
+
+
+def test_serving_imports_no_websocket_library_until_a_websocket_comes() -> None:
+    code = (
+        "import sys, ccm.server; ccm.server._defer_websockets(); import hypercorn.asyncio; "
+        "print(sorted(m for m in ('wsproto', 'h11') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT), check=True)
+    assert out.stdout.strip() == "['h11']"

@@ -1,0 +1,140 @@
+"""ccm.tls: the CA store loads off the start path, yet every TLS connection still verifies against it.
+
+Each case runs in a fresh interpreter: the store is loaded once per process, and what is under test is
+when that happens (never at import; before the first https request; from SSL_CERT_FILE when it is set).
+The https upstream is a real TLS server on 127.0.0.1 with a certificate made for the test.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (cert.pem, key.pem)."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ccm test upstream")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+# One https request through the proxy's own upstream client, to a TLS server in the same process; prints
+# the CAs in the shared context before the request, then "200" or the exception's class.
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, ssl, sys
+    from ccm import tls
+    from ccm.app import upstream_client
+
+    async def main():
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+
+        async def handle(reader, writer):
+            await reader.readuntil(b"\\r\\n\\r\\n")
+            writer.write(b"HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        print("before", tls.context().cert_store_stats()["x509_ca"])
+        client = upstream_client()
+        try:
+            response = await client.post(f"https://127.0.0.1:{port}/v1/x", content=b"{}")
+            print("answer", response.status_code)
+        except Exception as exc:
+            print("answer", type(exc).__name__)
+        finally:
+            await client.aclose()
+            server.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+def _run(cert: tuple[Path, Path], **env: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    base.update(PYTHONPATH=str(ROOT), NO_PROXY="*", **env)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(cert[0]), str(cert[1])],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines())
+
+
+def test_importing_the_proxy_loads_no_ca_and_the_first_https_request_loads_them(cert: tuple[Path, Path]) -> None:
+    out = _run(cert, SSL_CERT_FILE=str(cert[0]))
+    assert out == {"before": "0", "answer": "200"}
+
+
+def test_without_the_certificate_in_the_store_the_upstream_is_refused(cert: tuple[Path, Path]) -> None:
+    # certifi's roots do not include the test's certificate: verification is on, so the connection fails.
+    out = _run(cert)
+    assert out == {"before": "0", "answer": "ConnectError"}
+
+
+def test_the_loaded_context_has_httpx_settings() -> None:
+    script = textwrap.dedent(
+        """
+        import httpx, ssl
+        from ccm import tls
+        ours, theirs = tls.loaded(), httpx.create_ssl_context()
+        for attr in ("verify_mode", "check_hostname", "options", "verify_flags", "minimum_version", "protocol"):
+            assert getattr(ours, attr) == getattr(theirs, attr), attr
+        assert ours.cert_store_stats() == theirs.cert_store_stats(), (ours.cert_store_stats(), theirs.cert_store_stats())
+        assert ours.cert_store_stats()["x509_ca"] > 50
+        print("ok")
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    done = subprocess.run([sys.executable, "-c", script], env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True)
+    assert done.returncode == 0 and done.stdout == b"ok\n", done.stderr.decode()
+
+
+def test_preload_fills_the_store_in_the_background() -> None:
+    script = "from ccm import tls\ntls.preload()\nimport threading\n"
+    script += "[t.join() for t in threading.enumerate() if t.name == 'ccm-tls-preload']\n"
+    script += "print(tls.context().cert_store_stats()['x509_ca'] > 50)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True
+    )
+    assert done.stdout == b"True\n", done.stderr.decode()
