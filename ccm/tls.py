@@ -7,12 +7,6 @@ object later: in a worker thread once the server is up (`preload`, when some pro
 the latest by the first connection that could need them (`loaded`, called by the transport before any
 https or proxied request). A context without CAs verifies nothing successfully, so a missed call fails
 closed, never open.
-
-aiohttp makes two default TLS contexts when it is imported (a verifying one and a non-verifying one),
-each loading the system's CA store: ~70 ms more, for contexts ccm never uses, since every connection gets
-this module's context. While aiohttp is imported, the verifying one is this very context and the
-non-verifying one skips loading CAs it would never check. Nothing else changes, and nothing changes at
-all when aiohttp was imported before.
 """
 
 from __future__ import annotations
@@ -21,9 +15,6 @@ import os
 import ssl
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 
 def _bare() -> ssl.SSLContext:
@@ -70,23 +61,6 @@ def preload() -> None:
     """Load the CA store in a worker thread (OpenSSL parses it with the GIL released), so the first https
     request finds it ready and the server's start never waits for it."""
     if not _LOADED:
-        threading.Thread(target=loaded, name="ccm-tls-preload", daemon=True).start()
-
-
-@contextmanager
-def aiohttp_defaults_shared() -> Iterator[None]:
-    if "aiohttp.connector" in sys.modules:
-        yield
-        return
-    create, load_paths = ssl.create_default_context, ssl.SSLContext.set_default_verify_paths
-
-    def create_default(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        return _CONTEXT if not args and not kwargs else create(*args, **kwargs)
-
-    ssl.create_default_context = create_default
-    ssl.SSLContext.set_default_verify_paths = lambda self: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ssl.create_default_context = create
-        ssl.SSLContext.set_default_verify_paths = load_paths  # type: ignore[method-assign]
+        # Not a daemon: a process stopped in its first ~50 ms (SIGTERM right after start) waits for the load
+        # to end before exit, since OpenSSL's exit-time cleanup under a running load crashes the process.
+        threading.Thread(target=loaded, name="ccm-tls-preload").start()
