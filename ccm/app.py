@@ -29,7 +29,7 @@ from ccm.metrics import Metrics
 from ccm.oauth.manager import TokenManager
 from ccm.requestlog import RequestLog
 from ccm.state import ConfigHolder
-from ccm.transport import AiohttpTransport
+from ccm.transport import Http1Transport
 from config import paths
 from config.schema import Config
 
@@ -61,7 +61,8 @@ class _NoCookies(httpx.Cookies):
 def upstream_client() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=100, keepalive_expiry=30)
     client = httpx.AsyncClient(
-        transport=AiohttpTransport(limits),
+        transport=Http1Transport(limits),
+        headers={"accept-encoding": "gzip, deflate"},  # the codings ccm.h1 decodes, whatever else is installed
         timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
         follow_redirects=False,
     )

@@ -46,7 +46,7 @@ log = logging.getLogger("ccm.dispatch")
 
 
 class Dispatcher:
-    """Runs attempts over the process's one upstream client (httpx on aiohttp's pool, ccm.transport)."""
+    """Runs attempts over the process's one upstream client (httpx's API on ccm's own HTTP/1.1 pool, ccm.transport)."""
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ from config.load import load_config
 from config.schema import Config
 
 log = logging.getLogger("ccm.config")
-_NOISY = ("httpx", "httpcore", "hpack", "asyncio", "aiohttp")
+_NOISY = ("httpx", "httpcore", "hpack", "asyncio")
 
 
 def apply_log_level(level: str) -> None:

@@ -1,7 +1,8 @@
-"""ccm.transport: httpx on aiohttp, against real servers on 127.0.0.1.
+"""ccm.transport: httpx's API on ccm's own HTTP/1.1 client, against real servers on 127.0.0.1.
 
 Every caller above the transport maps httpx's exceptions (retry a connect error, call a silence a read
-timeout, never quote a bad header): each mapping is pinned here with the failure it stands for.
+timeout, never quote a bad header): each mapping is pinned here with the failure it stands for. Each case
+runs on asyncio's loop and on uvloop's (the proxy's), whose transports differ (tests/ccm/conftest.py).
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from ccm import tls
 from ccm.app import upstream_client
-from ccm.transport import Reads
+from ccm.transport import Http1Transport, Reads
 from tests.fakes.upstream import FakeUpstream, Reply
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -52,7 +56,7 @@ async def test_a_request_and_its_answer_pass_unchanged(client: httpx.AsyncClient
         assert response.headers["x-up"] == "1"
         got = up.received[0]
         assert got.path == "/v1/x?y=1" and got.body == b'{"q":1}' and got.headers["x-api-key"] == "k"
-        assert "python-httpx" in got.headers["user-agent"]  # httpx's own headers, not aiohttp's
+        assert "python-httpx" in got.headers["user-agent"]  # httpx's own headers go out
         # No cookie jar: the upstream's cookie never rides on the next request.
         await client.post(f"{up.url}/v1/x", content=b"{}")
         assert "cookie" not in up.received[1].headers
@@ -132,7 +136,7 @@ async def test_connections_are_reused_and_a_cut_read_is_never_reused(client: htt
         try:
             while True:
                 await _request_head(reader)
-                body = b"x" * 4_000_000  # more than aiohttp buffers: a half-read one is really half-read
+                body = b"x" * 4_000_000  # more than the socket buffers: a half-read one is really half-read
                 writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -209,3 +213,203 @@ async def test_reads_are_decoded_and_survive_a_cancelled_wait(client: httpx.Asyn
             while chunk := await reads.next():
                 got += chunk
         assert got == b"data: one\n\ndata: two\n\n"
+
+
+async def _answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *answers: bytes) -> None:
+    """Answer each request on this connection with the next of `answers`, then close."""
+    try:
+        for answer in answers:
+            await _request_head(reader)
+            writer.write(answer)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+
+
+async def test_interim_answers_are_skipped(client: httpx.AsyncClient) -> None:
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    )
+    server, url = await _serve(lambda r, w: _answers(r, w, answer))
+    async with server:
+        response = await client.post(url, content=b"{}")
+        assert (response.status_code, response.content) == (200, b"ok")
+        assert "link" not in response.headers
+
+
+async def test_an_answer_framed_two_ways_is_read_chunked_and_its_connection_not_reused(
+    client: httpx.AsyncClient,
+) -> None:
+    peers: list[int] = []
+    smuggle = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername")[1])
+        await _answers(reader, writer, smuggle, smuggle)
+
+    server, url = await _serve(handler)
+    async with server:
+        assert (await client.post(url, content=b"{}")).content == b"hello"
+        assert (await client.post(url, content=b"{}")).content == b"hello"
+        assert len(peers) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"HTTP/1.1 OK\r\n\r\n", b"SPDY/3 200 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n"],
+    ids=["no status", "not http", "a header without a colon"],
+)
+async def test_a_malformed_answer_is_a_protocol_error(client: httpx.AsyncClient, answer: bytes) -> None:
+    server, url = await _serve(lambda r, w: _answers(r, w, answer))
+    async with server:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(url, content=b"{}")
+
+
+async def test_a_kept_alive_connection_the_upstream_closed_is_left_for_a_fresh_one(
+    client: httpx.AsyncClient,
+) -> None:
+    """The upstream closes a kept-alive connection while it idles: the next request opens a new one."""
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    closed = asyncio.Event()
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _answers(reader, writer, ok)  # one answer, then close
+        closed.set()
+
+    server, url = await _serve(handler)
+    async with server:
+        assert (await client.post(url, content=b"{}")).content == b"ok"
+        await asyncio.wait_for(closed.wait(), 2)
+        assert (await client.post(url, content=b"{}")).content == b"ok"
+        assert connections == 2
+
+
+async def test_a_request_written_to_a_connection_that_then_closes_is_never_sent_again(
+    client: httpx.AsyncClient,
+) -> None:
+    """The upstream read the request and closed without a word: it may have acted on it (an LLM call is
+    billed), so the transport does not resend it; the error goes to ccm.attempt's retry policy."""
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    requests = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await _request_head(reader)
+        requests += 1
+        writer.write(ok)
+        await writer.drain()
+        await _request_head(reader)
+        requests += 1
+        writer.close()
+
+    server, url = await _serve(handler)
+    async with server:
+        assert (await client.post(url, content=b"{}")).content == b"ok"
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await client.post(url, content=b"{}")
+        assert requests == 2
+
+
+async def test_the_pool_limit_holds_and_a_wait_past_the_pool_timeout_is_a_pool_timeout() -> None:
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await _request_head(reader)
+                writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n")
+                await writer.drain()
+                await release.wait()
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    client = httpx.AsyncClient(transport=Http1Transport(httpx.Limits(max_connections=1)))
+    server, url = await _serve(handler)
+    async with server, client:
+        async with client.stream("POST", url, content=b"{}") as held:
+            chunks = held.aiter_bytes()
+            assert await anext(chunks) == b"ok"
+            with pytest.raises(httpx.PoolTimeout):
+                await client.post(url, content=b"{}", timeout=httpx.Timeout(5.0, pool=0.1))
+            waiting = asyncio.create_task(client.post(url, content=b"{}", timeout=httpx.Timeout(5.0)))
+            await asyncio.sleep(0)
+            release.set()
+            async for _ in chunks:
+                pass
+        assert (await asyncio.wait_for(waiting, 5)).content == b"ok"  # the freed place went to the waiter
+
+
+async def test_a_peer_that_stops_reading_is_a_write_timeout(client: httpx.AsyncClient) -> None:
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+        writer.close()
+
+    server, url = await _serve(deaf)
+    async with server:
+        with pytest.raises(httpx.WriteTimeout):
+            await client.post(url, content=b"x" * 64_000_000, timeout=httpx.Timeout(5.0, write=0.3))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    writer.close()
+
+
+async def test_https_goes_through_an_http_proxy_by_connect(
+    cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY: a CONNECT tunnel, then TLS to the upstream itself (the proxy sees no plaintext)."""
+    tunnels: list[bytes] = []
+
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _answers(reader, writer, b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret")
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        tunnels.append(head)
+        if b"proxy-authorization: Basic dTpwQHNz" not in head:
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n")
+            writer.close()
+            return
+        host, port = head.split()[1].decode().rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(*cert)
+    tls.context().load_verify_locations(cafile=cert[0])  # trust the test's own certificate, in this process
+    secure = await asyncio.start_server(upstream, "127.0.0.1", 0, ssl=server_ctx)
+    forward, proxy_url = await _serve(proxy)
+    port = secure.sockets[0].getsockname()[1]
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with secure, forward:
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url.replace("http://", "http://u:p%40ss@"))
+        client = upstream_client()
+        try:
+            response = await client.post(f"https://127.0.0.1:{port}/v1/x", content=b"{}")
+            assert (response.status_code, response.content) == (200, b"secret")
+        finally:
+            await client.aclose()
+        assert tunnels[0].startswith(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n" % port)
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url)  # no credentials: the proxy refuses the tunnel
+        client = upstream_client()
+        try:
+            with pytest.raises(httpx.ProxyError):
+                await client.post(f"https://127.0.0.1:{port}/v1/x", content=b"{}")
+        finally:
+            await client.aclose()
