@@ -163,13 +163,16 @@ def test_keys_from_the_file_fallback_reach_the_server(tmp_path: Path) -> None:
     assert "no usable OS keyring" in log and "sk-from-the-file-1234" not in log
 
 
+def _loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    probe = f"{code}; import sys; print(','.join(sorted(m for m in {modules!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=str(ROOT), check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
 def test_proxy_process_never_imports_textual_or_typer() -> None:
-    code = (
-        "import sys, ccm.app, ccm.server, ccm.dispatch, ccm.providers.anthropic; "
-        "print(sorted(m for m in ('textual', 'typer') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT), check=True)
-    assert out.stdout.strip() == "[]"
+    code = "import ccm.app, ccm.server, ccm.dispatch, ccm.providers.anthropic"
+    assert _loaded_after(code, ("textual", "typer")) == []
 
 
 def test_server_api_key_var_unset_is_fatal(tmp_path: Path, upstreams: Callable[[], FakeUpstream]) -> None:
@@ -272,9 +275,5 @@ def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path)
 
 
 def test_serving_imports_no_websocket_library_until_a_websocket_comes() -> None:
-    code = (
-        "import sys, ccm.server; ccm.server._defer_websockets(); import hypercorn.asyncio; "
-        "print(sorted(m for m in ('wsproto', 'h11') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT), check=True)
-    assert out.stdout.strip() == "['h11']"
+    code = "import ccm.server; ccm.server._defer_websockets(); import hypercorn.asyncio"
+    assert _loaded_after(code, ("wsproto", "h11")) == ["h11"]
