@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import select
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -61,11 +62,14 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         self.idle_since = 0.0
         self.read_timeout: float | None = None
+        self.fd = -1
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
 
     def data_received(self, data: bytes) -> None:
         self.received = True
@@ -275,8 +279,8 @@ class _Pool:
             conn = stack.pop()
             if conn.state != "idle" or conn.transport is None or conn.transport.is_closing():
                 continue
-            if now - conn.idle_since > self._expiry:
-                conn.close()
+            if now - conn.idle_since > self._expiry or _readable(conn.fd):
+                conn.close()  # idled too long, or the upstream closed it and the loop has not read that yet
                 continue
             conn.reused = True
             return conn
@@ -361,6 +365,25 @@ class _Pool:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
+
+
+def _readable(fd: int) -> bool:
+    """Whether an idle connection's socket has something to read: its close (or bytes nobody asked for).
+
+    Why: a server that closes right after its answer, without `connection: close`, has its FIN waiting in
+    the socket while the task that read the answer runs on and asks for the connection again; the loop reads
+    that close only on its next turn, after the request went out, and the request then fails. Asking the
+    socket directly (as httpcore does before it reuses a connection) costs one syscall."""
+    if fd < 0:
+        return False
+    if _poll is None:  # no poll(2) (Windows): select works on sockets there
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = _poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+_poll = getattr(select, "poll", None)
 
 
 class _Body(httpx.AsyncByteStream):

@@ -290,6 +290,27 @@ async def test_a_kept_alive_connection_the_upstream_closed_is_left_for_a_fresh_o
         assert connections == 2
 
 
+async def test_an_upstream_that_closes_after_every_answer_never_fails_the_next_request(
+    client: httpx.AsyncClient,
+) -> None:
+    """An HTTP/1.1 server that closes each connection right after its answer without saying so (no
+    `connection: close`): its close is in the socket, not yet read by the loop, when the next request wants
+    the connection. The transport must see it before writing, or every second request fails."""
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _answers(reader, writer, ok)  # the answer and the close leave together
+
+    server, url = await _serve(handler)
+    async with server:
+        for _ in range(20):
+            assert (await client.post(url, content=b"{}")).content == b"ok"
+        assert connections == 20
+
+
 async def test_a_request_written_to_a_connection_that_then_closes_is_never_sent_again(
     client: httpx.AsyncClient,
 ) -> None:
