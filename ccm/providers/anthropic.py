@@ -2,7 +2,8 @@
 
 Bodies go upstream faithfully (the dispatcher only changed model, system tag and max_tokens); this module
 removes thinking blocks that ccm itself signed for another provider, sets auth, and passes SSE events
-through as they arrive, looking only at event names (and parsing the few that carry usage).
+through as they arrive, checking each is JSON, noting usage, and naming the answer's `model` as the client
+asked (DESIGN: in every wire format alike; `x-ccm-actual-model` says what served it).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class AnthropicAdapter:
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         if "event-stream" in content_type or content.lstrip().startswith((b"event:", b"data:")):
-            return _message_from_stream(content, _wrap_for(ctx))  # a gateway that streams whatever was asked
+            return _message_from_stream(content, _wrap_for(ctx), ctx.requested_model)  # streamed unasked
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -104,17 +105,19 @@ class AnthropicAdapter:
             raise InvalidUpstream("answered with JSON that is not an Anthropic message")
         if not isinstance(data.get("usage", {}), dict) or not isinstance(data.get("content", []), list):
             raise InvalidUpstream("answered with a message whose usage or content is malformed")
+        if ctx.requested_model:
+            data["model"] = ctx.requested_model
         key = _wrap_for(ctx)
         if key is not None:
             data["content"] = [_wrap_block(b, key) for b in data.get("content", [])]
         return data
 
     def stream(self, ctx: RequestContext, content_type: str) -> AnthropicStream:
-        if "json" in content_type.lower():
-            return AnthropicStream(json_body=True, wrap_for=_wrap_for(ctx))  # one whole message: replayed
+        if "json" in content_type.lower():  # one whole message: replayed
+            return AnthropicStream(json_body=True, wrap_for=_wrap_for(ctx), model=ctx.requested_model)
         if "event-stream" not in content_type:
             raise InvalidUpstream(f"answered a streaming request with {content_type or 'no content type'}")
-        return AnthropicStream(wrap_for=_wrap_for(ctx))
+        return AnthropicStream(wrap_for=_wrap_for(ctx), model=ctx.requested_model)
 
 
 def _wrap_for(ctx: RequestContext) -> str | None:
@@ -129,8 +132,8 @@ def _wrap_block(block: Any, key: str) -> Any:
     return block
 
 
-def _message_from_stream(content: bytes, wrap_for: str | None = None) -> dict[str, Any]:
-    stream = AnthropicStream(wrap_for=wrap_for)
+def _message_from_stream(content: bytes, wrap_for: str | None = None, model: str = "") -> dict[str, Any]:
+    stream = AnthropicStream(wrap_for=wrap_for, model=model)
     frames = stream.feed(content) + stream.finish()
     if not stream.complete:
         raise InvalidUpstream("the upstream's streamed answer ended before message_stop")
@@ -148,9 +151,11 @@ class AnthropicStream:
     event): a delta silently dropped would be a wrong answer that looks right.
     """
 
-    def __init__(self, *, json_body: bool = False, wrap_for: str | None = None) -> None:
+    def __init__(self, *, json_body: bool = False, wrap_for: str | None = None, model: str = "") -> None:
         self._wrap_for = wrap_for
         """A provider whose signatures are wrapped for Claude Code (another host than api.anthropic.com)."""
+        self._model = model
+        """The model the client asked for, named in message_start ("" leaves the upstream's)."""
         self._parser = SSEParser()
         self._json: bytearray | None = bytearray() if json_body else None
         self._started = False
@@ -192,7 +197,11 @@ class AnthropicStream:
                 raise InvalidUpstream(f"stream began with {name!r} instead of message_start")
             self._started = name == "message_start"
         if name == "message_start":
-            self._note_usage((data.get("message") or {}).get("usage"))
+            message = data.get("message")
+            self._note_usage((message or {}).get("usage"))
+            if self._model and isinstance(message, dict) and message.get("model") != self._model:
+                data = {**data, "message": {**message, "model": self._model}}
+                return Frame(name, encode(name, data), data)
         elif name == "message_delta":
             self._note_usage(data.get("usage"))
         elif name == "message_stop":
@@ -233,6 +242,8 @@ class AnthropicStream:
         if not isinstance(data, dict) or data.get("type") != "message":
             raise InvalidUpstream("answered a streaming request with JSON that is not an Anthropic message")
         self._json = None
+        if self._model:
+            data["model"] = self._model
         if self._wrap_for is not None:
             data["content"] = [_wrap_block(b, self._wrap_for) for b in data.get("content") or []]
         frames = [Frame(e["type"], encode(e["type"], e), e) for e in events_from_message(data)]

@@ -32,18 +32,14 @@ import orjson
 from ccm import __version__
 from ccm.providers import anthropic_thinking
 from ccm.providers.anthropic import ADAPTER as ANTHROPIC
-from ccm.providers.anthropic import AnthropicStream
 from ccm.providers.base import (
-    Frame,
     InvalidUpstream,
     RequestContext,
     StreamTranslator,
     UpstreamError,
     UpstreamRequest,
-    Usage,
 )
 from ccm.providers.gemini import GeminiAdapter, model_path
-from ccm.sse import encode
 from ccm.translate import google_error
 from config.schema import ProviderConfig
 
@@ -168,41 +164,13 @@ class VertexAdapter(GeminiAdapter):
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         if (ctx.state.get(WIRE) or {}).get("claude"):
-            message = ANTHROPIC.translate_message(content, content_type, ctx)
-            return {**message, "model": ctx.requested_model or message.get("model")}
+            return ANTHROPIC.translate_message(content, content_type, ctx)  # named as the client asked
         return super().translate_message(content, content_type, ctx)
 
     def stream(self, ctx: RequestContext, content_type: str) -> StreamTranslator:  # type: ignore[override]
         if (ctx.state.get(WIRE) or {}).get("claude"):
-            return ClaudeStream(ANTHROPIC.stream(ctx, content_type), ctx.requested_model)
+            return ANTHROPIC.stream(ctx, content_type)
         return super().stream(ctx, content_type)
-
-
-class ClaudeStream:
-    """The anthropic module's pass-through stream, with the answer's model named as the client asked."""
-
-    def __init__(self, inner: AnthropicStream, model: str) -> None:
-        self._inner = inner
-        self._model = model
-        self.usage: Usage = inner.usage
-        self.complete = False
-
-    def feed(self, chunk: bytes) -> list[Frame]:
-        return self._sync([self._renamed(f) for f in self._inner.feed(chunk)])
-
-    def finish(self) -> list[Frame]:
-        return self._sync([self._renamed(f) for f in self._inner.finish()])
-
-    def _sync(self, frames: list[Frame]) -> list[Frame]:
-        self.usage, self.complete = self._inner.usage, self._inner.complete
-        return frames
-
-    def _renamed(self, frame: Frame) -> Frame:
-        message = frame.data.get("message") if frame.event == "message_start" and frame.data else None
-        if not self._model or not isinstance(message, dict) or message.get("model") == self._model:
-            return frame
-        data = {**frame.data, "message": {**message, "model": self._model}} if frame.data else {}
-        return Frame(frame.event, encode(frame.event, data), data)
 
 
 ADAPTER = VertexAdapter()

@@ -36,6 +36,7 @@ def test_non_streaming_answer_and_forwarded_request(upstreams: Up, proxy: Px) ->
     ).messages.with_raw_response.create(model="m", max_tokens=50, messages=[{"role": "user", "content": "hello"}])
     message = raw.parse()
     assert message.content[0].text == "hi there"  # type: ignore[union-attr]
+    assert message.model == "m"  # the name asked for; x-ccm-actual-model says what served it (DESIGN)
     assert raw.headers["x-ccm-route"] == "default"
     assert raw.headers["x-ccm-model"] == "m"
     assert raw.headers["x-ccm-provider"] == "up"
@@ -61,6 +62,7 @@ def test_streaming_passes_events_through(upstreams: Up, proxy: Px) -> None:
         final = s.get_final_message()
     assert text == "streamed words here"
     assert final.stop_reason == "end_turn"
+    assert final.model == "m"  # message_start names the model asked for, as every wire does
     assert up.received[0].json["stream"] is True
 
 
