@@ -20,7 +20,7 @@ from quart import Quart, Response, request
 
 from ccm.admin_oauth import register_oauth
 from ccm.credentials import Credential, CredentialError, Resolver
-from ccm.http import HeaderLookup
+from ccm.http import UNAUTHORIZED, HeaderLookup
 from ccm.metrics import Metrics
 from ccm.provider_check import check_provider
 from ccm.requestlog import RequestLog
@@ -48,7 +48,7 @@ def register_admin(
     async def guard() -> Response | None:
         guarded = request.path.startswith("/api/") or request.path == "/metrics"
         if guarded and request.path != "/api/hello" and not authorized(holder.current, request.headers):
-            return _error(401, "authentication_error", "invalid or missing router key (server.api_key)")
+            return _error(401, "authentication_error", UNAUTHORIZED)
         return None
 
     @app.get("/api/config/json")

@@ -27,9 +27,9 @@ import orjson
 
 from ccm import __version__
 from ccm.attempt import Result, error_result
-from ccm.http import browser_refusal, joined_headers
+from ccm.http import UNAUTHORIZED, authorized, browser_refusal, joined_headers
 from ccm.messages import Endpoints
-from ccm.state import ConfigHolder
+from ccm.state import ConfigHolder, Snapshot
 
 if TYPE_CHECKING:
     from quart import Quart
@@ -99,13 +99,9 @@ class ProxyApp:
             path = scope["path"]
             endpoint = self._lean.get(path)
             if endpoint is not None:
-                if scope["method"] == "POST":
-                    await self._messages(endpoint, scope, receive, send)
-                else:
-                    message = f"method {scope['method']} not allowed on {path}"
-                    await _send_whole(send, error_result(405, "invalid_request_error", message, {"allow": "POST"}))
+                await self._messages(endpoint, scope, receive, send)
                 return
-            if path in ("/health", "/api/hello") and scope["method"] in ("GET", "HEAD"):
+            if path in ("/health", "/api/hello"):
                 await self._small(path, scope, send)
                 return
         elif kind == "lifespan":
@@ -145,9 +141,7 @@ class ProxyApp:
         """/health (what `ccm start` and health checks poll) and /api/hello (Claude Code's start-up probe)."""
         headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
         snapshot = self._holder.current
-        why = browser_refusal(snapshot, headers, scope)
-        if why is not None:
-            await _send_whole(send, error_result(403, "permission_error", why, {}))
+        if await _refused(send, snapshot, headers, scope, ("GET", "HEAD"), authorize=False):
             return
         data: dict[str, Any] = {}
         if path == "/health":
@@ -164,9 +158,7 @@ class ProxyApp:
 
     async def _messages(self, answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
         headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
-        why = browser_refusal(self._holder.current, headers, scope)
-        if why is not None:
-            await _send_whole(send, error_result(403, "permission_error", why, {}))
+        if await _refused(send, self._holder.current, headers, scope, ("POST",), authorize=True):
             return
         raw = await self._body(receive, send, headers)
         if raw is None:
@@ -237,6 +229,27 @@ class ProxyApp:
             message_text = f"the request body did not arrive within {self._body_timeout:g} s"
             await _send_whole(send, error_result(408, "timeout_error", message_text, {}))
             return None
+
+
+async def _refused(
+    send: Send, snapshot: Snapshot, headers: Mapping[str, str], scope: Scope, methods: tuple[str, ...], authorize: bool
+) -> bool:
+    """Answer a request the lean path must refuse, in the order the Quart routes had: a web page's (403),
+    then a method the endpoint does not take (405), then, where the router key guards the endpoint, a
+    missing key (401) before a byte of the body is read. True when it answered."""
+    why = browser_refusal(snapshot, headers, scope)
+    if why is not None:
+        await _send_whole(send, error_result(403, "permission_error", why, {}))
+        return True
+    method = scope["method"]
+    if method not in methods:
+        message = f"method {method} not allowed on {scope['path']}"
+        await _send_whole(send, error_result(405, "invalid_request_error", message, {"allow": ", ".join(methods)}))
+        return True
+    if authorize and not authorized(snapshot, headers):
+        await _send_whole(send, error_result(401, "authentication_error", UNAUTHORIZED, {}))
+        return True
+    return False
 
 
 def _head(result: Result, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:

@@ -27,6 +27,9 @@ def joined_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+UNAUTHORIZED = "invalid or missing router key (server.api_key)"
+
+
 def authorized(snapshot: Snapshot, headers: HeaderLookup) -> bool:
     """When server.api_key is set, clients must send it as x-ccm-key, x-api-key or Authorization: Bearer
     (with a passthrough provider Claude Code's own login travels in Authorization, the key in x-ccm-key).
@@ -34,10 +37,15 @@ def authorized(snapshot: Snapshot, headers: HeaderLookup) -> bool:
     expected = snapshot.router_key
     if not expected:
         return True
-    offered = [headers.get("x-ccm-key") or "", headers.get("x-api-key") or ""]
-    auth = headers.get("authorization") or ""
-    if auth.lower().startswith("bearer "):
-        offered.append(auth[7:].strip())
+    offered: list[str] = []
+    for name in ("x-ccm-key", "x-api-key"):
+        value = headers.get(name) or ""
+        offered.append(value)
+        if ", " in value:  # the header came twice (joined_headers): each copy is a candidate
+            offered += value.split(", ")
+    for auth in (headers.get("authorization") or "").split(", "):
+        if auth[:7].lower() == "bearer ":
+            offered.append(auth[7:].strip())
     # Either header may carry it (Claude Code sends one or the other; a stale one beside it is no reason
     # to refuse). compare_digest on every candidate: no early exit that times which one matched.
     return any([hmac.compare_digest(given.encode(), expected.encode()) for given in offered])

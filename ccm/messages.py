@@ -20,7 +20,7 @@ import orjson
 from ccm.attempt import Call, error_result, prepare_body
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Dispatcher, Result
-from ccm.http import authorized
+from ccm.http import UNAUTHORIZED, authorized
 from ccm.metrics import Metrics
 from ccm.providers.base import RequestContext
 from ccm.records import to_record
@@ -79,7 +79,7 @@ def make_endpoints(
         started = time.perf_counter()
         snapshot = holder.current
         if not authorized(snapshot, headers):
-            return error_result(401, "authentication_error", "invalid or missing router key (server.api_key)", {})
+            return error_result(401, "authentication_error", UNAUTHORIZED, {})
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

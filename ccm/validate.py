@@ -26,6 +26,8 @@ def validate_messages_request(body: object, *, count_tokens: bool) -> str | None
     model = body.get("model")
     if not isinstance(model, str) or not model:
         return "model: must be a non-empty string"
+    if not model.isprintable():  # it goes back in x-ccm-model, where a control character cannot stand
+        return "model: must not contain control characters"
     problem = _messages(body.get("messages"))
     if problem:
         return problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import anthropic
@@ -169,6 +170,49 @@ def test_other_methods_on_messages_are_json_errors(upstreams: Up, proxy: Px) -> 
     p = proxy(one_model(upstreams().url))
     response = httpx.get(f"{p.url}/v1/messages", trust_env=False)
     assert response.status_code == 405 and response.json()["type"] == "error"
+    assert response.headers["allow"] == "POST"
+    for path in ("/health", "/api/hello"):
+        response = httpx.post(f"{p.url}{path}", content=b"{}", trust_env=False)
+        assert response.status_code == 405, path
+        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert response.headers["allow"] == "GET, HEAD"
+    # A web page's request is refused as one (403) whatever its method, as on every other route.
+    response = httpx.get(f"{p.url}/v1/messages", headers={"origin": "https://evil.example"}, trust_env=False)
+    assert response.status_code == 403 and response.json()["error"]["type"] == "permission_error"
+
+
+def test_a_model_name_with_a_control_character_is_a_400_before_any_upstream_call(upstreams: Up, proxy: Px) -> None:
+    """It would go back in x-ccm-model, where HTTP cannot carry it: refused up front, naming the field."""
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    p = proxy(one_model(up.url))
+    for model in ("m\nx", "up,actual-m\rx", "m\x00"):
+        for stream in (False, True):
+            body = {"model": model, "max_tokens": 5, "stream": stream, "messages": [{"role": "user", "content": "q"}]}
+            response = httpx.post(f"{p.url}/v1/messages", json=body, trust_env=False)
+            assert response.status_code == 400, (model, response.text)
+            assert response.json()["error"]["message"] == "model: must not contain control characters"
+    assert up.received == []
+
+
+def test_the_router_key_is_checked_before_the_body_is_read_and_may_come_twice(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message()))
+    cfg = make_config([anthropic_provider("up", up.url)], {"m": [("up", "x")]}, server={"api_key": "router-secret-1"})
+    p = proxy(cfg)
+    url = f"{p.url}/v1/messages"
+    # No key and a 40 MiB body announced, none of it sent: the answer is the missing key, at once.
+    host, port = p.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"POST /v1/messages HTTP/1.1\r\nhost: {host}\r\ncontent-length: {40 * 2**20}\r\n\r\n".encode())
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"authentication_error" in answer
+    # The key sent twice (a stale copy beside the right one) is still the key, as with one copy.
+    body = b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}]}'
+    for name in ("x-api-key", "x-ccm-key"):
+        headers = [(name, "stale-key"), (name, "router-secret-1"), ("content-type", "application/json")]
+        response = httpx.post(url, content=body, headers=headers, trust_env=False)
+        assert response.status_code == 200, (name, response.text)
+    headers = [("x-api-key", "stale-key"), ("x-api-key", "also-wrong")]
+    assert httpx.post(url, content=body, headers=headers, trust_env=False).status_code == 401
 
 
 def test_messages_query_and_repeated_headers(upstreams: Up, proxy: Px) -> None:
