@@ -86,11 +86,17 @@ def parse_head(block: bytes, method: str) -> Head:
         raise ProtocolError("malformed status line from upstream")
     raw: list[tuple[bytes, bytes]] = []
     headers: dict[str, str] = {}
+    folded = False
     for line in lines[1:]:
         if not line:
             continue
-        if line[0] in b" \t":
-            raise ProtocolError("folded header line from upstream")
+        if line[0] in b" \t":  # obs-fold: the previous value goes on, joined by a space (RFC 9112 5.2)
+            if not raw:
+                raise ProtocolError("malformed header line from upstream")
+            name, value = raw[-1]
+            raw[-1] = (name, value + b" " + line.strip(b" \t"))
+            folded = True
+            continue
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip():
             raise ProtocolError("malformed header line from upstream")
@@ -98,6 +104,11 @@ def parse_head(block: bytes, method: str) -> Head:
         raw.append((name, value))
         key, text = name.decode("latin-1").lower(), value.decode("latin-1")
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    if folded:  # rare: the joined values are rebuilt from the unfolded lines
+        headers = {}
+        for name, value in raw:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
     status = int(code)
     connection = headers.get("connection", "").lower()
     keep_alive = "close" not in connection and (version == b"HTTP/1.1" or "keep-alive" in connection)
@@ -218,15 +229,20 @@ class Body:
 class Decoder:
     """Content-Encoding gzip or deflate, decoded in C as the bytes arrive (ccm asks for nothing else)."""
 
-    __slots__ = ("_z",)
+    __slots__ = ("_first", "_z")
 
     def __init__(self, coding: str) -> None:
-        # gzip, or zlib-wrapped deflate (wbits 32+ detects either); raw deflate is tried on first failure.
+        # gzip (wbits 32+ takes its header); deflate is zlib-wrapped or raw, told by its first two bytes.
         self._z = zlib.decompressobj(32 + zlib.MAX_WBITS) if coding in ("gzip", "x-gzip") else None
+        self._first = b""  # a deflate body's first byte, while its second has not come
 
     def feed(self, data: bytes) -> bytes:
         if self._z is None:
-            self._z = zlib.decompressobj(zlib.MAX_WBITS if data[:1] == b"\x78" else -zlib.MAX_WBITS)
+            data, self._first = self._first + data, b""
+            if len(data) < 2:
+                self._first = data
+                return b""
+            self._z = zlib.decompressobj(zlib.MAX_WBITS if _zlib_header(data) else -zlib.MAX_WBITS)
         try:
             return self._z.decompress(data)
         except zlib.error as exc:
@@ -234,11 +250,20 @@ class Decoder:
 
     def end(self) -> bytes:
         if self._z is None:
+            if self._first:  # a one-byte deflate body: never a whole stream
+                raise ProtocolError("undecodable compressed body from upstream")
             return b""
         try:
             return self._z.flush()
         except zlib.error as exc:
             raise ProtocolError("undecodable compressed body from upstream") from exc
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether `data` starts with a zlib header (RFC 1950: method 8, a window of at most 32 KiB, a check
+    that makes the first two bytes a multiple of 31): "deflate" is zlib-wrapped by the RFC, raw in practice
+    from some servers, and either must decode."""
+    return data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and ((data[0] << 8) | data[1]) % 31 == 0
 
 
 def decoder(headers: dict[str, str]) -> Decoder | None:

@@ -91,13 +91,16 @@ class _Connection(asyncio.Protocol):
             else:
                 self._fail(httpx.RemoteProtocolError("upstream closed the connection without an answer"))
         elif state == "body":
-            try:
-                self._body.end()
-                if self._decoder is not None:
-                    self._queue(self._decoder.end())
-                self.state = "done"
-            except h1.ProtocolError as error:
-                self._fail(httpx.RemoteProtocolError(str(error)))
+            if isinstance(exc, OSError):  # a reset mid body is a cut, even of a body read to its close
+                self._fail(httpx.ReadError(str(exc) or type(exc).__name__))
+            else:
+                try:
+                    self._body.end()
+                    if self._decoder is not None:
+                        self._queue(self._decoder.end())
+                    self.state = "done"
+                except h1.ProtocolError as error:
+                    self._fail(httpx.RemoteProtocolError(str(error)))
             self._wake()
         self._pool.lost(self)
         if self._drained is not None and not self._drained.done():
@@ -185,6 +188,7 @@ class _Connection(asyncio.Protocol):
                     self.close()
                 else:
                     self._buffer = data
+                    self._wake()  # part of the head came: the read timeout starts over (per silence)
                 return
             try:
                 head = h1.parse_head(data[:end], self.method)
@@ -201,7 +205,7 @@ class _Connection(asyncio.Protocol):
             return
         self.head, self.keep_alive, self.state = head, head.keep_alive, "body"
         self._body = h1.Body(head.framing, head.length)
-        self._decoder = h1.decoder(head.headers)
+        self._decoder = h1.decoder(head.headers) if not self._body.done else None
         if self._decoder is not None:  # decoded here: what callers see is the plain body
             head.headers.pop("content-encoding", None)
             head.headers.pop("content-length", None)
@@ -286,10 +290,14 @@ class _Pool:
             return conn
         return None
 
-    async def slot(self, timeout: float | None) -> None:
-        """Count one more connection, waiting (at most `timeout`) while the limit is reached. An idle
+    async def slot(self, key: _Key, timeout: float | None) -> _Connection | None:
+        """Count one more connection, waiting (at most `timeout`) while the limit is reached; or, when a
+        connection to `key` comes back while waiting, that connection (reused: no new handshake). An idle
         connection to another origin gives its place up first."""
         while self._max and self._open >= self._max:
+            conn = self.idle(key)
+            if conn is not None:
+                return conn
             if self._close_one_idle():
                 continue
             waiter = asyncio.get_running_loop().create_future()
@@ -297,12 +305,17 @@ class _Pool:
             try:
                 async with asyncio.timeout(timeout):
                     await waiter
-            except TimeoutError:
-                raise httpx.PoolTimeout("no free upstream connection within the pool timeout") from None
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, then cancelled or timed out: the place goes to the next
+                if isinstance(exc, TimeoutError):
+                    raise httpx.PoolTimeout("no free upstream connection within the pool timeout") from None
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         self._open += 1
+        return None
 
     def _close_one_idle(self) -> bool:
         for stack in self._idle.values():
@@ -593,14 +606,16 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.LocalProtocolError(str(error)) from None
         data = (head, body) if body else (head,)
         conn = self._pool.idle(key)
-        if conn is not None:
+        while True:
+            if conn is None:
+                conn = await self._connect(key, proxy, sni, pool_timeout, connect_timeout, read_timeout)
             try:
                 conn.send(method, data, read_timeout)
+                break
             except httpx.RemoteProtocolError:  # closed by the upstream as it idled: nothing was written
+                if not conn.reused:
+                    raise
                 conn = None
-        if conn is None:
-            conn = await self._connect(key, proxy, sni, pool_timeout, connect_timeout, read_timeout)
-            conn.send(method, data, read_timeout)
         try:
             await conn.drained(write_timeout)
             await conn.answer()
@@ -618,7 +633,9 @@ class Http1Transport(httpx.AsyncBaseTransport):
         connect_timeout: float | None,
         read_timeout: float | None,
     ) -> _Connection:
-        await self._pool.slot(pool_timeout)
+        waited_for = await self._pool.slot(key, pool_timeout)
+        if waited_for is not None:
+            return waited_for
         scheme, host, port = key[0], key[1], key[2]
         conn = _Connection(self._pool, key)
         loop = asyncio.get_running_loop()
@@ -632,11 +649,11 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 else:
                     await self._tunnel(conn, proxy, scheme, host, port, sni, read_timeout)
         except BaseException as exc:
-            if conn.transport is None:
+            if conn.transport is not None:
+                conn.close()
+            if conn.counted:  # its place is free now: a TLS upgrade cut short never reports connection_lost
                 conn.counted = False
                 self._pool.unslot()
-            else:
-                conn.close()
             if isinstance(exc, TimeoutError):
                 raise httpx.ConnectTimeout(f"no connection to {host}:{port} within the connect timeout") from None
             if isinstance(exc, OSError):  # refused, unreachable, DNS, and TLS (ssl.SSLError is an OSError)

@@ -169,7 +169,7 @@ def test_a_tunnel_answer_has_no_body() -> None:
         "HTTP/1.1 2000 OK\n\n",
         "garbage\n\n",
         "HTTP/1.1 200 OK\nNo colon here\n\n",
-        "HTTP/1.1 200 OK\nX-A: 1\n folded\n\n",
+        "HTTP/1.1 200 OK\n folded before any header\n\n",
         "HTTP/1.1 200 OK\nBad Name : 1\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 3, 4\n\n",
         "HTTP/1.1 200 OK\nContent-Length: -3\n\n",
@@ -178,6 +178,26 @@ def test_a_tunnel_answer_has_no_body() -> None:
 def test_a_malformed_head_is_a_protocol_error(text: str) -> None:
     with pytest.raises(h1.ProtocolError):
         _head(text)
+
+
+def test_a_folded_header_line_joins_the_value_before_it() -> None:
+    """obs-fold (RFC 9112 5.2): old servers still send it; h11 takes it, so ccm does, joined by a space."""
+    head = _head("HTTP/1.1 200 OK\nX-A: 1\nX-Long: part1\n\t part2\nX-A: 2\n  more\nContent-Length: 0\n\n")
+    assert head.headers["x-long"] == "part1 part2"
+    assert head.headers["x-a"] == "1, 2 more"
+    assert (b"X-Long", b"part1 part2") in head.raw
+
+
+@pytest.mark.parametrize("wbits", [9, 12, 15, -9, -15])
+def test_deflate_decodes_zlib_wrapped_at_any_window_and_raw(wbits: int) -> None:
+    plain = b'{"text":"deflated"}' * 50
+    squeezer = zlib.compressobj(wbits=wbits)
+    packed = squeezer.compress(plain) + squeezer.flush()
+    for size in (1, 2, 7, len(packed)):
+        decoder = h1.decoder({"content-encoding": "deflate"})
+        assert decoder is not None
+        out = b"".join(decoder.feed(packed[i : i + size]) for i in range(0, len(packed), size)) + decoder.end()
+        assert out == plain, (wbits, size)
 
 
 def test_the_request_head_counts_its_own_length_and_refuses_unsafe_headers() -> None:

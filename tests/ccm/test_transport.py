@@ -434,3 +434,119 @@ async def test_https_goes_through_an_http_proxy_by_connect(
                 await client.post(f"https://127.0.0.1:{port}/v1/x", content=b"{}")
         finally:
             await client.aclose()
+
+
+@pytest.mark.parametrize("framing", ["close", "length", "chunked"])
+async def test_a_reset_mid_body_is_a_read_error_never_a_complete_answer(
+    client: httpx.AsyncClient, framing: str
+) -> None:
+    """A body read to the connection's close ends cleanly only at a clean close; a reset is a cut."""
+    head = {
+        "close": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n",
+        "length": b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n",
+        "chunked": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n16\r\n",
+    }[framing]
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        writer.write(head + b"event: a\ndata: partial")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+        writer.transport.abort()
+
+    server, url = await _serve(handler)
+    async with server:
+        with pytest.raises(httpx.ReadError):
+            async with client.stream("POST", url, content=b"{}") as response:
+                async for _ in response.aiter_bytes():
+                    pass
+
+
+async def test_the_read_timeout_is_per_silence_while_the_head_arrives_in_pieces(client: httpx.AsyncClient) -> None:
+    head = b"HTTP/1.1 200 OK\r\nx-a: 1\r\nx-b: 2\r\nx-c: 3\r\ncontent-length: 2\r\n\r\nok"
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        for i in range(0, len(head), 12):
+            writer.write(head[i : i + 12])
+            await writer.drain()
+            await asyncio.sleep(0.1)  # each silence well under the read timeout, the whole head well over it
+
+    server, url = await _serve(handler)
+    async with server:
+        response = await client.post(url, content=b"{}", timeout=httpx.Timeout(5.0, read=0.4))
+        assert response.content == b"ok"
+
+
+async def test_a_head_or_304_answer_keeps_its_length_and_coding() -> None:
+    """Nothing is decoded for an answer without a body, so its headers stay as the upstream sent them."""
+    head = b"HTTP/1.1 %s\r\ncontent-encoding: gzip\r\ncontent-length: 1234\r\n\r\n"
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _answers(reader, writer, head % b"200 OK", head % b"304 Not Modified")
+
+    server, url = await _serve(handler)
+    async with server, httpx.AsyncClient(transport=Http1Transport(httpx.Limits())) as client:
+        for response in (await client.head(url), await client.get(url)):
+            assert response.headers["content-length"] == "1234" and response.headers["content-encoding"] == "gzip"
+            assert response.content == b""
+
+
+async def test_waiting_requests_reuse_the_origins_connections_and_a_cancelled_waiter_passes_its_turn() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                await _request_head(reader)
+                await asyncio.sleep(0.02)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server, url = await _serve(handler)
+    async with server, httpx.AsyncClient(transport=Http1Transport(httpx.Limits(max_connections=2))) as client:
+        answers = await asyncio.gather(*[client.post(url, content=b"{}") for _ in range(30)])
+        assert {r.content for r in answers} == {b"ok"}
+        assert connections == 2  # the waiters took the released connections, no new handshakes
+
+        # With one place: A holds it, B waits and is cancelled the moment A frees it; C must still get it.
+        one = httpx.AsyncClient(transport=Http1Transport(httpx.Limits(max_connections=1)))
+        timeout = httpx.Timeout(5.0, pool=2.0)
+        async with one:
+            async with one.stream("POST", url, content=b"{}", timeout=timeout) as held:
+                b = asyncio.create_task(one.post(url, content=b"{}", timeout=timeout))
+                c = asyncio.create_task(one.post(url, content=b"{}", timeout=timeout))
+                await asyncio.sleep(0.01)
+                await held.aread()
+            b.cancel()
+            assert (await asyncio.wait_for(c, 1.5)).content == b"ok"
+
+
+async def test_a_tunnel_whose_tls_never_answers_gives_its_pool_place_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONNECT succeeds, then the upstream's TLS handshake stays silent: a connect timeout, every time,
+    and never a pool that believes itself full (asyncio's start_tls reports no connection_lost then)."""
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(1.0)
+        writer.close()
+
+    forward, proxy_url = await _serve(proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy_url)
+    transport = Http1Transport(httpx.Limits(max_connections=2))
+    async with forward, httpx.AsyncClient(transport=transport) as client:
+        for _ in range(3):  # more tries than places: a leaked place would make the third a PoolTimeout
+            with pytest.raises(httpx.ConnectTimeout):
+                await client.post(
+                    "https://upstream.test/x", content=b"{}", timeout=httpx.Timeout(3.0, connect=0.2, pool=0.3)
+                )
