@@ -228,6 +228,23 @@ def run_count(port: int, shot: Shot, count: int) -> Samples:
     return asyncio.run(main())
 
 
+def run_interleaved(targets: list[tuple[int, Shot]], count: int) -> list[Samples]:
+    """`count` requests to each target at concurrency 1, taking turns (A B C A B C ...), one connection
+    each: a slow phase of a shared VM (a timer firing late, a neighbour's burst) then lands on every
+    target alike instead of on whichever block it fell in, so an "added" figure is the proxy's own."""
+
+    async def main() -> list[Samples]:
+        outs, conns = [Samples() for _ in targets], [Conn(port) for port, _ in targets]
+        for _ in range(count):
+            for conn, (_, shot), out in zip(conns, targets, outs, strict=True):
+                await conn.send(shot, out)
+        for conn in conns:
+            conn.close()
+        return outs
+
+    return asyncio.run(main())
+
+
 def run_for(port: int, shot: Shot, concurrency: int, seconds: float) -> tuple[float, Samples]:
     """`concurrency` connections sending back to back for `seconds`: (answers per second, samples)."""
 

@@ -14,8 +14,10 @@ What it does, so that anyone can rerun it and get comparable ratios:
   off.json` prints how much worse each ccm row got, with ✓ for at most 5%);
 - one fake OpenAI-compatible upstream (bench/cmp_wire.py, raw asyncio, its own capacity printed first);
 - pins each proxy to the last core and the load client plus the upstream to the first one;
-- each round measures the direct call, then ccm, then CCR (A B A B over the rounds); a row's figure is
-  the median over rounds; "added" is the proxy's p50 minus the direct call's in the same round;
+- each round measures every row; a c=1 row ("added") sends to the direct call, ccm and CCR in turns,
+  request by request (A B C A B C: a slow phase of the VM lands on all alike), a c=32 row saturates one
+  target after the other; a row's figure is the median over rounds; "added" is the proxy's p50 minus the
+  direct call's in the same round;
 - startup is exec → first 200 of a real POST /v1/messages, over `--startups` spawns of each proxy;
   RSS is VmRSS after start and a few requests (idle), and VmHWM after the run (peak), of the process tree.
 Rows (for --only): hello_p50 hello_rps big_p50 big_rps big_stream_rps stream_c1 stream_rps paced startup rss.
@@ -50,7 +52,7 @@ from cmp_procs import (
     pinned,
 )
 from cmp_table import CCR_VERSION, Row, median_rounds, percentile, render_baseline, render_table, rows
-from cmp_wire import MARK_PACED, MARK_STREAM, Samples, Shot, request_bytes, run_count, run_for
+from cmp_wire import MARK_PACED, MARK_STREAM, Samples, Shot, request_bytes, run_count, run_for, run_interleaved
 
 FIXTURE_DIRS = (ROOT / "tests" / "fixtures" / "claude-code", ROOT.parent / "shared" / "fixtures" / "claude-code")
 
@@ -109,17 +111,17 @@ def shots(body: str, mode: str, big: dict[str, object]) -> tuple[Shot, Shot]:
     return proxy, direct
 
 
-def measure(port: int, row: Row, shot: Shot, args: argparse.Namespace) -> tuple[list[float], Samples]:
-    if row.kind == "rps":
-        rate, out = run_for(port, shot, 32, args.duration)
-        return [rate], out
-    count = {"hello": args.requests, "big": max(10, args.requests // 5)}[row.body]
+def c1_count(row: Row, args: argparse.Namespace) -> int:
+    """Requests per target for a c=1 ("added") figure."""
     if row.mode == "paced":
-        count = max(5, args.requests // 10)
-    out = run_count(port, shot, count)
+        return max(5, args.requests // 10)
+    return {"hello": args.requests, "big": max(10, args.requests // 5)}[row.body]
+
+
+def c1_values(row: Row, out: Samples) -> list[float]:
     if row.mode == "stream":
-        return [percentile(out.first_ms, 0.5), percentile(out.total_ms, 0.5)], out
-    return [percentile(out.total_ms, 0.5)], out
+        return [percentile(out.first_ms, 0.5), percentile(out.total_ms, 0.5)]
+    return [percentile(out.total_ms, 0.5)]
 
 
 # ---- the run -----------------------------------------------------------------------------------------
@@ -199,13 +201,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if row.kind not in ("added", "rps"):
                     continue
                 proxy_shot, direct_shot = shots(row.body, row.mode, big)
-                for name, port in targets:
-                    if name == "direct" and row.kind == "rps":
-                        continue
-                    shot = direct_shot if name == "direct" else proxy_shot
-                    if number == 0:
-                        run_count(port, shot, 5 if row.body == "big" else 30)  # warm-up: connections, the JIT
-                    values, out = measure(port, row, shot, args)
+                aimed = [
+                    (name, port, direct_shot if name == "direct" else proxy_shot)
+                    for name, port in targets
+                    if name != "direct" or row.kind == "added"
+                ]
+                if number == 0:
+                    for _, port, shot in aimed:  # warm-up: connections, the JIT
+                        run_count(port, shot, 5 if row.body == "big" else 30)
+                if row.kind == "added":  # the direct call and each proxy take turns, request by request
+                    outs = run_interleaved([(port, shot) for _, port, shot in aimed], c1_count(row, args))
+                    measured = [(name, c1_values(row, out), out) for (name, _, _), out in zip(aimed, outs, strict=True)]
+                else:  # c=32: one target at a time, the first core's load client saturating it
+                    measured = []
+                    for name, port, shot in aimed:
+                        rate, out = run_for(port, shot, 32, args.duration)
+                        measured.append((name, [rate], out))
+                for name, values, out in measured:
                     per_round.setdefault(row.key, {}).setdefault(name, []).append(values)
                     if out.errors:
                         errors[f"{name} {row.key}"] = f"{out.errors} errors, last: {out.last_error}"
