@@ -1,7 +1,7 @@
 """ccm against claude-code-router 2.0.0, side by side in one run (issue #12's table, with its bar).
 
     python bench/compare.py [--rounds 3] [--requests 1000] [--duration 5] [--startups 5]
-                            [--resilience off|on] [--skip-ccr] [--only hello_p50,stream_rps,...]
+                            [--resilience off|on|both] [--skip-ccr] [--only hello_p50,stream_rps,...]
                             [--json results.json] [--baseline earlier.json] [--ccr-cache .cache/bench-ccr]
 
 What it does, so that anyone can rerun it and get comparable ratios:
@@ -10,8 +10,9 @@ What it does, so that anyone can rerun it and get comparable ratios:
   throwaway HOME whose `~/.claude-code-router/config.json` has one OpenAI-format provider;
 - runs `python -m ccm serve --config ... --port ...` with one `openai-compatible` provider to the same
   upstream; `--resilience off` (the default) writes `max_retries = 0` and a breaker that never opens,
-  `on` the shipped defaults (`--resilience off --json off.json`, then `--resilience on --baseline
-  off.json` prints how much worse each ccm row got, with ✓ for at most 5%);
+  `on` the shipped defaults; `both` runs the two side by side, in the same turns, and prints how much
+  worse each ccm row got with resilience on (✓ for at most 5%), the steadiest way to check that bar
+  (`--resilience on --baseline off.json` compares two separate runs, which a noisy VM moves apart);
 - one fake OpenAI-compatible upstream (bench/cmp_wire.py, raw asyncio, its own capacity printed first);
 - pins each proxy to the last core and the load client plus the upstream to the first one;
 - each round measures every row; a c=1 row ("added") sends to the direct call, ccm and CCR in turns,
@@ -29,6 +30,7 @@ suite (tests/test_bench_compare.py only imports its pure parts).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -178,6 +180,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("fake upstream alone at c=32: " + ", ".join(f"{v:.0f} req/s ({k})" for k, v in capacity.items()))
         print(f"cores: load + upstream on {load_core}, proxies on {proxy_core}; body {fixture.name} = {big_kib} KiB")
         specs: list[Callable[[], ProxySpec]] = [lambda: ccm_spec(up_port, args.resilience == "on")]
+        if args.resilience == "both":  # a second ccm with resilience on, in the same turns as the first
+            specs.append(lambda: dataclasses.replace(ccm_spec(up_port, True), name=RESILIENT))
         if cli is not None:
             specs.append(lambda: ccr_spec(cli, up_port))
         if any(r.key == "startup" for r in wanted):
@@ -285,13 +289,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+RESILIENT = "ccm-on"
+"""The name of the second ccm of `--resilience both` (the first, "ccm", has resilience off)."""
+
+
+def resilience_split(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A `--resilience both` report as two (on, off) in the shape render_baseline compares."""
+    on = {"meta": {**report["meta"], "resilience": "on"}, "rows": {}}
+    off = {"meta": {**report["meta"], "resilience": "off"}, "rows": {}}
+    for key, row in report["rows"].items():
+        if RESILIENT in row and "ccm" in row:
+            on["rows"][key] = {**row, "ccm": row[RESILIENT]}
+            off["rows"][key] = row
+    return on, off
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000, help="requests per c=1 figure (big: /5, paced: /10)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per c=32 figure")
     parser.add_argument("--startups", type=int, default=5, help="spawns of each proxy for the startup row")
-    parser.add_argument("--resilience", choices=("off", "on"), default="off")
+    parser.add_argument("--resilience", choices=("off", "on", "both"), default="off")
     parser.add_argument("--skip-ccr", action="store_true")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None, metavar="ROWS")
     parser.add_argument("--json", metavar="PATH", help="write the figures (and every round's) to PATH")
@@ -305,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     report = run(args)
     if baseline is not None:
         print(render_baseline(report, baseline))
+    if args.resilience == "both":
+        print(render_baseline(*resilience_split(report)))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -74,3 +74,17 @@ def test_baseline_flags_a_row_worse_by_more_than_five_percent() -> None:
     }
     lines = cmp.render_baseline(now, then).splitlines()
     assert lines == ["ccm against the baseline (off → on):", "  rps: +3.0% worse ✓", "  p50: +10.0% worse ✗"]
+
+
+def test_both_resiliences_side_by_side_are_compared_row_by_row() -> None:
+    report = {
+        "meta": {"resilience": "both"},
+        "rows": {
+            "hello_p50": {"label": "hello p50", "kind": "added", "ccm": [1.0], "ccm-on": [1.03], "CCR": [2.0]},
+            "hello_rps": {"label": "hello rps", "kind": "rps", "ccm": [1000.0], "ccm-on": [900.0]},
+            "rss": {"label": "rss", "kind": "mib", "ccm": [36.0, 60.0]},  # no second ccm: left out
+        },
+    }
+    lines = compare.render_baseline(*compare.resilience_split(report)).splitlines()
+    assert lines[0] == "ccm against the baseline (off → on):"
+    assert lines[1:] == ["  hello p50: +3.0% worse ✓", "  hello rps: +10.0% worse ✗"]
