@@ -1,6 +1,7 @@
 """CPU time the proxy spends per request (user + system, from /proc), the steadiest figure on a noisy VM.
 
     python bench/cpu_per_request.py [--count 2000] [--concurrency 1] [--mode json|stream|paced] [--body hello|big]
+                                   [--resilience off|on]
 
 Wall-clock figures on a shared 2-core VM move by 20% from run to run; the CPU a request costs the proxy
 moves far less, so it is the figure to compare a change against (then confirm with bench/compare.py).
@@ -40,11 +41,12 @@ def main() -> None:
     parser.add_argument("--mode", choices=["json", "stream", "paced"], default="json")
     parser.add_argument("--body", choices=["hello", "big"], default="hello")
     parser.add_argument("--seconds", type=float, default=8.0, help="with --concurrency > 1: load duration")
+    parser.add_argument("--resilience", choices=["off", "on"], default="off", help="as bench/compare.py")
     args = parser.parse_args()
     pin_load_here()
     upstream, upstream_port = start_upstream(0)
     shot, _ = shots(args.body, args.mode, json.loads(big_fixture().read_text()))
-    proxy, _ = start(ccm_spec(upstream_port, resilience=False), 1, shot.raw)
+    proxy, _ = start(ccm_spec(upstream_port, resilience=args.resilience == "on"), 1, shot.raw)
     try:
         run_count(proxy.spec.port, shot, 200)  # warm
         before = cpu_seconds(proxy.proc.pid)
@@ -59,7 +61,7 @@ def main() -> None:
         proxy.stop()
         upstream.terminate()
     print(
-        f"{args.body} {args.mode} c={args.concurrency}: {done} requests, {out.errors} errors, "
+        f"{args.body} {args.mode} c={args.concurrency} resilience {args.resilience}: {done} requests, {out.errors} errors, "
         f"{used * 1e6 / max(done, 1):.0f} µs of proxy CPU per request"
     )
 
