@@ -17,7 +17,7 @@ What it does, so that anyone can rerun it and get comparable ratios:
 - pins each proxy to the last core and the load client plus the upstream to the first one;
 - each round measures every row; a c=1 row ("added") sends to the direct call, ccm and CCR in turns,
   request by request (A B C A B C: a slow phase of the VM lands on all alike), a c=32 row saturates one
-  target after the other; a row's figure is the median over rounds; "added" is the proxy's p50 minus the
+  target after the other, in the reverse order every other round; a row's figure is the median over rounds; "added" is the proxy's p50 minus the
   direct call's in the same round;
 - startup is exec → first 200 of a real POST /v1/messages, over `--startups` spawns of each proxy;
   RSS is VmRSS after start and a few requests (idle), and VmHWM after the run (peak), of the process tree.
@@ -216,9 +216,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if row.kind == "added":  # the direct call and each proxy take turns, request by request
                     outs = run_interleaved([(port, shot) for _, port, shot in aimed], c1_count(row, args))
                     measured = [(name, c1_values(row, out), out) for (name, _, _), out in zip(aimed, outs, strict=True)]
-                else:  # c=32: one target at a time, the first core's load client saturating it
+                else:  # c=32: one target at a time, the first core's load client saturating it; the order
+                    # flips every round (A B, then B A), since the target measured first fared a few % better
                     measured = []
-                    for name, port, shot in aimed:
+                    for name, port, shot in aimed if number % 2 == 0 else aimed[::-1]:
                         rate, out = run_for(port, shot, 32, args.duration)
                         measured.append((name, [rate], out))
                 for name, values, out in measured:
