@@ -20,7 +20,6 @@ import orjson
 from ccm.attempt import Call, error_result, prepare_body
 from ccm.credentials import CredentialError, Resolver
 from ccm.dispatch import Dispatcher, Result
-from ccm.http import UNAUTHORIZED, authorized
 from ccm.metrics import Metrics
 from ccm.providers.base import RequestContext
 from ccm.records import to_record
@@ -39,7 +38,8 @@ Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens."""
+    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens; the caller has
+    refused web pages and checked the router key (ccm.asgi does both before it reads a body)."""
 
     answer: Endpoint
     count_tokens: Endpoint
@@ -75,11 +75,10 @@ def make_endpoints(
         return on_done
 
     def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
-        """Authorize, parse, validate, route and resolve: what both endpoints share."""
+        """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
+        the caller (ccm.asgi, before it read the body)."""
         started = time.perf_counter()
         snapshot = holder.current
-        if not authorized(snapshot, headers):
-            return error_result(401, "authentication_error", UNAUTHORIZED, {})
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
