@@ -76,6 +76,14 @@ _IDENTITY_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 _IDENTITY_NAMES = frozenset({"x-app", "user-agent"})
 
 
+def _is_router_key(name: str, value: str, router_key: str | None) -> bool:
+    """Whether a client's credential header carries the router key (ccm's, never Anthropic's)."""
+    if not router_key:
+        return False
+    token = value[7:].strip() if name == "authorization" and value[:7].lower() == "bearer " else value.strip()
+    return hmac.compare_digest(token.encode(), router_key.encode())
+
+
 def passthrough(provider: ProviderConfig, client_headers: Mapping[str, str], router_key: str | None) -> Credential:
     """The client's own login (Claude Code's Pro/Max token), never the router key, never stored."""
     forward: dict[str, str] = {}
@@ -83,10 +91,11 @@ def passthrough(provider: ProviderConfig, client_headers: Mapping[str, str], rou
         value = client_headers.get(name)
         if not value:
             continue
-        token = value[7:].strip() if name == "authorization" and value.lower().startswith("bearer ") else value.strip()
-        if router_key and hmac.compare_digest(token.encode(), router_key.encode()):
-            continue  # the router key is ccm's, not Anthropic's
-        forward[name] = value
+        # A header sent twice arrives joined ("stale, KEY"): each copy is judged alone, so the router key
+        # never rides upstream beside another value.
+        kept = [part for part in value.split(", ") if not _is_router_key(name, part, router_key)]
+        if kept:
+            forward[name] = ", ".join(kept)
     if not forward:
         raise CredentialError(
             f"provider '{provider.name}' forwards Claude Code's own login, but the request carried none "

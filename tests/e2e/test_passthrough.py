@@ -65,6 +65,20 @@ def test_the_router_key_in_authorization_is_never_forwarded(upstreams: Up, proxy
     assert up.received == []
 
 
+def test_the_router_key_sent_twice_beside_the_login_is_never_forwarded(upstreams: Up, proxy: Px) -> None:
+    """Two x-api-key lines (the router key and a stale one) arrive joined; only the stale one may go on."""
+    up = upstreams().script(Reply(200, json=anthropic_message("from Max")))
+    p = proxy(cfg(up.url, router_key=True))
+    headers = [(k, v) for k, v in CLAUDE_CODE.items()]
+    headers += [("x-api-key", "sk-ant-stale"), ("x-api-key", ROUTER_KEY), ("authorization", f"Bearer {ROUTER_KEY}")]
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, headers=headers, trust_env=False, timeout=30)
+    assert response.status_code == 200, response.text
+    seen = up.received[0]
+    assert ROUTER_KEY not in str(seen.headers)
+    assert seen.headers["x-api-key"] == "sk-ant-stale"
+    assert seen.headers["authorization"] == f"Bearer {OAT}"
+
+
 def test_a_401_goes_back_to_claude_code_and_does_not_fail_over(upstreams: Up, proxy: Px) -> None:
     claude, glm = upstreams(), upstreams()
     claude.script(Reply.error(401, "OAuth token has expired", "authentication_error"))
