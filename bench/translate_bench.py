@@ -26,7 +26,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ccm.credentials import api_key  # noqa: E402
+from ccm.auth.credentials import api_key  # noqa: E402
 from ccm.providers.base import RequestContext  # noqa: E402
 from ccm.providers.openai import ADAPTER  # noqa: E402
 from ccm.routing import Attempt  # noqa: E402

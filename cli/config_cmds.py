@@ -119,7 +119,7 @@ def validate(config: ConfigOpt = None) -> None:
             "(warning)",
             file=sys.stderr,
         )
-    from ccm import adc
+    from ccm.auth import adc
 
     for provider in cfg.providers:
         adc_problem = adc.check(provider) if provider.enabled and provider.auth_type == "adc" else None

@@ -22,7 +22,7 @@ from config.load import nearest
 from config.schema import Config, ProviderConfig
 
 if TYPE_CHECKING:
-    from ccm.oauth.tokens import Token
+    from ccm.auth.oauth.tokens import Token
 
 app = typer.Typer(
     help="Subscription logins: ChatGPT Plus/Pro (OAuth). Claude Pro/Max uses Claude Code's own login.",
@@ -57,7 +57,7 @@ def login(
     """Log in to ChatGPT Plus/Pro for a provider (browser; --no-browser or --device over SSH)."""
     path = common.config_path(config)
     provider = _provider(common.load(path).config, name)
-    from ccm.oauth import local
+    from ccm.auth.oauth import local
 
     kind = local.login_kind(provider)
     if kind == "claude":
@@ -73,7 +73,7 @@ def login(
             f"provider '{provider.name}' uses an API key",
             hint=f'set auth_type = "oauth" for it in {path} to use ChatGPT Plus/Pro',
         )
-    from ccm.oauth import tokens
+    from ccm.auth.oauth import tokens
 
     token = _run_login(no_browser, device)
     tid = tokens.token_id(provider)
@@ -97,7 +97,7 @@ def _run_login(no_browser: bool, device: bool) -> Token:
 
     import httpx
 
-    from ccm.oauth import flow
+    from ccm.auth.oauth import flow
 
     async def run() -> Token:
         async with httpx.AsyncClient() as client:
@@ -144,7 +144,7 @@ def _read_paste() -> str:
 
 
 def _offer_passthrough(provider: ProviderConfig, path: Path, yes: bool) -> None:
-    from ccm.oauth.local import CLAUDE_WHY
+    from ccm.auth.oauth.local import CLAUDE_WHY
 
     common.echo(CLAUDE_WHY)
     if provider.auth_type == "passthrough":
@@ -180,7 +180,7 @@ def _when(epoch: object) -> str:
 
 def _local_tokens(config: str | None) -> list[dict[str, Any]]:
     """Without a proxy: the tokens of the config's oauth providers, straight from the keyring."""
-    from ccm.oauth import local
+    from ccm.auth.oauth import local
 
     path = common.config_path(config)
     return local.views(common.load(path).config) if path.exists() else []
@@ -218,7 +218,7 @@ def list_tokens(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
 
 
 def _token_id(name: str, config: str | None) -> str:
-    from ccm.oauth import tokens
+    from ccm.auth.oauth import tokens
 
     path = common.config_path(config)
     provider = common.load(path).config.provider(name) if path.exists() else None
@@ -246,8 +246,8 @@ def refresh(name: NameArg, config: ConfigOpt = None) -> None:
 def _refresh_here(tid: str, name: str) -> float:
     import asyncio
 
-    from ccm.credentials import CredentialError
-    from ccm.oauth import local, tokens
+    from ccm.auth.credentials import CredentialError
+    from ccm.auth.oauth import local, tokens
 
     if tokens.load(tid) is None:
         raise CcmError(f"no OAuth token for provider '{name}'", hint=f"`ccm oauth login {name}`")
@@ -263,7 +263,7 @@ def logout(name: NameArg, config: ConfigOpt = None) -> None:
     if common.running() is not None:
         _post("delete", name)
     else:
-        from ccm.oauth import tokens
+        from ccm.auth.oauth import tokens
 
         if not tokens.delete(_token_id(name, config)):
             raise CcmError(f"no OAuth token for provider '{name}'")

@@ -1,7 +1,7 @@
 """Run the proxy as a detached child process, wait until it is healthy, stop it gracefully.
 
 Stdlib only (http.client, not httpx: `ccm start` polls /health every 30 ms and should not pay 50 ms to
-import a client). The server itself is `python -m ccm serve` (ccm/server.py): it holds the pid file's
+import a client). The server itself is `python -m ccm serve` (ccm/serve/main.py): it holds the pid file's
 lock for its whole life, so "locked" is "running", whatever the pid says.
 
     child = spawn(config, host, port)              # Popen, its own session, output in ccm.out
@@ -26,7 +26,7 @@ from ccm import pidfile
 from config import paths
 from config.errors import CcmError
 
-#: The server drains streams for 30 s on SIGTERM (ccm.server.GRACEFUL_TIMEOUT); give it 5 s more.
+#: The server drains streams for 30 s on SIGTERM (ccm.serve.main.GRACEFUL_TIMEOUT); give it 5 s more.
 STOP_GRACE_S = 35.0
 HEALTH_DEADLINE_S = 10.0
 POLL_S = 0.03

@@ -5,7 +5,7 @@
     ├── SecretError                  a secret store that cannot be read or written
     └── RoutingError(status, type)   a request that cannot be routed (404 unknown model/provider)
 
-The proxy's own upstream outcomes are data, not exceptions (see ccm.dispatch).
+The proxy's own upstream outcomes are data, not exceptions (see ccm.dispatch.failover).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ccm.credentials import CredentialError
-from ccm.oauth import local, tokens
-from ccm.oauth.flow import BrowserLogin, LoginError
+from ccm.auth.credentials import CredentialError
+from ccm.auth.oauth import local, tokens
+from ccm.auth.oauth.flow import BrowserLogin, LoginError
 from config.schema import Config, ProviderConfig
 from tui import format as fmt
 from tui.base import CcmView

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccm.translate.anthropic import is_ccm_signature
 from ccm.translate.signature import sign_thinking, signature_details
-from ccm.wire import is_ccm_signature
 from config.schema import ProviderConfig
 
 ANTHROPIC_HOST = "api.anthropic.com"

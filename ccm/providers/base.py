@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ccm.credentials import Credential
+from ccm.auth.credentials import Credential
 from ccm.routing import Attempt
-from ccm.wire import (  # re-exported: adapters import them from here
+from ccm.translate.anthropic import (  # re-exported: adapters import them from here
     CCM_SIGNATURE_PREFIX,
     ERROR_TYPES,
     Frame,
@@ -55,7 +55,7 @@ __all__ = [
 class RequestContext:
     attempt: Attempt
     credential: Credential
-    """Resolved by ccm.credentials before the adapter builds anything."""
+    """Resolved by ccm.auth.credentials before the adapter builds anything."""
     client_headers: Mapping[str, str]
     """The client's request headers, lower-cased names."""
     query: str = ""

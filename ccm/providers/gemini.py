@@ -33,17 +33,14 @@ from ccm.providers.base import (
 from ccm.providers.translated import as_frames, is_sse
 from ccm.routing import estimate_tokens
 from ccm.sse import SSEParser
-from ccm.translate import (
-    GeminiStream,
-    classify_error,
-    google_error,
-    message_from_events,
-    name_declaration,
-    new_message_id,
-    retry_after,
-    signature_scope,
-    to_gemini_request,
-)
+from ccm.translate.anthropic_events import message_from_events
+from ccm.translate.gemini.request import to_gemini_request
+from ccm.translate.gemini.response import google_error, name_declaration
+from ccm.translate.gemini.signature import signature_scope
+from ccm.translate.gemini.stream import GeminiStream
+from ccm.translate.openai.errors import classify as classify_error
+from ccm.translate.openai.errors import retry_after
+from ccm.translate.openai.response import new_message_id
 from config.schema import ProviderConfig
 
 WIRE = "gemini"

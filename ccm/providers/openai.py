@@ -33,21 +33,13 @@ from ccm.providers.base import (
 from ccm.providers.translated import as_frames, is_sse, looks_like_sse
 from ccm.routing import estimate_tokens
 from ccm.sse import SSEParser
-from ccm.translate import (
-    NotACompletion,
-    OpenAIStream,
-    UnsupportedRequest,
-    classify_error,
-    error_message,
-    events_from_message,
-    message_from_events,
-    new_message_id,
-    profile_for,
-    retry_after,
-    to_anthropic_message,
-    to_openai_request,
-    upstream_error,
-)
+from ccm.translate.anthropic_events import events_from_message, message_from_events
+from ccm.translate.openai.errors import classify as classify_error
+from ccm.translate.openai.errors import error_message, retry_after
+from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
+from ccm.translate.openai.response import NotACompletion, new_message_id, to_anthropic_message
+from ccm.translate.openai.stream import OpenAIStream, upstream_error
+from ccm.translate.profile import profile_for
 
 WIRE = "openai"
 #: Tool-call arguments are held until the call is complete (so they can be repaired); while a long call

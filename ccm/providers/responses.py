@@ -22,11 +22,11 @@ from ccm.providers.translated import as_frames, is_sse
 from ccm.routing import estimate_tokens
 from ccm.sse import SSEParser
 from ccm.translate.anthropic_events import events_from_message, message_from_events
-from ccm.translate.responses_errors import parse_error
-from ccm.translate.responses_input import ReasoningOrigin
-from ccm.translate.responses_request import to_responses_request
-from ccm.translate.responses_response import NotAResponse, to_anthropic_message, upstream_error
-from ccm.translate.responses_stream import ResponsesStream
+from ccm.translate.responses.errors import parse_error
+from ccm.translate.responses.input import ReasoningOrigin
+from ccm.translate.responses.request import to_responses_request
+from ccm.translate.responses.response import NotAResponse, to_anthropic_message, upstream_error
+from ccm.translate.responses.stream import ResponsesStream
 
 WIRE = "responses"
 #: What the Codex CLI sends (research/subscriptions-2026.md §3.2); the backend admits first-party

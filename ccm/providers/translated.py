@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccm.sse import encode
-from ccm.wire import Frame, Usage
+from ccm.translate.anthropic import Frame, Usage
 
 
 def as_frames(events: list[dict[str, Any]]) -> tuple[list[Frame], bool, Usage | None]:

@@ -4,7 +4,7 @@
                                                  :streamGenerateContent?alt=sse, on the gemini translator)
     {base}/projects/P/locations/L/publishers/anthropic/models/M:rawPredict        (an actual_model that
                                                  starts with `claude-`; :streamRawPredict to stream)
-    Authorization: Bearer <Google access token>      (ccm.adc, resolved before the adapter runs)
+    Authorization: Bearer <Google access token>      (ccm.auth.adc, resolved before the adapter runs)
 
 `base` ends with `/v1` (config.catalog.vertex_base_url: the global host for `location = "global"`, the
 regional or multi-region host otherwise; `base_url` overrides it). Claude bodies are the client's
@@ -40,7 +40,7 @@ from ccm.providers.base import (
     UpstreamRequest,
 )
 from ccm.providers.gemini import GeminiAdapter, model_path
-from ccm.translate import google_error
+from ccm.translate.gemini.response import google_error
 from config.schema import ProviderConfig
 
 WIRE = "vertex"

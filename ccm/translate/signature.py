@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from ccm.wire import CCM_SIGNATURE_PREFIX, is_ccm_signature
+from ccm.translate.anthropic import CCM_SIGNATURE_PREFIX, is_ccm_signature
 
 __all__ = ["is_ccm_signature", "sign_thinking", "signature_details"]
 

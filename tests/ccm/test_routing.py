@@ -511,8 +511,8 @@ def test_estimate_errs_towards_more_tokens_on_real_requests(fixtures_dir: Path) 
 
 
 def test_dispatch_forwards_the_tag_free_body() -> None:
-    """ccm.dispatch.prepare_body uses decision.apply(): no tag reaches an upstream from any place."""
-    from ccm.dispatch import prepare_body
+    """ccm.dispatch.failover.prepare_body uses decision.apply(): no tag reaches an upstream from any place."""
+    from ccm.dispatch.failover import prepare_body
 
     b = body(system=[{"type": "text", "text": f"a {TAG}"}])
     b["messages"].append({"role": "system", "content": f"env {TAG}"})

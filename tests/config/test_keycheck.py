@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ccm.state import ConfigHolder
+from ccm.serve.state import ConfigHolder
 from config import keycheck, secrets
 from config.load import load_config
 from tests.e2e.harness import make_config

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ccm.providers import adapter_for
+from ccm.providers.registry import adapter_for
 from tests.e2e.cc_driver import ACTUAL_MODEL, BROKEN_PROVIDER, ROUTED_MODEL, UPSTREAM_KEY, ccm_command
 from tests.e2e.claude_code import INSTALL_TIMEOUT_S, ClaudeCode, claude_code_fixture  # noqa: F401 (the fixture)
 from tests.e2e.harness import ROOT, server_env

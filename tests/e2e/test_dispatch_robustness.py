@@ -231,8 +231,8 @@ def test_a_bug_in_ccm_is_loud_and_counted_not_a_quiet_failover(
     first.script(Reply(200, json=anthropic_message("lost to the bug")))
     second.script(Reply(200, json=anthropic_message("second")))
     p = proxy(chain([first.url, second.url]))
-    with caplog.at_level(logging.ERROR, logger="ccm.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="ccm.dispatch.failover"):
         response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
     assert response.json()["content"][0]["text"] == "second"
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "ccm.dispatch"]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "ccm.dispatch.failover"]
     assert errors and errors[0].exc_info is not None and "KeyError" in errors[0].exc_text  # type: ignore[operator]

@@ -232,9 +232,9 @@ def test_error_event_mid_stream_is_passed_once(upstreams: Up, proxy: Px) -> None
 
 
 def test_keepalive_pings_while_upstream_is_silent(upstreams: Up, proxy: Px, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ccm.relay
+    import ccm.dispatch.relay
 
-    monkeypatch.setattr(ccm.relay, "PING_INTERVAL", 0.1)
+    monkeypatch.setattr(ccm.dispatch.relay, "PING_INTERVAL", 0.1)
     events = anthropic_stream("slow thinker", pieces=2)
     up = upstreams().script(Reply.stream(events, delay=0.35))
     p = proxy(chain([up.url]))

@@ -13,7 +13,7 @@ import pytest
 from anthropic.types import Message
 
 from ccm.sse import SSEParser
-from ccm.translate import message_from_events
+from ccm.translate.anthropic_events import message_from_events
 from tests.conftest import FIXTURES, fixture_names
 from tests.e2e.harness import InProcessProxy, make_config
 from tests.fakes.upstream import FakeUpstream, Received, Reply, openai_completion, openai_stream

@@ -150,7 +150,7 @@ def test_large_body_accepted_and_oversized_refused_as_json(upstreams: Up, proxy:
 
 
 def test_an_oversized_body_without_a_length_is_refused_as_json(upstreams: Up, proxy: Px) -> None:
-    """Chunked upload (no content-length): the limit is counted as the body arrives (ccm/asgi.py)."""
+    """Chunked upload (no content-length): the limit is counted as the body arrives (ccm/serve/edge.py)."""
     up = upstreams().script(Reply(200, json=anthropic_message()))
     p = proxy(one_model(up.url))
 
@@ -230,7 +230,7 @@ def test_messages_query_and_repeated_headers(upstreams: Up, proxy: Px) -> None:
 def test_quart_defaults_that_cut_streams_are_off(tmp_path: object) -> None:
     from pathlib import Path
 
-    from ccm.app import create_app
+    from ccm.serve.app import create_app
     from config.paths import default_config_text
 
     path = Path(str(tmp_path)) / "c.toml"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccm.validate import validate_messages_request
+from ccm.api.validate import validate_messages_request
 from tests.e2e.harness import InProcessProxy, anthropic_provider, make_config
 from tests.fakes.upstream import (
     FakeUpstream,

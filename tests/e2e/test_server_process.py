@@ -171,7 +171,7 @@ def _loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
 
 
 def test_proxy_process_never_imports_textual_or_typer() -> None:
-    code = "import ccm.app, ccm.server, ccm.dispatch, ccm.providers.anthropic"
+    code = "import ccm.serve.app, ccm.serve.main, ccm.dispatch.failover, ccm.providers.anthropic"
     assert _loaded_after(code, ("textual", "typer")) == []
 
 
@@ -251,7 +251,7 @@ def test_log_level_applies_on_reload(tmp_path: Path) -> None:
 
 
 def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path) -> None:
-    """Hypercorn's websocket stream loads on the first websocket (ccm.server._defer_websockets): the
+    """Hypercorn's websocket stream loads on the first websocket (ccm.serve.main._defer_websockets): the
     upgrade still gets a real HTTP refusal from the app, and the next request is served as before."""
     import socket
 
@@ -275,5 +275,5 @@ def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path)
 
 
 def test_serving_imports_no_websocket_library_until_a_websocket_comes() -> None:
-    code = "import ccm.server; ccm.server._defer_websockets(); import hypercorn.asyncio"
+    code = "import ccm.serve.main; ccm.serve.main._defer_websockets(); import hypercorn.asyncio"
     assert _loaded_after(code, ("wsproto", "h11")) == ["h11"]

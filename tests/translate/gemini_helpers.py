@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 from google.genai import types
 
-from ccm import credentials
+from ccm.auth import credentials
 from ccm.providers.base import Frame, RequestContext
 from ccm.routing import Attempt
-from ccm.translate.gemini_signature import DUMMY_SIGNATURE
+from ccm.translate.gemini.signature import DUMMY_SIGNATURE
 from config.schema import ProviderConfig, spec_for
 
 TOP_KEYS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"}
@@ -94,7 +94,7 @@ def sse(*chunks: dict[str, Any]) -> bytes:
 
 
 def run(ctx: RequestContext, pieces: Iterable[bytes], content_type: str = "text/event-stream") -> list[Frame]:
-    from ccm.providers import adapter_for
+    from ccm.providers.registry import adapter_for
 
     adapter = adapter_for(ctx.attempt.provider.wire)
     assert adapter is not None

@@ -14,7 +14,7 @@ import orjson
 from openai.types.chat import completion_create_params as ccp
 from pydantic import TypeAdapter
 
-from ccm import credentials
+from ccm.auth import credentials
 from ccm.providers.base import Frame, RequestContext
 from ccm.providers.openai import ADAPTER
 from ccm.routing import Attempt

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ccm.credentials import Credential
+from ccm.auth.credentials import Credential
 from ccm.providers.base import Frame, RequestContext, UpstreamRequest
 from ccm.providers.responses import ADAPTER
 from ccm.routing import Attempt

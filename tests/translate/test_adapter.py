@@ -6,9 +6,8 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-import ccm.translate
-from ccm.providers import adapter_for
 from ccm.providers.openai import ADAPTER
+from ccm.providers.registry import adapter_for
 from config.catalog import BUILT_WIRES
 from tests.translate.helpers import make_ctx
 
@@ -55,12 +54,6 @@ def test_build_does_not_mutate_and_sets_state() -> None:
     assert orjson.dumps(BODY) == before
     assert ctx.state["openai"]["input_estimate"] > 0
     assert orjson.loads(request.body)["model"] == "gpt-4o"
-
-
-def test_public_surface() -> None:
-    for name in ccm.translate.__all__:
-        assert hasattr(ccm.translate, name), name
-    assert sorted(ccm.translate.__all__) == ccm.translate.__all__
 
 
 def test_validator_is_not_vacuous() -> None:

@@ -1,7 +1,7 @@
 """Any chunking and any cut of an upstream stream, through the real window and relay: the client gets the
 whole answer ending in message_stop, or a stream ending in `event: error`; never a clean partial.
 
-The window (ccm.attempt._window) and the relay (ccm.relay.relay_stream) run as in the proxy, over an async
+The window (ccm.dispatch.attempt._window) and the relay (ccm.dispatch.relay.relay_stream) run as in the proxy, over an async
 iterator of the cut bytes instead of a socket; a cut before the first content is a failed attempt
 (InvalidUpstream: the dispatcher fails over), which is just as safe.
 """
@@ -17,13 +17,13 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccm.attempt import _error_before_content, _window
+from ccm.dispatch.attempt import _error_before_content, _window
+from ccm.dispatch.relay import Done, relay_stream
 from ccm.providers.anthropic import ADAPTER as ANTHROPIC
 from ccm.providers.base import InvalidUpstream, StreamTranslator
 from ccm.providers.openai import ADAPTER as OPENAI
-from ccm.relay import Done, relay_stream
 from ccm.sse import SSEParser
-from ccm.translate import message_from_events
+from ccm.translate.anthropic_events import message_from_events
 from tests.fakes.upstream import anthropic_stream, sse
 from tests.translate.helpers import make_ctx
 from tests.translate.test_properties import RAW as OPENAI_RAW

@@ -58,7 +58,7 @@ def test_retry_after_is_passed_on(headers: dict[str, str], expected: str | None)
 
 
 def test_openai_reset_headers_are_a_retry_after_for_a_429_only() -> None:
-    from ccm.translate import retry_after
+    from ccm.translate.openai.errors import retry_after
 
     headers = {"x-ratelimit-reset-requests": "1m30s", "x-ratelimit-reset-tokens": "250ms"}
     assert retry_after(headers, 429) == "90"

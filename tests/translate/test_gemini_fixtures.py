@@ -8,7 +8,7 @@ import pytest
 
 from ccm.providers.gemini import ADAPTER as GEMINI
 from ccm.providers.vertex import ADAPTER as VERTEX
-from ccm.translate.gemini_request import to_gemini_request
+from ccm.translate.gemini.request import to_gemini_request
 from tests.translate.gemini_helpers import gemini_ctx, validate_gemini_request
 from tests.translate.helpers import fixture_names, load_fixture
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ccm.providers.base import InvalidUpstream
 from ccm.providers.gemini import ADAPTER
 from ccm.translate.anthropic_events import message_from_events
-from ccm.translate.gemini_request import to_gemini_request
-from ccm.translate.gemini_signature import DUMMY_SIGNATURE, call_signature, signature_scope
+from ccm.translate.gemini.request import to_gemini_request
+from ccm.translate.gemini.signature import DUMMY_SIGNATURE, call_signature, signature_scope
 from tests.translate.gemini_helpers import events, gemini_ctx, response, run, sse, usage, validate_gemini_request
 from tests.translate.test_properties import SETTINGS, json_objects, requests
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ccm.translate.gemini_request import to_gemini_request
-from ccm.translate.gemini_schema import json_schema, openapi_schema
-from ccm.translate.gemini_signature import DUMMY_SIGNATURE, signature_scope, signed_tool_id
+from ccm.translate.gemini.request import to_gemini_request
+from ccm.translate.gemini.schema import json_schema, openapi_schema
+from ccm.translate.gemini.signature import DUMMY_SIGNATURE, signature_scope, signed_tool_id
 from ccm.translate.signature import sign_thinking
 from tests.translate.gemini_helpers import assert_openapi_schema, validate_gemini_request
 

@@ -11,7 +11,7 @@ import pytest
 from ccm.providers.base import InvalidUpstream
 from ccm.providers.gemini import ADAPTER, needs_plain_parameters
 from ccm.translate.anthropic_events import message_from_events
-from ccm.translate.gemini_signature import call_signature
+from ccm.translate.gemini.signature import call_signature
 from tests.translate.gemini_helpers import (
     events,
     first_call_signature,

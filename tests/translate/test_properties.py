@@ -10,15 +10,12 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccm.translate import (
-    UnsupportedRequest,
-    message_from_events,
-    parse_tool_arguments,
-    profile_for,
-    sign_thinking,
-    to_openai_request,
-)
+from ccm.translate.anthropic_events import message_from_events
+from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
+from ccm.translate.profile import profile_for
+from ccm.translate.signature import sign_thinking
 from ccm.translate.think_tags import ThinkTagSplitter, split_think_tags
+from ccm.translate.tool_args import parse_tool_arguments
 from config.catalog import CATALOG
 from tests.translate.helpers import chunk, events, make_ctx, run_stream, sse_bytes, validate_openai_request
 

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from ccm.translate import UnsupportedRequest, profile_for, sign_thinking, to_openai_request
-from ccm.translate.openai_messages import EMPTY_RESULT, NO_RESULT
+from ccm.translate.openai.messages import EMPTY_RESULT, NO_RESULT
+from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
+from ccm.translate.profile import profile_for
+from ccm.translate.signature import sign_thinking
 from tests.translate.helpers import validate_openai_request
 
 SIGNED = sign_thinking("I should list files.")

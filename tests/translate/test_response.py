@@ -10,7 +10,7 @@ from anthropic.types import Message
 
 from ccm.providers.base import InvalidUpstream
 from ccm.providers.openai import ADAPTER
-from ccm.translate import is_ccm_signature
+from ccm.translate.signature import is_ccm_signature
 from tests.translate.helpers import chunk, make_ctx, sse_bytes
 
 

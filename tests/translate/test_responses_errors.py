@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from ccm.providers.responses import ADAPTER
-from ccm.translate.responses_errors import reset_seconds, usage_reset
+from ccm.translate.responses.errors import reset_seconds, usage_reset
 
 
 def parse(status: int, body: object, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ccm.providers.responses import ADAPTER
 from ccm.translate.anthropic_events import message_from_events
-from ccm.translate.responses_input import ReasoningOrigin
+from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.signature import sign_thinking
 from tests.fakes.responses import event, failed, responses_stream, violations
 from tests.translate.responses_helpers import assert_well_formed, build, events, make_ctx, sse_of

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from ccm.providers.openai import ADAPTER as CHAT
-from ccm.translate.responses_input import ReasoningOrigin
+from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.signature import sign_thinking
 from tests.fakes.responses import violations
 from tests.translate.helpers import fixture_names, load_fixture

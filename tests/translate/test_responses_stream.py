@@ -51,7 +51,7 @@ def test_reasoning_with_two_summary_parts_is_one_signed_thinking_block() -> None
     assert thinking["type"] == "thinking" and thinking["thinking"] == "First I look.\n\nThen I answer."
     state = signature_details(thinking["signature"])
     assert state == [
-        {"type": "ccm.responses.reasoning", "provider": "chatgpt", "model": "gpt-5.5", "encrypted_content": ENC}
+        {"type": "ccm.api.quart_json.reasoning", "provider": "chatgpt", "model": "gpt-5.5", "encrypted_content": ENC}
     ]
     assert text == {"type": "text", "text": "Done."}
 

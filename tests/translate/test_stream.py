@@ -9,7 +9,8 @@ import pytest
 from anthropic.types import Message
 
 from ccm.providers.base import Frame, InvalidUpstream
-from ccm.translate import is_ccm_signature, message_from_events
+from ccm.translate.anthropic_events import message_from_events
+from ccm.translate.signature import is_ccm_signature
 from tests.translate.helpers import chunk, events, make_ctx, run_stream, sse_bytes
 
 USAGE = {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59}
@@ -303,7 +304,8 @@ def test_web_search_sources_are_appended_to_the_text() -> None:
 def test_openrouter_reasoning_details_ride_in_the_signature() -> None:
     """Claude/Gemini on OpenRouter need their reasoning_details back verbatim: merged per index from the
     fragments, carried in the ccm signature, returned on the next request."""
-    from ccm.translate import profile_for, to_openai_request
+    from ccm.translate.openai.request import to_openai_request
+    from ccm.translate.profile import profile_for
     from ccm.translate.signature import signature_details
 
     fmt = "anthropic-claude-v1"

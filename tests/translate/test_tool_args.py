@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ccm.translate import parse_tool_arguments
+from ccm.translate.tool_args import parse_tool_arguments
 
 
 @pytest.mark.parametrize(

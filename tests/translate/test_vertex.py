@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from ccm.providers import adapter_for
 from ccm.providers.base import RequestContext
+from ccm.providers.registry import adapter_for
 from ccm.providers.vertex import ADAPTER, drop_betas, rejected_betas
 from tests.fakes.upstream import anthropic_message
 from tests.translate.gemini_helpers import gemini_ctx

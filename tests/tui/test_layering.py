@@ -8,7 +8,7 @@ import sys
 
 from tests.conftest import ROOT
 
-SERVER = ("quart", "hypercorn", "ccm.app", "ccm.dispatch", "ccm.relay", "ccm.server")
+SERVER = ("quart", "hypercorn", "ccm.serve.app", "ccm.dispatch.failover", "ccm.dispatch.relay", "ccm.serve.main")
 
 PROBE = f"""
 import importlib, json, pkgutil, sys

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from textual.widgets import DataTable
 
-from ccm.oauth import tokens
+from ccm.auth.oauth import tokens
 from tests.fakes.openai_auth import ACCOUNT_ID, FakeAuth
 from tests.tui.conftest import RunningProxy
 from tests.tui.helpers import SAMPLE, proxied_config, settle, wait_for

@@ -1,0 +1,154 @@
+"""The admin API: config view and reload, request log, metrics, provider test; OAuth tokens in ccm.api.admin_oauth.
+
+Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address): the
+config view masks secrets, but even provider names and request history are nobody else's business.
+
+Circuit states in /api/metrics and /metrics come from `state["circuits"]` when the dispatcher sets it: a
+callable returning {provider name: (state, until)} with state "closed" | "half_open" | "open" and until the
+epoch second an open circuit lets a probe through (None otherwise). Unset, every provider shows closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+from quart import Quart, Response, request
+
+from ccm.api.admin_oauth import register_oauth
+from ccm.api.guard import UNAUTHORIZED, HeaderLookup
+from ccm.api.provider_check import check_provider
+from ccm.api.quart_json import anthropic_error as _error
+from ccm.api.quart_json import json_response as _json
+from ccm.auth.credentials import Credential, CredentialError, Resolver
+from ccm.observe.metrics import Metrics
+from ccm.observe.requestlog import RequestLog
+from ccm.serve.state import ConfigHolder, Snapshot
+from config.view import masked_view
+
+
+def config_view(snapshot: Snapshot) -> dict[str, Any]:
+    """The live config with every secret masked, and which generation of it is serving."""
+    keys = {name: (value, None) for name, value in snapshot.keys.items()}
+    return {**masked_view(snapshot.config, keys), "generation": snapshot.generation}
+
+
+def register_admin(
+    app: Quart,
+    holder: ConfigHolder,
+    requests: RequestLog,
+    state: dict[str, Any],
+    authorized: Callable[[Snapshot, HeaderLookup], bool],
+    metrics: Metrics,
+) -> None:
+    @app.before_request
+    async def guard() -> Response | None:
+        guarded = request.path.startswith("/api/") or request.path == "/metrics"
+        if guarded and request.path != "/api/hello" and not authorized(holder.current, request.headers):
+            return _error(401, "authentication_error", UNAUTHORIZED)
+        return None
+
+    @app.get("/api/config/json")
+    async def config_json() -> Response:
+        return _json(config_view(holder.current))
+
+    @app.post("/api/config/reload")
+    async def config_reload() -> Response:
+        outcome = await holder.reload()
+        if not outcome.ok:
+            return _json({"status": "invalid", "errors": outcome.problems}, 422)
+        body: dict[str, Any] = {"status": "reloaded", "generation": holder.current.generation}
+        if outcome.restart_required:
+            body["restart_required"] = outcome.restart_required
+        return _json(body)
+
+    def circuits() -> dict[str, tuple[str, float | None]]:
+        """Every configured provider closed, overlaid with the breaker's view (state["circuits"], when wired)."""
+        out: dict[str, tuple[str, float | None]] = {p.name: ("closed", None) for p in holder.current.config.providers}
+        source: Callable[[], Mapping[str, tuple[str, float | None]]] | None = state.get("circuits")
+        if source is not None:
+            out.update(source())
+        return out
+
+    @app.get("/api/metrics")
+    async def metrics_json() -> Response:
+        return _json(metrics.snapshot(circuits()))
+
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(metrics.prometheus(circuits()), content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/requests")
+    async def recent_requests() -> Response:
+        try:
+            limit = max(0, min(1000, int(request.args.get("limit", "100"))))
+        except ValueError:
+            return _error(400, "invalid_request_error", "limit must be an integer")
+        return _json(requests.recent(limit))
+
+    @app.get("/api/requests/stream")
+    async def request_stream() -> Response:
+        queue = requests.subscribe()
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield b": connected\n\n"
+                while True:
+                    try:
+                        record = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                    if record is None:
+                        return
+                    yield b"event: request\ndata: " + orjson.dumps(record.as_dict()) + b"\n\n"
+            finally:
+                requests.unsubscribe(queue)
+
+        response = Response(events(), content_type="text/event-stream", headers={"cache-control": "no-cache"})
+        response.timeout = None
+        return response
+
+    @app.post("/api/providers/<name>/test")
+    async def provider_test(name: str) -> Response:
+        snapshot = holder.current
+        provider = snapshot.config.provider(name)
+        if provider is None:
+            return _error(404, "not_found_error", f"provider '{name}' is not configured")
+        return _json(await _test_provider(state["client"], state["credentials"], snapshot, provider.name))
+
+    register_oauth(app, holder, state)
+
+
+async def _test_provider(
+    client: httpx.AsyncClient, credentials: Resolver, snapshot: Snapshot, name: str
+) -> dict[str, Any]:
+    """The provider check (ccm.api.provider_check) with the provider's own credential, from the one resolver
+    (a passthrough provider is checked for reachability only: there is no client login to forward)."""
+    config = snapshot.config
+    provider = config.provider(name)
+    assert provider is not None
+    if provider.auth_type == "passthrough":
+        credential = Credential("passthrough")
+    else:
+        try:
+            credential = await credentials.resolve(provider, snapshot.keys, {}, snapshot.router_key)
+        except CredentialError as exc:
+            return {"ok": False, "status": None, "latency_ms": 0, "message": exc.message}
+    model = next(
+        (
+            m.actual_model
+            for entry in config.models
+            for m in entry.mappings
+            if m.provider.lower() == provider.name.lower()
+        ),
+        None,
+    )
+    connect_s = config.server.timeouts.connect_timeout_ms / 1000
+    result = await check_provider(client, provider, credential, model=model, connect_s=connect_s)
+    return result.as_dict()

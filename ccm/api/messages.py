@@ -1,0 +1,182 @@
+"""The two Messages endpoints: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
+
+Both share one path (DESIGN's picture): authorize, parse once, validate, route, resolve the model's
+mappings into a `Call` (ccm.dispatch.attempt), then dispatch it, or, for count_tokens, forward it to an
+Anthropic-format first mapping or answer with the local estimate.
+
+Framework-free (headers, body and query in; a `Result` out): ccm.serve.edge serves both past Quart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from ccm.api.validate import validate_messages_request
+from ccm.auth.credentials import CredentialError, Resolver
+from ccm.dispatch.attempt import Call, error_result, prepare_body
+from ccm.dispatch.failover import Dispatcher, Result
+from ccm.dispatch.relay import Done
+from ccm.observe.metrics import Metrics
+from ccm.observe.records import to_record
+from ccm.observe.requestlog import RequestLog
+from ccm.providers.base import RequestContext
+from ccm.routing import Attempt, RoutingDecision, resolve, route
+from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.tokens import estimate_input_tokens
+from config.catalog import FORWARD_QUERY_TYPES
+from config.errors import RoutingError
+from config.schema import Config
+
+Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens; the caller has
+    refused web pages and checked the router key (ccm.serve.edge does both before it reads a body)."""
+
+    answer: Endpoint
+    count_tokens: Endpoint
+
+
+def make_endpoints(
+    holder: ConfigHolder,
+    state: dict[str, Any],
+    requests: RequestLog,
+    metrics: Metrics,
+    credentials: Resolver,
+) -> Endpoints:
+    def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
+        def on_done(done: Done) -> None:
+            if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
+                metrics.count_tokens(decision.rule, decision.model, done.provider)
+                return
+            requests.add(
+                to_record(
+                    done,
+                    record_id=requests.next_id(),
+                    time=time.time(),
+                    body=body,
+                    route=decision.rule,
+                    routed_model=decision.model,
+                    latency_ms=round((time.perf_counter() - started) * 1000),
+                    config=config,
+                    kind=kind,
+                    started=started,
+                )
+            )
+
+        return on_done
+
+    def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
+        """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
+        the caller (ccm.serve.edge, before it read the body)."""
+        started = time.perf_counter()
+        snapshot = holder.current
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return error_result(400, "invalid_request_error", f"request body is not valid JSON: {exc}", {})
+        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
+        problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
+        if problem is not None:
+            return error_result(400, "invalid_request_error", problem, {})
+        decision = route(body, snapshot.config, body_size=len(raw))
+        on_done = record(kind, body, decision, started, snapshot.config)
+        try:
+            attempts = resolve(decision.model, snapshot.config)
+        except RoutingError as exc:
+            on_done(Done(exc.status, 0, error=exc.message))
+            return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
+        return Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+
+    async def answer(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        """POST /v1/messages: the answer, a whole body or a stream."""
+        call = routed("messages", headers, raw, query)
+        if isinstance(call, Result):
+            return call
+        dispatcher: Dispatcher = state["dispatcher"]
+        return await dispatcher.run(call)
+
+    async def count_tokens(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        """POST /v1/messages/count_tokens: the first mapping's own count when it can give one, else ccm's."""
+        call = routed("count_tokens", headers, raw, query)
+        if isinstance(call, Result):
+            return call
+        first = call.attempts[0]
+        counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
+        forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
+        answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
+        if forwarded is not None:
+            answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
+            call.on_done(Done(200, 1, first.provider.name, first.actual_model))
+            return Result(200, answered, forwarded)
+        # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
+        call.on_done(Done(200, int(counting), "local", "estimate"))
+        return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
+
+    return Endpoints(answer, count_tokens)
+
+
+def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:
+    return {
+        "x-ccm-route": decision.rule,
+        "x-ccm-model": decision.model,
+        "x-ccm-attempts": str(attempts),
+        "x-ccm-retries": "0",
+    }
+
+
+def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The client's headers for the adapters: the router key's own header is ccm's and never goes on."""
+    return {k.lower(): v for k, v in headers.items() if k.lower() != "x-ccm-key"}
+
+
+async def _forward_count(
+    client: httpx.AsyncClient, credentials: Resolver, call: Call, attempt: Attempt
+) -> bytes | None:
+    """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
+
+    The credential comes from the one resolver (a key, or Claude Code's own login for passthrough); the
+    request is built as a Messages call would be (ccm-signed thinking removed, the provider's headers,
+    anthropic-version/-beta), then sent to the count_tokens endpoint. Never retried, never counted by the
+    breaker: Claude Code fires ~27 at once and an estimate is a fine answer."""
+    from ccm.providers.anthropic import ADAPTER
+
+    snapshot: Snapshot = call.snapshot
+    try:
+        credential = await credentials.resolve(
+            attempt.provider, snapshot.keys, call.client_headers, snapshot.router_key
+        )
+    except CredentialError:
+        return None
+    payload = prepare_body(call.body, call.decision, attempt)
+    payload.pop("max_tokens", None)
+    payload.pop("stream", None)
+    upstream = ADAPTER.build(payload, RequestContext(attempt, credential, call.client_headers))
+    url = attempt.provider.url("/v1/messages/count_tokens")
+    if call.query:
+        url = f"{url}?{call.query}"
+    timeouts = snapshot.config.server.timeouts
+    try:
+        response = await client.post(
+            url,
+            content=upstream.body,
+            headers=upstream.headers,
+            timeout=httpx.Timeout(timeouts.connect_timeout_ms / 1000, read=5.0),
+        )
+    except (httpx.HTTPError, UnicodeEncodeError):  # a key httpx cannot send: estimate (never quote the error)
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return response.content if isinstance(data, dict) and "input_tokens" in data else None

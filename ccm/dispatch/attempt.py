@@ -1,0 +1,346 @@
+"""One try of one mapping: build, send, check the answer up to the end of the failover window.
+
+Returns a `Result` (an answer, or an error that goes to the client as it is) or a classified `Failure`;
+the dispatcher (ccm.dispatch.failover) decides what happens next: a retry, the next mapping, or the summary error.
+
+    outcome = await try_mapping(client, call, attempt, number, remaining_s)
+
+What a failure is (DESIGN, "Dispatch and failover"): `retryable` for connection errors, timeouts before
+the first event, 408, 429, 500, 502, 503, 504, 529; `transient` (the breaker counts it) for those and
+invalid answers; `refusal` for a 400/413/422; `key_problem` for a missing key or login and 401/403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from ccm.auth.credentials import Credential
+from ccm.dispatch.relay import Done, close_quietly
+from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
+from ccm.providers.registry import adapter_for
+from ccm.routing import Attempt, RoutingDecision
+from ccm.serve.state import Snapshot
+from ccm.upstream.transport import Reads, UpstreamResponse, parsed_url, post
+from config.schema import Timeouts
+
+log = logging.getLogger("ccm.dispatch.failover")
+
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
+REFUSALS = frozenset({400, 413, 422})
+#: A passthrough provider's 400 that is the account's problem, not the request's: fail over.
+_ACCOUNT_400 = ("out of extra usage", "only authorized for use with claude code", "credit balance is too low")
+#: Events that close the failover window: the first content the client would see.
+_CONTENT = frozenset({"content_block_delta", "message_delta", "message_stop"})
+RATELIMIT_CLAIM = "anthropic-ratelimit-unified-representative-claim"
+
+
+@dataclass(slots=True)
+class Call:
+    """One client request on its way: what every attempt shares (DESIGN's request path, one object)."""
+
+    body: dict[str, Any]
+    decision: RoutingDecision
+    attempts: list[Attempt]
+    snapshot: Snapshot
+    client_headers: Mapping[str, str]
+    query: str
+    on_done: Callable[[Done], None]
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+    @property
+    def session(self) -> str | None:
+        return self.client_headers.get("x-claude-code-session-id") or None
+
+
+@dataclass(slots=True)
+class Result:
+    """What to answer: a whole body, or a stream of SSE bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+
+
+@dataclass(slots=True)
+class Failure:
+    provider: str
+    model: str
+    outcome: str
+    status: int
+    error_type: str
+    retry_after: str | None = None
+    retryable: bool = False
+    transient: bool = False
+    refusal: bool = False
+    key_problem: bool = False
+    ccm_error: bool = False
+    corrective: str | None = None
+    """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401), "learned" (the
+    adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
+    claim: str | None = None
+    """For a 429: which limit was hit, when the upstream says so."""
+    detail: str = ""
+    """The upstream's own error message, for an error passed on to the client as it is."""
+    ms: int = 0
+
+    def describe(self) -> str:
+        return f"{self.provider}/{self.model}: {self.outcome}"
+
+
+def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
+    return Result(
+        status, {**headers, "content-type": "application/json"}, orjson.dumps(error_body(error_type, message))
+    )
+
+
+def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
+    """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
+    out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
+    out["model"] = attempt.actual_model
+    limit = attempt.max_output_tokens
+    max_tokens = out.get("max_tokens")
+    if limit and isinstance(max_tokens, int) and max_tokens > limit:
+        out["max_tokens"] = limit
+    return out
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(slots=True)
+class Answer:
+    """A good first answer: the response to relay and the frames already checked."""
+
+    ctx: RequestContext
+    adapter: Adapter
+    response: UpstreamResponse
+    first: list[Frame] | None = None
+    message: dict[str, Any] | None = None
+    ttfb_ms: float = 0.0
+    translator: Any = None
+    chunks: Reads | None = None
+    rest: bytes = b""
+    """The part of the first content's read after that content, still to translate (see _window)."""
+
+
+async def try_mapping(
+    client: httpx.AsyncClient,
+    call: Call,
+    attempt: Attempt,
+    credential: Credential,
+    remaining_s: float,
+) -> Answer | Result | Failure:
+    """Send one attempt; an Answer to relay, a Result to pass on as it is, or a Failure."""
+    provider = attempt.provider
+    started = time.perf_counter()
+
+    def failure(outcome: str, status: int, error_type: str, **kw: Any) -> Failure:
+        ms = int((time.perf_counter() - started) * 1000)
+        return Failure(provider.name, attempt.actual_model, outcome, status, error_type, ms=ms, **kw)
+
+    adapter = adapter_for(provider.wire)
+    if adapter is None:
+        return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
+    ctx = RequestContext(
+        attempt, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
+    )
+    try:
+        upstream = adapter.build(prepare_body(call.body, call.decision, attempt), ctx)
+    except InvalidUpstream as exc:
+        return failure(str(exc), 400, "invalid_request_error", refusal=True)
+    timeouts: Timeouts = call.snapshot.config.server.timeouts
+    connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
+    headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
+    timeout = httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0)
+    response: UpstreamResponse | None = None
+    phase = "headers"
+    try:
+        async with asyncio.timeout(min(remaining_s, connect_s + headers_s)):
+            try:
+                response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
+            except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
+                return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
+        status = response.status_code
+        content_type = response.headers.get("content-type", "")
+        phase = "first event"
+        # A backstop: httpx's read timeout (api_s) already ends any silence between chunks.
+        async with asyncio.timeout(min(remaining_s, connect_s + api_s)):
+            if status >= 300:
+                content = await response.aread()
+                await response.aclose()
+                return _http_failure(failure, adapter, ctx, response, content)
+            if not call.stream:
+                content = await response.aread()
+                await response.aclose()
+                message = adapter.translate_message(content, content_type, ctx)
+                ttfb = (time.perf_counter() - started) * 1000
+                return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
+            translator = adapter.stream(ctx, content_type)
+            chunks = Reads(response)
+            first, rest = await _window(chunks, translator)
+    except InvalidUpstream as exc:
+        await close_quietly(response)
+        return failure(f"invalid answer: {exc}", 502, "api_error", transient=True)
+    except TimeoutError:
+        await close_quietly(response)
+        waited = min(remaining_s, connect_s + (headers_s if phase == "headers" else api_s))
+        return failure(f"timed out after {waited:g} s waiting for the {phase}", 504, "timeout_error", **_TRANSIENT)
+    except httpx.TimeoutException as exc:
+        await close_quietly(response)
+        kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+        return failure(f"{kind} timeout", 504, "timeout_error", **_TRANSIENT)
+    except httpx.LocalProtocolError:
+        # h11 quotes the offending header value (the API key) in its message: never pass it on.
+        await close_quietly(response)
+        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
+    except httpx.HTTPError as exc:
+        await close_quietly(response)
+        text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
+        return failure(text, 502, "api_error", **_TRANSIENT)
+    except asyncio.CancelledError:
+        await close_quietly(response)  # the client left mid-window: never leak the upstream
+        raise
+    except Exception as exc:  # a bug of ccm's own (or an answer that trips it): loud, counted, then fail over
+        await close_quietly(response)
+        log.exception("attempt %s/%s: ccm failed on this answer", provider.name, attempt.actual_model)
+        return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", ccm_error=True)
+    ttfb = (time.perf_counter() - started) * 1000
+    error = _error_before_content(first)
+    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
+        await close_quietly(response)
+        data: dict[str, Any] = error.data if isinstance(error.data, dict) else {}
+        raw_detail = data.get("error")
+        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
+        error_type = str(detail.get("type") or "api_error")
+        status = status_for(error_type)
+        return failure(
+            f"stream error {error_type}: {detail.get('message', '')}",
+            status,
+            error_type,
+            retryable=status in RETRYABLE,
+            transient=status in RETRYABLE,
+        )
+    return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks, rest=rest)
+
+
+_TRANSIENT: dict[str, Any] = {"retryable": True, "transient": True}
+
+
+async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[Frame], bytes]:
+    """Read until the first content event (or an error): everything before it is held back.
+
+    Returns the held frames and the rest of the read that carried the first content, not yet translated.
+    Why: a small answer often arrives in one read, and translating all of it before the first text leaves
+    would hold that text back for the whole answer's translation. A read is fed one SSE event at a time
+    until content shows (any split is fine for a translator: tests/translate's property tests), and what
+    follows goes to the relay, which translates and sends it after the first text is on its way."""
+    held: list[Frame] = []
+    async for chunk in chunks:
+        start, size = 0, len(chunk)
+        while start < size:
+            end = chunk.find(b"\n\n", start)
+            end = size if end < 0 else end + 2
+            frames = translator.feed(chunk[start:end] if start or end < size else chunk)
+            held += frames
+            start = end
+            if any(f.event in _CONTENT or f.event == "error" for f in frames):
+                return held, chunk[start:]
+    held += translator.finish()
+    if any(f.event in _CONTENT or f.event == "error" for f in held):
+        return held, b""
+    raise InvalidUpstream("stream ended before its first content")
+
+
+def _error_before_content(frames: list[Frame]) -> Frame | None:
+    """An error event ahead of the first content event: however the upstream's bytes were split into reads,
+    only such an error fails over (DESIGN: after the window, an upstream failure ends the stream)."""
+    for frame in frames:
+        if frame.event == "error":
+            return frame
+        if frame.event in _CONTENT:
+            return None
+    return None
+
+
+def _http_failure(
+    failure: Callable[..., Failure],
+    adapter: Adapter,
+    ctx: RequestContext,
+    response: UpstreamResponse,
+    content: bytes,
+) -> Failure:
+    auth_type, wire = ctx.attempt.provider.auth_type, ctx.attempt.provider.wire
+    status = response.status_code
+    if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
+        where = response.headers.get("location") or "nowhere"
+        return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error", transient=True)
+    err = adapter.parse_error(status, response.headers, content)
+    text = f"HTTP {status} {err.error_type}: {err.message}"
+    kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
+    learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema)
+    if learn is not None and learn(status, content, ctx):
+        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
+    if status in RETRYABLE:
+        kw.update(_TRANSIENT)
+        if status == 429:
+            kw["claim"] = response.headers.get(RATELIMIT_CLAIM)
+    elif status in REFUSALS:
+        account = auth_type == "passthrough" and any(p in err.message.lower() for p in _ACCOUNT_400)
+        kw["refusal"] = not account
+        kw["key_problem"] = account
+        # On the Anthropic wire the request itself is wrong: pass it on (the dispatcher decides).
+        kw["corrective"] = "pass" if wire == "anthropic" and not account else None
+    elif status in (401, 403):
+        kw["key_problem"] = True
+        if status == 401 and auth_type == "passthrough":
+            kw["corrective"] = "pass"  # Claude Code refreshes its own login and retries
+        elif status == 401 and auth_type == "oauth":
+            kw["corrective"] = "refresh"
+    return failure(text, status, err.error_type, **kw)
+
+
+def _bad_header(provider: str) -> str:
+    return (
+        f"provider '{provider}': its API key or a header has a character HTTP cannot send "
+        "(a stray space, newline or non-ASCII character?)"
+    )
+
+
+def status_for(error_type: str) -> int:
+    return {
+        "overloaded_error": 529,
+        "rate_limit_error": 429,
+        "authentication_error": 401,
+        "permission_error": 403,
+        "not_found_error": 404,
+        "invalid_request_error": 400,
+        "timeout_error": 504,
+        "billing_error": 402,
+    }.get(error_type, 502)

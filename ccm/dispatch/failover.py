@@ -1,0 +1,313 @@
+"""Dispatch and failover: try a model's mappings until one answers.
+
+DESIGN.md, "Dispatch and failover", is the contract; one try of one mapping lives in ccm.dispatch.attempt, and
+this module decides what follows each: a retry of the same mapping (retryable failures, with backoff
+and full jitter, or the upstream's Retry-After when it is short enough), a corrective retry (one forced
+OAuth refresh after a 401; one retry once the adapter learned what the upstream refused, e.g. Vertex's
+beta flags), the next mapping, or the summary error. Around that: the deadline over the whole search for
+a first byte, the circuit breakers (ccm.dispatch.breaker) and load balancing (ccm.dispatch.balance).
+
+Quart-free: the app turns a Result into a Response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from ccm.auth.credentials import CredentialError, Resolver
+from ccm.dispatch.attempt import (
+    Answer,
+    Call,
+    Failure,
+    Result,
+    error_result,
+    prepare_body,
+    retry_after_seconds,
+    try_mapping,
+)
+from ccm.dispatch.balance import Balancer
+from ccm.dispatch.breaker import Breakers
+from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
+from ccm.observe.requestlog import AttemptRecord
+from ccm.providers.base import Usage, error_type_for
+from ccm.routing import Attempt
+from config.schema import FailoverConfig
+
+__all__ = ["Call", "Dispatcher", "Result", "error_result", "prepare_body"]
+
+log = logging.getLogger("ccm.dispatch.failover")
+
+
+class Dispatcher:
+    """Runs attempts over the process's one upstream client (httpx's API on ccm's own HTTP/1.1 pool, ccm.upstream.transport)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        credentials: Resolver | None = None,
+        breakers: Breakers | None = None,
+        balancer: Balancer | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.credentials = credentials or Resolver()
+        self.breakers = breakers or Breakers()
+        self.balancer = balancer or Balancer()
+        self._rng = rng or random.Random()
+
+    def plan(self, call: Call) -> tuple[list[Attempt], list[str]]:
+        """The attempts in the order they will be tried, and the providers skipped for an open circuit."""
+        config = call.snapshot.config
+        ordered = self.balancer.order(call.attempts, config.load_balancing.strategy, call.session)
+        plan: list[Attempt] = []
+        skipped: list[str] = []
+        for attempt in ordered:
+            if self.breakers.available(attempt.provider.name):
+                plan.append(attempt)
+            else:
+                skipped.append(attempt.provider.name)
+        if not plan:  # the breaker never refuses a request by itself: try the one that opened first
+            plan = [min(ordered, key=lambda a: self.breakers.opened_at(a.provider.name))]
+            skipped = [name for name in skipped if name != plan[0].provider.name]
+        if not config.failover.enabled:
+            plan = plan[:1]
+        return plan, skipped
+
+    async def run(self, call: Call) -> Result:
+        """Try the plan; the first good answer, an error passed on as it is, or the summary error."""
+        settings = call.snapshot.config.failover
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.deadline_ms / 1000
+        base_headers = {"x-ccm-route": call.decision.rule, "x-ccm-model": call.decision.model}
+        plan, skipped = self.plan(call)
+        failures: list[Failure] = []
+        tries: list[AttemptRecord] = []
+        retries = 0
+        timed_out = False
+        for index, attempt in enumerate(plan):
+            provider = attempt.provider
+            retried = 0
+            corrected: set[str] = set()
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                number = len(tries) + 1
+                outcome = await self._try(call, attempt, remaining, number)
+                if isinstance(outcome, Answer):
+                    self.breakers.success(provider.name)
+                    self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
+                    tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
+                    headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
+                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                    done.rate_limit, done.outcome = _claim_and_outcome(failures, "ok")
+                    return self._answer(call, outcome, headers, done)
+                if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
+                    self.breakers.release(provider.name)
+                    tries.append(
+                        AttemptRecord(provider.name, attempt.actual_model, "passed_through", outcome.status, 0)
+                    )
+                    outcome.headers.update(x_ccm(base_headers, number, retries))
+                    call.on_done(
+                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                    )
+                    return outcome
+                failures.append(outcome)
+                if outcome.transient:
+                    self.breakers.failure(provider.name, settings, self._open_for(outcome, settings))
+                else:
+                    self.breakers.release(provider.name)
+                self.balancer.failed(call.session, attempt)
+                wait = self._retry_wait(outcome, settings, retried, corrected)
+                last = index == len(plan) - 1
+                kind = "ccm_error" if outcome.ccm_error else "retried" if wait is not None else "failed_over"
+                tries.append(AttemptRecord(provider.name, attempt.actual_model, kind, outcome.status, outcome.ms))
+                log.warning(
+                    "attempt %d %s/%s failed after %d ms: %s%s",
+                    number,
+                    provider.name,
+                    attempt.actual_model,
+                    outcome.ms,
+                    outcome.outcome,
+                    "; retrying" if wait is not None else "" if last else "; failing over",
+                )
+                if wait is None:
+                    break
+                if wait >= deadline - loop.time():
+                    timed_out = True
+                    break
+                if outcome.corrective == "refresh":
+                    corrected.add("refresh")
+                    await self._refresh(attempt)
+                elif outcome.corrective == "learned":
+                    corrected.add("learned")
+                else:
+                    retried += 1
+                    await asyncio.sleep(wait)
+                retries += 1
+            if timed_out:
+                break
+        return self._all_failed(call, failures, tries, skipped, retries, timed_out, settings, base_headers)
+
+    async def _try(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
+        provider = attempt.provider
+        try:
+            credential = await self.credentials.resolve(
+                provider, call.snapshot.keys, call.client_headers, call.snapshot.router_key
+            )
+        except CredentialError as exc:
+            status = 502 if exc.transient else exc.status
+            return Failure(
+                provider.name,
+                attempt.actual_model,
+                exc.message,
+                status,
+                error_type_for(status),
+                transient=exc.transient,
+                key_problem=not exc.transient,
+            )
+        try:
+            outcome = await try_mapping(self.client, call, attempt, credential, remaining)
+        except asyncio.CancelledError:
+            call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
+            raise
+        if isinstance(outcome, Failure) and outcome.corrective == "pass":
+            return error_result(
+                outcome.status,
+                outcome.error_type,
+                outcome.detail,
+                {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model},
+            )
+        return outcome
+
+    async def _refresh(self, attempt: Attempt) -> None:
+        try:
+            await self.credentials.refresh(attempt.provider)
+        except CredentialError as exc:
+            log.warning("provider '%s': the forced token refresh failed: %s", attempt.provider.name, exc.message)
+
+    @staticmethod
+    def _open_for(failure: Failure, settings: FailoverConfig) -> float | None:
+        """A 429 whose reset is longer than max_retry_after_ms opens the circuit for that long."""
+        seconds = retry_after_seconds(failure.retry_after)
+        if failure.status == 429 and seconds is not None and seconds * 1000 > settings.max_retry_after_ms:
+            return seconds
+        return None
+
+    def _retry_wait(
+        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[str]
+    ) -> float | None:
+        """Seconds to wait before trying this mapping again, or None to move on."""
+        if failure.corrective in ("refresh", "learned") and failure.corrective not in corrected:
+            return 0.0  # corrective: once each, even with max_retries = 0
+        if not settings.enabled or not failure.retryable or retried >= settings.max_retries:
+            return None
+        seconds = retry_after_seconds(failure.retry_after)
+        if seconds is not None:
+            return seconds if seconds * 1000 <= settings.max_retry_after_ms else None
+        cap = min(settings.max_backoff_ms, settings.backoff_ms * 2**retried) / 1000
+        return self._rng.uniform(0, cap)
+
+    def _answer(self, call: Call, answer: Answer, headers: dict[str, str], done: Done) -> Result:
+        answered = {"x-ccm-provider": done.provider or "", "x-ccm-actual-model": done.actual_model or ""}
+        done.ttft_ms = round((time.perf_counter() - call.started) * 1000)
+        if answer.message is not None:
+            raw_usage = answer.message.get("usage")
+            usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+            done.usage = Usage(
+                _int(usage.get("input_tokens")),
+                _int(usage.get("output_tokens")),
+                _int(usage.get("cache_read_input_tokens")),
+                _int(usage.get("cache_creation_input_tokens")),
+            )
+            record_soon(call.on_done, done)
+            body = orjson.dumps(answer.message)
+            return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
+        assert answer.first is not None and answer.chunks is not None
+        relay = relay_stream(
+            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest
+        )
+        return Result(
+            200,
+            {**headers, **answered, "content-type": "text/event-stream", "cache-control": "no-cache"},
+            stream=guarded(relay, answer.response, done, call.on_done),
+        )
+
+    def _all_failed(
+        self,
+        call: Call,
+        failures: list[Failure],
+        tries: list[AttemptRecord],
+        skipped: list[str],
+        retries: int,
+        timed_out: bool,
+        settings: FailoverConfig,
+        base_headers: dict[str, str],
+    ) -> Result:
+        parts = [f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1)]
+        if skipped:
+            parts.append(f"skipped (circuit open): {', '.join(skipped)}")
+        summary = "; ".join(parts) or "nothing was tried"
+        headers = x_ccm(base_headers, len(tries), retries)
+        if timed_out:
+            message = f"no answer within the deadline ({settings.deadline_ms} ms): {summary}"
+            status, error_type = 504, "timeout_error"
+        else:
+            chosen = _final(failures)
+            message = f"all mappings failed ({len(failures)} attempts): {summary}"
+            status, error_type = chosen.status, chosen.error_type or error_type_for(chosen.status)
+            later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
+            seconds = retry_after_seconds(later)
+            if seconds is not None and seconds * 1000 <= settings.max_retry_after_ms:
+                headers["retry-after"] = str(later)
+            elif seconds is not None:  # not worth waiting for here: said, not passed on
+                message += f" (the limit resets in {int(seconds)} s)"
+        claim, outcome = _claim_and_outcome(failures, "failed")
+        call.on_done(
+            Done(
+                status,
+                len(tries),
+                error=message,
+                retries=retries,
+                tried=tries,
+                rate_limit=claim,
+                outcome=outcome,
+            )
+        )
+        return error_result(status, error_type, message, headers)
+
+
+def _final(failures: list[Failure]) -> Failure:
+    """The failure whose status the client gets (DESIGN): a refusal of the request wins; a transient failure
+    wins over a later key or login problem (Claude Code retries instead of asking for a login); else the last."""
+    refusal = next((f for f in reversed(failures) if f.refusal), None)
+    if refusal is not None:
+        return refusal
+    last = failures[-1]
+    if last.key_problem:
+        transient = next((f for f in reversed(failures) if f.transient), None)
+        if transient is not None:
+            return transient
+    return last
+
+
+def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
+    """The rate limit a 429 named (the latest), and "ccm_error" when a bug of ours showed in any attempt."""
+    claim = next((f.claim for f in reversed(failures) if f.claim), None)
+    return claim, "ccm_error" if any(f.ccm_error for f in failures) else otherwise
+
+
+def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
+    return {**base, "x-ccm-attempts": str(attempts), "x-ccm-retries": str(retries)}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,136 @@
+"""The proxy app: ccm.serve.edge's lean endpoints (/v1/messages, count_tokens, /health) over the Quart app of
+ccm.serve.quart_app (the admin API, /metrics), which is built on its first request.
+
+One process-wide httpx.AsyncClient (created at startup, closed at shutdown); the config is a snapshot
+taken once per request (ccm.serve.state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ccm.api.messages import make_endpoints
+from ccm.auth.adc import AdcTokens
+from ccm.auth.credentials import Resolver
+from ccm.auth.oauth.manager import TokenManager
+from ccm.dispatch.breaker import Breakers
+from ccm.dispatch.failover import Dispatcher
+from ccm.observe.journal import Journal
+from ccm.observe.metrics import Metrics
+from ccm.observe.requestlog import RequestLog
+from ccm.serve.edge import Lifespan, ProxyApp
+from ccm.serve.state import ConfigHolder
+from ccm.upstream import tls
+from ccm.upstream.transport import Http1Transport
+from config import paths
+from config.schema import Config
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+log = logging.getLogger("ccm.serve.app")
+
+MAX_BODY = 32 * 1024 * 1024  # Anthropic's own limit for Messages and count_tokens
+BODY_TIMEOUT = 120.0  # seconds for a request body to arrive (Quart's BODY_TIMEOUT, on both paths)
+
+
+def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None:
+    """A reload that changes a provider (a new key or URL, `ccm providers enable`) gives it a fresh start."""
+    before = {p.name.lower(): p for p in old.providers}
+    for provider in new.providers:
+        if before.get(provider.name.lower()) != provider:
+            breakers.reset(provider.name)
+
+
+class _NoCookies(httpx.Cookies):
+    """A proxy keeps no cookies from upstreams: one provider's cookie never rides on a later request, and
+    each response skips http.cookiejar's parsing (~0.1 ms, measured in bench/latency.py's profile)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+def upstream_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=100, keepalive_expiry=30)
+    client = httpx.AsyncClient(
+        transport=Http1Transport(limits),
+        headers={"accept-encoding": "gzip, deflate"},  # the codings ccm.upstream.h1 decodes, whatever else is installed
+        timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
+        follow_redirects=False,
+    )
+    client._cookies = _NoCookies()  # httpx has no public switch for this (pinned <0.29)
+    return client
+
+
+def preload_tls(config: Config) -> None:
+    """Some provider speaks https: its CA store loads beside the start, not in its path (ccm/upstream/tls.py)."""
+    if any(not p.effective_base_url.startswith("http://") for p in config.providers):
+        tls.preload()
+
+
+def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> ProxyApp:
+    """Build the proxy app for a config file (loaded now: a ConfigError here is fatal): ccm.serve.edge's lean
+    endpoints, with the Quart app (the admin API, /metrics) built behind them on first use."""
+    holder = holder or ConfigHolder(Path(config_path))
+    if holder._snapshot is None:
+        holder.load()
+    requests = RequestLog()
+    credentials = Resolver()
+    state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
+    metrics = Metrics(_canonical_model(holder), started_at=state["started"])
+    journal = Journal(paths.requests_path())
+    requests.sinks += [metrics.observe, journal.append]
+    extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
+
+    async def startup() -> None:
+        client = state["client"] = upstream_client()
+        dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
+        holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
+        state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
+        state["oauth"] = credentials.oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
+        credentials.adc = AdcTokens()  # Google tokens for vertex-ai (google-auth is imported on first use)
+        if watch:
+            state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
+        journal.start()
+        preload_tls(holder.current.config)
+        holder.listeners.append(lambda old, new: preload_tls(new))
+
+    async def shutdown() -> None:
+        watcher = state.pop("watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        client = state.pop("client", None)
+        if client is not None:
+            await client.aclose()
+        await journal.close()
+
+    def build_quart() -> Quart:
+        from ccm.serve.quart_app import build_quart
+
+        quart = build_quart(holder, requests, state, metrics, MAX_BODY)
+        quart.extensions.update(extensions)
+        return quart
+
+    endpoints = make_endpoints(holder, state, requests, metrics, credentials)
+    lifespan = Lifespan(startup, shutdown)
+    return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
+
+
+def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:
+    """A routed name as the live config spells it, or None when it is not a configured model (metrics labels)."""
+
+    def canonical(name: str) -> str | None:
+        model = holder.current.config.model(name)
+        return model.name if model is not None else None
+
+    return canonical

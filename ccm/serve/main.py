@@ -1,0 +1,269 @@
+"""The serving process: `python -m ccm serve [--config P] [--host H] [--port N] [--create-config]`.
+
+One process (Hypercorn's `serve()` in-process, not its multi-process CLI), holding the pid file's lock for
+its whole life. Hypercorn settings follow FACTS.md section 2: no access log (ccm keeps its own request
+log), a 30 s graceful drain on SIGTERM so streams in flight can finish, long keep-alive so the proxy is
+never the side that closes a connection Claude Code is about to reuse.
+
+Exit codes: 0 after a clean stop, 1 for a config or port problem (one line on stderr), 3 when a proxy
+already runs for this CCM_HOME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ccm import __version__, pidfile
+from config import paths
+from config.errors import CcmError, ConfigError
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config as HypercornConfig
+
+    from ccm.serve.state import ConfigHolder
+
+GRACEFUL_TIMEOUT = 30.0
+log = logging.getLogger("ccm")
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ccm", description="Run the ccm proxy in the foreground.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--config")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--foreground", action="store_true", help="also print the serving line on stderr (journald, Docker)"
+    )
+    serve.add_argument(
+        "--create-config", action="store_true", help="copy the shipped default config when the file does not exist"
+    )
+    return parser.parse_args(argv)
+
+
+def setup_logging(level: str) -> None:
+    paths.ensure_home()
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_path(), maxBytes=10 * 2**20, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().handlers[:] = [handler]
+    from ccm.serve.state import apply_log_level  # a reload applies server.log_level the same way
+
+    apply_log_level(level)
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"ccm: {message}", file=sys.stderr)
+    return code
+
+
+def serve(argv: list[str]) -> int:
+    args = _parse(argv)
+    config_path = paths.config_path(args.config)
+    if not config_path.exists():
+        if not args.create_config:
+            return _fail(f"config file not found: {config_path} (run `ccm config init`)")
+        paths.ensure_home()
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(paths.__file__).with_name("default.toml"), config_path)
+        os.chmod(config_path, 0o600)
+
+    from ccm.serve.state import ConfigHolder  # after the cheap checks: imports httpx/keyring-backed secrets
+
+    setup_logging("info")  # before the first load, so its warnings reach ccm.log
+    holder = ConfigHolder(config_path.resolve())
+    try:
+        snapshot = holder.load()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"ccm: {problem}", file=sys.stderr)
+        return 1
+    except CcmError as exc:
+        return _fail(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    except Exception as exc:  # a keyring backend's own error, a pathological file: one line, no traceback
+        log.exception("cannot load %s", config_path)
+        return _fail(f"cannot load {config_path}: {type(exc).__name__}: {exc} (details in {paths.log_path()})")
+    server = snapshot.config.server
+    host = args.host or os.environ.get("CCM_HOST") or server.host
+    try:
+        port = paths.checked_port(args.port, "--port") if args.port is not None else paths.env_port() or server.port
+    except CcmError as exc:
+        return _fail(exc.message)
+    setup_logging(server.log_level)
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{port}"
+    pid_path = paths.pid_path()
+    try:
+        fd = pidfile.acquire(
+            pid_path,
+            {
+                "pid": os.getpid(),
+                "host": host,
+                "port": port,
+                "url": url,
+                "config": str(config_path.resolve()),
+                "started_at": time.time(),
+                "version": __version__,
+            },
+        )
+    except pidfile.AlreadyRunning:
+        running = pidfile.read(pid_path)
+        where = f" at {running.url} (pid {running.pid})" if running else ""
+        return _fail(f"ccm is already running{where}", 3)
+    try:
+        if not _port_free(host, port):
+            return _fail(f"port {port} on {host} is in use by another program; pick another with --port")
+        log.info("ccm %s serving %s with config %s", __version__, url, config_path)
+        if args.foreground:
+            print(
+                f"ccm {__version__} serving {url} with config {config_path} (log: {paths.log_path()})",
+                file=sys.stderr,
+                flush=True,
+            )
+        return _run(holder, host, port)
+    finally:
+        pidfile.release(pid_path, fd)
+
+
+def _run(holder: ConfigHolder, host: str, port: int) -> int:
+    _defer_websockets()
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    from ccm.serve import hypercorn_patch
+    from ccm.serve.app import create_app
+
+    hypercorn_patch.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/serve/hypercorn_patch.py)
+    app = create_app(holder.path, holder=holder)
+    cfg = _hypercorn_config()
+    cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    cfg.accesslog = None
+    cfg.errorlog = logging.getLogger("hypercorn.error")
+    cfg.graceful_timeout = GRACEFUL_TIMEOUT
+    cfg.keep_alive_timeout = 75
+    cfg.keep_alive_max_requests = 100_000
+    cfg.include_server_header = False  # no `server: hypercorn-h11`: nothing to fingerprint, one header less
+    _tune_gc()
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+
+        async def shutdown_trigger() -> None:
+            await stop.wait()
+            log.info("stopping: requests in flight get up to %d s to finish", GRACEFUL_TIMEOUT)
+            # Live request feeds never end on their own: close them, or they hold the drain open.
+            app.extensions["ccm"]["requests"].close_feeds()
+
+        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # ASGI, loosely typed
+
+    try:
+        with runner:
+            runner.run(main())
+    except OSError as exc:
+        log.error("cannot serve on %s:%d: %s", host, port, exc)
+        return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    log.info("ccm stopped")
+    return 0
+
+
+_WS_STREAM = "hypercorn.protocol.ws_stream"
+
+
+def _defer_websockets() -> None:
+    """Import Hypercorn's websocket stream (and wsproto with it) on the first websocket, not at start.
+
+    Why: Hypercorn's HTTP protocols import it at module level, ~20 ms of the proxy's ~0.4 s start
+    (issue 12: startup <= 0.5 s), and ccm serves no websocket: a websocket request reaches the app only
+    to be refused. Hypercorn uses the name only to construct a stream, so the stand-in below loads the
+    real module then and builds the real stream; nothing else about serving changes."""
+    if _WS_STREAM in sys.modules:
+        return
+    import importlib
+    import types
+
+    class WSStream:
+        def __new__(cls, *args: object, **kwargs: object) -> Any:  # the real WSStream
+            if sys.modules.get(_WS_STREAM) is stand_in:
+                del sys.modules[_WS_STREAM]
+            return importlib.import_module(_WS_STREAM).WSStream(*args, **kwargs)
+
+    stand_in = types.ModuleType(_WS_STREAM)
+    stand_in.WSStream = WSStream  # type: ignore[attr-defined]
+    sys.modules[_WS_STREAM] = stand_in
+
+
+def _hypercorn_config() -> HypercornConfig:
+    """Hypercorn's Config, with the Date header formatted once a second instead of once per response
+    (its `format_date_time` was 1% of a small request's time in issue 12's profile)."""
+    from email.utils import formatdate
+
+    from hypercorn.config import Config
+
+    class _Config(Config):
+        _date: tuple[int, bytes] = (0, b"")
+
+        def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
+            now = int(time.time())
+            if now != self._date[0]:
+                self._date = (now, formatdate(now, usegmt=True).encode("ascii"))
+            return [(b"date", self._date[1]), *super().response_headers(protocol)]
+
+    cfg = _Config()
+    cfg.include_date_header = False  # the date above stands in for Hypercorn's own
+    return cfg
+
+
+#: The collector's first-generation threshold while serving (Python's default is 700 allocations).
+GC_THRESHOLD = (100_000, 20, 100)
+
+
+def _tune_gc() -> None:
+    """Collect rarely, and never walk what start-up made.
+
+    Why: a small proxied request allocates a few thousand short-lived objects (headers, dicts, frames),
+    nearly all freed by reference counting; with the default threshold the collector still ran several
+    times per request and walked every module, class and config object each time: 6-13% of a small
+    request's CPU, 10-35% more requests per second at c=32 (issue 12). `freeze` moves everything alive
+    now out of the collector's sight (without a collection first: 17 ms of start-up for the little
+    cyclic garbage the imports leave); cyclic garbage is collected every 100,000 allocations from here."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    gc.enable()  # `python -m ccm` starts with it off for the imports (ccm/__main__.py)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve(list(sys.argv[1:] if argv is None else argv))

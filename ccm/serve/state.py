@@ -1,0 +1,183 @@
+"""The live config of a running proxy: an immutable snapshot, swapped whole on reload.
+
+A request takes `holder.current` once and keeps it, so requests in flight finish on the config they
+started with. The file is watched by polling its (mtime, size, inode): atomic renames are seen, and a
+change applies within the poll interval. An invalid file is refused and the old snapshot keeps serving.
+
+    holder = ConfigHolder(path); holder.load()        # raises ConfigError / CcmError at start
+    snap = holder.current                             # Snapshot(config, keys, router_key, generation, missing_keys)
+    outcome = await holder.reload()                   # ReloadOutcome(ok, problems, restart_required)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ccm.auth import adc
+from config import keycheck, secrets
+from config.errors import CcmError, ConfigError, Problem
+from config.load import load_config
+from config.schema import Config
+
+log = logging.getLogger("ccm.config")
+_NOISY = ("httpx", "httpcore", "hpack", "asyncio")
+
+
+def apply_log_level(level: str) -> None:
+    """Set the process's log level from `server.log_level` (at start and on every reload that changes
+    it); the HTTP libraries stay at warnings, their debug lines would drown ccm's own."""
+    numeric = {"trace": logging.DEBUG, "warn": logging.WARNING}.get(level, getattr(logging, level.upper(), 20))
+    logging.getLogger().setLevel(numeric)
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    config: Config
+    keys: dict[str, str | None] = field(default_factory=dict)
+    """Provider name (lower-case) -> resolved API key, or None when none was found."""
+    router_key: str | None = None
+    """The resolved server.api_key clients must send, if any."""
+    generation: int = 0
+    missing_keys: dict[str, str] = field(default_factory=dict)
+    """Provider name (lower-case) -> "provider 'zai' has no API key: ..." for every API-key provider that
+    needs a key and has none (an unset explicit `$VAR` included, even on key-optional types). A provider
+    absent here either has its key in `keys` or needs none; the credential resolver asks this first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    restart_required: list[str] = field(default_factory=list)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def build_snapshot(config: Config, generation: int) -> Snapshot:
+    """Resolve every secret the config needs (may block on the OS keyring: call from a thread)."""
+    router_key: str | None = None
+    raw = config.server.api_key
+    if raw:
+        router_key = secrets.interpolate(raw)
+        router_key = router_key.strip() if router_key else router_key
+        if router_key is None:
+            var = secrets.env_reference(raw)
+            raise CcmError(
+                f"server.api_key is {raw} but ${var} is not set; refusing to start without it",
+                hint=f"export {var}=... or remove server.api_key",
+            )
+    keys = keycheck.resolve_keys(config)
+    for provider in config.providers:
+        if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
+            problem = adc.check(provider)
+            if problem:
+                log.warning("%s", problem)
+    return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys))
+
+
+def _enabled_missing(snapshot: Snapshot) -> dict[str, str]:
+    enabled = {p.name.lower() for p in snapshot.config.providers if p.enabled}
+    return {name: message for name, message in snapshot.missing_keys.items() if name in enabled}
+
+
+def _log_missing(snapshot: Snapshot, previous: Snapshot | None) -> None:
+    """Each enabled provider with no key, once: at start, then only what a reload changed (DESIGN, Config)."""
+    before = _enabled_missing(previous) if previous is not None else {}
+    for name, message in _enabled_missing(snapshot).items():
+        if before.get(name) != message:
+            log.warning("%s", message)
+
+
+class ConfigHolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._snapshot: Snapshot | None = None
+        self._signature: tuple[int, int, int] | None = None
+        self._lock = asyncio.Lock()
+        self.listeners: list[Callable[[Config, Config], None]] = []
+        """Called with (old, new) after each accepted reload (e.g. to close changed providers' circuits)."""
+        self._started: tuple[str, int] | None = None
+        """server.host and server.port as the process started with them: what it listens on."""
+
+    @property
+    def current(self) -> Snapshot:
+        assert self._snapshot is not None, "ConfigHolder.load() first"
+        return self._snapshot
+
+    def load(self) -> Snapshot:
+        """The first load, at start: errors are fatal here (and only here)."""
+        self._signature = _signature(self.path)
+        result = load_config(self.path)
+        for warning in result.warnings:
+            log.warning("%s", warning)
+        self._snapshot = build_snapshot(result.config, 1)
+        _log_missing(self._snapshot, None)
+        self._started = (result.config.server.host, result.config.server.port)
+        return self._snapshot
+
+    async def reload(self) -> ReloadOutcome:
+        async with self._lock:
+            self._signature = _signature(self.path)
+            try:
+                result = await asyncio.to_thread(load_config, self.path)
+                snapshot = await asyncio.to_thread(build_snapshot, result.config, self.current.generation + 1)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    log.error("config reload refused: %s", problem)
+                return ReloadOutcome(False, [str(p) for p in exc.problems])
+            except CcmError as exc:
+                log.error("config reload refused: %s", exc)
+                return ReloadOutcome(False, [str(Problem(exc.message, file=str(self.path)))])
+            except Exception as exc:  # anything else (a keyring backend's own error, a parser limit): refused too,
+                # so neither the admin API nor the watcher dies and the old config keeps serving
+                log.exception("config reload refused: %s", type(exc).__name__)
+                problem = Problem(f"cannot load config: {type(exc).__name__}: {exc}", file=str(self.path))
+                return ReloadOutcome(False, [str(problem)])
+            for warning in result.warnings:
+                log.warning("%s", warning)
+            old = self.current.config.server
+            new = snapshot.config.server
+            host, port = self._started or (old.host, old.port)
+            # Against what is served, not the previous file: a port changed and changed back needs nothing.
+            restart = [
+                k for k, was, now in (("server.host", host, new.host), ("server.port", port, new.port)) if was != now
+            ]
+            previous = self.current
+            self._snapshot = snapshot
+            _log_missing(snapshot, previous)
+            for listener in self.listeners:
+                listener(previous.config, snapshot.config)
+            if new.log_level != old.log_level:
+                apply_log_level(new.log_level)
+                log.info("log level now %s", new.log_level)
+            log.info(
+                "config reloaded (generation %d)%s",
+                snapshot.generation,
+                f"; {', '.join(restart)} change needs a restart" if restart else "",
+            )
+            return ReloadOutcome(True, [], restart)
+
+    def changed(self) -> bool:
+        return _signature(self.path) != self._signature
+
+    async def watch(self, interval: float = 0.5) -> None:
+        """Poll the file and reload on change, forever (cancelled at shutdown)."""
+        while True:
+            await asyncio.sleep(interval)
+            if self.changed():
+                if _signature(self.path) is None:
+                    continue  # mid-rename or deleted: keep serving, look again
+                await self.reload()

@@ -1,0 +1,276 @@
+"""Gemini GenerateContentResponse chunks in, Anthropic stream events out (dicts; the provider encodes).
+
+    stream = GeminiStream(model="claude-opus-5-5", scope=scope)
+    events = stream.response(parsed_chunk)   # message_start first, on the first valid chunk
+    events = stream.close()                   # the upstream closed: the end, if Gemini said it ended
+
+Every `streamGenerateContent?alt=sse` chunk is a whole response with delta parts; a non-streaming answer
+is one such response, so both go through here. The answer is complete only once a candidate carried a
+`finishReason` (or the prompt was blocked); a stream that closes before that gives [] from close(), and
+the dispatcher reports it cut. Guarantees:
+- thought parts are thinking blocks, signed by ccm; Gemini's signatures ride along
+  (ccm.translate.gemini.signature) and return on the next request at the same part;
+- each functionCall is one tool_use block with a synthesized `toolu_` id (its arguments arrive whole);
+- MALFORMED_FUNCTION_CALL / UNEXPECTED_TOOL_CALL, or an answer with no text and no call, raise
+  InvalidUpstream (another provider should answer); safety-type endings are `refusal`, text kept;
+- grounding sources of a Google Search answer are appended as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ccm.translate.anthropic import InvalidUpstream, error_type_for
+from ccm.translate.gemini.response import anthropic_usage, stop_reason, usage_metadata
+from ccm.translate.gemini.signature import detail, plain_tool_id, signed_tool_id
+from ccm.translate.openai.response import estimate_output_tokens, new_message_id
+from ccm.translate.signature import sign_thinking
+
+Event = dict[str, Any]
+
+
+class GeminiStream:
+    def __init__(
+        self,
+        *,
+        model: str,
+        scope: str,
+        message_id: str | None = None,
+        tool_names: Mapping[str, str] | None = None,
+        input_estimate: int = 0,
+    ) -> None:
+        self.model = model
+        self.scope = scope
+        self.message_id = message_id or new_message_id()
+        self.tool_names = dict(tool_names or {})
+        self.input_estimate = input_estimate
+        self.started = False
+        self.finished = False
+        self.usage: dict[str, int] | None = None
+        self.stop_reason: str | None = None
+        self._metadata: Mapping[str, Any] | None = None
+        self._finish: str | None = None
+        self._index = 0
+        self._open: str | None = None
+        self._thinking: list[str] = []
+        self._signature: str | None = None
+        self._chars = 0
+        self._calls = 0
+        self._text_chars = 0
+        self._sources: dict[str, str] = {}
+
+    def response(self, data: Any) -> list[Event]:
+        if self.finished:
+            return []
+        if isinstance(data, Mapping) and isinstance(data.get("response"), Mapping) and "candidates" not in data:
+            data = data["response"]  # the Code Assist / some gateways' wrapper
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]
+        if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
+            return self._error(data["error"])
+        if not isinstance(data, Mapping) or not any(
+            k in data for k in ("candidates", "usageMetadata", "usage_metadata", "promptFeedback")
+        ):
+            if not self.started:
+                raise InvalidUpstream("Gemini's answer is not a GenerateContentResponse")
+            return []
+        events = self._start()
+        metadata = usage_metadata(data)
+        if self._finish is not None:  # a chunk after the finish reason: only its usage counts
+            self._metadata = metadata or self._metadata
+            return events + self._end()
+        candidates = data.get("candidates")
+        candidate = candidates[0] if isinstance(candidates, list) and candidates else None
+        if isinstance(candidate, Mapping):
+            content = candidate.get("content")
+            parts = content.get("parts") if isinstance(content, Mapping) else None
+            for part in parts if isinstance(parts, list) else []:
+                if isinstance(part, Mapping):
+                    events += self._part(part)
+            self._grounding(candidate.get("groundingMetadata"))
+            reason = candidate.get("finishReason") or candidate.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self._finish = reason
+        feedback = data.get("promptFeedback")
+        if candidate is None and isinstance(feedback, Mapping) and feedback.get("blockReason"):
+            self._finish = "PROHIBITED_CONTENT"
+        if metadata is not None:
+            self._metadata = metadata
+        if self._finish is not None and metadata is not None:
+            events += self._end()
+        return events
+
+    def close(self) -> list[Event]:
+        """The end when Gemini said it ended; [] for a cut stream."""
+        if self.finished or self._finish is None:
+            return []
+        return self._end()
+
+    # -- parts ----------------------------------------------------------------------------------------
+
+    def _part(self, part: Mapping[str, Any]) -> list[Event]:
+        raw_signature = part.get("thoughtSignature") or part.get("thought_signature")
+        signature = raw_signature if isinstance(raw_signature, str) and raw_signature else None
+        call = part.get("functionCall") or part.get("function_call")
+        if isinstance(call, Mapping):
+            return self._call(call, signature)
+        text = part.get("text") if isinstance(part.get("text"), str) else ""
+        if part.get("thought") is True:
+            events = self._switch("thinking")
+            if signature:
+                self._signature = signature
+            if text:
+                self._thinking.append(text)
+                self._chars += len(text)
+                events.append(self._delta({"type": "thinking_delta", "thinking": text}))
+            return events
+        if text:
+            events = self._switch("text")
+            self._chars += len(text)
+            self._text_chars += len(text)
+            if signature:
+                self._signature = signature
+            return [*events, self._delta({"type": "text_delta", "text": text})]
+        if signature:  # an empty text part that carries a signature (often the last one)
+            if self._open == "text":
+                self._signature = signature
+                return []
+            return self._close() + self._carrier(signature)
+        return []
+
+    def _call(self, call: Mapping[str, Any], signature: str | None) -> list[Event]:
+        events = self._close()
+        name = str(call.get("name") or "")
+        if not name:
+            raise InvalidUpstream("Gemini sent a functionCall without a name")
+        args = call.get("args")
+        block = {
+            "type": "tool_use",
+            "id": signed_tool_id(signature, self.scope) if signature else plain_tool_id(),
+            "name": self.tool_names.get(name, name),
+            "input": {},
+        }
+        partial = orjson.dumps(args if isinstance(args, Mapping) else {}).decode()
+        self._calls += 1
+        self._chars += len(partial)
+        events += [
+            {"type": "content_block_start", "index": self._index, "content_block": block},
+            self._delta({"type": "input_json_delta", "partial_json": partial}),
+            {"type": "content_block_stop", "index": self._index},
+        ]
+        self._index += 1
+        return events
+
+    def _switch(self, kind: str) -> list[Event]:
+        if self._open == kind:
+            return []
+        events = self._close()
+        self._open = kind
+        block = (
+            {"type": "thinking", "thinking": "", "signature": ""}
+            if kind == "thinking"
+            else {"type": "text", "text": ""}
+        )
+        events.append({"type": "content_block_start", "index": self._index, "content_block": block})
+        return events
+
+    def _delta(self, delta: dict[str, Any]) -> Event:
+        return {"type": "content_block_delta", "index": self._index, "delta": delta}
+
+    def _close(self) -> list[Event]:
+        if self._open is None:
+            return []
+        kind, signature = self._open, self._signature
+        self._open, self._signature = None, None
+        events: list[Event] = []
+        if kind == "thinking":
+            details = [detail(signature, self.scope)] if signature else None
+            events.append(
+                self._delta({"type": "signature_delta", "signature": sign_thinking("".join(self._thinking), details)})
+            )
+            self._thinking = []
+        events.append({"type": "content_block_stop", "index": self._index})
+        self._index += 1
+        if kind == "text" and signature:
+            events += self._carrier(signature)
+        return events
+
+    def _carrier(self, signature: str) -> list[Event]:
+        """An empty thinking block carrying the signature of the part before it."""
+        signed = sign_thinking("", [detail(signature, self.scope, on_previous=True)])
+        events = [
+            {
+                "type": "content_block_start",
+                "index": self._index,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            },
+            self._delta({"type": "signature_delta", "signature": signed}),
+            {"type": "content_block_stop", "index": self._index},
+        ]
+        self._index += 1
+        return events
+
+    def _grounding(self, metadata: Any) -> None:
+        if not isinstance(metadata, Mapping):
+            return
+        for chunk in metadata.get("groundingChunks") or []:
+            web = chunk.get("web") if isinstance(chunk, Mapping) else None
+            if isinstance(web, Mapping) and isinstance(web.get("uri"), str):
+                self._sources.setdefault(web["uri"], str(web.get("title") or web["uri"]))
+
+    # -- start and end --------------------------------------------------------------------------------
+
+    def _start(self) -> list[Event]:
+        if self.started:
+            return []
+        self.started = True
+        usage = {
+            "input_tokens": self.input_estimate,
+            "output_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+        message: dict[str, Any] = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        return [{"type": "message_start", "message": message}]
+
+    def _end(self) -> list[Event]:
+        events: list[Event] = []
+        if self._sources:
+            lines = "\n".join(f"- [{title}]({uri})" for uri, title in self._sources.items())
+            events += self._switch("text")
+            text = f"\n\nSources:\n{lines}"
+            self._chars += len(text)
+            self._text_chars += len(text)
+            events.append(self._delta({"type": "text_delta", "text": text}))
+            self._sources = {}
+        events += self._close()
+        has_output = self._calls > 0 or self._text_chars > 0
+        self.stop_reason = stop_reason(self._finish, has_tool_use=self._calls > 0, has_output=has_output)
+        usage = anthropic_usage(self._metadata, input_estimate=self.input_estimate)
+        if self._metadata is None:
+            usage["output_tokens"] = estimate_output_tokens(self._chars)
+        self.usage = usage
+        self.finished = True
+        delta = {"stop_reason": self.stop_reason, "stop_sequence": None}
+        return [*events, {"type": "message_delta", "delta": delta, "usage": usage}, {"type": "message_stop"}]
+
+    def _error(self, error: Mapping[str, Any]) -> list[Event]:
+        self.finished = True
+        code = error.get("code")
+        state = str(error.get("status") or "")
+        status = code if isinstance(code, int) else 500
+        kind = "rate_limit_error" if state == "RESOURCE_EXHAUSTED" else error_type_for(status)
+        message = str(error.get("message") or state or "Gemini reported an error")
+        return [{"type": "error", "error": {"type": kind, "message": message}}]

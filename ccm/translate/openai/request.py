@@ -1,0 +1,275 @@
+"""An Anthropic Messages request as a Chat Completions request, for one provider profile.
+
+    req = to_openai_request(body, profile_for("deepseek", "deepseek-chat"), stream=True)
+    req.body          -> the Chat Completions JSON (a dict; the caller serialises it)
+    req.tool_names    -> {openai name: anthropic name} for names that had to be shortened
+    req.web_search    -> True when the provider's own web search answers a web_search server tool
+
+Anthropic-only fields (context_management, safeguards, container, mcp_servers, service_tier, the
+thinking display, deferred tools nobody loaded) are dropped on purpose; what a provider rejects is
+stripped per its profile. The body passed in is never mutated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ccm.translate.openai.messages import MessageConverter
+from ccm.translate.profile import Profile
+from ccm.translate.tool_names import openai_tool_name
+
+USER_MAX = 64
+EFFORTS = ("low", "medium", "high")
+
+
+class UnsupportedRequest(Exception):
+    """The request needs something this provider cannot do (e.g. web search): fail over to another."""
+
+
+@dataclass(slots=True)
+class OpenAIRequest:
+    body: dict[str, Any]
+    tool_names: dict[str, str] = field(default_factory=dict)
+    web_search: bool = False
+
+
+def to_openai_request(body: Mapping[str, Any], profile: Profile, *, stream: bool) -> OpenAIRequest:
+    names: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        short = openai_tool_name(name)
+        if short != name:
+            names[short] = name
+        return short
+
+    converter = MessageConverter(profile, rename)
+    messages = converter.system(body.get("system")) + converter.messages(body.get("messages"))
+    out: dict[str, Any] = {"model": profile.model, "messages": messages}
+
+    tools, web_tool = _tools(body.get("tools"), body.get("messages"), profile, rename)
+    web_search = False
+    if web_tool is not None:
+        web_search = _web_search(out, web_tool, profile, has_other_tools=bool(tools))
+    if tools:
+        out["tools"] = tools
+        choice = _tool_choice(body.get("tool_choice"), rename)
+        if choice is not None:
+            out["tool_choice"] = choice
+        tc = body.get("tool_choice")
+        if isinstance(tc, dict) and tc.get("disable_parallel_tool_use"):
+            out["parallel_tool_calls"] = False
+
+    _sampling(out, body, profile)
+    _reasoning(out, body, profile)
+    _output_format(out, body, profile)
+    _user(out, body, profile)
+    if stream:
+        out["stream"] = True
+        if not profile.has("no-stream-usage"):
+            out["stream_options"] = {"include_usage": True}
+    return OpenAIRequest(out, names, web_search)
+
+
+# -- tools ------------------------------------------------------------------------------------------------
+
+
+def _referenced_tools(messages: Any) -> set[str]:
+    """Tool names a ToolSearch result loaded (`tool_reference` blocks): their deferred tools are offered."""
+    found: set[str] = set()
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            inner = block.get("content")
+            for item in inner if isinstance(inner, list) else []:
+                if isinstance(item, dict) and item.get("type") == "tool_reference":
+                    found.add(str(item.get("tool_name")))
+    return found
+
+
+def _tools(
+    tools: Any, messages: Any, profile: Profile, rename: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Client tools as functions, and the web_search server tool if one was offered.
+
+    Other server tools (bash_*, text_editor_*, code_execution_*, web_fetch_*...) have no function form
+    and are dropped. A `defer_loading` tool is offered only once a ToolSearch result referenced it, as
+    Anthropic's API does; Claude Code's DeferredToolPlaceholder never is.
+    """
+    if not isinstance(tools, list):
+        return [], None
+    loaded: set[str] | None = None
+    out: list[dict[str, Any]] = []
+    web: dict[str, Any] | None = None
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        kind = tool.get("type")
+        if isinstance(kind, str) and kind.startswith("web_search"):
+            web = tool
+            continue
+        if kind not in (None, "custom") or not tool.get("name"):
+            continue
+        if tool.get("defer_loading"):
+            if loaded is None:
+                loaded = _referenced_tools(messages)
+            if tool["name"] not in loaded:
+                continue
+        function: dict[str, Any] = {"name": rename(str(tool["name"])), "parameters": _schema(tool.get("input_schema"))}
+        if tool.get("description"):
+            function["description"] = tool["description"]
+        out.append({"type": "function", "function": function})
+    limit = profile.max_tools
+    return (out[:limit] if limit else out), web
+
+
+def _schema(schema: Any) -> dict[str, Any]:
+    """function.parameters: an object schema, without `$schema` (no model needs it; several APIs reject
+    it, Groq and Cerebras among them)."""
+    if not isinstance(schema, dict):
+        return {"type": "object", "properties": {}}
+    out = {k: v for k, v in schema.items() if k != "$schema"}
+    out.setdefault("type", "object")
+    if out["type"] == "object":
+        out.setdefault("properties", {})
+    return out
+
+
+def _tool_choice(choice: Any, rename: Any) -> Any:
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind == "any":
+        return "required"
+    if kind == "tool" and choice.get("name"):
+        return {"type": "function", "function": {"name": rename(str(choice["name"]))}}
+    if kind in ("auto", "none"):
+        return kind
+    return None
+
+
+def _web_search(out: dict[str, Any], tool: dict[str, Any], profile: Profile, *, has_other_tools: bool) -> bool:
+    """Map the web_search server tool to the provider's own search, or refuse when it has none."""
+    if profile.has("openrouter"):
+        plugin: dict[str, Any] = {"id": "web"}
+        if isinstance(tool.get("max_uses"), int):
+            plugin["max_results"] = max(1, min(10, tool["max_uses"]))
+        out["plugins"] = [plugin]
+        return True
+    if profile.has("web-search-options"):
+        out["web_search_options"] = {}
+        return True
+    if has_other_tools:
+        return False  # a side tool among others: answer without it
+    raise UnsupportedRequest(
+        f"{profile.provider_type} model '{profile.model}' cannot search the web: set router.websearch to a "
+        "model served by OpenRouter (web plugin, e.g. 'openrouter,openai/gpt-4o-mini') or by OpenAI's "
+        "search models (e.g. 'openai,gpt-4o-search-preview')"
+    )
+
+
+# -- parameters -------------------------------------------------------------------------------------------
+
+
+def _sampling(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, int) and max_tokens > 0:
+        if profile.max_output_tokens:
+            max_tokens = min(max_tokens, profile.max_output_tokens)
+        out["max_completion_tokens" if profile.has("max-completion-tokens") else "max_tokens"] = max_tokens
+    if not profile.has("no-sampling"):
+        for key in ("temperature", "top_p"):
+            if isinstance(body.get(key), int | float):
+                out[key] = body[key]
+    if profile.has("top-k") and isinstance(body.get("top_k"), int):
+        out["top_k"] = body["top_k"]
+    stops = body.get("stop_sequences")
+    if isinstance(stops, list):
+        stops = [s for s in stops if isinstance(s, str) and s]
+        if profile.max_stops:
+            stops = stops[: profile.max_stops]
+        if stops:
+            out["stop"] = stops
+
+
+def requested_effort(body: Mapping[str, Any]) -> str | None:
+    """The reasoning effort Claude Code asked for: "off", "low", "medium", "high", or None (no opinion).
+
+    `{type: enabled, budget_tokens}` maps by budget; `{type: adaptive}` takes `output_config.effort`.
+    """
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "disabled":
+        return "off"
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        if not isinstance(budget, int):
+            return "medium"
+        return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    if kind == "adaptive":
+        config = body.get("output_config")
+        effort = config.get("effort") if isinstance(config, dict) else None
+        if effort in EFFORTS:
+            return str(effort)
+        if effort in ("max", "xhigh"):
+            return "high"
+    return None
+
+
+def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
+    effort = requested_effort(body)
+    if effort == "off":
+        # Only where the model has a switch that cannot fail: OpenRouter refuses to disable reasoning on
+        # models where it is mandatory, so there the model's default stands.
+        if profile.has("reasoning-off-none"):
+            out["reasoning_effort"] = "none"
+        elif profile.has("reasoning-off-minimal"):
+            out["reasoning_effort"] = "minimal"
+        return
+    if effort is None:
+        return
+    if profile.has("openrouter"):
+        thinking = body.get("thinking")
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        out["reasoning"] = {"max_tokens": budget} if isinstance(budget, int) else {"effort": effort}
+    elif profile.has("reasoning-effort"):
+        out["reasoning_effort"] = effort
+
+
+def _output_format(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
+    """output_config.format (JSON schema answers, e.g. session titles) as response_format, or as an
+    instruction where the provider has no structured output."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+        return
+    if profile.has("json-schema"):
+        out["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": fmt["schema"]},
+        }
+        return
+    instruction = (
+        "Answer with only a JSON object, no other text, that matches this JSON schema: "
+        + orjson.dumps(fmt["schema"]).decode()
+    )
+    messages = out["messages"]
+    if messages and messages[0]["role"] == "system" and isinstance(messages[0]["content"], str):
+        messages[0] = {**messages[0], "content": messages[0]["content"] + "\n\n" + instruction}
+    else:
+        messages.insert(0, {"role": "system", "content": instruction})
+
+
+def _user(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
+    """metadata.user_id as `user`; Claude Code's is a JSON string longer than the 64 characters allowed."""
+    metadata = body.get("metadata")
+    user = metadata.get("user_id") if isinstance(metadata, dict) else None
+    if not profile.has("user") or not isinstance(user, str) or not user:
+        return
+    if len(user) > USER_MAX:
+        user = "ccm-" + hashlib.sha256(user.encode()).hexdigest()[:40]
+    out["user"] = user
