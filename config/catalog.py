@@ -88,6 +88,48 @@ _SPECS: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         "kimi-coding", "Kimi For Coding", "anthropic", "bearer+x-api-key", "https://api.kimi.com/coding", "KIMI_API_KEY"
     ),
+    # Vendors' own Anthropic-format endpoints (each vendor documents its URL for Claude Code).
+    ProviderSpec(
+        "deepseek-anthropic",
+        "DeepSeek (Anthropic API)",
+        "anthropic",
+        "bearer+x-api-key",
+        "https://api.deepseek.com/anthropic",
+        "DEEPSEEK_API_KEY",
+    ),
+    ProviderSpec(
+        "moonshot-anthropic",
+        "Moonshot AI (Anthropic API)",
+        "anthropic",
+        "bearer+x-api-key",
+        "https://api.moonshot.ai/anthropic",
+        "MOONSHOT_API_KEY",
+    ),
+    ProviderSpec(
+        "openrouter-anthropic",
+        "OpenRouter (Anthropic API)",
+        "anthropic",
+        "bearer+x-api-key",
+        "https://openrouter.ai/api",
+        "OPENROUTER_API_KEY",
+    ),
+    ProviderSpec(
+        "fireworks-anthropic",
+        "Fireworks AI (Anthropic API)",
+        "anthropic",
+        "bearer+x-api-key",
+        "https://api.fireworks.ai/inference",
+        "FIREWORKS_API_KEY",
+    ),
+    ProviderSpec(
+        "ollama-anthropic",
+        "Ollama (Anthropic API)",
+        "anthropic",
+        "bearer+x-api-key",
+        "http://localhost:11434",
+        notes="a local Ollama's /v1/messages; no key needed",
+        key_optional=True,
+    ),
     # OpenAI Chat Completions format: base_url ends with the version, /chat/completions is appended.
     ProviderSpec(
         "openai",
@@ -262,6 +304,82 @@ QUIRKS: dict[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Rejection:
+    """A request shape Claude Code sends that one Anthropic-format host is reported to refuse."""
+
+    shape: str
+    """One of ADAPTATIONS."""
+    source: str
+    """Where it was reported (a public link)."""
+
+
+#: What ccm does to a request shape an Anthropic-format host refuses (ccm.providers.anthropic_compat).
+ADAPTATIONS: dict[str, str] = {
+    "system-messages": 'a mid-conversation `role: "system"` message becomes user text in <system-reminder>',
+    "tool-reference": "a `tool_reference` block (Claude Code's tool search) becomes text naming the tool",
+    "context-management": "the top-level `context_management` field is left out",
+    "anthropic-version": "`anthropic-version` is sent as 2023-06-01",
+}
+
+#: The Anthropic API version every third-party host implements: the only one before 2026-10-21, which
+#: changed what a body means (https://platform.claude.com/docs/en/api/versioning). No host below is
+#: reported to accept the newer one, so they get this one.
+_VERSION = Rejection("anthropic-version", "https://platform.claude.com/docs/en/api/versioning")
+
+#: Per provider_type, what that host is reported to refuse of what Claude Code sends; ccm adapts exactly
+#: these before the request goes out, and learns the rest from the host's own 400s. `anthropic` gets the
+#: body as sent; `anthropic-compatible` and `zenmux` (gateways, often in front of Anthropic itself) get
+#: only what was learned.
+REJECTS: dict[str, tuple[Rejection, ...]] = {
+    "z.ai": (
+        # 422 "Input should be 'user' or 'assistant'" for messages[1].role (glm-4.6, glm-5, glm-5.1).
+        Rejection("system-messages", "https://github.com/zai-org/GLM-5/issues/74"),
+        Rejection("system-messages", "https://github.com/diegosouzapw/OmniRoute/issues/1447"),
+        _VERSION,
+    ),
+    "minimax": (
+        # 400 "invalid params, chat content has invalid message role: system (2013)".
+        Rejection("system-messages", "https://github.com/MiniMax-AI/MiniMax-M2.7/issues/43"),
+        _VERSION,
+    ),
+    "kimi-coding": (
+        # 400 "Invalid request Error" once a ToolSearch result (tool_reference) is in the conversation.
+        Rejection("tool-reference", "https://github.com/farion1231/cc-switch/issues/2941"),
+        Rejection("tool-reference", "https://github.com/router-for-me/CLIProxyAPI/issues/4405"),
+        _VERSION,
+    ),
+    "deepseek-anthropic": (
+        # 400 "messages[1].role: unknown variant `system`, expected `user` or `assistant`".
+        Rejection("system-messages", "https://github.com/agentclientprotocol/claude-agent-acp/issues/720"),
+        Rejection("system-messages", "https://github.com/anthropics/claude-code/issues/63544"),
+        _VERSION,
+    ),
+    "moonshot-anthropic": (
+        # 400 "unsupported content type in ContentBlockParamUnion: tool_reference" (api.moonshot.cn/anthropic).
+        Rejection("tool-reference", "https://github.com/MoonshotAI/Kimi-K2/issues/118"),
+        _VERSION,
+    ),
+    "openrouter-anthropic": (
+        # 400 "No endpoints available that support Anthropic's context management features": the body's
+        # context_management, not the beta flag, is what it refuses.
+        Rejection("context-management", "https://github.com/anthropics/claude-code/issues/44219"),
+        Rejection("context-management", "https://github.com/farion1231/cc-switch/issues/1929"),
+    ),
+    "fireworks-anthropic": (_VERSION,),
+    "ollama-anthropic": (
+        # 400 "unknown variant 'system', expected 'user' or 'assistant'" (Ollama 0.23.0).
+        Rejection("system-messages", "https://github.com/ollama/ollama/issues/16372"),
+        _VERSION,
+    ),
+}
+
+
+def rejected_shapes(provider_type: str) -> frozenset[str]:
+    """The shapes a provider_type is reported to refuse (see REJECTS)."""
+    return frozenset(r.shape for r in REJECTS.get(provider_type, ()))
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRule:
     """Knowledge about one family of models behind OpenAI-format providers, applied when `pattern` (a
     case-insensitive regex) is found in the mapping's actual_model.
@@ -277,6 +395,8 @@ class ModelRule:
     """Provider types the rule applies to; empty: every OpenAI-format type."""
     max_output_tokens: int | None = None
     quirks: frozenset[str] = frozenset()
+    context_window: int | None = None
+    """The model's context window in tokens, where its vendor documents one."""
 
 
 MODEL_RULES: tuple[ModelRule, ...] = (
@@ -285,6 +405,10 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     ModelRule(r"search", _s("openai"), quirks=_s("web-search-options", "no-sampling")),
     ModelRule(r"^gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$", _s("openai"), quirks=_s("reasoning-off-minimal")),
     ModelRule(r"^gpt-5\.\d", _s("openai"), quirks=_s("reasoning-off-none")),
+    # GPT-6.x reasons and samples as GPT-5.1 and later do: `temperature` is a 400 unless effort is none
+    # (REPORTED: https://dev.to/aihubmix, https://github.com/raine/claude-code-proxy/issues/10). Its output
+    # limit is not in a source we hold: left unset (the upstream checks it).
+    ModelRule(r"^gpt-6", _s("openai"), quirks=_s("reasoning-effort", "no-sampling", "reasoning-off-none")),
     ModelRule(r"qwen3", _s("groq"), quirks=_s("reasoning-off-none")),
     ModelRule(r"^gpt-5", _s("openai"), 128_000),
     ModelRule(r"^o1-mini", _s("openai"), 65_536),
@@ -294,9 +418,14 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     ModelRule(r"^gpt-4-turbo|^gpt-4-\d{4}-preview", _s("openai"), 4_096),
     ModelRule(r"^gpt-4(-\d{4})?$", _s("openai"), 8_192),
     ModelRule(r"^gpt-3\.5", _s("openai"), 4_096),
-    # DeepSeek's own API: the chat model stops at 8K, the reasoner at 64K.
-    ModelRule(r"reasoner", _s("deepseek"), 65_536),
-    ModelRule(r"", _s("deepseek"), 8_192),
+    # DeepSeek V4 (deepseek-v4-pro, deepseek-v4-flash, deepseek-flash = V4.1-Flash): 1M context, up to 384K
+    # output (https://api-docs.deepseek.com/quick_start/pricing).
+    ModelRule(r"^deepseek-(v4|flash)", _s("deepseek", "deepseek-anthropic"), 384_000, context_window=1_000_000),
+    # Retired names, kept working with their old limits: deepseek-chat (8K output) and deepseek-reasoner (64K)
+    # were retired 2026-07-24 (REPORTED: https://github.com/arikusi/deepseek-mcp-server, v2.0.0). Any other
+    # DeepSeek name is not clamped: the upstream checks its own limit.
+    ModelRule(r"^deepseek-reasoner$", _s("deepseek"), 65_536),
+    ModelRule(r"^deepseek-chat$", _s("deepseek"), 8_192),
     # Groq checks max_tokens against each model's own limit.
     ModelRule(r"kimi", _s("groq"), 16_384),
     ModelRule(r"gpt-oss", _s("groq"), 65_536),
@@ -304,6 +433,8 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     ModelRule(r"llama-3\.1-8b", _s("groq"), 131_072),
     ModelRule(r"", _s("groq"), 32_768),
     ModelRule(r"thinking", _s("moonshot"), 65_536),
+    # z.ai's GLM-5.x and Moonshot's Kimi K3: their windows and output limits are not in a source we hold
+    # (UNKNOWN), so no rule clamps them; a mapping's max_output_tokens / context_window says it.
     # Claude Code asks for 32,000-128,000 output tokens; hosted vLLM-style APIs (and OpenRouter) refuse a
     # request whose prompt + max_tokens exceeds the model's context, so the default stays at 32,000 (what
     # Claude Code itself uses for models it does not know). A mapping's max_output_tokens overrides it.

@@ -34,8 +34,8 @@ def validate_messages_request(body: object, *, count_tokens: bool) -> str | None
     if "max_tokens" in body or not count_tokens:
         if "max_tokens" not in body:
             return "max_tokens: required"
-        if not _positive_int(body["max_tokens"]):
-            return "max_tokens: must be an integer >= 1"
+        if not _count(body["max_tokens"]):  # 0 pre-warms Anthropic's prompt cache (ccm.dispatch.prewarm)
+            return "max_tokens: must be an integer >= 0"
     if "stream" in body and not isinstance(body["stream"], bool):
         return "stream: must be true or false"
     if "tools" in body:
@@ -50,9 +50,9 @@ def validate_messages_request(body: object, *, count_tokens: bool) -> str | None
     return None
 
 
-def _positive_int(value: object) -> bool:
+def _count(value: object) -> bool:
     # bool is an int subclass in Python, never a token count in JSON.
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _messages(messages: object) -> str | None:

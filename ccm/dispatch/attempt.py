@@ -87,10 +87,15 @@ class Failure:
     transient: bool = False
     refusal: bool = False
     key_problem: bool = False
+    own_credential: bool = False
+    """A 401/403 on a credential ccm holds (an API key, OAuth token, ADC, or none at all): the user fixes it
+    in ccm, not in Claude Code."""
     ccm_error: bool = False
     corrective: str | None = None
     """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401), "learned" (the
     adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
+    hint: str = ""
+    """For a refused credential of ccm's own: the provider and what fixes it (see ccm.dispatch.verdict)."""
     claim: str | None = None
     """For a 429: which limit was hit, when the upstream says so."""
     detail: str = ""
@@ -186,7 +191,9 @@ async def try_mapping(
             try:
                 response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
             except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
-                return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
+                return failure(
+                    _bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True
+                )
         status = response.status_code
         content_type = response.headers.get("content-type", "")
         phase = "first event"
@@ -219,7 +226,7 @@ async def try_mapping(
     except httpx.LocalProtocolError:
         # h11 quotes the offending header value (the API key) in its message: never pass it on.
         await close_quietly(response)
-        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True)
+        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True)
     except httpx.HTTPError as exc:
         await close_quietly(response)
         text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
@@ -296,7 +303,7 @@ def _http_failure(
     response: UpstreamResponse,
     content: bytes,
 ) -> Failure:
-    auth_type, wire = ctx.attempt.provider.auth_type, ctx.attempt.provider.wire
+    auth_type = ctx.attempt.provider.auth_type
     status = response.status_code
     if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
         where = response.headers.get("location") or "nowhere"
@@ -304,9 +311,12 @@ def _http_failure(
     err = adapter.parse_error(status, response.headers, content)
     text = f"HTTP {status} {err.error_type}: {err.message}"
     kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
-    learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema)
-    if learn is not None and learn(status, content, ctx):
-        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
+    learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema,
+    if learn is not None and learn(status, content, ctx):  # what a third-party Anthropic-format host named)
+        refusal = status in REFUSALS  # when the corrected try is refused too, it fails over as a refusal
+        return failure(
+            f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", refusal=refusal, **kw
+        )
     if status in RETRYABLE:
         kw.update(_TRANSIENT)
         if status == 429:
@@ -315,10 +325,12 @@ def _http_failure(
         account = auth_type == "passthrough" and any(p in err.message.lower() for p in _ACCOUNT_400)
         kw["refusal"] = not account
         kw["key_problem"] = account
-        # On the Anthropic wire the request itself is wrong: pass it on (the dispatcher decides).
-        kw["corrective"] = "pass" if wire == "anthropic" and not account else None
+        # Anthropic itself says the request is wrong: pass it on. Any other host's refusal is usually its own
+        # limit, a shape it does not take, or our translation: fail over.
+        kw["corrective"] = "pass" if ctx.attempt.provider.provider_type == "anthropic" and not account else None
     elif status in (401, 403):
         kw["key_problem"] = True
+        kw["own_credential"] = auth_type != "passthrough"
         if status == 401 and auth_type == "passthrough":
             kw["corrective"] = "pass"  # Claude Code refreshes its own login and retries
         elif status == 401 and auth_type == "oauth":

@@ -34,7 +34,9 @@ from ccm.dispatch.attempt import (
 )
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
+from ccm.dispatch.prewarm import OUTCOME, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
+from ccm.dispatch.verdict import credential_hint, verdict
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
 from ccm.routing import Attempt
@@ -92,6 +94,9 @@ class Dispatcher:
         retries = 0
         timed_out = False
         for index, attempt in enumerate(plan):
+            if answers_locally(call.body, attempt):  # max_tokens 0: a cache pre-warm only Anthropic can use
+                done = Done(200, len(tries), "local", OUTCOME, retries=retries, tried=tries)
+                return prewarm_result(call, x_ccm(base_headers, len(tries), retries), done)
             provider = attempt.provider
             retried = 0
             corrected: set[str] = set()
@@ -173,12 +178,16 @@ class Dispatcher:
                 error_type_for(status),
                 transient=exc.transient,
                 key_problem=not exc.transient,
+                own_credential=not exc.transient and provider.auth_type != "passthrough",
+                hint=exc.message,
             )
         try:
             outcome = await try_mapping(self.client, call, attempt, credential, remaining)
         except asyncio.CancelledError:
             call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
             raise
+        if isinstance(outcome, Failure) and outcome.own_credential and not outcome.hint:
+            outcome.hint = credential_hint(provider, outcome.status)
         if isinstance(outcome, Failure) and outcome.corrective == "pass":
             return error_result(
                 outcome.status,
@@ -261,9 +270,10 @@ class Dispatcher:
             message = f"no answer within the deadline ({settings.deadline_ms} ms): {summary}"
             status, error_type = 504, "timeout_error"
         else:
-            chosen = _final(failures)
+            status, error_type, lead = verdict(failures)
             message = f"all mappings failed ({len(failures)} attempts): {summary}"
-            status, error_type = chosen.status, chosen.error_type or error_type_for(chosen.status)
+            if lead:
+                message = f"{lead}. {message}"
             later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
             seconds = retry_after_seconds(later)
             if seconds is not None and seconds * 1000 <= settings.max_retry_after_ms:
@@ -283,20 +293,6 @@ class Dispatcher:
             )
         )
         return error_result(status, error_type, message, headers)
-
-
-def _final(failures: list[Failure]) -> Failure:
-    """The failure whose status the client gets (DESIGN): a refusal of the request wins; a transient failure
-    wins over a later key or login problem (Claude Code retries instead of asking for a login); else the last."""
-    refusal = next((f for f in reversed(failures) if f.refusal), None)
-    if refusal is not None:
-        return refusal
-    last = failures[-1]
-    if last.key_problem:
-        transient = next((f for f in reversed(failures) if f.transient), None)
-        if transient is not None:
-            return transient
-    return last
 
 
 def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:

@@ -30,9 +30,12 @@ def mapping_for(config: Config, routed_model: str, provider: str | None, actual_
 
 
 def request_outcome(done: Done) -> str:
-    """ok | passed_through | failed | cut | client_left | not_served | ccm_error (see RequestRecord.outcome)."""
+    """ok | passed_through | failed | cut | client_left | not_served | ccm_error | prewarm (see
+    RequestRecord.outcome)."""
     if done.outcome == "ccm_error" or any(t.outcome == "ccm_error" for t in done.tried):
         return "ccm_error"  # a bug of ours showed, even when a later mapping answered: counted, never hidden
+    if done.outcome == "prewarm":
+        return "prewarm"
     if done.status == 499:
         return "client_left"
     if done.status < 400:
@@ -93,6 +96,8 @@ def to_record(
         usage.cache_creation_input_tokens,
         mapping,
     )
+    if done.outcome == "prewarm":  # answered by ccm itself: nothing was spent
+        cost = 0.0
     ttft = done.ttft_ms
     if ttft is None and done.status < 400 and started is not None:
         ttft = min(latency_ms, max(0, round((done.at - started) * 1000)))

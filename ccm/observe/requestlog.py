@@ -64,7 +64,8 @@ class RequestRecord:
     retries: int = 0
     outcome: str = "ok"
     """ok | passed_through | failed (every mapping) | cut (failed after the first byte) | client_left |
-    not_served (no such model, nothing to try)."""
+    not_served (no such model, nothing to try) | ccm_error | prewarm (a `max_tokens: 0` cache pre-warm that
+    ccm answered itself: no upstream call, cost 0)."""
     rate_limit: str | None = None
     """For a 429: which limit was hit, when the upstream says (anthropic-ratelimit-unified-representative-claim)."""
     stream: bool = False

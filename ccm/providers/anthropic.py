@@ -1,7 +1,9 @@
-"""The Anthropic Messages wire format: anthropic, anthropic-compatible, z.ai, MiniMax, Kimi, ZenMux.
+"""The Anthropic Messages wire format: anthropic, anthropic-compatible, z.ai, MiniMax, Kimi, ZenMux and the
+vendors' own Anthropic endpoints (DeepSeek, Moonshot, OpenRouter, Fireworks, Ollama).
 
-Bodies go upstream faithfully (the dispatcher only changed model, system tag and max_tokens); this module
-removes thinking blocks that ccm itself signed for another provider, sets auth, and passes SSE events
+Bodies go upstream faithfully to Anthropic itself (the dispatcher only changed model, system tag and
+max_tokens); a third-party host gets what it refuses adapted first (ccm.providers.anthropic_compat). This
+module removes thinking blocks that ccm itself signed for another provider, sets auth, and passes SSE events
 through as they arrive, checking each is JSON, noting usage, and naming the answer's `model` as the client
 asked (DESIGN: in every wire format alike; `x-ccm-actual-model` says what served it).
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ccm.providers import anthropic_compat as compat
 from ccm.providers import anthropic_thinking as thinking
 from ccm.providers.base import (
     Frame,
@@ -28,6 +31,7 @@ from ccm.translate.anthropic_events import events_from_message, message_from_eve
 from config.catalog import FORWARD_QUERY_TYPES
 
 _DEFAULT_VERSION = "2023-06-01"
+WIRE = "anthropic"
 
 
 def auth_headers(style: str, key: str | None) -> dict[str, str]:
@@ -69,6 +73,11 @@ class AnthropicAdapter:
         agent = ctx.client_headers.get("user-agent")
         if agent:  # coding-plan endpoints admit coding agents by their user-agent (DESIGN)
             headers["user-agent"] = agent
+        fix = compat.adaptations(provider, ctx.attempt.actual_model)
+        if fix is not None:  # a third-party host: what it refuses is adapted; what it sent is kept for learn()
+            if fix:
+                body = compat.adapt(body, headers, fix)
+            ctx.state[WIRE] = compat.Sent.of(body, headers)
         headers.update(dict(provider.headers))
         credential = ctx.credential
         if credential.kind == "passthrough":
@@ -76,6 +85,17 @@ class AnthropicAdapter:
         else:
             headers.update(auth_headers(provider.spec.auth, credential.secret))
         return UpstreamRequest(url, headers, orjson.dumps(body))
+
+    def learn(self, status: int, content: bytes, ctx: RequestContext) -> bool:
+        """A third-party host's 400 that names what it refused: adapted from now on (then one retry)."""
+        sent = ctx.state.get(WIRE)
+        return compat.learn_from(
+            status,
+            content,
+            sent if isinstance(sent, compat.Sent) else None,
+            ctx.attempt.provider,
+            ctx.attempt.actual_model,
+        )
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         message = ""

@@ -109,16 +109,42 @@ def test_streaming_fails_over_before_first_event(kind: str, upstreams: Up, proxy
 
 
 @pytest.mark.parametrize("status", [400, 413, 422])
-def test_request_errors_pass_through_without_failover(status: int, upstreams: Up, proxy: Px) -> None:
+def test_request_errors_from_anthropic_pass_through_without_failover(status: int, upstreams: Up, proxy: Px) -> None:
     bad = upstreams().script(Reply.error(status, "prompt is too long: 300000 tokens", "invalid_request_error"))
     spare = upstreams().script(Reply(200, json=anthropic_message()))
-    p = proxy(chain([bad.url, spare.url]))
+    providers = [anthropic_provider("p1", bad.url, ptype="anthropic"), anthropic_provider("p2", spare.url)]
+    p = proxy(make_config(providers, {"m": [("p1", "model-1"), ("p2", "model-2")]}))
     response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
     assert response.status_code == status
     assert response.json()["error"]["message"] == "prompt is too long: 300000 tokens"
     assert response.headers["x-ccm-attempts"] == "1"
     assert response.headers["x-ccm-provider"] == "p1"
     assert spare.received == []
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_request_errors_from_other_hosts_fail_over(status: int, upstreams: Up, proxy: Px) -> None:
+    """A third-party host's refusal is usually its own limit or a shape it does not take: the next one may
+    serve it (an anthropic-compatible gateway here)."""
+    bad = upstreams().script(Reply.error(status, "this host says no", "invalid_request_error"))
+    spare = upstreams().script(Reply(200, json=anthropic_message("served")))
+    p = proxy(chain([bad.url, spare.url]))
+    response = sdk(p).messages.with_raw_response.create(**BODY)  # type: ignore[arg-type]
+    assert response.parse().content[0].text == "served"  # type: ignore[union-attr]
+    assert response.headers["x-ccm-attempts"] == "2" and response.headers["x-ccm-provider"] == "p2"
+
+
+@pytest.mark.parametrize(("statuses", "answer"), [((400, 422), 400), ((413, 413), 413), ((422,), 400)])
+def test_refusals_from_every_host_answer_400_or_413_naming_each(
+    statuses: tuple[int, ...], answer: int, upstreams: Up, proxy: Px
+) -> None:
+    ups = [upstreams().script(Reply.error(s, f"no ({s})", "invalid_request_error")) for s in statuses]
+    p = proxy(chain([u.url for u in ups]))
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == answer
+    message = response.json()["error"]["message"]
+    for i, s in enumerate(statuses, start=1):
+        assert f"p{i}/model-{i}: HTTP {s}" in message and f"no ({s})" in message
 
 
 def test_all_failed_summary_last_status_and_retry_after(upstreams: Up, proxy: Px) -> None:

@@ -130,7 +130,7 @@ def test_streaming_reasoning_text_and_parallel_tool_calls(upstreams: Up, proxy: 
     assert (final.usage.input_tokens, final.usage.output_tokens) == (10, 5)
     body = sent(up)
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
-    assert body["max_tokens"] == 8192  # deepseek-chat's output limit
+    assert body["max_tokens"] == 32000  # a DeepSeek model ccm has no limit for is not clamped (the host checks)
     assert body["tools"][0]["function"]["parameters"]["required"] == ["command"]
     assert "$schema" not in json.dumps(body["tools"])
 
@@ -206,7 +206,8 @@ def test_upstream_answers_sse_to_a_non_streaming_request_and_json_to_a_streaming
             "rate_limit_error",
             "Rate limit reached",
         ),
-        (openai_error(401, "Incorrect API key"), 401, "authentication_error", "Incorrect API key"),
+        # ccm's own key refused: 403, so Claude Code stops and shows the fix instead of retrying for minutes.
+        (openai_error(401, "Incorrect API key"), 403, "permission_error", "Incorrect API key"),
         (openai_error(404, "The model does not exist"), 404, "not_found_error", "The model does not exist"),
         (openai_error(503, "Service unavailable"), 503, "api_error", "Service unavailable"),
         (

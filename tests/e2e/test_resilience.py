@@ -184,10 +184,10 @@ def test_latency_prefers_the_faster_and_sessions_stick(upstreams: Up, proxy: Px)
     assert len(sticky) == 1  # one session, one provider
 
 
-def test_passthrough_of_a_400_on_the_anthropic_wire_but_failover_on_a_translated_one(upstreams: Up, proxy: Px) -> None:
+def test_passthrough_of_a_400_from_anthropic_but_failover_on_a_translated_one(upstreams: Up, proxy: Px) -> None:
     ant, oai, good = upstreams(), upstreams(), upstreams()
     ant.script(Reply.error(400, "messages: bad", "invalid_request_error"))
-    p = proxy(config([ant.url, good.url], FAST))
+    p = proxy(config([ant.url, good.url], FAST).replace('"anthropic-compatible"', '"anthropic"', 1))
     response = post(p)
     assert response.status_code == 400 and len(good.received) == 0
     oai.script(Reply.error(400, "this provider's own limit"))

@@ -56,10 +56,10 @@ DROP = object()
             'messages.0.content.0: must be a block (an object with a string "type")',
         ),
         (ok(max_tokens=DROP), "max_tokens: required"),
-        (ok(max_tokens="lots"), "max_tokens: must be an integer >= 1"),
-        (ok(max_tokens=0), "max_tokens: must be an integer >= 1"),
-        (ok(max_tokens=1.5), "max_tokens: must be an integer >= 1"),
-        (ok(max_tokens=True), "max_tokens: must be an integer >= 1"),
+        (ok(max_tokens="lots"), "max_tokens: must be an integer >= 0"),
+        (ok(max_tokens=-1), "max_tokens: must be an integer >= 0"),
+        (ok(max_tokens=1.5), "max_tokens: must be an integer >= 0"),
+        (ok(max_tokens=True), "max_tokens: must be an integer >= 0"),
         (ok(stream="yes"), "stream: must be true or false"),
         (ok(stream=None), "stream: must be true or false"),
         (ok(tools={}), "tools: must be a list of tools"),
@@ -82,6 +82,7 @@ def test_each_problem_names_its_field(body: object, problem: str) -> None:
         ok(stream=True, tools=[], system="s"),
         ok(system=[{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}]),
         ok(unknown_field={"anything": [1, 2]}, metadata=None, thinking={"type": "enabled"}),
+        ok(max_tokens=0),  # Anthropic's prompt-cache pre-warm
     ],
 )
 def test_valid_requests_and_unknown_fields_pass(body: object) -> None:
@@ -90,7 +91,7 @@ def test_valid_requests_and_unknown_fields_pass(body: object) -> None:
 
 def test_count_tokens_needs_no_max_tokens_but_checks_one_it_gets() -> None:
     assert validate_messages_request(ok(max_tokens=DROP), count_tokens=True) is None
-    assert validate_messages_request(ok(max_tokens="lots"), count_tokens=True) == "max_tokens: must be an integer >= 1"
+    assert validate_messages_request(ok(max_tokens="lots"), count_tokens=True) == "max_tokens: must be an integer >= 0"
     assert (
         validate_messages_request(ok(messages=DROP), count_tokens=True)
         == "messages: must be a non-empty list of messages"
