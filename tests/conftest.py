@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,16 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def nothing_learnt() -> Iterator[None]:
+    """What third-party hosts refused is remembered per process (ccm.providers.anthropic_compat): every test
+    starts from nothing learnt, as a fresh proxy does. Only cleared when loaded (CLI tests never load it)."""
+    yield
+    module = sys.modules.get("ccm.providers.anthropic_compat")
+    if module is not None:
+        module.forget_all()
 
 
 @pytest.fixture
