@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from ccm import __version__
+from ccm.providers import anthropic_compat as compat
 from ccm.providers import anthropic_thinking
 from ccm.providers.anthropic import ADAPTER as ANTHROPIC
 from ccm.providers.base import (
@@ -56,7 +57,6 @@ UNSUPPORTED_BETAS = frozenset(
 )
 _UNEXPECTED = re.compile(r"Unexpected value\(s\)(.*?)for the `anthropic-beta` header", re.S)
 _QUOTED = re.compile(r"`([^`]+)`")
-_dropped: dict[tuple[str, str], frozenset[str]] = {}
 
 
 def rejected_betas(status: int, content: bytes) -> list[str]:
@@ -70,13 +70,13 @@ def rejected_betas(status: int, content: bytes) -> list[str]:
 
 
 def drop_betas(provider: str, model: str, flags: list[str]) -> None:
-    """Remember flags Vertex refused for this provider and model: build() leaves them out from now on."""
-    key = (provider.lower(), model)
-    _dropped[key] = _dropped.get(key, frozenset()) | frozenset(flags)
+    """Remember flags Vertex refused for this provider and model: build() leaves them out from now on (in the
+    one memory of what upstreams refused, ccm.providers.anthropic_compat)."""
+    compat.remember(provider, model, compat.Fix(betas=frozenset(flags)))
 
 
 def dropped_betas(provider: str, model: str) -> frozenset[str]:
-    return _dropped.get((provider.lower(), model), frozenset())
+    return compat.learnt(provider, model).betas
 
 
 def is_claude(model: str) -> bool:

@@ -18,6 +18,8 @@ from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthrop
 PRICED = CONFIG.replace(
     'actual_model = "main-actual"\npriority = 1\n',
     'actual_model = "main-actual"\npriority = 1\nprice_in = 2.0\nprice_out = 10.0\n',
+).replace(  # Anthropic itself, whose 400 is passed through (another host's would fail over)
+    'provider_type = "anthropic-compatible"\n', 'provider_type = "anthropic"\napi_key = "sk-ant-test-0123456789"\n'
 )
 
 

@@ -120,11 +120,13 @@ def test_failover_1_2_3_streaming_and_not(running: Running) -> None:
     assert [len(up.received) for up in running.ups] == [2, 2, 2]
 
 
-def test_no_failover_on_400(running: Running) -> None:
-    running.ups[0].script(Reply.error(400, "max_tokens: too large", "invalid_request_error"))
+def test_a_400_from_a_third_party_host_fails_over_and_all_refused_is_a_400(running: Running) -> None:
+    """Only Anthropic's own 400 passes straight through; these anthropic-compatible hosts each get a try."""
+    for up in running.ups:
+        up.script(Reply.error(400, "max_tokens: too large", "invalid_request_error"))
     with pytest.raises(anthropic.BadRequestError, match="max_tokens: too large"):
         running.sdk.messages.create(**ask())
-    assert [len(up.received) for up in running.ups] == [1, 0, 0]
+    assert [len(up.received) for up in running.ups] == [1, 1, 1]
 
 
 def test_stream_failing_before_and_after_first_byte(running: Running) -> None:

@@ -42,7 +42,7 @@ max_retries = {retries}  # 0 by default: the scripted mix counts one attempt per
 
 [[providers]]
 name = "pa"
-provider_type = "anthropic-compatible"
+provider_type = "anthropic"                 # its 400 is passed through (another host's would fail over)
 base_url = "{a}"
 api_key = "{KEY_A}"
 
