@@ -325,8 +325,10 @@ def _block_types(value: Any) -> Iterable[str]:
 
 def _field_named(name: str, text: str) -> bool:
     """A top-level field named as such: `context_management: Extra inputs ...`, "unknown field
-    `output_config`", ["body", "safeguards"]; not a nested path's last part (`messages.1.content.0.thinking`)."""
-    return re.search(rf"(?<![\w-])(?<!\d\.)(?<!\]\.){re.escape(name)}(?![\w-])", text) is not None
+    `output_config`", ["body", "safeguards"]; not a nested path's last part (`messages.1.content.0.thinking`),
+    nor a path into a field the host knows (`thinking.budget_tokens: ...`, ["body", "thinking", "type"])."""
+    pattern = rf'(?<![\w-])(?<!\d\.)(?<!\]\.){re.escape(name)}(?![\w.\[-])(?!",")'
+    return re.search(pattern, text) is not None
 
 
 def _flags(header: str) -> list[str]:

@@ -55,8 +55,8 @@ def serve(
     return proxy(make_config(providers, {"claude-opus-5-5": maps}, router={"auto_map_regex": "^$"}, failover=failover))
 
 
-def send(p: InProcessProxy, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    body = {**body, "model": "claude-opus-5-5", "stream": False}
+def send(p: InProcessProxy, body: dict[str, Any], headers: dict[str, str], stream: bool = False) -> httpx.Response:
+    body = {**body, "model": "claude-opus-5-5", "stream": stream}
     return httpx.post(
         f"{p.url}/v1/messages?beta=true", content=orjson.dumps(body), headers=headers, trust_env=False, timeout=30
     )
@@ -114,7 +114,8 @@ def test_listed_refusals_are_adapted_before_the_first_try(
     assert sent["tools"] == body["tools"] and sent["system"] == body["system"]  # never dropped
 
 
-def test_an_unlisted_refusal_is_learnt_once_then_adapted_up_front(upstreams: Up, proxy: Px) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_unlisted_refusal_is_learnt_once_then_adapted_up_front(stream: bool, upstreams: Up, proxy: Px) -> None:
     """DeepSeek is reported to refuse system messages (listed); here it also refuses context_management: the
     first request pays one corrective retry (with max_retries = 0, not fed to a breaker that opens at 1
     failure), the second goes adapted at once."""
@@ -122,12 +123,13 @@ def test_an_unlisted_refusal_is_learnt_once_then_adapted_up_front(upstreams: Up,
     up = upstreams().script(Reply(handler=host))
     p = serve(proxy, up, "deepseek-anthropic", max_retries=0, circuit_failures=1)
     body, headers = load("main-request-with-tools")
-    first = send(p, body, headers)
+    first = send(p, body, headers, stream)
     assert first.status_code == 200, first.text
+    assert b"strict host answer"[:6] in first.content and b"event: error" not in first.content
     assert (first.headers["x-ccm-attempts"], first.headers["x-ccm-retries"]) == ("2", "1")
     assert host.refused == ["context_management"] and len(up.received) == 2
     assert "context_management" in host.bodies[0] and "context_management" not in host.bodies[1]
-    second = send(p, body, headers)
+    second = send(p, body, headers, stream)
     assert second.status_code == 200 and second.headers["x-ccm-attempts"] == "1"
     assert len(up.received) == 3 and "context_management" not in host.bodies[2]
     assert host.refused == ["context_management"]

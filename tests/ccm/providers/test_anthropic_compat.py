@@ -129,6 +129,10 @@ def test_what_refusals_do_not_name() -> None:
     assert said(400, "Invalid request Error") == Fix()  # Kimi: names nothing
     assert said(400, "messages.1.content.0.thinking.signature: invalid") == Fix()  # a nested path, not `thinking`
     assert said(400, "max_tokens: must be at most 8192") == Fix()  # kept fields are never learnt
+    # A path into a field the host knows is a bad value, not an unknown field: nothing to drop.
+    assert said(400, "thinking.budget_tokens: must be less than max_tokens") == Fix()
+    bad_value = {"detail": [{"loc": ["body", "thinking", "budget_tokens"], "msg": "too big"}]}
+    assert named(422, orjson.dumps(bad_value), sent()) == Fix()
     # A validator that echoes the whole request as `input` names nothing by that echo.
     echo = {"detail": [{"loc": ["body"], "msg": "too big", "input": {"context_management": {}, "metadata": {}}}]}
     assert named(422, orjson.dumps(echo), sent()) == Fix()
