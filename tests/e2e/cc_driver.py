@@ -10,7 +10,8 @@ there: the fake upstream in a thread, the proxy as `python -m ccm serve` (mode "
 SPEC keys: work (a scratch folder), claude (binary), claude_dir (folder for PATH), wire ("anthropic" or
 "openai"), mode, prompt, args (Claude Code arguments after the prompt), auth ("api-key" or
 "auth-token"), timeout (seconds), netns (bring lo up first), and optionally broken (a status that a
-first-priority provider answers with, so the proxy must fail over).
+first-priority provider answers with, so the proxy must fail over), provider_type (the Anthropic-format
+provider's catalog type) and strict (what that host refuses, as tests.fakes.strict_anthropic words it).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import httpx
 from tests.e2e.harness import ROOT, free_port, make_config, server_env, spawn_server, terminate, wait_healthy
 from tests.fakes.anthropic_sse import tool_use_stream
 from tests.fakes.scenarios import AgentTurn, anthropic_tool_output, openai_tool_output
+from tests.fakes.strict_anthropic import StrictHost, guarding
 from tests.fakes.upstream import FakeUpstream, Received, Reply
 
 UPSTREAM_KEY = "test-upstream-key"
@@ -181,9 +183,13 @@ def stop_leftover_proxy(ccm_home: Path) -> int | None:
     return None
 
 
-def write_config(path: Path, port: int, wire: str, url: str, broken_url: str | None) -> None:
+def write_config(
+    path: Path, port: int, wire: str, url: str, broken_url: str | None, provider_type: str | None = None
+) -> None:
     """The routed model maps to the fake model's provider, behind a failing one when `broken_url` is set."""
     good = {**provider(wire, url), "api_key": UPSTREAM_KEY}
+    if provider_type:
+        good["provider_type"] = provider_type
     providers, mappings = [good], [(good["name"], ACTUAL_MODEL)]
     if broken_url is not None:
         broken = {**provider("anthropic", broken_url), "name": BROKEN_PROVIDER, "api_key": UPSTREAM_KEY}
@@ -238,10 +244,13 @@ def main(spec_path: str) -> int:
         return subscription(spec, turn, report, home, project, ccm_home)
     broken_status = spec.get("broken")
     with FakeUpstream() as upstream, FakeUpstream() as broken:
-        upstream.script(turn.anthropic() if wire == "anthropic" else turn.openai())
+        reply = turn.anthropic() if wire == "anthropic" else turn.openai()
+        if spec.get("strict"):
+            reply = guarding(reply, StrictHost(set(spec["strict"])))
+        upstream.script(reply)
         broken.script(Reply.error(broken_status or 500, "fake outage", "overloaded_error"))
         config, port = ccm_home / "config.toml", free_port()
-        write_config(config, port, wire, upstream.url, broken.url if broken_status else None)
+        write_config(config, port, wire, upstream.url, broken.url if broken_status else None, spec.get("provider_type"))
         env = claude_env(spec, home)
         if spec["mode"] == "proxy":
             report |= through_proxy(spec, env, config, port, project)

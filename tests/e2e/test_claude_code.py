@@ -128,6 +128,23 @@ def test_failover_is_invisible_to_claude_code(claude_code: ClaudeCode, tmp_path:
     assert BROKEN_PROVIDER in report["proxy_log"], explain(report)
 
 
+def test_agent_turn_through_a_strict_third_party_anthropic_host(claude_code: ClaudeCode, tmp_path: Path) -> None:
+    """DeepSeek's /anthropic refuses mid-conversation system messages (listed: adapted before the first try)
+    and, here, context_management too (learnt from the 400: one corrective retry, then adapted up front)."""
+    strict = ["system-messages-deepseek", "context_management"]
+    report = drive(
+        claude_code, tmp_path, wire="anthropic", mode="proxy", provider_type="deepseek-anthropic", strict=strict
+    )
+    claude = report["claude"]
+    assert claude["rc"] == 0 and not claude["timed_out"], explain(report)
+    assert claude["json"]["is_error"] is False and claude["json"]["result"] == report["final_text"], explain(report)
+    upstream = report["upstream"]
+    assert all("system" not in u["roles"] for u in upstream), explain(report)
+    assert [u["tool_output"] for u in upstream] == [None, None, TOOL_OUTPUT], explain(report)  # 1st refused
+    attempts = [len(r["attempts"]) for r in reversed(report["requests"])]
+    assert attempts == [2, 1], explain(report)  # learnt on the first request, adapted up front on the second
+
+
 def test_agent_turn_through_proxy_to_openai_upstream(claude_code: ClaudeCode, tmp_path: Path) -> None:
     """Issue 3: Claude Code -> ccm -> a Chat Completions provider (streamed tool_calls, then text)."""
     assert adapter_for("openai") is not None, "the OpenAI adapter is missing"

@@ -5,7 +5,7 @@ host also insists on what every Anthropic-format server insists on: roles altern
 user turn after `tool_use` starting with its `tool_result` blocks. What it accepts gets a normal answer.
 
     host = StrictHost(refuses={"system-messages", "context_management"})
-    up.script(Reply(handler=host))
+    up.script(Reply(handler=host))                      # or guarding(another_reply, host)
     ... host.refused -> ["system-messages", ...] in order
 """
 
@@ -127,3 +127,14 @@ def block_types(value: Any) -> Iterable[str]:
         if "role" not in value and isinstance(value.get("type"), str):
             yield value["type"]
         yield from block_types(value.get("content"))
+
+
+def guarding(inner: Reply, host: StrictHost) -> Reply:
+    """A reply that refuses as `host` does, and otherwise answers as `inner` (a handler Reply) would."""
+    assert inner.handler is not None
+
+    def answer(rec: Received) -> Reply:
+        problem = host.problem(rec.json, rec.headers)
+        return problem if problem is not None else inner.handler(rec)  # type: ignore[misc]
+
+    return Reply(handler=answer)
