@@ -122,7 +122,7 @@ def forget_all() -> None:
 
 
 def adapt(body: dict[str, Any], headers: dict[str, str], fix: Fix) -> dict[str, Any]:
-    """The body with `fix` applied (a copy when anything changed); `headers` is changed in place."""
+    """A copy of the body with `fix` applied (the client's own is left alone); `headers` is changed in place."""
     if fix.version and "anthropic-version" in headers:
         headers["anthropic-version"] = OLD_VERSION
     if fix.betas and headers.get("anthropic-beta"):
