@@ -313,10 +313,7 @@ def _http_failure(
     kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
     learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema,
     if learn is not None and learn(status, content, ctx):  # what a third-party Anthropic-format host named)
-        refusal = status in REFUSALS  # when the corrected try is refused too, it fails over as a refusal
-        return failure(
-            f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", refusal=refusal, **kw
-        )
+        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
     if status in RETRYABLE:
         kw.update(_TRANSIENT)
         if status == 429:
