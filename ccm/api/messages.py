@@ -90,7 +90,7 @@ def make_endpoints(
         decision = route(body, snapshot.config, body_size=len(raw))
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
-            attempts = resolve(decision.model, snapshot.config)
+            attempts = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
