@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ccm import limits
 from ccm.routing import Attempt, requested_name, resolve, route
 from config.catalog import CLAUDE_CODE_HAIKU, limits_of
 from config.errors import RoutingError
@@ -110,13 +111,10 @@ def reachable_window(config: Config, asked: str) -> int | None:
 
 
 def window_of(attempt: Attempt) -> int | None:
-    """A mapping's window: its own `context_window`, else the catalog's; None for `*` (Claude's own)."""
-    if attempt.context_window:
-        return attempt.context_window
-    if attempt.as_asked:
+    """A mapping's window (ccm.limits); None for `*` without its own: Claude Code knows Claude's windows."""
+    if attempt.as_asked and not attempt.context_window:
         return None
-    limits = limits_of(attempt.provider.provider_type, attempt.actual_model)
-    return limits.context_window if limits else None
+    return limits.window_of(attempt)
 
 
 def model_argument(args: list[str], env: Mapping[str, str]) -> str | None:
