@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
+from ccm.media import media_tokens
 from config.errors import RoutingError
 from config.schema import Config, Mapping, ProviderConfig
 
@@ -146,6 +147,15 @@ def estimate_tokens(body_size: int) -> int:
     return int(body_size / BYTES_PER_TOKEN)
 
 
+def estimate_request(body: AbcMapping[str, Any], body_size: int, *, media: bool = True) -> int:
+    """Input tokens of a request: its size without the base64 of images and documents, plus their own
+    count (ccm.media). `media=False`: the caller knows there is none (no `"source"` in the raw body)."""
+    if not media:
+        return estimate_tokens(body_size)
+    data_bytes, tokens = media_tokens(body.get("messages"))
+    return estimate_tokens(max(0, body_size - data_bytes)) + tokens
+
+
 def body_size_of(body: AbcMapping[str, Any]) -> int:
     """The size of a body as Claude Code sends it (compact JSON, UTF-8), for callers without the raw bytes."""
     try:
@@ -222,11 +232,13 @@ def route(
     *,
     body_size: int | None = None,
     estimated_tokens: int | None = None,
+    media: bool = True,
 ) -> RoutingDecision:
     """Decide the rule and routed model name for a parsed /v1/messages body (see module docstring).
 
     body_size is the raw body's length in bytes (measured from `body` when not given); estimated_tokens,
-    when given, replaces the estimate (`ccm route explain --tokens N`).
+    when given, replaces the estimate (`ccm route explain --tokens N`); media=False skips looking for
+    images and documents (the caller saw none in the raw body).
     """
     raw_model = body.get("model")
     original = requested_name(raw_model) if isinstance(raw_model, str) else ""
@@ -237,7 +249,8 @@ def route(
     if estimated_tokens is not None:
         tokens = estimated_tokens
     else:
-        tokens = estimate_tokens(body_size if body_size is not None else body_size_of(body))
+        size = body_size if body_size is not None else body_size_of(body)
+        tokens = estimate_request(body, size, media=media)
 
     trace: list[RuleCheck] = []
     auto_mapped: str | None = None

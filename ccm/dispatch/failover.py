@@ -22,7 +22,9 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import CredentialError, Resolver
+from ccm.dispatch import window
 from ccm.dispatch.attempt import (
+    REFUSALS,
     Answer,
     Call,
     Failure,
@@ -35,6 +37,7 @@ from ccm.dispatch.attempt import (
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
+from ccm.limits import window_of
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
 from ccm.routing import Attempt
@@ -179,6 +182,8 @@ class Dispatcher:
         except asyncio.CancelledError:
             call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
             raise
+        if isinstance(outcome, Failure) and outcome.status in REFUSALS:
+            _as_too_long(outcome, call, attempt)
         if isinstance(outcome, Failure) and outcome.corrective == "pass":
             return error_result(
                 outcome.status,
@@ -255,6 +260,8 @@ class Dispatcher:
         parts = [f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1)]
         if skipped:
             parts.append(f"skipped (circuit open): {', '.join(skipped)}")
+        if call.too_small:
+            parts.append(f"skipped (context window): {', '.join(call.too_small)}")
         summary = "; ".join(parts) or "nothing was tried"
         headers = x_ccm(base_headers, len(tries), retries)
         if timed_out:
@@ -264,6 +271,9 @@ class Dispatcher:
             chosen = _final(failures)
             message = f"all mappings failed ({len(failures)} attempts): {summary}"
             status, error_type = chosen.status, chosen.error_type or error_type_for(chosen.status)
+            if chosen.too_long:  # Anthropic's words, alone: Claude Code reads them to compact (ccm.dispatch.window)
+                log.warning("request too long for every mapping: %s", summary)
+                message, status, error_type = chosen.detail, 400, "invalid_request_error"
             later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
             seconds = retry_after_seconds(later)
             if seconds is not None and seconds * 1000 <= settings.max_retry_after_ms:
@@ -283,6 +293,17 @@ class Dispatcher:
             )
         )
         return error_result(status, error_type, message, headers)
+
+
+def _as_too_long(failure: Failure, call: Call, attempt: Attempt) -> None:
+    """A refusal that says the context is too long, in any host's words, becomes Anthropic's."""
+    found = window.context_overflow(failure.detail)
+    if found is None:
+        return
+    one_m = window.wants_1m(call.client_headers.get("anthropic-beta"))
+    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(attempt, one_m=one_m))
+    failure.too_long = True
+    failure.outcome = f"{failure.outcome} (context window)"
 
 
 def _final(failures: list[Failure]) -> Failure:

@@ -119,7 +119,7 @@ def test_the_router_key_guards_it_with_each_clients_error_shape(proxy: Px) -> No
         "type": "error",
         "error": {"type": "authentication_error", "message": "invalid or missing router key (server.api_key)"},
     }
-    assert [m.id for m in openai.OpenAI(base_url=f"{served.url}/v1", api_key=ROUTER_KEY).models.list()][0] == "glm"
+    assert next(m.id for m in openai.OpenAI(base_url=f"{served.url}/v1", api_key=ROUTER_KEY).models.list()) == "glm"
     assert anthropic.Anthropic(base_url=served.url, api_key=ROUTER_KEY).models.retrieve("mystery").id == "mystery"
 
 
