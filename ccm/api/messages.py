@@ -88,8 +88,7 @@ def make_endpoints(
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
-        # Every image or document block has a "source": without one, the estimate is the body's size.
-        decision = route(body, snapshot.config, body_size=len(raw), media=b'"source"' in raw)
+        decision = route(body, snapshot.config, body_size=len(raw))
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
             attempts = resolve(decision.model, snapshot.config, decision.original_model)
