@@ -9,7 +9,11 @@ Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is
     decision.rule, decision.model          -> "think", "kimi-k2-thinking"
     decision.trace                         -> every rule in order: fires / no / skip / not reached, and why
     forwarded = decision.apply(body)       -> the body without subagent tags (model still the client's)
-    chain = resolve(decision.model, config)  -> [Attempt(provider, actual_model, max_output_tokens), ...]
+    chain = resolve(decision.model, config, decision.original_model)  -> [Attempt(provider, actual_model, ...)]
+
+The name routed is the client's with two client-side decorations removed first: a trailing `[1m]` (Claude
+Code's 1M-window selector, which it strips itself before sending; other clients may not) and the
+`claude-via-ccm/` prefix under which GET /v1/models lists names Claude Code's model discovery would drop.
 
 route() never raises: a body it cannot read routes by its defaults. resolve() raises RoutingError (404)
 for a name that cannot be served.
@@ -17,6 +21,7 @@ for a name that cannot be served.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
@@ -24,9 +29,14 @@ from typing import Any, Literal
 
 import orjson
 
+from ccm.media import media_tokens
 from config.errors import RoutingError
-from config.schema import Config, ProviderConfig
+from config.schema import Config, Mapping, ProviderConfig
 
+VIA_PREFIX = "claude-via-ccm/"
+"""GET /v1/models lists a name without "claude"/"anthropic" under this prefix too (Claude Code keeps only
+ids with one of those words); routing removes it before every rule."""
+_ONE_M = re.compile(r"\[1m\]$", re.IGNORECASE)
 TAG_OPEN = "<CCM-SUBAGENT-MODEL>"
 SUBAGENT_TAG = re.compile(r"<CCM-SUBAGENT-MODEL>\s*(.*?)\s*</CCM-SUBAGENT-MODEL>", re.S)
 
@@ -65,7 +75,8 @@ class RoutingDecision:
 
     rule              which rule fired (the x-ccm-route header)
     model             the routed name: a [[models]] name as configured, or "provider,model" (x-ccm-model)
-    original_model    what the client asked for
+    original_model    what the client asked for, without a trailing [1m] or the claude-via-ccm/ prefix: what
+                      the rules read and what a mapping with actual_model = "*" sends
     system            the system prompt with every subagent tag removed (only when system_changed)
     messages          the messages with the tag removed from `role: "system"` messages (only when
                       messages_changed: Claude Code moves part of its system prompt there)
@@ -109,11 +120,41 @@ class Attempt:
     priority: int = 0
     """The mapping's priority: load balancing reorders only attempts of equal priority."""
     weight: int = 1
+    as_asked: bool = False
+    """The mapping's actual_model is "*": actual_model is the name the client asked for."""
+    context_window: int | None = None
+    """The mapping's own `context_window` (the catalog's is looked up by ccm.dispatch.window)."""
+
+
+def requested_name(model: str) -> str:
+    """The client's model name as routing reads it: `claude-via-ccm/glm[1m]` -> `glm`."""
+    name = _ONE_M.sub("", model.strip())
+    if name[: len(VIA_PREFIX)].lower() == VIA_PREFIX:
+        name = name[len(VIA_PREFIX) :]
+    return name
+
+
+def allows(mapping: Mapping, requested: str | None) -> bool:
+    """Whether a mapping's `allow` globs admit the name asked for (no globs, or no name known: yes)."""
+    if not mapping.allow or requested is None:
+        return True
+    name = requested.lower()
+    return any(fnmatch.fnmatchcase(name, glob.lower()) for glob in mapping.allow)
 
 
 def estimate_tokens(body_size: int) -> int:
     """Input tokens from the request's size in bytes: microseconds, no tokenizer."""
     return int(body_size / BYTES_PER_TOKEN)
+
+
+def estimate_request(body: AbcMapping[str, Any], body_size: int, *, media: bool = True) -> int:
+    """Input tokens of a request: its size without the base64 of images and documents, plus their own
+    count (ccm.media). Walking the messages for them costs a few microseconds on Claude Code's bodies
+    (less than searching the raw bytes for one); `media=False` skips it (the size alone)."""
+    if not media:
+        return estimate_tokens(body_size)
+    data_bytes, tokens = media_tokens(body.get("messages"))
+    return estimate_tokens(max(0, body_size - data_bytes)) + tokens
 
 
 def body_size_of(body: AbcMapping[str, Any]) -> int:
@@ -192,14 +233,16 @@ def route(
     *,
     body_size: int | None = None,
     estimated_tokens: int | None = None,
+    media: bool = True,
 ) -> RoutingDecision:
     """Decide the rule and routed model name for a parsed /v1/messages body (see module docstring).
 
     body_size is the raw body's length in bytes (measured from `body` when not given); estimated_tokens,
-    when given, replaces the estimate (`ccm route explain --tokens N`).
+    when given, replaces the estimate (`ccm route explain --tokens N`); media=False counts images and
+    documents by their size in the body (ccm.media: by default they count by their own rules).
     """
     raw_model = body.get("model")
-    original = raw_model if isinstance(raw_model, str) else ""
+    original = requested_name(raw_model) if isinstance(raw_model, str) else ""
     router = config.router
     system, tagged, system_changed = _strip_blocks(body.get("system"))
     messages, tagged_in_messages, messages_changed = _strip_messages(body.get("messages"))
@@ -207,7 +250,8 @@ def route(
     if estimated_tokens is not None:
         tokens = estimated_tokens
     else:
-        tokens = estimate_tokens(body_size if body_size is not None else body_size_of(body))
+        size = body_size if body_size is not None else body_size_of(body)
+        tokens = estimate_request(body, size, media=media)
 
     trace: list[RuleCheck] = []
     auto_mapped: str | None = None
@@ -270,11 +314,13 @@ def route(
     return decide("default", model, "no other rule fired")
 
 
-def resolve(model: str, config: Config) -> list[Attempt]:
+def resolve(model: str, config: Config, requested: str | None = None) -> list[Attempt]:
     """The attempts for a routed name, in priority order; RoutingError (404) when it cannot be served.
 
     `provider,model` is one attempt on that provider. A [[models]] name gives its mappings by priority
-    (ties in file order), leaving out disabled providers.
+    (ties in file order), leaving out disabled providers and mappings whose `allow` globs do not admit
+    `requested` (the name the client asked for: RoutingDecision.original_model), which a mapping with
+    actual_model = "*" sends as it is. Without `requested` a "*" stays "*" (the chain as configured).
     """
     if "," in model:
         provider_name, actual = (part.strip() for part in model.split(",", 1))
@@ -293,15 +339,32 @@ def resolve(model: str, config: Config) -> list[Attempt]:
         raise RoutingError(f"model '{model}' is not configured (configured models: {known})")
     attempts: list[Attempt] = []
     disabled: list[str] = []
+    outside: list[str] = []
     for mapping in entry.mappings:
         provider = config.provider(mapping.provider)
-        if provider is not None and provider.enabled:
-            attempts.append(
-                Attempt(provider, mapping.actual_model, mapping.max_output_tokens, mapping.priority, mapping.weight)
-            )
-        elif provider is not None:
+        if provider is None:
+            continue
+        if not provider.enabled:
             disabled.append(provider.name)
+        elif not allows(mapping, requested):
+            outside.append(f"{provider.name} allows only {', '.join(mapping.allow)}")
+        else:
+            actual = requested if mapping.as_asked and requested else mapping.actual_model
+            attempts.append(
+                Attempt(
+                    provider,
+                    actual,
+                    mapping.max_output_tokens,
+                    mapping.priority,
+                    mapping.weight,
+                    as_asked=mapping.as_asked,
+                    context_window=mapping.context_window,
+                )
+            )
     if not attempts:
+        if outside:
+            also = f"; disabled: {', '.join(disabled)}" if disabled else ""
+            raise RoutingError(f"model '{entry.name}' has no mapping for '{requested}' ({'; '.join(outside)}{also})")
         why = f" (disabled: {', '.join(disabled)})" if disabled else " (it has no [[models.mappings]])"
         raise RoutingError(f"model '{entry.name}' has no mapping to an enabled provider{why}")
     return attempts

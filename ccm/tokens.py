@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from ccm.media import media_tokens
 from ccm.routing import BYTES_PER_TOKEN
 
 
@@ -22,5 +23,7 @@ def _text_size(value: Any) -> int:
 
 
 def estimate_input_tokens(body: dict[str, Any]) -> int:
+    """Images and documents count by their own rules (ccm.media), not by their base64 size."""
+    data_bytes, media = media_tokens(body.get("messages"))
     size = _text_size(body.get("system")) + _text_size(body.get("messages")) + _text_size(body.get("tools") or None)
-    return max(1, round(size / BYTES_PER_TOKEN))
+    return max(1, round(max(0, size - data_bytes) / BYTES_PER_TOKEN) + media)

@@ -9,6 +9,9 @@ With a passthrough provider (Claude Pro/Max through Claude Code's own login), AN
 ANTHROPIC_API_KEY are both removed so Claude Code sends its own login, and the router key (if any) goes
 in ANTHROPIC_CUSTOM_HEADERS as `x-ccm-key: KEY`.
 
+What the config says about ccm's models (the haiku and small/fast names, model discovery, the context
+window) is cli.claude_session's, added by the callers.
+
 A router key written as `$VAR` is printed as a reference to that variable, never as its value.
 """
 
@@ -80,8 +83,25 @@ def _quote(value: str, shell: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def shell_lines(shell: str, url: str, token: Token, current_no_proxy: str | None) -> list[str]:
-    """Lines that set the same environment in one shell (`eval "$(ccm env)"`)."""
+def shell_lines(
+    shell: str, url: str, token: Token, current_no_proxy: str | None, extra: Mapping[str, str] | None = None
+) -> list[str]:
+    """Lines that set the same environment in one shell (`eval "$(ccm env)"`); `extra`: more variables
+    (cli.claude_session's), set after the rest."""
+    return _base_lines(shell, url, token, current_no_proxy) + [
+        _set(shell, name, value) for name, value in (extra or {}).items()
+    ]
+
+
+def _set(shell: str, name: str, value: str) -> str:
+    if shell == "powershell":
+        return f"$env:{name} = {_quote(value, shell)}"
+    if shell == "fish":
+        return f"set -gx {name} {_quote(value, shell)}"
+    return f"export {name}={_quote(value, shell)}"
+
+
+def _base_lines(shell: str, url: str, token: Token, current_no_proxy: str | None) -> list[str]:
     if token.variable:
         token_expr = f"$env:{token.variable}" if shell == "powershell" else f'"${token.variable}"'
     else:

@@ -17,8 +17,9 @@ from typing import Annotated
 
 import typer
 
-from cli import claude_env, common, sessions
-from config.errors import CcmError
+from cli import claude_env, claude_session, common, sessions
+from config.errors import CcmError, ConfigError
+from config.load import load_config
 
 INSTALL_HINT = "install Claude Code with `npm install -g @anthropic-ai/claude-code`, or put `claude` on PATH"
 
@@ -30,8 +31,8 @@ def _find_claude() -> str:
     return found
 
 
-def _enter() -> tuple[sessions.Session, str, claude_env.Token]:
-    """Register a session, starting the proxy first when none runs; (session, URL, router token)."""
+def _enter() -> tuple[sessions.Session, str, claude_env.Token, str]:
+    """Register a session, starting the proxy first when none runs; (session, URL, router token, config)."""
     from cli import server_cmds
 
     with sessions.registry_lock():
@@ -47,7 +48,7 @@ def _enter() -> tuple[sessions.Session, str, claude_env.Token]:
             server_cmds.warn(server_cmds.start_warnings(path, info.host))
         session = sessions.open_session()
     try:
-        return session, common.proxy_url(info), server_cmds.router_token(info.config)
+        return session, common.proxy_url(info), server_cmds.router_token(info.config), info.config
     except BaseException:
         _leave(session)
         raise
@@ -91,13 +92,28 @@ def _run_claude(argv: list[str], env: dict[str, str]) -> int:
 def run_code(args: list[str]) -> int:
     """The whole of `ccm code`: returns the exit code to leave with."""
     claude = _find_claude()
-    session, url, token = _enter()
+    session, url, token, config_file = _enter()
     try:
         if token.variable and not token.value:
             raise CcmError(f"server.api_key is ${token.variable}, but {token.variable} is not set in this shell")
-        return _run_claude([claude, *args], claude_env.child_env(os.environ, url, token))
+        extra = session_values(config_file, claude_session.model_argument(args, os.environ))
+        return _run_claude([claude, *args], claude_env.child_env(os.environ, url, token) | extra)
     finally:
         _leave(session)
+
+
+def session_values(config_file: str, model: str | None) -> dict[str, str]:
+    """What Claude Code is told about ccm's models (cli.claude_session); nothing when the config the proxy
+    serves cannot be read now (mid-edit): the session still runs, with Claude Code's own defaults."""
+    try:
+        config = load_config(config_file).config
+    except ConfigError as exc:
+        common.note(f"ccm: {config_file} cannot be read now ({exc.problems[0]}): Claude Code keeps its defaults")
+        return {}
+    found = claude_session.session_env(config, os.environ, model)
+    for line in found.notes:
+        common.note(line)
+    return found.values
 
 
 def code(ctx: typer.Context) -> None:
@@ -143,7 +159,8 @@ def env(
             f"ccm: ${token.variable} is not set here: the router key (server.api_key) comes from it, so set it "
             "in the shell that runs Claude Code, or Claude Code is refused"
         )
-    for line in claude_env.shell_lines(chosen, url, token, os.environ.get("NO_PROXY")):
+    extra = session_values(config_file, None)
+    for line in claude_env.shell_lines(chosen, url, token, os.environ.get("NO_PROXY"), extra):
         common.echo(line)
 
 

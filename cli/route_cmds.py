@@ -105,8 +105,9 @@ def explain(
                 "wire": a.provider.wire,
                 "wire_supported": a.provider.wire in BUILT_WIRES,
                 "max_output_tokens": a.max_output_tokens,
+                "as_asked": a.as_asked,
             }
-            for a in resolve(decision.model, cfg)
+            for a in resolve(decision.model, cfg, decision.original_model)
         ]
     except RoutingError as exc:
         error = exc
@@ -160,5 +161,6 @@ def _print(result: dict[str, Any]) -> None:
         for n, item in enumerate(result["chain"], start=1):
             note = "" if item["wire_supported"] else f", {item['wire']} format not built yet: fails over"
             clamp = f", max_tokens clamped to {item['max_output_tokens']}" if item["max_output_tokens"] else ""
-            echo(f"  {n}. {item['provider']} / {item['actual_model']}{note}{clamp}")
+            asked = ' (actual_model "*": the name asked for)' if item["as_asked"] else ""
+            echo(f"  {n}. {item['provider']} / {item['actual_model']}{asked}{note}{clamp}")
     echo(f"headers  x-ccm-route: {result['rule']}, x-ccm-model: {result['model']}")

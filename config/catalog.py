@@ -11,6 +11,7 @@ provider speaks. The proxy picks its provider module from `wire`; the CLI and TU
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -517,3 +518,98 @@ def markdown_table() -> str:
 
 if __name__ == "__main__":  # python -m config.catalog  -> the README table
     print(markdown_table())
+
+
+# -- Model limits -------------------------------------------------------------------------------------------
+
+#: Claude Code's default haiku: the `haiku` alias of its built-in model catalog (`aliases.haiku.default`) in
+#: Claude Code 2.1.329 and 2.1.332 (npm @anthropic-ai/claude-code), what its `"model": "haiku"` subagents
+#: ask for when ANTHROPIC_DEFAULT_HAIKU_MODEL is unset. `ccm code` sets that variable (and
+#: ANTHROPIC_SMALL_FAST_MODEL, for titles) to it, so both reach `router.background`.
+CLAUDE_CODE_HAIKU = "claude-haiku-5-5"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a model takes in (context window, input tokens) and gives out at most (output tokens).
+
+    `window_1m`: the larger window Anthropic opens with the `context-1m-2025-08-07` beta (Claude Code adds
+    it for a `[1m]` model name), for the Claude models that take it."""
+
+    context_window: int
+    max_output_tokens: int | None = None
+    window_1m: int | None = None
+
+
+_M = 1_000_000
+#: Claude models by their id without a date or provider decoration: `context.window` (and
+#: `maximum_window` where the 1M beta applies) and `max_output_tokens.upper` of Claude Code 2.1.332's
+#: built-in model catalog (npm @anthropic-ai/claude-code; 2.1.329 has the same figures), itself
+#: Anthropic's (https://docs.anthropic.com/en/docs/about-claude/models/overview). The 3.x models list no
+#: window there: 200,000 is Anthropic's published one.
+CLAUDE_LIMITS: dict[str, Limits] = {
+    "claude-3-5-haiku": Limits(200_000, 8_192),
+    "claude-3-5-sonnet": Limits(200_000, 8_192),
+    "claude-3-7-sonnet": Limits(200_000, 64_000),
+    "claude-haiku-4-5": Limits(200_000, 64_000),
+    "claude-haiku-5-5": Limits(_M, 128_000),
+    "claude-sonnet-4-0": Limits(200_000, 64_000, _M),
+    "claude-sonnet-4-5": Limits(200_000, 64_000, _M),
+    "claude-sonnet-4-6": Limits(200_000, 128_000, _M),
+    "claude-sonnet-5": Limits(_M, 128_000),
+    "claude-sonnet-5-5": Limits(_M, 128_000),
+    "claude-opus-4-0": Limits(200_000, 32_000),
+    "claude-opus-4-1": Limits(200_000, 32_000),
+    "claude-opus-4-5": Limits(200_000, 64_000),
+    "claude-opus-4-6": Limits(200_000, 128_000, _M),
+    "claude-opus-4-7": Limits(_M, 128_000),
+    "claude-opus-4-8": Limits(_M, 128_000),
+    "claude-opus-5": Limits(_M, 128_000),
+    "claude-opus-5-5": Limits(_M, 128_000),
+    "claude-fable-5": Limits(_M, 128_000),
+    "claude-fable-5-1": Limits(_M, 128_000),
+    "claude-fable-5-2": Limits(_M, 128_000),
+    "claude-mythos-5": Limits(_M, 128_000),
+    "claude-mythos-5-1": Limits(_M, 128_000),
+    "claude-mythos-5-2": Limits(_M, 128_000),
+}
+_CLAUDE_SHORT = {"claude-sonnet-4": "claude-sonnet-4-0", "claude-opus-4": "claude-opus-4-0"}
+#: A provider's decoration of a Claude id: `anthropic/`, `us.anthropic.`, a date (`-20250929`,
+#: `@20250929`), a Bedrock version (`-v1:0`), a `[1m]` selector, `-latest`.
+_CLAUDE_ID = re.compile(r"(claude(?:-[a-z]+|-\d{1,2})+?)(?:-latest|[-@]\d{8})?(?:-v\d+(?::\d+)?)?(?:\[1m\])?$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRule:
+    """Limits of a family of other vendors' models, matched by `pattern` (a case-insensitive regex searched
+    in the actual model name); the first matching rule wins."""
+
+    pattern: str
+    limits: Limits
+    types: frozenset[str] = frozenset()
+    """Provider types the rule applies to; empty: every type."""
+
+
+LIMIT_RULES: tuple[LimitRule, ...] = (
+    # GPT-5: 272,000 input + 128,000 output = 400,000 of context
+    # (https://openai.com/index/introducing-gpt-5-for-developers/).
+    LimitRule(r"^(openai/)?gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$", Limits(272_000, 128_000)),
+    # Gemini 2.5 Pro and Flash: 1,048,576 input, 65,536 output (https://ai.google.dev/gemini-api/docs/models).
+    LimitRule(r"^(google/)?gemini-2\.5-(pro|flash)", Limits(1_048_576, 65_536)),
+)
+
+
+def limits_of(provider_type: str, model: str) -> Limits | None:
+    """The catalog's limits for a model as a provider of this type names it, or None when it does not
+    know (then nothing is skipped for size, and the host's own limit decides)."""
+    name = model.strip().lower().replace(".", "-") if "claude" in model.lower() else model.strip().lower()
+    if "claude" in name:
+        match = _CLAUDE_ID.search(name)
+        if match is not None:
+            key = _CLAUDE_SHORT.get(match.group(1), match.group(1))
+            return CLAUDE_LIMITS.get(key)
+        return None
+    for rule in LIMIT_RULES:
+        if (not rule.types or provider_type in rule.types) and re.search(rule.pattern, name, re.I):
+            return rule.limits
+    return None

@@ -25,6 +25,8 @@ from config.catalog import ALIASES, CATALOG, lookup
 from config.errors import ConfigError, Problem
 from config.locate import Locator
 from config.schema import (
+    AS_ASKED,
+    AS_ASKED_TYPES,
     DEFAULT_AUTO_MAP,
     DEFAULT_BACKGROUND,
     DEFAULT_LONG_CONTEXT_THRESHOLD,
@@ -70,7 +72,16 @@ _PROVIDER_KEYS = (
 )
 _MODEL_KEYS = ("name", "mappings")
 _PRICE_KEYS = ("price_in", "price_out", "price_cache_read", "price_cache_write")
-_MAPPING_KEYS = ("provider", "actual_model", "priority", "max_output_tokens", "weight", *_PRICE_KEYS)
+_MAPPING_KEYS = (
+    "provider",
+    "actual_model",
+    "priority",
+    "max_output_tokens",
+    "weight",
+    *_PRICE_KEYS,
+    "allow",
+    "context_window",
+)
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
 _PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
@@ -393,8 +404,9 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
     return out
 
 
-def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfig]:
-    """`providers`: every configured provider name, lower-case -> as written (valid entries or not)."""
+def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, str]) -> list[ModelConfig]:
+    """`providers`: every configured provider name, lower-case -> as written (valid entries or not);
+    `types`: lower-case name -> catalog type, for the providers whose type is known."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -441,6 +453,18 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
             max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
             weight = c.integer(m, "weight", mpath, default=1, minimum=0, maximum=1_000_000)
             prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
+            window = c.integer(m, "context_window", mpath, default=None, minimum=1)
+            allow = _globs(c, m, mpath)
+            if (
+                actual == AS_ASKED
+                and provider is not None
+                and types.get(provider.lower()) not in (None, *AS_ASKED_TYPES)
+            ):
+                c.error(
+                    (*mpath, "actual_model"),
+                    f'"*" (the name the client asked for) works only on types {", ".join(sorted(AS_ASKED_TYPES))}; '
+                    f"provider {provider!r} is {types[provider.lower()]!r}: name the model it serves",
+                )
             if provider is not None and provider.lower() not in providers:
                 hint = _did_you_mean(provider, providers.values())
                 c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
@@ -449,13 +473,42 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str]) -> list[ModelConfi
                 continue
             prio = j if priority is None else priority
             mapping = Mapping(
-                providers[provider.lower()], actual, prio, max_out, 1 if weight is None else weight, **prices
+                providers[provider.lower()],
+                actual,
+                prio,
+                max_out,
+                1 if weight is None else weight,
+                **prices,
+                allow=allow,
+                context_window=window,
             )
             mappings.append((prio, j, mapping))
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))
         out.append(ModelConfig(name=name, mappings=tuple(m for _, _, m in mappings)))
+    return out
+
+
+def _globs(c: _Checker, table: AbcMapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """`allow`: a list of non-empty glob strings (`["claude-*"]`), or absent."""
+    value = table.get("allow")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(g, str) and g.strip() for g in value):
+        c.error((*path, "allow"), f'must be a list of name patterns such as ["claude-*"], not {value!r}')
+        return ()
+    return tuple(g.strip() for g in value)
+
+
+def _provider_types(raw: Any) -> dict[str, str]:
+    """Lower-case provider name -> catalog type, for every provider entry whose type the catalog knows."""
+    out: dict[str, str] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("provider_type"), str):
+            spec = lookup(item["provider_type"])
+            if spec is not None:
+                out.setdefault(item["name"].lower(), spec.type)
     return out
 
 
@@ -477,6 +530,35 @@ def _check_slot_refs(c: _Checker, router: RouterConfig, providers: dict[str, str
             c.error(
                 ("router", slot), f"names model {value!r}, which is not a [[models]] name{hint}; configured: {known}"
             )
+
+
+def _warn_as_asked_slots(c: _Checker, router: RouterConfig, models: list[ModelConfig], types: dict[str, str]) -> None:
+    """A slot other than `default` may receive any name the client sends (`ccm code --model glm` sends
+    "glm"), not only the claude-* names auto-map gives `default`. When that slot's model first sends the
+    name as asked (`*`) to Anthropic or Vertex AI, which serve only Claude names, say so: `allow` fixes it."""
+    by_name = {m.name.lower(): m for m in models}
+    for slot, value in router.slots().items():
+        model = by_name.get((value or "").lower())
+        if slot == "default" or model is None or not model.mappings:
+            continue
+        first = model.mappings[0]
+        kind = types.get(first.provider.lower())
+        if not first.as_asked or first.allow or kind not in ("anthropic", "vertex-ai"):
+            continue
+        if slot == "background":  # only names matching background_regex reach it: which configured ones?
+            reach = [
+                m.name
+                for m in models
+                if not m.name.lower().startswith("claude") and router.background_pattern.search(m.name)
+            ]
+            if not reach:
+                continue
+        c.warn(
+            ("router", slot),
+            f'routes to {model.name!r}, whose first mapping sends the name asked for (actual_model = "*") to '
+            f"provider {first.provider!r} ({kind}), which serves only Claude names; a request for another name "
+            f'(e.g. `ccm code --model NAME`) would be refused there: add allow = ["claude-*"] to that mapping',
+        )
 
 
 def _names(raw: Any) -> dict[str, str]:
@@ -506,8 +588,9 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
     router = _router(c, c.table(raw.get("router"), ("router",)), "router" in raw)
     provider_names = _names(raw.get("providers"))
     providers = _providers(c, raw.get("providers"))
-    models = _models(c, raw.get("models"), provider_names)
+    models = _models(c, raw.get("models"), provider_names, _provider_types(raw.get("providers")))
     _check_slot_refs(c, router, provider_names, _names(raw.get("models")))
+    _warn_as_asked_slots(c, router, models, _provider_types(raw.get("providers")))
     failover = _failover(c, c.table(raw.get("failover"), ("failover",)))
     balancing = _load_balancing(c, c.table(raw.get("load_balancing"), ("load_balancing",)))
     if c.errors:

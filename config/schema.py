@@ -23,6 +23,10 @@ DEFAULT_PORT = 13456
 DEFAULT_AUTO_MAP = "^claude-"
 DEFAULT_BACKGROUND = "(?i)claude.*haiku"
 DEFAULT_LONG_CONTEXT_THRESHOLD = 60_000
+AS_ASKED = "*"
+"""`actual_model = "*"`: the mapping sends the model name the client asked for (Opus stays Opus)."""
+AS_ASKED_TYPES = frozenset({"anthropic", "anthropic-compatible", "vertex-ai"})
+"""The provider types that take `*`: they serve Claude's own model names."""
 
 
 def key_env(provider: str) -> str:
@@ -193,7 +197,7 @@ class Mapping:
     provider: str
     """The [[providers]] name this mapping sends to."""
     actual_model: str
-    """The model name as the provider knows it."""
+    """The model name as the provider knows it; "*" (AS_ASKED_TYPES only): the name the client asked for."""
     priority: int = 0
     """Lower is tried first; ties keep file order."""
     max_output_tokens: int | None = None
@@ -208,6 +212,15 @@ class Mapping:
     """USD per million cache-read input tokens (unset: priced as price_in)."""
     price_cache_write: float | None = None
     """USD per million cache-write input tokens (unset: priced as price_in)."""
+    allow: tuple[str, ...] = ()
+    """Globs (`claude-*`, case-insensitive) the name asked for must match, or the mapping is skipped; empty:
+    every name. Keeps a `*` mapping from sending a non-Claude name to Anthropic."""
+    context_window: int | None = None
+    """Input tokens the model takes (overrides the catalog's): a request that does not fit skips the mapping."""
+
+    @property
+    def as_asked(self) -> bool:
+        return self.actual_model == AS_ASKED
 
     @property
     def priced(self) -> bool:

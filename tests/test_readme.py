@@ -57,9 +57,9 @@ def _run_ccm(home: Path, *args: str) -> str:
 def test_route_explain_example_is_a_real_run(tmp_path: Path) -> None:
     """The README's `ccm route explain` example is what the command prints on the default preset."""
     _run_ccm(tmp_path, "config", "init", "--preset", "apikeys", "--yes")
-    out = _run_ccm(tmp_path, "route", "explain", "--model", "claude-haiku-4-5")
+    out = _run_ccm(tmp_path, "route", "explain", "--model", "claude-opus-5-5")
     out = out.replace(str(tmp_path), "~")
-    expected = f"```text\n$ ccm route explain --model claude-haiku-4-5\n{out}```"
+    expected = f"```text\n$ ccm route explain --model claude-opus-5-5\n{out}```"
     start = README.index("<!-- route-explain:start -->") + len("<!-- route-explain:start -->")
     end = README.index("<!-- route-explain:end -->")
     assert README[start:end].strip() == expected, f"paste this into README.md:\n{expected}"

@@ -210,7 +210,7 @@ class RouterView(CcmView):
         out.append("\nmodel  ", style="dim")
         out.append(decision.model, style="bold")
         try:
-            chain = resolve(decision.model, config)
+            chain = resolve(decision.model, config, decision.original_model)
         except RoutingError as exc:
             out.append(f"\n✗ {exc.message}", style="red")
         else:

@@ -166,7 +166,15 @@ def _find(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return None
 
 
-_KEPT_MAPPING_KEYS = ("weight", "price_in", "price_out", "price_cache_read", "price_cache_write")
+_KEPT_MAPPING_KEYS = (
+    "weight",
+    "price_in",
+    "price_out",
+    "price_cache_read",
+    "price_cache_write",
+    "allow",
+    "context_window",
+)
 
 
 def _renumber(mappings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from ccm.auth.credentials import Credential, CredentialError, Resolver
 from ccm.observe.metrics import Metrics
 from ccm.observe.requestlog import RequestLog
 from ccm.serve.state import ConfigHolder, Snapshot
+from config.catalog import CLAUDE_CODE_HAIKU
 from config.view import masked_view
 
 
@@ -142,7 +143,7 @@ async def _test_provider(
             return {"ok": False, "status": None, "latency_ms": 0, "message": exc.message}
     model = next(
         (
-            m.actual_model
+            CLAUDE_CODE_HAIKU if m.as_asked else m.actual_model  # "*": a Claude name it serves, the cheapest
             for entry in config.models
             for m in entry.mappings
             if m.provider.lower() == provider.name.lower()

@@ -22,6 +22,7 @@ from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
 from ccm.dispatch.failover import Dispatcher, Result
 from ccm.dispatch.relay import Done
+from ccm.dispatch.window import fit, wants_1m
 from ccm.observe.metrics import Metrics
 from ccm.observe.records import to_record
 from ccm.observe.requestlog import RequestLog
@@ -90,11 +91,20 @@ def make_endpoints(
         decision = route(body, snapshot.config, body_size=len(raw))
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
-            attempts = resolve(decision.model, snapshot.config)
+            attempts = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
-        return Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+        too_small: list[str] = []
+        if kind == "messages":  # mappings whose window the request does not fit are skipped
+            one_m = wants_1m(headers.get("anthropic-beta"))
+            attempts, too_small, too_long = fit(attempts, decision.estimated_tokens, one_m)
+            if too_long is not None:
+                on_done(Done(400, 0, error=too_long))
+                return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
+        call = Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+        call.too_small = too_small
+        return call
 
     async def answer(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         """POST /v1/messages: the answer, a whole body or a stream."""

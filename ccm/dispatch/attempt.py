@@ -55,6 +55,8 @@ class Call:
     query: str
     on_done: Callable[[Done], None]
     started: float = field(default_factory=time.perf_counter)
+    too_small: list[str] = field(default_factory=list)
+    """Mappings left out because the request does not fit their context window (ccm.dispatch.window)."""
 
     @property
     def stream(self) -> bool:
@@ -101,6 +103,8 @@ class Failure:
     detail: str = ""
     """The upstream's own error message, for an error passed on to the client as it is."""
     ms: int = 0
+    too_long: bool = False
+    """A context-length refusal: `detail` is Anthropic's "prompt is too long" text (ccm.dispatch.window)."""
 
     def describe(self) -> str:
         return f"{self.provider}/{self.model}: {self.outcome}"

@@ -22,7 +22,9 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import CredentialError, Resolver
+from ccm.dispatch import window
 from ccm.dispatch.attempt import (
+    REFUSALS,
     Answer,
     Call,
     Failure,
@@ -37,6 +39,7 @@ from ccm.dispatch.breaker import Breakers
 from ccm.dispatch.prewarm import OUTCOME, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
 from ccm.dispatch.verdict import credential_hint, verdict
+from ccm.limits import window_of
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
 from ccm.routing import Attempt
@@ -188,6 +191,8 @@ class Dispatcher:
             raise
         if isinstance(outcome, Failure) and outcome.own_credential and not outcome.hint:
             outcome.hint = credential_hint(provider, outcome.status)
+        if isinstance(outcome, Failure) and outcome.status in REFUSALS:
+            _as_too_long(outcome, call, attempt)
         if isinstance(outcome, Failure) and outcome.corrective == "pass":
             return error_result(
                 outcome.status,
@@ -264,6 +269,8 @@ class Dispatcher:
         parts = [f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1)]
         if skipped:
             parts.append(f"skipped (circuit open): {', '.join(skipped)}")
+        if call.too_small:
+            parts.append(f"skipped (context window): {', '.join(call.too_small)}")
         summary = "; ".join(parts) or "nothing was tried"
         headers = x_ccm(base_headers, len(tries), retries)
         if timed_out:
@@ -274,6 +281,11 @@ class Dispatcher:
             message = f"all mappings failed ({len(failures)} attempts): {summary}"
             if lead:
                 message = f"{lead}. {message}"
+            too_long = next((f for f in reversed(failures) if f.too_long), None)
+            if status == 400 and too_long is not None:
+                # Anthropic's words, alone: Claude Code reads them to compact (ccm.dispatch.window)
+                log.warning("request too long for every mapping: %s", summary)
+                message = too_long.detail
             later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
             seconds = retry_after_seconds(later)
             if seconds is not None and seconds * 1000 <= settings.max_retry_after_ms:
@@ -293,6 +305,17 @@ class Dispatcher:
             )
         )
         return error_result(status, error_type, message, headers)
+
+
+def _as_too_long(failure: Failure, call: Call, attempt: Attempt) -> None:
+    """A refusal that says the context is too long, in any host's words, becomes Anthropic's."""
+    found = window.context_overflow(failure.detail)
+    if found is None:
+        return
+    one_m = window.wants_1m(call.client_headers.get("anthropic-beta"))
+    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(attempt, one_m=one_m))
+    failure.too_long = True
+    failure.outcome = f"{failure.outcome} (context window)"
 
 
 def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:

@@ -13,7 +13,7 @@ from ccm.observe.metrics import cost_usd
 from ccm.observe.requestlog import AttemptRecord, RequestRecord
 from ccm.routing import resolve
 from config.errors import RoutingError
-from config.schema import Config, Mapping
+from config.schema import AS_ASKED, Config, Mapping
 
 
 def mapping_for(config: Config, routed_model: str, provider: str | None, actual_model: str | None) -> Mapping | None:
@@ -24,8 +24,8 @@ def mapping_for(config: Config, routed_model: str, provider: str | None, actual_
     if model is None:
         return None
     for mapping in model.mappings:
-        if mapping.provider.lower() == provider.lower() and mapping.actual_model == actual_model:
-            return mapping
+        if mapping.provider.lower() == provider.lower() and mapping.actual_model in (actual_model, AS_ASKED):
+            return mapping  # a "*" mapping answered with the name asked for
     return None
 
 

@@ -8,9 +8,10 @@ parse, validate, route, dispatch) and only replaces the framework around them: t
 Quart's limits (32 MiB, 120 s), the browser check every route gets, and the answer sent as it comes, a
 stream chunk by chunk. A client that hangs up cancels the request, as Quart did, so the upstream is closed.
 
-`/health` and `/api/hello` are answered here too, and the lifespan (startup, shutdown) is ccm's own: so
-Quart (and Flask and Werkzeug under it, a third of the imports) is built only when the first other
-request comes (the admin API, /metrics, a 404), and `ccm start` serves sooner.
+`/health`, `/api/hello` and `GET /v1/models` (Claude Code asks for all three at start) are answered here
+too, and the lifespan (startup, shutdown) is ccm's own: so Quart (and Flask and Werkzeug under it, a third
+of the imports) is built only when the first other request comes (the admin API, /metrics, a 404), and
+`ccm start` serves sooner.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ccm import __version__
+from ccm.api import models
 from ccm.api.guard import UNAUTHORIZED, authorized, browser_refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
@@ -104,6 +106,9 @@ class ProxyApp:
             if path in ("/health", "/api/hello"):
                 await self._small(path, scope, send)
                 return
+            if path == models.PREFIX or path.startswith(models.PREFIX + "/"):  # Claude Code's start-up discovery
+                await self._models(scope, send)
+                return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -155,6 +160,16 @@ class ProxyApp:
             }
         body = b"" if scope["method"] == "HEAD" else orjson.dumps(data)
         await _send_whole(send, Result(200, {"content-type": "application/json"}, body), length=len(orjson.dumps(data)))
+
+    async def _models(self, scope: Scope, send: Send) -> None:
+        """GET /v1/models[/{id}] (ccm.api.models): the answer is small and whole; a HEAD gets its head only."""
+        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
+        snapshot = self._holder.current
+        refusal = browser_refusal(snapshot, headers, scope)
+        query = scope["query_string"].decode("latin-1")
+        result = models.answer(snapshot, headers, scope["method"], scope["path"], query, refusal)
+        head = scope["method"] == "HEAD"
+        await _send_whole(send, Result(result.status, result.headers, b"" if head else result.body), len(result.body))
 
     async def _messages(self, answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
         headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])

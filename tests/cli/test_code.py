@@ -30,7 +30,9 @@ record = {
     "argv": sys.argv[1:],
     "env": {k: os.environ.get(k) for k in
             ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "NO_PROXY", "no_proxy",
-             "ANTHROPIC_CUSTOM_HEADERS")},
+             "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_DEFAULT_HAIKU_MODEL", "ANTHROPIC_SMALL_FAST_MODEL",
+             "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
+             "CLAUDE_CODE_MAX_CONTEXT_TOKENS")},
     "stdin": sys.stdin.read() if os.environ.get("FAKE_CLAUDE_STDIN") else None,
     "health": health,
     "pid": os.getpid(),
@@ -84,6 +86,12 @@ def test_code_passes_everything_through(cli: Cli, claude: Path, write_config: An
         "NO_PROXY": "corp.example,127.0.0.1,localhost",
         "no_proxy": None,
         "ANTHROPIC_CUSTOM_HEADERS": None,
+        # router.background is set: titles and haiku subagents go there (cli.claude_session)
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-5-5",
+        "ANTHROPIC_SMALL_FAST_MODEL": "claude-haiku-5-5",
+        "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1",
+        "CLAUDE_CODE_AUTO_COMPACT_WINDOW": None,  # main-actual's window is unknown
+        "CLAUDE_CODE_MAX_CONTEXT_TOKENS": None,
     }
     assert seen["health"]["status"] == "ok"  # the proxy answered while claude ran
     assert "started the proxy" in result.stderr
@@ -207,6 +215,9 @@ def test_router_key_reaches_claude(cli: Cli, claude: Path, write_config: Any) ->
                 "export ANTHROPIC_AUTH_TOKEN='ccm'",
                 "unset ANTHROPIC_API_KEY",
                 "export NO_PROXY='corp,127.0.0.1,localhost'",
+                "export CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY='1'",
+                "export ANTHROPIC_DEFAULT_HAIKU_MODEL='claude-haiku-5-5'",
+                "export ANTHROPIC_SMALL_FAST_MODEL='claude-haiku-5-5'",
             ],
         ),
         (
@@ -216,6 +227,9 @@ def test_router_key_reaches_claude(cli: Cli, claude: Path, write_config: Any) ->
                 "set -gx ANTHROPIC_AUTH_TOKEN 'ccm'",
                 "set -e ANTHROPIC_API_KEY",
                 "set -gx NO_PROXY 'corp,127.0.0.1,localhost'",
+                "set -gx CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY '1'",
+                "set -gx ANTHROPIC_DEFAULT_HAIKU_MODEL 'claude-haiku-5-5'",
+                "set -gx ANTHROPIC_SMALL_FAST_MODEL 'claude-haiku-5-5'",
             ],
         ),
         (
@@ -225,6 +239,9 @@ def test_router_key_reaches_claude(cli: Cli, claude: Path, write_config: Any) ->
                 "$env:ANTHROPIC_AUTH_TOKEN = 'ccm'",
                 "Remove-Item Env:ANTHROPIC_API_KEY -ErrorAction SilentlyContinue",
                 "$env:NO_PROXY = 'corp,127.0.0.1,localhost'",
+                "$env:CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY = '1'",
+                "$env:ANTHROPIC_DEFAULT_HAIKU_MODEL = 'claude-haiku-5-5'",
+                "$env:ANTHROPIC_SMALL_FAST_MODEL = 'claude-haiku-5-5'",
             ],
         ),
     ],
@@ -292,3 +309,25 @@ def test_env_says_when_the_router_key_variable_is_unset(cli: Cli, write_config: 
     assert result.returncode == 0
     assert "$CCM_TEST_ROUTER_KEY is not set here" in result.stderr
     assert "$CCM_TEST_ROUTER_KEY is not set" not in cli.run("env", env={"CCM_TEST_ROUTER_KEY": "k"}).stderr
+
+
+def test_code_and_env_size_a_session_on_a_model_claude_code_does_not_know(
+    cli: Cli, claude: Path, write_config: Any
+) -> None:
+    """`ccm code --model claude-via-ccm/main`: Claude Code would assume 1,000,000 tokens; it is told the
+    window of the model ccm serves (its mapping's context_window). The user's own haiku value wins."""
+    path = write_config()
+    path.write_text(
+        path.read_text().replace(
+            'actual_model = "main-actual"', 'actual_model = "main-actual"\ncontext_window = 128000'
+        )
+    )
+    env = {"FAKE_CLAUDE_NAME": "sized", "ANTHROPIC_SMALL_FAST_MODEL": "mine"}
+    cli.ok("code", "-p", "hi", "--model", "claude-via-ccm/main", env=env)
+    seen = record(claude, "sized")["env"]
+    assert seen["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] == "128000" and seen["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] is None
+    assert (seen["ANTHROPIC_SMALL_FAST_MODEL"], seen["ANTHROPIC_DEFAULT_HAIKU_MODEL"]) == ("mine", "claude-haiku-5-5")
+    # Without --model the session is on a Claude name (1M in Claude Code's catalog): compact at 128k.
+    lines = cli.ok("env", "--shell", "bash").splitlines()
+    assert "export CLAUDE_CODE_AUTO_COMPACT_WINDOW='128000'" in lines
+    assert not any("CLAUDE_CODE_MAX_CONTEXT_TOKENS" in line for line in lines)

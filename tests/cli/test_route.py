@@ -239,3 +239,29 @@ def test_route_explain_matches_the_proxy_headers(cli: Cli, write_config: Any, po
             seen_rules.add(predicted["rule"])
         cli.ok("stop")
     assert seen_rules == {"default", "think", "background", "websearch", "long_context", "subagent", "explicit"}
+
+
+def test_a_star_mapping_shows_the_name_that_will_be_sent(cli: Cli, write_config: Any, port: int) -> None:
+    """`actual_model = "*"` is shown as the name asked for (without Claude Code's [1m] selector), in the
+    text and the JSON; a name its `allow` globs refuse skips it."""
+    text = ROUTER.format(port=port, base_url="http://127.0.0.1:9").replace('think = "deep"\n', "")
+    text = text.replace('default = "main"', 'default = "main"\nwebsearch = "main"').replace(
+        'websearch = "search"\n', ""
+    )
+    text = text.replace('background = "quick"\n', "").replace('long_context = "long"\n', "")
+    text += (
+        '\n[[models]]\nname = "main"\n[[models.mappings]]\nprovider = "up"\nactual_model = "*"\nallow = ["claude-*"]\n'
+    )
+    text += '[[models.mappings]]\nprovider = "spare"\nactual_model = "fallback"\n'
+    text += '\n[[models]]\nname = "glm"\n[[models.mappings]]\nprovider = "spare"\nactual_model = "glm-5"\n'
+    write_config(text)
+    data = explain(cli, "--model", "claude-opus-5-5[1m]")
+    assert [(c["provider"], c["actual_model"], c["as_asked"]) for c in data["chain"]] == [
+        ("up", "claude-opus-5-5", True),
+        ("spare", "fallback", False),
+    ]
+    assert data["headers"]["x-ccm-actual-model"] == "claude-opus-5-5"
+    out = cli.ok("route", "explain", "--model", "claude-opus-5-5")
+    assert '  1. up / claude-opus-5-5 (actual_model "*": the name asked for)\n  2. spare / fallback' in out
+    data = explain(cli, "--model", "glm", "--web-search")
+    assert data["rule"] == "websearch" and [c["actual_model"] for c in data["chain"]] == ["fallback"]

@@ -6,6 +6,8 @@ nothing but loopback, and a new namespace has its own 127.0.0.1. The fake upstre
 listen on *that* loopback, so this script starts inside the namespace, brings `lo` up, and starts them
 there: the fake upstream in a thread, the proxy as `python -m ccm serve` (mode "proxy") or through
 `ccm code` (mode "ccm-code", which starts and stops the proxy itself), then Claude Code with a hard timeout.
+Mode "ccm-code-tui" runs `ccm code` with Claude Code's interactive TUI in a pseudo-terminal, types the
+prompt, and waits for the session title request and the turn (the title is asked for only there).
 
 SPEC keys: work (a scratch folder), claude (binary), claude_dir (folder for PATH), wire ("anthropic" or
 "openai"), mode, prompt, args (Claude Code arguments after the prompt), auth ("api-key" or
@@ -20,6 +22,8 @@ import contextlib
 import fcntl
 import json
 import os
+import pty
+import select
 import signal
 import socket
 import struct
@@ -36,10 +40,15 @@ from tests.fakes.anthropic_sse import tool_use_stream
 from tests.fakes.scenarios import AgentTurn, anthropic_tool_output, openai_tool_output
 from tests.fakes.strict_anthropic import StrictHost, guarding
 from tests.fakes.upstream import FakeUpstream, Received, Reply
+from tests.tools.record_claude_code import answer as recorded_model
 
 UPSTREAM_KEY = "test-upstream-key"
 ACTUAL_MODEL = "fake-actual-model"
 ROUTED_MODEL = "fake-model"
+BACKGROUND_MODEL = "fake-background"
+BACKGROUND_ACTUAL = "fake-cheap-model"
+PROMPT_GLYPH = "❯".encode()
+"""Claude Code's input line: once drawn, the TUI reads keys."""
 BROKEN_PROVIDER = "fake-broken"
 ROUTER_KEY = "router-key-for-claude-code-0123"
 OAT = "sk-ant-oat01-fake-" + "a" * 40
@@ -76,10 +85,14 @@ def claude_env(spec: dict[str, Any], home: Path) -> dict[str, str]:
     return env
 
 
-def seed_home(home: Path) -> None:
-    """A throwaway HOME whose ~/.claude.json says onboarding is done (the TUI needs it; -p does not mind)."""
+def seed_home(home: Path, project: Path | None = None) -> None:
+    """A throwaway HOME whose ~/.claude.json says onboarding is done (the TUI needs it; -p does not mind)
+    and, for the TUI, that the project folder is trusted (else it asks first)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True}))
+    state: dict[str, Any] = {"hasCompletedOnboarding": True}
+    if project is not None:
+        state["projects"] = {str(project): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}}
+    (home / ".claude.json").write_text(json.dumps(state))
 
 
 def seed_login(home: Path) -> None:
@@ -154,6 +167,7 @@ def summarize(rec: Received, wire: str) -> dict[str, Any]:
         "x-api-key": rec.headers.get("x-api-key"),
         "anthropic-beta": rec.headers.get("anthropic-beta"),
         "router_key_seen": ROUTER_KEY in json.dumps(rec.headers),
+        "title": bool((body.get("output_config") or {}).get("format")),
     }
 
 
@@ -224,7 +238,99 @@ def through_ccm_code(spec: dict[str, Any], env: dict[str, str], ccm_home: Path, 
     env |= {k: v for k, v in server_env(ccm_home).items() if k in ("CCM_HOME", "PYTHON_KEYRING_BACKEND")}
     env["PYTHONPATH"] = str(ROOT)
     claude = run([*ccm_command(), "code", "-p", spec["prompt"], *spec["args"]], env, cwd, spec["timeout"])
-    return {"claude": claude, "leftover_proxy": stop_leftover_proxy(ccm_home)}
+    return {"claude": claude, "leftover_proxy": stop_leftover_proxy(ccm_home), "journal": journal(ccm_home)}
+
+
+def journal(ccm_home: Path) -> list[dict[str, Any]]:
+    """The proxy's persisted request log ($CCM_HOME/requests.jsonl): what it routed, after it stopped."""
+    path = ccm_home / "requests.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def run_tui(argv: list[str], env: dict[str, str], cwd: Path, prompt: str, timeout: float, done: Any) -> dict[str, Any]:
+    """Run a TUI in a pseudo-terminal: type `prompt` once its input line is drawn, wait for `done()`, then
+    SIGTERM it (`ccm code` passes it on to Claude Code and stops its proxy) and wait for it to leave."""
+    started = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its own session and terminal
+        os.chdir(cwd)
+        os.execve(argv[0], argv, env)
+    screen = b""
+    typed_at: float | None = None
+    finished = False
+    deadline = started + timeout
+
+    def drain(wait: float) -> None:
+        nonlocal screen
+        if select.select([fd], [], [], wait)[0]:
+            with contextlib.suppress(OSError):
+                screen += os.read(fd, 65536)
+
+    while time.monotonic() < deadline and not finished:
+        before = len(screen)
+        drain(0.2)
+        quiet = len(screen) == before
+        if typed_at is None and PROMPT_GLYPH in screen and quiet:  # drawn, and done drawing
+            os.write(fd, prompt.encode())
+            os.write(fd, b"\r")
+            typed_at = time.monotonic()
+        finished = typed_at is not None and done()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    status: int | None = None
+    leave_by = time.monotonic() + 30
+    while status is None and time.monotonic() < leave_by:
+        drain(0.1)
+        ended, code = os.waitpid(pid, os.WNOHANG)
+        status = os.waitstatus_to_exitcode(code) if ended else None
+    if status is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    os.close(fd)
+    text = screen.decode(errors="replace")
+    return {
+        "rc": status,
+        "timed_out": not finished,
+        "typed_after_s": None if typed_at is None else round(typed_at - started, 2),
+        "elapsed_s": round(time.monotonic() - started, 2),
+        "screen": text[-3000:],
+    }
+
+
+def tui(spec: dict[str, Any], report: dict[str, Any], home: Path, project: Path, ccm_home: Path) -> int:
+    """`ccm code` with Claude Code's TUI: a background slot is configured, so the session title (Claude
+    Code's small/fast model, which `ccm code` sets to its haiku) must reach it."""
+    seed_home(home, project)
+    with FakeUpstream() as upstream:
+        upstream.script(recorded_model(AgentTurn()))
+        good = {**provider("anthropic", upstream.url), "api_key": UPSTREAM_KEY}
+        models = {ROUTED_MODEL: [(good["name"], ACTUAL_MODEL)], BACKGROUND_MODEL: [(good["name"], BACKGROUND_ACTUAL)]}
+        router = {"background": BACKGROUND_MODEL}
+        text = make_config([good], models, router=router, server={"port": free_port()})  # type: ignore[arg-type]
+        (ccm_home / "config.toml").write_text(text)
+        env = claude_env(spec, home)
+        env.pop("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC")  # the title is non-essential traffic
+        env["TERM"] = "xterm-256color"
+        env |= {k: v for k, v in server_env(ccm_home).items() if k in ("CCM_HOME", "PYTHON_KEYRING_BACKEND")}
+        env["PYTHONPATH"] = str(ROOT)
+
+        def titled_and_answered() -> bool:
+            bodies = [rec.json or {} for rec in upstream.received if rec.method == "POST"]
+            title = any((b.get("output_config") or {}).get("format") for b in bodies)
+            return title and any(b.get("model") == ACTUAL_MODEL for b in bodies)
+
+        report["claude"] = run_tui(
+            [*ccm_command(), "code"], env, project, spec["prompt"], spec["timeout"], titled_and_answered
+        )
+        report["upstream"] = [summarize(rec, "anthropic") for rec in upstream.received if rec.method == "POST"]
+    report["journal"] = journal(ccm_home)
+    report["leftover_proxy"] = stop_leftover_proxy(ccm_home)
+    log = ccm_home / "ccm.log"
+    report["proxy_log"] = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    print(json.dumps(report))
+    return 0
 
 
 def main(spec_path: str) -> int:
@@ -242,6 +348,8 @@ def main(spec_path: str) -> int:
     report: dict[str, Any] = {"spec": spec, "final_text": turn.final_text(), "interfaces": interfaces}
     if spec.get("subscription"):
         return subscription(spec, turn, report, home, project, ccm_home)
+    if spec["mode"] == "ccm-code-tui":
+        return tui(spec, report, home, project, ccm_home)
     broken_status = spec.get("broken")
     with FakeUpstream() as upstream, FakeUpstream() as broken:
         reply = turn.anthropic() if wire == "anthropic" else turn.openai()

@@ -1,14 +1,19 @@
-"""The real Claude Code CLI for tests: installed by the project itself, pinned, cached in .cache/.
+"""The real Claude Code CLI for tests: installed by the project itself, cached in .cache/: the pinned
+version (the fixtures') and the newest on npm at test time.
 
-The session fixture `claude_code` (import `claude_code_fixture` into a test module) gives a ClaudeCode:
+The session fixtures `claude_code` (pinned) and `claude_code_newest` (import `claude_code_fixture` and
+`claude_code_newest_fixture` into a test module) give a ClaudeCode:
 
     claude_code.binary     # the native `claude` executable of VERSION
     claude_code.bin_dir    # a folder whose only entry is `claude` (for PATH, as `ccm code` finds it)
     claude_code.netns      # argv prefix that runs a command in a fresh network namespace, or []
 
 The first run pays `npm install --prefix <repo>/.cache/claude-code @anthropic-ai/claude-code@VERSION`
-(~5-10 s, ~170 MB download); later runs find the right version there and install nothing. The tests skip
-only when Node/npm are missing or npm cannot reach its registry; any other install problem fails them.
+(~5-10 s, ~170 MB download); later runs find the right version there and install nothing. The newest is
+asked of npm (`npm view`) once per session and installed under .cache/claude-code-newest when it changed:
+what users run is the newest, so the suite follows it. The tests skip only when Node/npm are missing or
+npm cannot reach its registry (said loudly, in the test report's header too); any other install problem
+fails them.
 
 Claude Code 2.1.x ships its native binary in a per-platform package
 (`@anthropic-ai/claude-code-linux-x64/claude`, Bun inside); the main package's postinstall hard-links it
@@ -41,6 +46,7 @@ PACKAGE = "@anthropic-ai/claude-code"
 VERSION = "2.1.329"
 """The version the fixtures in tests/fixtures/claude-code were captured with."""
 CACHE = ROOT / ".cache" / "claude-code"
+NEWEST_CACHE = ROOT / ".cache" / "claude-code-newest"
 INSTALL_TIMEOUT_S = 300
 """~5 s is usual (170 MB); the limit keeps a CI behind a stalled registry well under its 15 minutes."""
 #: npm error codes that mean "no registry reachable", not "the package is broken".
@@ -164,9 +170,9 @@ def netns_prefix() -> tuple[tuple[str, ...], str]:
     return prefix, f"fresh network namespace ({' '.join(prefix)}, loopback only)"
 
 
-def _bin_dir(binary: Path) -> Path:
+def _bin_dir(binary: Path, prefix: Path = CACHE) -> Path:
     """A folder holding only `claude` -> binary, so PATH finds exactly this one (and no npm shims)."""
-    folder = CACHE / "path"
+    folder = prefix / "path"
     folder.mkdir(parents=True, exist_ok=True)
     link = folder / "claude"
     if not (link.is_symlink() and link.resolve() == binary):
@@ -177,16 +183,59 @@ def _bin_dir(binary: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session", name="claude_code")
-def claude_code_fixture(request: pytest.FixtureRequest) -> ClaudeCode:
-    """The pinned Claude Code, installed on first use; the session pays the install at most once."""
-    binary, install_s = install()
-    netns, note = netns_prefix()
-    found = ClaudeCode(binary, _bin_dir(binary), VERSION, install_s, netns, note)
-    how = f"installed in {install_s:.1f} s" if install_s is not None else "cached"
+@functools.cache
+def newest_version() -> tuple[str | None, str]:
+    """The newest version on npm, or None and why it could not be asked (skips, never failures)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return None, "npm is not on PATH"
+    argv = [npm, "view", PACKAGE, "version"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S // 5, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"`npm view {PACKAGE} version` took over {INSTALL_TIMEOUT_S // 5} s (no registry reachable?)"
+    version = done.stdout.strip()
+    if done.returncode == 0 and re.fullmatch(r"\d+\.\d+\.\d+", version):
+        return version, ""
+    offline = _OFFLINE.search(done.stderr or "")
+    if offline:
+        return None, f"npm could not reach its registry: {offline.group(0)}"
+    pytest.fail(f"`{' '.join(argv)}` failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}")
+
+
+def _say(request: pytest.FixtureRequest, line: str) -> None:
+    """A line in the test report itself (not captured): which Claude Code ran, or why one did not."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
-            reporter.write_line(f"claude-code {VERSION} ({how}) at {binary}; {note}")
-    return found
+            reporter.write_line(line, yellow=line.startswith("WARNING"), bold=line.startswith("WARNING"))
+
+
+def _found(
+    request: pytest.FixtureRequest, binary: Path, prefix: Path, version: str, install_s: float | None
+) -> ClaudeCode:
+    netns, note = netns_prefix()
+    how = f"installed in {install_s:.1f} s" if install_s is not None else "cached"
+    _say(request, f"claude-code {version} ({how}) at {binary}; {note}")
+    return ClaudeCode(binary, _bin_dir(binary, prefix), version, install_s, netns, note)
+
+
+@pytest.fixture(scope="session", name="claude_code")
+def claude_code_fixture(request: pytest.FixtureRequest) -> ClaudeCode:
+    """The pinned Claude Code, installed on first use; the session pays the install at most once."""
+    binary, install_s = install()
+    return _found(request, binary, CACHE, VERSION, install_s)
+
+
+@pytest.fixture(scope="session", name="claude_code_newest")
+def claude_code_newest_fixture(request: pytest.FixtureRequest) -> ClaudeCode:
+    """The newest Claude Code on npm (the pinned install when that is the newest)."""
+    version, why = newest_version()
+    if version is None:
+        reason = f"WARNING: the NEWEST Claude Code was NOT tested: {why}"
+        _say(request, reason)
+        pytest.skip(reason)
+    prefix = CACHE if version == VERSION else NEWEST_CACHE
+    binary, install_s = install(prefix, version)
+    return _found(request, binary, prefix, version, install_s)

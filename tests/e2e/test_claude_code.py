@@ -1,8 +1,10 @@
-"""The real Claude Code CLI (pinned, see tests.e2e.claude_code) through the real proxy to fake models.
+"""The real Claude Code CLI (the pinned version and the newest on npm, see tests.e2e.claude_code) through
+the real proxy to fake models.
 
-Each test is one whole agent turn in print mode: the fake model asks for Bash `echo hello-from-tool-$((6*7))`,
+Most tests are one whole agent turn in print mode: the fake model asks for Bash `echo hello-from-tool-$((6*7))`,
 Claude Code runs it and sends the output back, the fake answers with text quoting it, and Claude Code prints
-that text. Everything runs in a fresh network namespace when the machine allows it (tests.e2e.cc_driver).
+that text. One drives the newest version's interactive TUI (its session title request happens only there).
+Everything runs in a fresh network namespace when the machine allows it (tests.e2e.cc_driver).
 """
 
 from __future__ import annotations
@@ -16,8 +18,22 @@ from typing import Any
 import pytest
 
 from ccm.providers.registry import adapter_for
-from tests.e2e.cc_driver import ACTUAL_MODEL, BROKEN_PROVIDER, ROUTED_MODEL, UPSTREAM_KEY, ccm_command
-from tests.e2e.claude_code import INSTALL_TIMEOUT_S, ClaudeCode, claude_code_fixture  # noqa: F401 (the fixture)
+from tests.e2e.cc_driver import (
+    ACTUAL_MODEL,
+    BACKGROUND_ACTUAL,
+    BACKGROUND_MODEL,
+    BROKEN_PROVIDER,
+    ROUTED_MODEL,
+    UPSTREAM_KEY,
+    ccm_command,
+)
+from tests.e2e.claude_code import (  # noqa: F401 (the fixtures)
+    INSTALL_TIMEOUT_S,
+    VERSION,
+    ClaudeCode,
+    claude_code_fixture,
+    claude_code_newest_fixture,
+)
 from tests.e2e.harness import ROOT, server_env
 from tests.fakes.scenarios import AgentTurn
 
@@ -29,6 +45,12 @@ TOOL_OUTPUT = AgentTurn().expected_output
 
 # The first test of a session may also pay the npm install (the fixture's own limit).
 pytestmark = [pytest.mark.claude_code, pytest.mark.timeout(INSTALL_TIMEOUT_S + TIMEOUT_S + 90)]
+
+
+@pytest.fixture(params=["pinned", "newest"])
+def each_claude_code(request: pytest.FixtureRequest) -> ClaudeCode:
+    """The pinned Claude Code (the fixtures') and the newest on npm."""
+    return request.getfixturevalue("claude_code" if request.param == "pinned" else "claude_code_newest")  # type: ignore[no-any-return]
 
 
 def drive(claude_code: ClaudeCode, tmp_path: Path, **spec: Any) -> dict[str, Any]:
@@ -69,7 +91,8 @@ def explain(report: dict[str, Any]) -> str:
         f"stderr: {claude.get('stderr')}",
         "upstream: " + json.dumps(report.get("upstream"), indent=1),
         "failing upstream: " + json.dumps(report.get("broken_upstream"), indent=1),
-        "requests: " + json.dumps(report.get("requests"), indent=1),
+        "requests: " + json.dumps(report.get("requests") or report.get("journal"), indent=1),
+        f"screen: {claude.get('screen')}",
         f"proxy log: {report.get('proxy_log')}",
     ]
     return "\n".join(parts)
@@ -159,20 +182,40 @@ def test_agent_turn_through_proxy_to_openai_upstream(claude_code: ClaudeCode, tm
     assert report["proxy_rc"] == 0, report["proxy_stderr"]
 
 
-def test_ccm_code_runs_claude_through_the_proxy(claude_code: ClaudeCode, tmp_path: Path) -> None:
-    """Issue 5: `ccm code -p ...` starts the proxy, runs Claude Code through it, and stops it afterwards."""
-    probe = subprocess.run(
-        [*ccm_command(), "code", "--help"],
-        env=server_env(tmp_path / "probe-ccm-home"),
-        cwd=ROOT,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert probe.returncode == 0, f"`ccm code --help` failed:\n{probe.stderr.decode(errors='replace')}"
-    report = drive(claude_code, tmp_path, wire="anthropic", mode="ccm-code")
-    assert_agent_turn(report, "/v1/messages?beta=true")
+@pytest.mark.parametrize("wire", ["anthropic", "openai"])
+def test_ccm_code_runs_a_tool_turn(each_claude_code: ClaudeCode, wire: str, tmp_path: Path) -> None:
+    """`ccm code -p ...` starts the proxy, runs Claude Code through it (the pinned and the newest, to an
+    Anthropic-format and to a translated OpenAI-format provider), and stops the proxy afterwards."""
+    if wire == "anthropic" and each_claude_code.version == VERSION:  # once: `ccm code --help` is ccm's own
+        probe = subprocess.run(
+            [*ccm_command(), "code", "--help"],
+            env=server_env(tmp_path / "probe-ccm-home"),
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert probe.returncode == 0, f"`ccm code --help` failed:\n{probe.stderr.decode(errors='replace')}"
+    auth = "api-key" if wire == "anthropic" else "auth-token"
+    report = drive(each_claude_code, tmp_path, wire=wire, mode="ccm-code", auth=auth)
+    assert_agent_turn(report, "/v1/messages?beta=true" if wire == "anthropic" else "/v1/chat/completions")
     assert report["leftover_proxy"] is None, "the proxy `ccm code` started was still running:\n" + explain(report)
+    routed = [(r["route"], r["routed_model"], r["status"]) for r in report["journal"]]
+    assert routed == [("default", ROUTED_MODEL, 200)] * 2, explain(report)
+
+
+def test_newest_claude_codes_title_goes_to_the_background_model(claude_code_newest: ClaudeCode, tmp_path: Path) -> None:
+    """The newest Claude Code's TUI through `ccm code`: with router.background set, `ccm code` gives Claude
+    Code its haiku as the small/fast model, so the session title it asks for on the first prompt is routed
+    `background` (as titles and haiku subagents should), while the turn itself stays on the default."""
+    report = drive(claude_code_newest, tmp_path, wire="anthropic", mode="ccm-code-tui", prompt=PROMPT)
+    assert not report["claude"]["timed_out"], explain(report)
+    titles = [u for u in report["upstream"] if u["title"]]
+    assert titles and {u["model"] for u in titles} == {BACKGROUND_ACTUAL}, explain(report)
+    by_route = {(r["route"], r["model"], r["routed_model"], r["actual_model"]) for r in report["journal"]}
+    assert ("background", "claude-haiku-5-5", BACKGROUND_MODEL, BACKGROUND_ACTUAL) in by_route, explain(report)
+    assert any(r[0] == "default" and r[3] == ACTUAL_MODEL for r in by_route), explain(report)
+    assert report["leftover_proxy"] is None, explain(report)
 
 
 def test_claude_max_login_passes_through_then_fails_over_on_the_plan_limit(

@@ -110,13 +110,15 @@ def test_streaming_fails_over_before_first_event(kind: str, upstreams: Up, proxy
 
 @pytest.mark.parametrize("status", [400, 413, 422])
 def test_request_errors_from_anthropic_pass_through_without_failover(status: int, upstreams: Up, proxy: Px) -> None:
-    bad = upstreams().script(Reply.error(status, "prompt is too long: 300000 tokens", "invalid_request_error"))
+    bad = upstreams().script(
+        Reply.error(status, "prompt is too long: 300000 tokens > 200000 maximum", "invalid_request_error")
+    )
     spare = upstreams().script(Reply(200, json=anthropic_message()))
     providers = [anthropic_provider("p1", bad.url, ptype="anthropic"), anthropic_provider("p2", spare.url)]
     p = proxy(make_config(providers, {"m": [("p1", "model-1"), ("p2", "model-2")]}))
     response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
     assert response.status_code == status
-    assert response.json()["error"]["message"] == "prompt is too long: 300000 tokens"
+    assert response.json()["error"]["message"] == "prompt is too long: 300000 tokens > 200000 maximum"
     assert response.headers["x-ccm-attempts"] == "1"
     assert response.headers["x-ccm-provider"] == "p1"
     assert spare.received == []

@@ -66,6 +66,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    wire_headers: list[tuple[str, str]] = field(default_factory=list)
+    """The headers as sent: names in their case, in wire order (tests/tools/record_claude_code.py)."""
 
     @property
     def json(self) -> Any:
@@ -93,7 +95,8 @@ class FakeUpstream:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                rec = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                pairs = list(self.headers.items())
+                rec = Received(self.command, self.path, {k.lower(): v for k, v in pairs}, body, pairs)
                 with fake._lock:
                     fake.received.append(rec)
                     reply = fake._script.pop(0) if len(fake._script) > 1 else fake._script[0]

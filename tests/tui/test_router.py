@@ -139,3 +139,18 @@ async def test_preview_survives_an_absurd_token_count(make_app: Callable[..., Cc
         await type_into(pilot, "#preview-tokens", "9" * 400)
         await settle(pilot)
         assert "rule   " in preview(app)
+
+
+async def test_preview_shows_the_name_a_star_mapping_sends(make_app: Callable[..., CcmApp], tmp_path: Path) -> None:
+    """`actual_model = "*"` sends the name asked for: the preview shows that name, never the star."""
+    from cli import wizard
+
+    path = tmp_path / "apikeys.toml"
+    path.write_text(wizard.preset("apikeys").text())
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app)
+        await type_into(pilot, "#preview-model", "claude-opus-5-5")
+        await settle(pilot)
+        assert "rule   default" in preview(app)
+        assert "1. anthropic · claude-opus-5-5" in preview(app) and "2. openai · gpt-5" in preview(app)

@@ -85,3 +85,13 @@ def test_time_to_first_token() -> None:
     assert record(done, started=done.at - 0.123).ttft_ms == 123
     assert record(Done(200, 1, "zai", "glm", ttft_ms=7), started=0.0).ttft_ms == 7
     assert record(Done(502, 1, "zai", "glm"), started=0.0).ttft_ms is None
+
+
+def test_a_star_mapping_prices_the_name_it_sent() -> None:
+    """`actual_model = "*"` answered as claude-opus-5-5: its prices apply."""
+    config = parse_config(
+        '[router]\ndefault = "c"\n[[providers]]\nname = "a"\nprovider_type = "anthropic"\n'
+        '[[models]]\nname = "c"\n[[models.mappings]]\nprovider = "a"\nactual_model = "*"\nprice_in = 5\nprice_out = 25\n'
+    ).config
+    found = mapping_for(config, "c", "a", "claude-opus-5-5")
+    assert found is not None and found.price_in == 5
