@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from ccm.observe.requestlog import RequestRecord
+from config.atomic import open_private
 
 log = logging.getLogger("ccm.observe.journal")
 
@@ -124,7 +125,7 @@ class Journal:
             if not batch:
                 self.rotate()
                 continue
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
             try:
                 os.write(fd, b"".join(batch))
             finally:
