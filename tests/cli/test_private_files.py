@@ -54,7 +54,15 @@ def test_a_0755_home_is_tightened_and_every_file_is_0600(
     log = (cli.home / "ccm.log").read_text()
     assert sum("0755" in line and "0700" in line for line in log.splitlines()) == 1, log
     found = modes(cli.home)
-    expected = {"ccm.log", "ccm.out", "requests.jsonl", "secrets.json", "config.toml", "config.toml.bak"}
+    expected = {
+        "ccm.log",
+        "ccm.out",
+        "requests.jsonl",
+        "secrets.json",
+        "secrets.json.lock",
+        "config.toml",
+        "config.toml.bak",
+    }
     assert expected <= set(found), found
     assert config.exists()
     loose = {name: oct(mode) for name, mode in found.items() if mode & 0o077}
