@@ -14,6 +14,7 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from ccm.auth.redact import redact
 from config import paths
 from config.atomic import open_private
 
@@ -29,9 +30,17 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return open(fd, "a", encoding=self.encoding, errors=self.errors)  # the handler closes it
 
 
+class RedactingFormatter(logging.Formatter):
+    """The last guard before the disk: a secret that reached a log line (a library's exception, a
+    traceback) is redacted like error text (ccm.auth.redact)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def file_handler(path: Path, max_bytes: int = 10 * 2**20, backups: int = 3) -> logging.Handler:
     handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(RedactingFormatter(FORMAT))
     return handler
 
 

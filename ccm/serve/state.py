@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccm.auth import adc
+from ccm.auth.redact import held
 from config import keycheck, secrets
 from config.errors import CcmError, ConfigError, Problem
 from config.load import load_config
@@ -80,6 +81,7 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
                 hint=f"export {var}=... or remove server.api_key",
             )
     keys = keycheck.resolve_keys(config)
+    held.hold(router_key, *keys.values())  # redacted from any error text from now on (ccm.auth.redact)
     for provider in config.providers:
         if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
             problem = adc.check(provider)
