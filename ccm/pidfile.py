@@ -86,6 +86,8 @@ def acquire(path: Path, info: dict[str, Any]) -> int:
     except OSError:
         os.close(fd)
         raise AlreadyRunning(str(path)) from None
+    if os.fstat(fd).st_mode & 0o077:  # one an older version left readable (config.atomic.open_private)
+        os.fchmod(fd, 0o600)
     os.ftruncate(fd, 0)
     os.write(fd, json.dumps(info).encode())
     os.fsync(fd)

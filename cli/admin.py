@@ -21,7 +21,32 @@ class RouterKeyRefused(CcmError):
 
 
 def _key(info: pidfile.PidInfo) -> str | None:
-    return secrets.interpolate(common.raw_router_key(info.config))
+    try:
+        raw = common.raw_router_key(info.config)
+    except CcmError:  # mid-edit or broken (the proxy then serves the last good one): its [server] table alone
+        raw = _server_key_only(info.config)
+    return secrets.interpolate(raw)
+
+
+def _server_key_only(config: str) -> str | None:
+    """server.api_key from the `[server]` table of a file that does not parse as a whole, when that table
+    does: `ccm status` must still reach a proxy whose file someone broke, to say the reload was refused."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    try:
+        text = Path(config).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = re.search(r"^\[server\][ \t]*$(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    if match is None:
+        return None
+    try:
+        value = tomllib.loads(match.group(1)).get("api_key")
+    except tomllib.TOMLDecodeError:
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def call(

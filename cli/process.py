@@ -94,9 +94,9 @@ def spawn(config: Path | None, host: str | None, port: int | None) -> subprocess
     """Start the server detached: its own session (a Ctrl-C in this terminal does not reach it), no
     stdin, stdout and stderr to ccm.out (truncated: it holds only this run's early output)."""
     paths.ensure_home()
-    out = paths.out_path()
-    with open(out, "wb") as sink:
-        os.chmod(out, 0o600)
+    from config.atomic import open_private
+
+    with open(open_private(paths.out_path(), os.O_WRONLY | os.O_TRUNC), "wb") as sink:  # 0600 from the start
         return subprocess.Popen(
             serve_command(config, host, port),
             stdin=subprocess.DEVNULL,

@@ -160,7 +160,7 @@ def _uptime(seconds: float) -> str:
 
 
 def status(json_out: JsonOpt = False) -> None:
-    """Whether the proxy runs: pid, URL, uptime, config, version. Exits 1 when it is stopped."""
+    """Whether the proxy runs: pid, URL, uptime, config, version, a refused reload. Exits 1 when it is stopped."""
     info = common.running()
     data: dict[str, Any]
     if info is None:
@@ -191,6 +191,8 @@ def status(json_out: JsonOpt = False) -> None:
         "version": info.version,
         "healthy": answer is not None,
     }
+    reload_state = _reload_state(info) if answer is not None else None
+    data["reload"] = reload_state
     if json_out:
         common.echo(json.dumps(data))
         return
@@ -206,6 +208,33 @@ def status(json_out: JsonOpt = False) -> None:
         common.echo(f"  {label:<8} {value}")
     if answer is not None:
         common.echo(f"  {'metrics':<8} {_metrics_line()}")
+    for line in _reload_lines(reload_state):
+        common.echo(line)
+
+
+def _reload_state(info: pidfile.PidInfo) -> dict[str, Any] | None:
+    """GET /api/status: the config in use, a refused reload, its warnings; None when it cannot be read."""
+    from cli import admin
+
+    try:
+        status, data = admin.call("GET", "/api/status", info=info, timeout=5.0)
+    except CcmError:
+        return None
+    return data if status == 200 and isinstance(data, dict) else None
+
+
+def _reload_lines(state: dict[str, Any] | None) -> list[str]:
+    """A refused reload (the file, its first error, since when) and the config's warnings, in `ccm status`."""
+    if state is None:
+        return []
+    lines: list[str] = []
+    refused = state.get("refused")
+    if isinstance(refused, dict):
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(refused.get("since") or 0)))
+        lines.append(f"  {'reload':<8} refused {refused.get('path')} since {since}; the previous config serves")
+        lines.append(f"  {'':<8} {refused.get('error')}")
+    lines += [f"  {'warning':<8} {warning}" for warning in state.get("warnings") or []]
+    return lines
 
 
 def _metrics_line() -> str:

@@ -85,7 +85,9 @@ def _owner_path() -> Path:
 
 def mark_owned(info: pidfile.PidInfo) -> None:
     """Record that `ccm code` started this proxy, so the last session stops it."""
-    _owner_path().write_text(json.dumps({"pid": info.pid, "started_at": info.started_at}), encoding="utf-8")
+    from config.atomic import atomic_write
+
+    atomic_write(_owner_path(), json.dumps({"pid": info.pid, "started_at": info.started_at}), backup=False)
 
 
 def owned(info: pidfile.PidInfo) -> bool:

@@ -1,4 +1,6 @@
-"""Write a file so that no crash, full disk or read-only folder ever leaves it truncated."""
+"""Write a file so that no crash, full disk or read-only folder ever leaves it truncated, and open the files
+ccm keeps in CCM_HOME so that they are the user's alone from their first byte (keys, logs, the request
+log): created 0600 by `os.open` itself, whatever the umask; never written first and chmod-ed after."""
 
 from __future__ import annotations
 
@@ -8,12 +10,29 @@ import stat
 import tempfile
 from pathlib import Path
 
+PRIVATE = 0o600
+_OTHERS = 0o077
+"""Permission bits for the group and everyone else: none on anything ccm writes in CCM_HOME."""
+
+
+def open_private(path: Path, flags: int) -> int:
+    """`os.open` with O_CREAT and mode 0600; an existing file someone made readable is tightened first."""
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE)
+    try:
+        if os.fstat(fd).st_mode & _OTHERS:
+            os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) & ~_OTHERS)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
 
 def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600, keep_mode: bool = True) -> None:
     """Write a file so that a crash or a full disk never leaves it truncated; keep the old one as .bak.
 
     A symlinked file (dotfile managers) is written where the link points; the link stays a link. A new
-    file gets `mode`; an existing one keeps its mode unless `keep_mode` is False (secrets: always 0600).
+    file gets `mode`; an existing one keeps its owner's bits unless `keep_mode` is False (secrets: always
+    0600), never the group's or anyone else's (a config may hold literal keys). The .bak is 0600 too.
     """
     path = Path(os.path.realpath(path))
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder (CCM_HOME) holds config and secrets
@@ -26,12 +45,12 @@ def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o60
             fh.flush()
             os.fsync(fh.fileno())
         exists = path.exists()
-        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if exists and keep_mode else mode)
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) & ~_OTHERS if exists and keep_mode else mode)
         if exists and backup:  # copied under a temp name, then renamed: a .bak is never half written either
             fd_bak, tmp_bak = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bak.tmp", dir=path.parent)
             os.close(fd_bak)
             temps.append(tmp_bak)
-            shutil.copy2(path, tmp_bak)
+            shutil.copyfile(path, tmp_bak)  # the content only, into mkstemp's 0600 file (copy2 copies the mode)
             os.replace(tmp_bak, path.with_name(path.name + ".bak"))
         os.replace(tmp, path)
     except BaseException:

@@ -23,6 +23,19 @@ def ensure_home() -> Path:
     return home
 
 
+def tighten_home() -> int | None:
+    """Make an existing CCM_HOME 0700; the mode it had when that was looser, else None.
+
+    An older folder (the Rust tool's ~/.claude-code-mux was 0755) would let any local user read the log,
+    the request log and a config with literal keys. Done when the proxy starts, which logs the change."""
+    home = ensure_home()
+    mode = home.stat().st_mode & 0o777
+    if mode & 0o077 == 0:
+        return None
+    home.chmod(0o700)
+    return mode
+
+
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The config file: `--config`, else `$CCM_CONFIG`, else `$CCM_HOME/config.toml`."""
     if explicit:

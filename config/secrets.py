@@ -11,16 +11,19 @@ once in the log. keyring is imported lazily: it costs ~60 ms and most commands n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from config import paths
-from config.atomic import atomic_write
+from config.atomic import atomic_write, open_private
 from config.errors import SecretError
 
 SERVICE = "ccm"
@@ -57,11 +60,32 @@ def mask(secret: str | None) -> str:
 
 
 class FileStore:
-    """secrets.json under CCM_HOME: created 0600 atomically, rewritten via temp file + fsync + rename."""
+    """secrets.json under CCM_HOME: created 0600 atomically, rewritten via temp file + fsync + rename.
+
+    Every read-modify-write holds an exclusive lock on `secrets.json.lock` across processes: two
+    `ccm keys set` at once, or the proxy writing a rotated OAuth token back while the TUI stores a key,
+    would otherwise each rewrite the file from what they read and silently drop the other's secret (a
+    lost refresh token logs the user out). Reads need no lock: a write replaces the whole file at once."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.secrets_path()
         self._lock = threading.Lock()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """This thread's turn, then this process's: the lock file's lock is dropped when its fd closes."""
+        with self._lock:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = open_private(self.lock_path, os.O_RDWR)
+            try:
+                _lock_file(fd)
+                yield
+            finally:
+                os.close(fd)
 
     def _read(self) -> dict[str, str]:
         try:
@@ -82,13 +106,15 @@ class FileStore:
         return self._read().get(name)
 
     def set(self, name: str, value: str) -> None:
-        with self._lock:
+        with self._exclusive():
             data = self._read()
             data[name] = value
             self._write(data)
 
     def delete(self, name: str) -> bool:
-        with self._lock:
+        if name not in self._read():  # nothing to remove (the keyring's every set asks): no lock, no write
+            return False
+        with self._exclusive():
             data = self._read()
             if name not in data:
                 return False
@@ -98,6 +124,22 @@ class FileStore:
 
     def names(self) -> list[str]:
         return sorted(self._read())
+
+
+def _lock_file(fd: int) -> None:
+    """Block until this process holds the file's exclusive lock (released when fd is closed)."""
+    if sys.platform == "win32":  # msvcrt locks a byte range; LK_LOCK retries for 10 s, then raises
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 class SecretStore:

@@ -103,6 +103,10 @@ class AdminClient:
     async def health(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/health", timeout=2.0))
 
+    async def status(self) -> dict[str, Any]:
+        """The config the proxy serves and its reload state (GET /api/status): a refused file, warnings."""
+        return dict(await self._call("GET", "/api/status", timeout=5.0) or {})
+
     async def reload(self) -> dict[str, Any]:
         """Ask the proxy to re-read its config now (it also polls the file by itself)."""
         return dict(await self._call("POST", "/api/config/reload") or {})

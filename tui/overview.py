@@ -47,6 +47,7 @@ class OverviewView(CcmView):
                 panel.border_title = "Proxy"
                 yield Static(id="proxy-state")
                 yield Static(id="proxy-config", markup=False)
+                yield Static(id="reload-state", markup=False)
                 yield Static(id="counts")
                 with Horizontal(id="proxy-buttons"):
                     yield Button("Start", id="start", variant="success", compact=True)
@@ -75,6 +76,8 @@ class OverviewView(CcmView):
         self.ccm.proxy_changed.subscribe(self, self._proxy_changed)
         self.ccm.requests_added.subscribe(self, self._requests_added)
         self.set_interval(1.0, self._tick)
+        self.set_interval(METRICS_POLLS * self.ccm.poll_interval, self._poll_status)
+        self.query_one("#reload-state").display = False
         self._proxy_changed(self.ccm.proxy_state)
         if self.ccm.config is not None:
             self._config_changed(self.ccm.config)
@@ -94,7 +97,37 @@ class OverviewView(CcmView):
         self._render_counts()
         if state.running:
             self._count_tokens()
+        self._poll_status()
         self._render_recent()
+
+    def _poll_status(self) -> None:
+        if self.ccm.proxy_state.running:
+            self._fetch_status()
+        else:
+            self._render_status(None)
+
+    @work(exclusive=True, group="overview-status")
+    async def _fetch_status(self) -> None:
+        try:
+            status: dict[str, Any] | None = await self.ccm.client.status()
+        except (ProxyUnreachable, AdminError):
+            status = None
+        self._render_status(status)
+
+    def _render_status(self, status: dict[str, Any] | None) -> None:
+        """A reload the proxy refused (the file, its first error, since when) and the config's warnings."""
+        widget = self.query_one("#reload-state", Static)
+        refused = status.get("refused") if status else None
+        warnings = [str(w) for w in (status.get("warnings") or [])] if status else []
+        text = Text()
+        if isinstance(refused, dict):
+            since = fmt.clock_time(float(refused.get("since") or 0))
+            text.append(f"⚠ reload refused since {since}: {fmt.display_path(str(refused.get('path')))}", "bold red")
+            text.append(f"\n  {refused.get('error')}\n  the previous config keeps serving", "red")
+        for warning in warnings:
+            text.append(f"{chr(10) if text else ''}⚠ {warning}", "yellow")
+        widget.update(text)
+        widget.display = bool(text)
 
     @work(exclusive=True, group="overview-oauth")
     async def _count_tokens(self) -> None:

@@ -1,4 +1,5 @@
-"""The admin API: config view and reload, request log, metrics, provider test; OAuth tokens in ccm.api.admin_oauth.
+"""The admin API: config view, status and reload, request log, metrics, provider test; OAuth tokens in
+ccm.api.admin_oauth.
 
 Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address): the
 config view masks secrets, but even provider names and request history are nobody else's business.
@@ -55,6 +56,11 @@ def register_admin(
     @app.get("/api/config/json")
     async def config_json() -> Response:
         return _json(config_view(holder.current))
+
+    @app.get("/api/status")
+    async def config_status() -> Response:
+        """The config in use and the reload state: a refused file shows here until a good one loads."""
+        return _json(holder.status())
 
     @app.post("/api/config/reload")
     async def config_reload() -> Response:

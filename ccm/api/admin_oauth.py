@@ -22,6 +22,7 @@ from ccm.auth.credentials import CredentialError
 from ccm.auth.oauth import flow, tokens
 from ccm.auth.oauth.callback import redirect_uri
 from ccm.auth.oauth.manager import TokenManager
+from ccm.auth.redact import redact
 from ccm.serve.state import ConfigHolder
 from config.schema import Config
 
@@ -115,7 +116,7 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
                 str(body.get("redirect_uri") or redirect_uri(flow.CALLBACK_PORTS[0])),
             )
         except flow.LoginError as exc:
-            return _error(400, "invalid_request_error", exc.message)
+            return _error(400, "invalid_request_error", redact(exc.message, code, verifier))
         await asyncio.to_thread(tokens.save, tid, token)
         manager().adopt(tid, token)
         fresh_start(name)
@@ -141,7 +142,9 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
             fresh_start(name)
         except CredentialError as exc:  # never 401 here: that status means "wrong router key" to our clients
             return _error(
-                502 if exc.transient else 400, "api_error" if exc.transient else "invalid_request_error", exc.message
+                502 if exc.transient else 400,
+                "api_error" if exc.transient else "invalid_request_error",
+                redact(exc.message),
             )
         return _json({"status": "refreshed", "token": tokens.view(tid, token)})
 

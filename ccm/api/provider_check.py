@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import Credential
+from ccm.auth.redact import redact
 from ccm.providers.base import RequestContext, UpstreamRequest
 from ccm.providers.registry import adapter_for
 from ccm.routing import Attempt
@@ -125,7 +126,12 @@ async def check_provider(
 
 
 def _reason(response: httpx.Response) -> str:
-    """The upstream's own error message where it sent one, else its body's start."""
+    """The upstream's own error message where it sent one, else its body's start; redacted (it may quote
+    the key it was sent)."""
+    return redact(_raw_reason(response))
+
+
+def _raw_reason(response: httpx.Response) -> str:
     try:
         data = orjson.loads(response.content)
     except orjson.JSONDecodeError:

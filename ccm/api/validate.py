@@ -45,6 +45,11 @@ def validate_messages_request(body: object, *, count_tokens: bool) -> str | None
         for i, tool in enumerate(tools):
             if not isinstance(tool, dict):
                 return f"tools.{i}: must be an object"
+            if not isinstance(tool.get("name"), str):
+                return f"tools.{i}.name: must be a string"
+    problem = _thinking(body.get("thinking"))
+    if problem:
+        return problem
     if "system" in body:
         return _system(body["system"])
     return None
@@ -79,6 +84,27 @@ def _content(content: object, where: str) -> str | None:
     for j, block in enumerate(content):
         if not _is_block(block):
             return f'{where}.{j}: must be a block (an object with a string "type")'
+        problem = _block(block, f"{where}.{j}")
+        if problem:
+            return problem
+    return None
+
+
+def _block(block: dict[str, Any], where: str) -> str | None:
+    """What a translator reads without looking twice: an image's source, a tool result's own blocks."""
+    kind = block["type"]
+    if kind == "image" and not isinstance(block.get("source"), dict):
+        return f"{where}.source: must be an object"
+    if kind == "tool_result" and isinstance(block.get("content"), list):
+        return _content(block["content"], f"{where}.content")
+    return None
+
+
+def _thinking(thinking: object) -> str | None:
+    if isinstance(thinking, dict) and "budget_tokens" in thinking:
+        budget = thinking["budget_tokens"]
+        if not isinstance(budget, int) or isinstance(budget, bool):
+            return "thinking.budget_tokens: must be an integer"
     return None
 
 

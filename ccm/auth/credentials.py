@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ccm.auth.redact import held
 from config import keycheck
 from config.schema import ProviderConfig
 
@@ -108,6 +109,15 @@ def passthrough(provider: ProviderConfig, client_headers: Mapping[str, str], rou
     return Credential("passthrough", forward=forward)
 
 
+def _forwarded_secrets(credential: Credential) -> list[str]:
+    """A passthrough client's own login, as it would be quoted back (without `Bearer `, each copy)."""
+    out: list[str] = []
+    for name in ("authorization", "x-api-key"):
+        for part in credential.forward.get(name, "").split(", "):
+            out.append(part[7:].strip() if part[:7].lower() == "bearer " else part.strip())
+    return out
+
+
 class Resolver:
     """Resolves the credential of every upstream call: dispatch, count_tokens and the provider check.
 
@@ -125,6 +135,18 @@ class Resolver:
         keys: Mapping[str, str | None],
         client_headers: Mapping[str, str],
         router_key: str | None = None,
+    ) -> Credential:
+        """The credential of one call; its secret is held for redaction (ccm.auth.redact) before any use."""
+        credential = await self._resolve(provider, keys, client_headers, router_key)
+        held.hold(credential.secret, *_forwarded_secrets(credential))
+        return credential
+
+    async def _resolve(
+        self,
+        provider: ProviderConfig,
+        keys: Mapping[str, str | None],
+        client_headers: Mapping[str, str],
+        router_key: str | None,
     ) -> Credential:
         auth = provider.auth_type
         if auth == "passthrough":

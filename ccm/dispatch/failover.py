@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import CredentialError, Resolver
+from ccm.auth.redact import redact
 from ccm.dispatch import window
 from ccm.dispatch.attempt import (
     REFUSALS,
@@ -166,6 +167,27 @@ class Dispatcher:
         return self._all_failed(call, failures, tries, skipped, retries, timed_out, settings, base_headers)
 
     async def _try(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
+        """One attempt, and the one door its failure text comes through: an upstream's error message, a
+        token endpoint's, a library's exception. It is redacted here (ccm.auth.redact), before anything
+        logs it, records it or hands it to the client."""
+        outcome = await self._attempt(call, attempt, remaining, number)
+        if not isinstance(outcome, Failure):
+            return outcome
+        outcome.outcome, outcome.detail = redact(outcome.outcome), redact(outcome.detail)
+        if outcome.own_credential:
+            outcome.hint = redact(outcome.hint) if outcome.hint else credential_hint(attempt.provider, outcome.status)
+        if outcome.status in REFUSALS:
+            _as_too_long(outcome, call, attempt)
+        if outcome.corrective == "pass":
+            return error_result(
+                outcome.status,
+                outcome.error_type,
+                outcome.detail,
+                {"x-ccm-provider": attempt.provider.name, "x-ccm-actual-model": attempt.actual_model},
+            )
+        return outcome
+
+    async def _attempt(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
         provider = attempt.provider
         try:
             credential = await self.credentials.resolve(
@@ -185,28 +207,18 @@ class Dispatcher:
                 hint=exc.message,
             )
         try:
-            outcome = await try_mapping(self.client, call, attempt, credential, remaining)
+            return await try_mapping(self.client, call, attempt, credential, remaining)
         except asyncio.CancelledError:
             call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
             raise
-        if isinstance(outcome, Failure) and outcome.own_credential and not outcome.hint:
-            outcome.hint = credential_hint(provider, outcome.status)
-        if isinstance(outcome, Failure) and outcome.status in REFUSALS:
-            _as_too_long(outcome, call, attempt)
-        if isinstance(outcome, Failure) and outcome.corrective == "pass":
-            return error_result(
-                outcome.status,
-                outcome.error_type,
-                outcome.detail,
-                {"x-ccm-provider": provider.name, "x-ccm-actual-model": attempt.actual_model},
-            )
-        return outcome
 
     async def _refresh(self, attempt: Attempt) -> None:
         try:
             await self.credentials.refresh(attempt.provider)
         except CredentialError as exc:
-            log.warning("provider '%s': the forced token refresh failed: %s", attempt.provider.name, exc.message)
+            log.warning(
+                "provider '%s': the forced token refresh failed: %s", attempt.provider.name, redact(exc.message)
+            )
 
     @staticmethod
     def _open_for(failure: Failure, settings: FailoverConfig) -> float | None:

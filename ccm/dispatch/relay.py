@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ccm.auth.redact import redact, redact_bytes
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.sse import encode
@@ -92,9 +93,7 @@ async def relay_stream(
     `rest`: upstream bytes already read but not yet translated (ccm.dispatch.attempt._window), fed before any read."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        yield b"".join(
-            frame.raw for frame in first
-        )  # one write: each yield is a send through ccm.serve.edge and Hypercorn
+        yield _out(first)  # one write: each yield is a send through ccm.serve.edge and Hypercorn
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
@@ -113,20 +112,20 @@ async def relay_stream(
                 frames = translator.feed(chunk)
                 if frames:  # the events of one upstream read go out as one write
                     saw_error = saw_error or any(frame.event == "error" for frame in frames)
-                    yield b"".join(frame.raw for frame in frames)
+                    yield _out(frames)
             if not saw_error and not translator.complete:
                 frames = translator.finish()
                 if frames:
                     saw_error = saw_error or any(frame.event == "error" for frame in frames)
-                    yield b"".join(frame.raw for frame in frames)
+                    yield _out(frames)
             if saw_error:
                 done.status, done.error = 502, "the upstream sent an error event mid-stream"
             elif not translator.complete:
                 done.status, done.error = 502, "upstream stream ended before message_stop"
                 yield error_frame("api_error", "the upstream stream ended before the answer was complete")
         except InvalidUpstream as exc:
-            done.status, done.error = 502, str(exc)
-            yield error_frame("api_error", f"the upstream sent an invalid event: {exc}")
+            done.status, done.error = 502, redact(str(exc))
+            yield error_frame("api_error", f"the upstream sent an invalid event: {done.error}")
         except httpx.TimeoutException:
             done.status, done.error = 504, "upstream went silent"
             yield error_frame("timeout_error", "the upstream went silent mid-stream")
@@ -135,7 +134,7 @@ async def relay_stream(
             yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
         except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
             log.exception("relaying %s/%s failed: a bug in ccm", done.provider, done.actual_model)
-            done.status, done.error, done.outcome = 502, f"{type(exc).__name__}: {exc}", "ccm_error"
+            done.status, done.error, done.outcome = 502, redact(f"{type(exc).__name__}: {exc}"), "ccm_error"
             yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             reads.cancel()
@@ -147,6 +146,11 @@ async def relay_stream(
         done.usage = translator.usage
         done.recorded = True
         record_soon(on_done, done)
+
+
+def _out(frames: list[Frame]) -> bytes:
+    """Frames as one write; an upstream's error event (which may quote a key) is redacted on its way."""
+    return b"".join(redact_bytes(frame.raw) if frame.event == "error" else frame.raw for frame in frames)
 
 
 def guarded(

@@ -6,6 +6,12 @@ rotated at 10 MiB, keeping 5 files (`requests.jsonl`, `.1` ... `.4`, oldest last
 them all. Lines carry no request or answer content and no error text (an upstream message may quote a
 key): counts, names, statuses and times only. The file is created 0600.
 
+A record is appended whole or not at all: a short write is completed, and a write that fails half-way
+(a full disk) is cut back to the last whole line, so a reader never meets half a record. On a full disk
+the records that did not fit are dropped and counted (`on_dropped`, the proxy's
+`ccm_request_log_dropped_total`), and the problem is logged once until writing works again; other
+errors (a missing folder, too many open files) keep the records in memory to try again.
+
     journal = Journal(paths.requests_path())
     journal.start()            # on the serving loop
     journal.append(record)     # cheap, any time
@@ -16,14 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ccm.observe.requestlog import RequestRecord
+from config.atomic import open_private
 
 log = logging.getLogger("ccm.observe.journal")
 
@@ -31,9 +40,22 @@ MAX_BYTES = 10 * 2**20
 FILES = 5
 FLUSH_INTERVAL = 0.5
 FLUSH_LINES = 256
+MAX_LINE = 64 * 1024
+"""Longer than any record: how far back a half line left by a crash is looked for."""
 MAX_BUFFER = 20_000
 """Lines kept while the disk refuses writes; beyond that the oldest are dropped (and the loss logged)."""
 _LEFT_OUT = ("error", "id")
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""Errors that will not pass by the next flush: the records are dropped (and counted), not kept."""
+
+
+class WriteFailed(Exception):
+    """`done` of the lines given were written whole before `error`; none of the rest was."""
+
+    def __init__(self, done: int, error: OSError) -> None:
+        super().__init__(str(error))
+        self.done = done
+        self.error = error
 
 
 def line(record: RequestRecord) -> bytes:
@@ -48,10 +70,18 @@ def files(path: Path) -> list[Path]:
 
 
 class Journal:
-    def __init__(self, path: Path, max_bytes: int = MAX_BYTES, keep: int = FILES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        max_bytes: int = MAX_BYTES,
+        keep: int = FILES,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.keep = keep
+        self.on_dropped = on_dropped
+        """Told how many records were lost each time some are (the proxy's dropped-records counter)."""
         self._buffer: list[bytes] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -64,9 +94,14 @@ class Journal:
         self._buffer.append(line(record))
         if len(self._buffer) > MAX_BUFFER:
             del self._buffer[: len(self._buffer) - MAX_BUFFER]
-            self._dropped += 1
+            self._drop(1)
         if len(self._buffer) >= FLUSH_LINES:
             self._wake.set()
+
+    def _drop(self, count: int) -> None:
+        self._dropped += count
+        if self.on_dropped is not None:
+            self.on_dropped(count)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -84,19 +119,30 @@ class Journal:
         lines, self._buffer = self._buffer, []
         try:
             await asyncio.to_thread(self.write, lines)
-        except OSError as exc:
-            if not self._failing:  # said once, not every half second while the disk stays full
-                log.warning("cannot write %s (%s); keeping records in memory to try again", self.path, exc)
-            self._failing = True
-            self._buffer[:0] = lines
-            del self._buffer[: max(0, len(self._buffer) - MAX_BUFFER)]
+        except WriteFailed as exc:
+            self._failed(lines[exc.done :], exc.error)
             return
         if self._failing:
             log.info("writing %s again", self.path)
             self._failing = False
         if self._dropped:
-            log.warning("the request journal dropped %d records it could not write", self._dropped)
+            log.warning("the request log dropped %d records it could not write", self._dropped)
             self._dropped = 0
+
+    def _failed(self, rest: list[bytes], error: OSError) -> None:
+        full = error.errno in _FULL
+        if not self._failing:  # said once, not every half second while the disk stays full
+            then = "dropping records until it has room" if full else "keeping records in memory to try again"
+            log.warning("cannot write %s (%s); %s", self.path, error, then)
+        self._failing = True
+        if full:
+            self._drop(len(rest))
+            return
+        self._buffer[:0] = rest
+        excess = max(0, len(self._buffer) - MAX_BUFFER)
+        if excess:
+            del self._buffer[:excess]
+            self._drop(excess)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -107,8 +153,21 @@ class Journal:
         await self.flush()
 
     def write(self, lines: list[bytes]) -> None:
-        """Append lines, rotating first whenever the next line would take the file past max_bytes."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """Append lines, rotating first whenever the next line would take the file past max_bytes.
+
+        Raises WriteFailed (how many lines were written whole, and the error) when the disk refuses."""
+        done = 0
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for count in self._batches(lines):
+                done += count
+        except WriteFailed as exc:
+            raise WriteFailed(done + exc.done, exc.error) from None
+        except OSError as exc:
+            raise WriteFailed(done, exc) from None
+
+    def _batches(self, lines: list[bytes]) -> Iterator[int]:
+        """Write the lines in batches that fit the current file; yields each batch's line count once written."""
         pending = list(lines)
         while pending:
             try:
@@ -124,11 +183,12 @@ class Journal:
             if not batch:
                 self.rotate()
                 continue
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
             try:
-                os.write(fd, b"".join(batch))
+                append_whole(fd, batch)
             finally:
                 os.close(fd)
+            yield len(batch)
             if pending:
                 self.rotate()
 
@@ -142,3 +202,24 @@ class Journal:
                 os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
         if self.path.exists():
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+
+
+def append_whole(fd: int, batch: list[bytes]) -> None:
+    """Append whole lines: a short write is completed; a failed one is cut back to its last whole line
+    (raising WriteFailed with the lines that made it). A half line a crash left at the end goes first."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end and os.pread(fd, 1, end - 1) != b"\n":
+        tail = os.pread(fd, min(end, 2 * MAX_LINE), max(0, end - 2 * MAX_LINE))
+        end -= len(tail) - (tail.rfind(b"\n") + 1)
+        os.ftruncate(fd, end)
+    data = memoryview(b"".join(batch))
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError as exc:
+        whole = bytes(data[:written]).rfind(b"\n") + 1
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end + whole)
+        done = bytes(data[:whole]).count(b"\n")
+        raise WriteFailed(done, exc) from None

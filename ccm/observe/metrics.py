@@ -135,6 +135,8 @@ class Metrics:
         self.cost: defaultdict[tuple[str, str], float] = defaultdict(float)  # provider, model
         self.count_tokens_calls: Counter[tuple[str, str, str]] = Counter()  # route, model, provider
         self.providers: defaultdict[str, _Provider] = defaultdict(_Provider)
+        self.request_log_dropped = 0
+        """Records requests.jsonl could not take (a full disk): ccm_request_log_dropped_total."""
 
     def model_label(self, route: str, routed_model: str) -> str:
         """A configured model's name, `explicit` for `provider,model`, else `other` (bounded cardinality)."""
@@ -178,6 +180,11 @@ class Metrics:
             if record.cost_usd:
                 self.cost[(provider, model)] += record.cost_usd
 
+    def dropped(self, count: int) -> None:
+        """The request log lost `count` records (ccm.observe.journal's on_dropped)."""
+        with self.lock:
+            self.request_log_dropped += count
+
     def count_tokens(self, route: str, routed_model: str, provider: str | None) -> None:
         """One count_tokens call (forwarded or estimated): not a request, no latency, no breaker."""
         with self.lock:
@@ -220,6 +227,7 @@ class Metrics:
                 "providers": providers,
                 "tokens": {kind: total_tokens[kind] for kind in TOKEN_KINDS},
                 "cost_usd": round(sum(self.cost.values()), 6),
+                "request_log": {"dropped": self.request_log_dropped},
             }
 
     def _provider_json(self, name: str, tokens: Counter[str], cost: float, circuits: Circuits) -> dict[str, Any]:

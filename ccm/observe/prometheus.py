@@ -65,6 +65,10 @@ class Collector:
             )
             for route_model_provider, n in sorted(m.count_tokens_calls.items()):
                 counts.add_metric(route_model_provider, n)
+            dropped = CounterMetricFamily(
+                "ccm_request_log_dropped", "Records requests.jsonl could not take (a full disk)."
+            )
+            dropped.add_metric((), m.request_log_dropped)
             names = sorted(set(m.providers) | set(self.circuits))
         circuit = GaugeMetricFamily(
             "ccm_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", labels=("provider",)
@@ -74,4 +78,4 @@ class Collector:
                 continue
             state = self.circuits.get(name, ("closed", None))[0]
             circuit.add_metric((name,), CIRCUIT_VALUES.get(state, 0))
-        yield from (requests, attempts, duration, ttft, tokens, cost, counts, circuit)
+        yield from (requests, attempts, duration, ttft, tokens, cost, counts, dropped, circuit)

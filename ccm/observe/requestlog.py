@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ccm.auth.redact import redact
+
 log = logging.getLogger("ccm.requests")
 
 
@@ -98,6 +100,8 @@ class RequestLog:
         return next(self._ids)
 
     def add(self, record: RequestRecord) -> None:
+        if record.error:  # every record passes here on its way to /api/requests, the feed, the journal, the log
+            record.error = redact(record.error)
         self._records.append(record)
         for sink in self.sinks:
             try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -69,7 +70,11 @@ def plain_parameters(provider: str, model: str) -> bool:
 
 
 def model_path(model: str) -> str:
-    return model.removeprefix("models/")
+    """The model as one percent-encoded path segment (`models/` as Google lists it dropped): a name holding
+    `/`, `?`, `#` or `..` must never reach another path of the host with the provider's credential. `@` stays
+    as it is: a path character with no delimiting role there, and Vertex's documented form of a version
+    (`claude-sonnet-4-5@20250929`)."""
+    return quote(model.removeprefix("models/"), safe="@")
 
 
 class GeminiAdapter:

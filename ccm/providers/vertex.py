@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -84,9 +85,9 @@ def is_claude(model: str) -> bool:
 
 
 def project_url(provider: ProviderConfig, publisher: str, model: str, action: str) -> str:
-    location = provider.location or "global"
+    location = quote(provider.location or "global", safe="")
     return (
-        f"{provider.effective_base_url}/projects/{provider.project_id}/locations/{location}"
+        f"{provider.effective_base_url}/projects/{quote(provider.project_id or '', safe='')}/locations/{location}"
         f"/publishers/{publisher}/models/{model_path(model)}:{action}"
     )
 

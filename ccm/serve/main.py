@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import logging.handlers
 import os
-import shutil
 import signal
 import socket
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ccm import __version__, pidfile
@@ -54,13 +51,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def setup_logging(level: str) -> None:
-    paths.ensure_home()
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_path(), maxBytes=10 * 2**20, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().handlers[:] = [handler]
+    from ccm.serve.logfile import open_log
     from ccm.serve.state import apply_log_level  # a reload applies server.log_level the same way
+
+    open_log()
 
     apply_log_level(level)
 
@@ -87,10 +81,9 @@ def serve(argv: list[str]) -> int:
     if not config_path.exists():
         if not args.create_config:
             return _fail(f"config file not found: {config_path} (run `ccm config init`)")
-        paths.ensure_home()
-        config_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(paths.__file__).with_name("default.toml"), config_path)
-        os.chmod(config_path, 0o600)
+        from config.atomic import atomic_write
+
+        atomic_write(config_path, paths.default_config_text(), backup=False)
 
     from ccm.serve.state import ConfigHolder  # after the cheap checks: imports httpx/keyring-backed secrets
 

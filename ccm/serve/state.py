@@ -1,24 +1,30 @@
 """The live config of a running proxy: an immutable snapshot, swapped whole on reload.
 
 A request takes `holder.current` once and keeps it, so requests in flight finish on the config they
-started with. The file is watched by polling its (mtime, size, inode): atomic renames are seen, and a
-change applies within the poll interval. An invalid file is refused and the old snapshot keeps serving.
+started with. The file is watched by polling (ccm.serve.watch: mtime, size, inode and a hash of the
+content): a new file renamed over the old one applies at once, a file changed in place only once it has
+stayed the same for a second (an editor still writing it is never read half-way). An invalid file is
+refused, the old snapshot keeps serving, and `status()` says so (GET /api/status, `ccm status`, the TUI).
 
     holder = ConfigHolder(path); holder.load()        # raises ConfigError / CcmError at start
     snap = holder.current                             # Snapshot(config, keys, router_key, generation, missing_keys)
     outcome = await holder.reload()                   # ReloadOutcome(ok, problems, restart_required)
+    holder.status()                                   # {"path", "loaded_at", "refused", "warnings"}
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ccm.auth import adc
+from ccm.auth.redact import held, redact
+from ccm.serve.watch import FileWatch
 from config import keycheck, secrets
 from config.errors import CcmError, ConfigError, Problem
 from config.load import load_config
@@ -58,12 +64,15 @@ class ReloadOutcome:
     restart_required: list[str] = field(default_factory=list)
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The last file the watcher or a reload refused, while the config before it keeps serving."""
+
+    path: str
+    error: str
+    """The first problem, as `ccm config validate` words it (file:line: key: message), secrets redacted."""
+    since: float
+    """When this file was first refused (a later edit that is still invalid keeps the time)."""
 
 
 def build_snapshot(config: Config, generation: int) -> Snapshot:
@@ -80,6 +89,7 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
                 hint=f"export {var}=... or remove server.api_key",
             )
     keys = keycheck.resolve_keys(config)
+    held.hold(router_key, *keys.values())  # redacted from any error text from now on (ccm.auth.redact)
     for provider in config.providers:
         if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
             problem = adc.check(provider)
@@ -105,8 +115,11 @@ class ConfigHolder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._snapshot: Snapshot | None = None
-        self._signature: tuple[int, int, int] | None = None
+        self.file = FileWatch(path)
         self._lock = asyncio.Lock()
+        self.loaded_at: float | None = None
+        self.refused: Refused | None = None
+        self.warnings: list[str] = []
         self.listeners: list[Callable[[Config, Config], None]] = []
         """Called with (old, new) after each accepted reload (e.g. to close changed providers' circuits)."""
         self._started: tuple[str, int] | None = None
@@ -119,33 +132,34 @@ class ConfigHolder:
 
     def load(self) -> Snapshot:
         """The first load, at start: errors are fatal here (and only here)."""
-        self._signature = _signature(self.path)
+        self.file.seen()
         result = load_config(self.path)
         for warning in result.warnings:
             log.warning("%s", warning)
         self._snapshot = build_snapshot(result.config, 1)
+        self._loaded([str(w) for w in result.warnings])
         _log_missing(self._snapshot, None)
         self._started = (result.config.server.host, result.config.server.port)
         return self._snapshot
 
     async def reload(self) -> ReloadOutcome:
         async with self._lock:
-            self._signature = _signature(self.path)
+            self.file.seen()
             try:
                 result = await asyncio.to_thread(load_config, self.path)
                 snapshot = await asyncio.to_thread(build_snapshot, result.config, self.current.generation + 1)
             except ConfigError as exc:
                 for problem in exc.problems:
                     log.error("config reload refused: %s", problem)
-                return ReloadOutcome(False, [str(p) for p in exc.problems])
+                return self._refuse([str(p) for p in exc.problems])
             except CcmError as exc:
                 log.error("config reload refused: %s", exc)
-                return ReloadOutcome(False, [str(Problem(exc.message, file=str(self.path)))])
+                return self._refuse([str(Problem(exc.message, file=str(self.path)))])
             except Exception as exc:  # anything else (a keyring backend's own error, a parser limit): refused too,
                 # so neither the admin API nor the watcher dies and the old config keeps serving
                 log.exception("config reload refused: %s", type(exc).__name__)
                 problem = Problem(f"cannot load config: {type(exc).__name__}: {exc}", file=str(self.path))
-                return ReloadOutcome(False, [str(problem)])
+                return self._refuse([str(problem)])
             for warning in result.warnings:
                 log.warning("%s", warning)
             old = self.current.config.server
@@ -157,6 +171,7 @@ class ConfigHolder:
             ]
             previous = self.current
             self._snapshot = snapshot
+            self._loaded([str(w) for w in result.warnings])
             _log_missing(snapshot, previous)
             for listener in self.listeners:
                 listener(previous.config, snapshot.config)
@@ -170,14 +185,32 @@ class ConfigHolder:
             )
             return ReloadOutcome(True, [], restart)
 
-    def changed(self) -> bool:
-        return _signature(self.path) != self._signature
+    def _loaded(self, warnings: list[str]) -> None:
+        self.loaded_at = time.time()
+        self.refused = None
+        self.warnings = [redact(w) for w in warnings]
 
-    async def watch(self, interval: float = 0.5) -> None:
-        """Poll the file and reload on change, forever (cancelled at shutdown)."""
+    def _refuse(self, problems: list[str]) -> ReloadOutcome:
+        first = redact(problems[0]) if problems else "invalid config"
+        since = self.refused.since if self.refused is not None else time.time()
+        self.refused = Refused(str(self.path), first, since)
+        return ReloadOutcome(False, problems)
+
+    def status(self) -> dict[str, Any]:
+        """GET /api/status: the file in use, when it was loaded, a refused reload (or null), its warnings."""
+        refused = self.refused
+        return {
+            "path": str(self.path),
+            "loaded_at": self.loaded_at,
+            "refused": None
+            if refused is None
+            else {"path": refused.path, "error": refused.error, "since": refused.since},
+            "warnings": list(self.warnings),
+        }
+
+    async def watch(self, interval: float = 0.25) -> None:
+        """Poll the file and reload once a change is whole (ccm.serve.watch), forever (cancelled at shutdown)."""
         while True:
             await asyncio.sleep(interval)
-            if self.changed():
-                if _signature(self.path) is None:
-                    continue  # mid-rename or deleted: keep serving, look again
+            if await asyncio.to_thread(self.file.ready):
                 await self.reload()

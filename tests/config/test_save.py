@@ -477,11 +477,18 @@ def test_failed_temp_write_never_truncates(
     assert _names(path.parent) == ["config.toml"]
 
 
-def test_save_keeps_the_mode_and_writes_new_files_0600(write_config: Callable[[str], Path]) -> None:
+def test_save_keeps_the_owners_mode_drops_the_others_and_writes_new_files_0600(
+    write_config: Callable[[str], Path],
+) -> None:
+    """A config may hold literal keys: a save never leaves it (or its .bak) readable by anyone else."""
     path = write_config(SMALL)
-    path.chmod(0o640)
+    path.chmod(0o644)
     ConfigDocument.load(path).save()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.with_name(path.name + ".bak").stat().st_mode) == 0o600
+    path.chmod(0o400)
+    ConfigDocument.load(path).save()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
     new = path.parent / "new.toml"
     ConfigDocument(SMALL).save(new)
     assert stat.S_IMODE(new.stat().st_mode) == 0o600

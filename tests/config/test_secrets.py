@@ -151,7 +151,7 @@ def test_fallback_rewrites_atomically(tmp_path: Path) -> None:
     files.set("b", "2")
     assert path.stat().st_ino != inode  # a new file renamed over the old one, never rewritten in place
     assert _mode(path) == 0o600
-    assert sorted(p.name for p in path.parent.iterdir()) == ["secrets.json"]  # no temp file left
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secrets.json", "secrets.json.lock"]  # no temp file left
 
 
 def test_failed_rewrite_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,7 +168,7 @@ def test_failed_rewrite_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.
         files.set("b", "2")
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["secrets.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secrets.json", "secrets.json.lock"]
 
 
 def test_unreadable_file_is_an_error_and_is_never_overwritten(tmp_path: Path) -> None:

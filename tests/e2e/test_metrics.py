@@ -157,7 +157,14 @@ def test_api_metrics_counts_the_scripted_mix_exactly(mix: tuple[InProcessProxy, 
     assert m["tokens"]["input"] == 47
     assert {pa["circuit"], pb["circuit"], po["circuit"]} == {"closed"}
     assert pa["latency_ms"]["p50"] is not None and pa["ttft_ms"]["p50"] is not None
-    assert set(m) == {"started_at", "requests", "providers", "tokens", "cost_usd"}  # count_tokens: /metrics only
+    assert set(m) == {
+        "started_at",
+        "requests",
+        "providers",
+        "tokens",
+        "cost_usd",
+        "request_log",
+    }  # count_tokens: /metrics only
     assert m["started_at"] <= time.time()
 
 

@@ -153,3 +153,27 @@ def test_a_lost_prompt_is_a_400_not_an_empty_openai_request(served: tuple[InProc
     }
     response = httpx.post(proxy.url + "/v1/messages", json=good, trust_env=False)
     assert response.status_code == 200 and response.headers["x-ccm-route"]
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"thinking": {"type": "enabled", "budget_tokens": "x"}}, "thinking.budget_tokens: must be an integer"),
+        ({"tools": [{"name": 5, "input_schema": {}}]}, "tools.0.name: must be a string"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image", "source": 5}]}]},
+            "messages.0.content.0.source: must be an object",
+        ),
+    ],
+)
+@pytest.mark.parametrize("model", ["m", "o"])
+def test_a_wrong_budget_tool_name_or_image_source_is_a_400_naming_it(
+    served: tuple[InProcessProxy, FakeUpstream], over: dict[str, Any], message: str, model: str
+) -> None:
+    proxy, up = served
+    before = len(up.received)
+    body = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "q"}], **over}
+    response = httpx.post(proxy.url + "/v1/messages", json=body, trust_env=False)
+    assert response.status_code == 400
+    assert response.json()["error"] == {"type": "invalid_request_error", "message": message}
+    assert len(up.received) == before

@@ -271,3 +271,33 @@ async def test_router_key_is_sent_to_the_admin_api(
         assert await send(proxy.url) == 401  # without the key Claude Code is refused
         assert await send(proxy.url, key="router-secret-0123456789") == 200
         await wait_for(pilot, lambda: len(app.requests) == 1)  # the TUI's feed (with the key) saw it
+
+
+async def test_overview_names_a_refused_reload_and_the_config_warnings(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    """A hand edit the proxy refused is on the Overview (the file, its first error, since when) until a
+    good file loads; the config's warnings are listed beside it (GET /api/status)."""
+    import os
+
+    config = proxied_config(isolated_env / "config.toml", upstream.url, "prot = 1\n")
+    proxy_in_thread(config)
+    app = make_app(config, poll_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "prot" in text_of(app, "#reload-state"))
+        assert "reload refused" not in text_of(app, "#reload-state")
+        good = config.read_text()
+        broken = config.with_name("broken.toml")
+        broken.write_text(good.replace('name = "deep"', 'name = "deep"\nweight = [1,'))
+        os.replace(broken, config)
+        await wait_for(pilot, lambda: "reload refused" in text_of(app, "#reload-state"))
+        shown = text_of(app, "#reload-state")
+        assert "config.toml" in shown and "since" in shown
+        fixed = config.with_name("fixed.toml")
+        fixed.write_text(good.replace("prot = 1\n", ""))
+        os.replace(fixed, config)
+        await wait_for(pilot, lambda: not app.query_one("#reload-state").display)

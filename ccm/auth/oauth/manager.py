@@ -24,6 +24,7 @@ import httpx
 from ccm.auth.credentials import Credential, CredentialError
 from ccm.auth.oauth import flow, tokens
 from ccm.auth.oauth.tokens import REFRESH_MARGIN_S, Token
+from ccm.auth.redact import held
 from config.errors import SecretError
 from config.schema import ProviderConfig
 
@@ -57,6 +58,7 @@ class TokenManager:
         if token is None:
             self._tokens.pop(tid, None)
             raise CredentialError(f"provider '{label}' has no ChatGPT login: {login_hint(label)}", status=401)
+        held.hold(token.access, token.refresh)  # the issuer may quote them back in an error
         return token
 
     def _fresh(self, token: Token) -> bool:
@@ -127,6 +129,7 @@ class TokenManager:
                 f"could not refresh the ChatGPT login of '{label}': {exc.message}", status=502, transient=True
             ) from None
         new = stored.with_answer(answer, self.clock())
+        held.hold(new.access, new.refresh)
         try:
             await asyncio.to_thread(tokens.save, tid, new)
         except (SecretError, OSError):  # already rotated at the issuer: serve it, and say it was not kept
@@ -150,6 +153,7 @@ class TokenManager:
     def adopt(self, tid: str, token: Token) -> None:
         """A token just obtained in this process (admin exchange): cache it as it is."""
         self.drop(tid)
+        held.hold(token.access, token.refresh)
         self._tokens[tid] = token
 
 

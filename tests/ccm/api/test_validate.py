@@ -64,6 +64,41 @@ DROP = object()
         (ok(stream=None), "stream: must be true or false"),
         (ok(tools={}), "tools: must be a list of tools"),
         (ok(tools=[{"name": "a"}, "b"]), "tools.1: must be an object"),
+        (ok(thinking={"type": "enabled", "budget_tokens": "x"}), "thinking.budget_tokens: must be an integer"),
+        (ok(thinking={"type": "enabled", "budget_tokens": 1.5}), "thinking.budget_tokens: must be an integer"),
+        (ok(thinking={"type": "enabled", "budget_tokens": True}), "thinking.budget_tokens: must be an integer"),
+        (ok(tools=[{"name": "a"}, {"name": 5}]), "tools.1.name: must be a string"),
+        (ok(tools=[{"input_schema": {}}]), "tools.0.name: must be a string"),
+        (
+            ok(messages=[{"role": "user", "content": [{"type": "image", "source": 5}]}]),
+            "messages.0.content.0.source: must be an object",
+        ),
+        (
+            ok(messages=[{"role": "user", "content": [{"type": "image"}]}]),
+            "messages.0.content.0.source: must be an object",
+        ),
+        (
+            ok(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "see"},
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": "t1",
+                                "content": [{"type": "text", "text": "x"}, {"type": "image", "source": "5"}],
+                            },
+                        ],
+                    }
+                ]
+            ),
+            "messages.0.content.1.content.1.source: must be an object",
+        ),
+        (
+            ok(messages=[{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [5]}]}]),
+            'messages.0.content.0.content.0: must be a block (an object with a string "type")',
+        ),
         (ok(system=3), "system: must be a string or a list of text blocks"),
         (ok(system=[{"type": "image"}]), 'system.0: must be a text block ({"type": "text", "text": "..."})'),
         (ok(system=[{"type": "text"}]), 'system.0: must be a text block ({"type": "text", "text": "..."})'),
@@ -83,6 +118,19 @@ def test_each_problem_names_its_field(body: object, problem: str) -> None:
         ok(system=[{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}]),
         ok(unknown_field={"anything": [1, 2]}, metadata=None, thinking={"type": "enabled"}),
         ok(max_tokens=0),  # Anthropic's prompt-cache pre-warm
+        ok(thinking={"type": "enabled", "budget_tokens": 1024}, tools=[{"name": "t", "input_schema": {}}]),
+        ok(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}},
+                        {"type": "tool_result", "tool_use_id": "t", "content": "plain text"},
+                        {"type": "tool_result", "tool_use_id": "u", "content": [{"type": "image", "source": {}}]},
+                    ],
+                }
+            ]
+        ),
     ],
 )
 def test_valid_requests_and_unknown_fields_pass(body: object) -> None:

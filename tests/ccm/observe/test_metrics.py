@@ -122,7 +122,14 @@ def test_scripted_mix_gives_exact_json_counters() -> None:
     assert snap["providers"]["idle"]["requests"] == 0  # a configured provider with no traffic is listed
     assert snap["tokens"] == {"input": 16, "output": 22, "cache_read": 30, "cache_write": 40}
     assert snap["cost_usd"] == 0.5
-    assert set(snap) == {"started_at", "requests", "providers", "tokens", "cost_usd"}  # DESIGN's shape, exactly
+    assert set(snap) == {
+        "started_at",
+        "requests",
+        "providers",
+        "tokens",
+        "cost_usd",
+        "request_log",
+    }  # DESIGN's shape, exactly
     # Latency: only answered requests (1 and 5 for zai: 200 ms and 100 ms), quantiles from buckets.
     assert zai["latency_ms"]["p50"] is not None and 75 <= zai["latency_ms"]["p50"] <= 200
     assert snap["providers"]["openrouter"]["ttft_ms"] == {"p50": None, "p95": None, "p99": None}
@@ -150,6 +157,7 @@ def test_prometheus_text_parses_with_design_names_and_labels() -> None:
         "ccm_tokens",
         "ccm_cost_usd",
         "ccm_count_tokens",
+        "ccm_request_log_dropped",
         "ccm_circuit_state",
     }
     requests = samples(fams, "ccm_requests", "_total")

@@ -159,3 +159,20 @@ def json_keys(raw: str) -> list[str]:
     import json
 
     return list(json.loads(raw))
+
+
+async def test_a_refresh_error_quoting_the_tokens_reaches_no_one(
+    auth: FakeAuth, manager: TokenManager, chatgpt: ProviderConfig
+) -> None:
+    """The issuer's error text may quote the refresh token it refused: the manager holds both tokens for
+    redaction (ccm.auth.redact) before it sends one, so the dispatcher's error and the log show neither."""
+    from ccm.auth.redact import redact
+
+    token = stored(auth, 60)
+    echo = f"refresh token {token.refresh} (for access {token.access}) is not valid here"
+    auth.refresh_error = (503, {"error": {"code": "server_error", "message": echo}})
+    with pytest.raises(CredentialError) as caught:
+        await manager.credential(chatgpt)
+    assert token.refresh in caught.value.message  # the raw text, as the issuer sent it
+    clean = redact(caught.value.message)
+    assert token.refresh not in clean and token.access not in clean and "[redacted]" in clean
