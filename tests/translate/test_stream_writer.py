@@ -163,7 +163,7 @@ calls = st.one_of(
     st.tuples(st.just("text"), st.text(max_size=5), keys),
     st.tuples(st.just("thinking"), st.text(max_size=5), keys),
     st.tuples(st.just("close")),
-    st.tuples(st.just("tool_use"), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)),
+    st.tuples(st.just("tool_use"), st.dictionaries(st.text(max_size=3), st.integers(-(2**53), 2**53), max_size=2)),
     st.tuples(st.just("signature_only"), st.text(max_size=5)),
     st.tuples(st.just("end"), st.sampled_from(["end_turn", "tool_use", "max_tokens"])),
     st.tuples(st.just("error"), st.text(max_size=5)),
