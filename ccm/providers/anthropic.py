@@ -23,6 +23,7 @@ from ccm.providers.base import (
     Usage,
     error_type_for,
 )
+from ccm.providers.translated import is_sse
 from ccm.sse import SSEEvent, SSEParser, encode
 from ccm.translate.anthropic_events import events_from_message, message_from_events
 from config.catalog import FORWARD_QUERY_TYPES
@@ -95,7 +96,7 @@ class AnthropicAdapter:
         return UpstreamError(status, error_type, message or f"HTTP {status}", headers.get("retry-after"))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        if "event-stream" in content_type or content.lstrip().startswith((b"event:", b"data:")):
+        if is_sse(content, content_type):
             return _message_from_stream(content, _wrap_for(ctx), ctx.requested_model)  # streamed unasked
         try:
             data = orjson.loads(content)
