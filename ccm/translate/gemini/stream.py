@@ -25,13 +25,14 @@ from typing import Any
 
 import orjson
 
+from ccm.translate.answer_parts import new_message_id, sources_list
 from ccm.translate.anthropic import InvalidUpstream, error_type_for
 from ccm.translate.anthropic_events import Event
 from ccm.translate.gemini.response import anthropic_usage, stop_reason, usage_metadata
 from ccm.translate.gemini.signature import detail, plain_tool_id, signed_tool_id
-from ccm.translate.openai.response import estimate_output_tokens, new_message_id
 from ccm.translate.signature import sign_thinking
 from ccm.translate.stream_writer import AnthropicStreamWriter
+from ccm.translate.usage import estimate_output_tokens
 
 
 class GeminiStream:
@@ -222,9 +223,8 @@ class GeminiStream:
     def _end(self) -> list[Event]:
         events: list[Event] = []
         if self._sources:
-            lines = "\n".join(f"- [{title}]({uri})" for uri, title in self._sources.items())
             events += self._switch("text")
-            text = f"\n\nSources:\n{lines}"
+            text = sources_list((title, uri) for uri, title in self._sources.items())
             self._text_chars += len(text)
             events += self.writer.text(text)
             self._sources = {}

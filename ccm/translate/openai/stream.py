@@ -15,7 +15,7 @@ The events' order is the shared writer's (ccm.translate.stream_writer); what thi
   one input_json_delta of repaired JSON, so Claude Code never parses a broken fragment.
 - An `error` object before any chunk: one `error` event (the dispatcher fails over); after: `error`
   event and nothing more. So is an event that is not JSON after the first chunk.
-- A cut is never an answer (DESIGN.md): the stream is over only at a `finish_reason`, or at `[DONE]`
+- A cut is never an answer: the stream is over only at a `finish_reason`, or at `[DONE]`
   when every tool call's arguments parse. `close()` after anything else returns [] and `finished` stays
   False, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
   answers only.
@@ -29,22 +29,21 @@ from typing import Any
 
 import orjson
 
+from ccm.translate.answer_parts import new_message_id, tool_use_block
 from ccm.translate.anthropic import InvalidUpstream, error_type_for
 from ccm.translate.anthropic_events import Event
 from ccm.translate.openai.response import (
     NotACompletion,
     anthropic_usage,
     details_text,
-    estimate_output_tokens,
-    new_message_id,
     sources_text,
     stop_reason,
     to_anthropic_message,
-    tool_use_block,
 )
 from ccm.translate.signature import sign_thinking
 from ccm.translate.stream_writer import AnthropicStreamWriter
 from ccm.translate.think_tags import ThinkTagSplitter
+from ccm.translate.usage import estimate_output_tokens
 
 
 @dataclass(slots=True)

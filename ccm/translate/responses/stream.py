@@ -25,14 +25,13 @@ from typing import Any
 
 import orjson
 
+from ccm.translate.answer_parts import new_message_id
 from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.anthropic_events import Event
-from ccm.translate.openai.response import new_message_id
 from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.responses.response import (
     NotAResponse,
     anthropic_usage,
-    estimate_output_tokens,
     message_sources,
     message_text,
     reasoning_text,
@@ -43,6 +42,7 @@ from ccm.translate.responses.response import (
 )
 from ccm.translate.signature import sign_thinking
 from ccm.translate.stream_writer import AnthropicStreamWriter
+from ccm.translate.usage import estimate_output_tokens
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
 _TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
