@@ -27,7 +27,7 @@ from ccm.routing import estimate_tokens
 from ccm.translate.openai.errors import classify as classify_error
 from ccm.translate.openai.errors import error_message, retry_after
 from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
-from ccm.translate.openai.response import NotACompletion, to_anthropic_message
+from ccm.translate.openai.response import to_anthropic_message
 from ccm.translate.openai.stream import OpenAIStream, upstream_error
 from ccm.translate.profile import profile_for
 
@@ -86,15 +86,12 @@ class OpenAIAdapter:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
         if isinstance(data, dict) and data.get("error") and not data.get("choices"):
             raise InvalidUpstream(upstream_error(data["error"])["message"])
-        try:
-            return to_anthropic_message(
-                data,
-                model=ctx.requested_model or ctx.attempt.actual_model,
-                tool_names=state.get("tool_names"),
-                input_estimate=state.get("input_estimate", 0),
-            )
-        except NotACompletion as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        return to_anthropic_message(
+            data,
+            model=ctx.requested_model or ctx.attempt.actual_model,
+            tool_names=state.get("tool_names"),
+            input_estimate=state.get("input_estimate", 0),
+        )
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
         state = _state(ctx)

@@ -22,7 +22,7 @@ from ccm.routing import estimate_tokens
 from ccm.translate.responses.errors import parse_error
 from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.responses.request import to_responses_request
-from ccm.translate.responses.response import NotAResponse, to_anthropic_message
+from ccm.translate.responses.response import to_anthropic_message
 from ccm.translate.responses.stream import ResponsesStream
 
 WIRE = "responses"
@@ -95,16 +95,13 @@ class ResponsesAdapter:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
-        try:
-            return to_anthropic_message(
-                data,
-                model=ctx.requested_model or ctx.attempt.actual_model,
-                origin=origin_of(ctx),
-                tool_names=state.get("tool_names"),
-                input_estimate=state.get("input_estimate", 0),
-            )
-        except NotAResponse as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        return to_anthropic_message(
+            data,
+            model=ctx.requested_model or ctx.attempt.actual_model,
+            origin=origin_of(ctx),
+            tool_names=state.get("tool_names"),
+            input_estimate=state.get("input_estimate", 0),
+        )
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
         state = _state(ctx)

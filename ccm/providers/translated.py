@@ -22,6 +22,7 @@ import orjson
 from ccm.sse import SSEParser, encode
 from ccm.translate.anthropic import Frame, InvalidUpstream, Usage
 from ccm.translate.anthropic_events import message_from_events
+from ccm.translate.stream_writer import AnthropicStreamWriter
 
 Event = dict[str, Any]
 _PING: Event = {"type": "ping"}
@@ -41,15 +42,10 @@ def is_sse(content: bytes, content_type: str) -> bool:
 class WireStream(Protocol):
     """One wire's pure stream translator, as the wrapper drives it."""
 
-    input_estimate: int
+    writer: AnthropicStreamWriter
+    """What it wrote so far: started, finished."""
     ends_with: str
     """What tells this wire's answer ended (for the message of a cut answer)."""
-
-    @property
-    def started(self) -> bool: ...
-
-    @property
-    def finished(self) -> bool: ...
 
     def sse(self, name: str, data: str) -> list[Event]:
         """One SSE event (raise InvalidUpstream for one that is not this wire's)."""
@@ -74,12 +70,13 @@ class TranslatedStream:
 
     def __init__(self, wire: WireStream, content_type: str, *, busy_ping_s: float | None = None) -> None:
         self._wire = wire
+        self._writer = wire.writer
         self._parser = SSEParser()
         self._json: bytearray | None = bytearray() if "json" in content_type.lower() else None
         self._replayed = False
         self._busy_ping_s = busy_ping_s
         self._last_frame = time.monotonic()
-        self.usage = Usage(input_tokens=wire.input_estimate)
+        self.usage = Usage(input_tokens=wire.writer.input_estimate)
         self.complete = False
 
     @property
@@ -92,13 +89,13 @@ class TranslatedStream:
             return self._whole(final=False)
         events: list[Event] = []
         for sse in self._parser.feed(chunk):
-            if not self._wire.finished:
+            if not self._writer.finished:
                 events += self._wire.sse(sse.event, sse.data)
         if self._busy_ping_s is not None:
             now = time.monotonic()
             if events:
                 self._last_frame = now
-            elif self._wire.started and not self._wire.finished and now - self._last_frame >= self._busy_ping_s:
+            elif self._writer.started and not self._writer.finished and now - self._last_frame >= self._busy_ping_s:
                 self._last_frame = now
                 events = [_PING]
         return self._frames(events)
@@ -109,7 +106,7 @@ class TranslatedStream:
         events: list[Event] = []
         try:
             for sse in self._parser.flush():
-                if not self._wire.finished:
+                if not self._writer.finished:
                     events += self._wire.sse(sse.event, sse.data)
         except InvalidUpstream:
             return self._frames(events)  # the unterminated tail of a cut stream: never a clean end
@@ -117,7 +114,7 @@ class TranslatedStream:
 
     def _whole(self, *, final: bool) -> list[Frame]:
         assert self._json is not None
-        if self._replayed or self._wire.finished:
+        if self._replayed or self._writer.finished:
             return []
         body = bytes(self._json)
         if looks_like_sse(body):  # mislabelled SSE: parsed as such from here on

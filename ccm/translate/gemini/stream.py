@@ -65,18 +65,6 @@ class GeminiStream:
         self._text_chars = 0
         self._sources: dict[str, str] = {}
 
-    @property
-    def started(self) -> bool:
-        return self.writer.started
-
-    @property
-    def finished(self) -> bool:
-        return self.writer.finished
-
-    @property
-    def stop_reason(self) -> str | None:
-        return self.writer.stop_reason
-
     def sse(self, name: str, data: str) -> list[Event]:
         if not data.strip():
             return []
@@ -95,7 +83,7 @@ class GeminiStream:
         return events
 
     def response(self, data: Any) -> list[Event]:
-        if self.finished:
+        if self.writer.finished:
             return []
         if isinstance(data, Mapping) and isinstance(data.get("response"), Mapping) and "candidates" not in data:
             data = data["response"]  # the Code Assist / some gateways' wrapper
@@ -106,7 +94,7 @@ class GeminiStream:
         if not isinstance(data, Mapping) or not any(
             k in data for k in ("candidates", "usageMetadata", "usage_metadata", "promptFeedback")
         ):
-            if not self.started:
+            if not self.writer.started:
                 raise InvalidUpstream("Gemini's answer is not a GenerateContentResponse")
             return []
         events = self.writer.start()
@@ -137,7 +125,7 @@ class GeminiStream:
 
     def close(self) -> list[Event]:
         """The end when Gemini said it ended; [] for a cut stream."""
-        if self.finished or self._finish is None:
+        if self.writer.finished or self._finish is None:
             return []
         return self._end()
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccm.translate.answer_parts import new_message_id, sources_list, tool_use_block
+from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.signature import sign_thinking
 from ccm.translate.think_tags import split_think_tags
 from ccm.translate.usage import count, counts, estimate_output_tokens
@@ -30,8 +31,9 @@ STOP_REASONS = {
 }
 
 
-class NotACompletion(ValueError):
-    """The upstream's 2xx body is not a chat completion (nor a chunk, in a stream)."""
+class NotACompletion(InvalidUpstream, ValueError):
+    """The upstream's 2xx body is not a chat completion (nor a chunk, in a stream): another provider should
+    answer."""
 
 
 def stop_reason(finish_reason: Any, *, has_tool_use: bool) -> str:

@@ -16,8 +16,8 @@ The events' order is the shared writer's (ccm.translate.stream_writer); what thi
 - An `error` object before any chunk: one `error` event (the dispatcher fails over); after: `error`
   event and nothing more. So is an event that is not JSON after the first chunk.
 - A cut is never an answer: the stream is over only at a `finish_reason`, or at `[DONE]`
-  when every tool call's arguments parse. `close()` after anything else returns [] and `finished` stays
-  False, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
+  when every tool call's arguments parse. `close()` after anything else returns [] and the answer stays
+  unfinished, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
   answers only.
 """
 
@@ -81,65 +81,46 @@ class OpenAIStream:
         self._splitter = ThinkTagSplitter()
         self._tool_chars = 0
 
-    @property
-    def started(self) -> bool:
-        return self.writer.started
-
-    @property
-    def finished(self) -> bool:
-        """message_stop (or a terminal error) was emitted: nothing more follows."""
-        return self.writer.finished
-
-    @property
-    def stop_reason(self) -> str | None:
-        return self.writer.stop_reason
-
     # -- input ----------------------------------------------------------------------------------------
 
     def sse(self, name: str, data: str) -> list[Event]:
         """One SSE event. InvalidUpstream when the first one is not a chunk (or [DONE] comes first)."""
         if data.strip() == "[DONE]":
-            if not self.started:
+            if not self.writer.started:
                 raise InvalidUpstream("the upstream's stream ended before any answer ([DONE] first)")
             return self.done()
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
-            if not self.started:
+            if not self.writer.started:
                 raise InvalidUpstream(f"the upstream's first event is not JSON: {data[:200]!r}") from None
             return self.error("the upstream sent an invalid JSON event mid-stream")
         if name == "error" and isinstance(parsed, dict) and "error" not in parsed:
             parsed = {"error": parsed}
-        try:
-            return self.chunk(parsed)
-        except NotACompletion as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        return self.chunk(parsed)
 
     def whole(self, data: Any) -> list[Event]:
         """A whole chat.completion (an answer to a streaming request in one JSON body) as the events."""
         if isinstance(data, dict) and data.get("error") and not data.get("choices"):
             return self._error(data["error"])
-        try:
-            message = to_anthropic_message(
-                data,
-                model=self.model,
-                message_id=self.message_id,
-                tool_names=self.tool_names,
-                input_estimate=self.input_estimate,
-            )
-        except NotACompletion as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        message = to_anthropic_message(
+            data,
+            model=self.model,
+            message_id=self.message_id,
+            tool_names=self.tool_names,
+            input_estimate=self.input_estimate,
+        )
         self.usage = message["usage"]
         return self.writer.message(message)
 
     def chunk(self, data: Any) -> list[Event]:
         """One parsed `data:` payload. NotACompletion when the first one is not a chunk at all."""
-        if self.finished:
+        if self.writer.finished:
             return []
         if isinstance(data, Mapping) and data.get("error") and not _choices(data):
             return self._error(data["error"])
         if not isinstance(data, Mapping) or not isinstance(data.get("choices", []), list) or not _is_chunk(data):
-            if not self.started:
+            if not self.writer.started:
                 raise NotACompletion("the upstream's first event is not a chat completion chunk")
             return []  # a stray keep-alive or vendor event mid-stream
         events = self.writer.start()
@@ -162,7 +143,7 @@ class OpenAIStream:
 
     def done(self) -> list[Event]:
         """`data: [DONE]`: the answer is over, unless a tool call's arguments were cut off before it."""
-        if self.finished:
+        if self.writer.finished:
             return []
         if self._finish_reason is None and any(_cut(call) for call in self._tools.values()):
             return []  # a server that says [DONE] after a cut connection: still a cut
@@ -171,7 +152,7 @@ class OpenAIStream:
     def close(self) -> list[Event]:
         """The upstream closed the stream: the end when it had said so (a finish_reason, its usage may
         never come); [] otherwise, and the caller reports a cut stream."""
-        if self.finished or not self.started or self._finish_reason is None:
+        if self.writer.finished or not self.writer.started or self._finish_reason is None:
             return []
         return self._end()
 

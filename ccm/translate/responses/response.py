@@ -16,6 +16,7 @@ from typing import Any
 
 from ccm.translate import answer_parts
 from ccm.translate.answer_parts import new_message_id, sources_list
+from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.openai.errors import classify
 from ccm.translate.responses.errors import usage_reset
 from ccm.translate.responses.input import ReasoningOrigin
@@ -23,8 +24,8 @@ from ccm.translate.signature import sign_thinking
 from ccm.translate.usage import count, counts, estimate_output_tokens
 
 
-class NotAResponse(ValueError):
-    """The upstream's answer is not a usable Responses answer (or it failed)."""
+class NotAResponse(InvalidUpstream, ValueError):
+    """The upstream's answer is not a usable Responses answer (or it failed): another provider should answer."""
 
 
 #: Error codes in `response.failed` / `error` events and error bodies, by the Anthropic type they mean.

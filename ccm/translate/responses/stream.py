@@ -3,7 +3,7 @@
     stream = ResponsesStream(model="claude-opus-5-5", origin=ReasoningOrigin("chatgpt", "gpt-5.5"))
     events = stream.sse(name, data)   # one SSE event; InvalidUpstream when it is not a Responses event
     events = stream.event(parsed)     # the same for a parsed payload (NotAResponse)
-    stream.complete                   # True once response.completed / response.incomplete was translated
+    stream.writer.complete            # True once response.completed / response.incomplete was translated
 
 The events' order is the shared writer's (ccm.translate.stream_writer); what this wire adds:
 - nothing before the first content (a thinking, text or tool_use block) or a terminal event: the events
@@ -93,19 +93,6 @@ class ResponsesStream:
         self._tools = 0
         self._tool_chars = 0
 
-    @property
-    def started(self) -> bool:
-        return self.writer.started
-
-    @property
-    def finished(self) -> bool:
-        """A terminal event (or an error) was translated: nothing more follows."""
-        return self.writer.finished
-
-    @property
-    def complete(self) -> bool:
-        return self.writer.complete
-
     # -- input ----------------------------------------------------------------------------------------
 
     def sse(self, name: str, data: str) -> list[Event]:
@@ -113,30 +100,24 @@ class ResponsesStream:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise InvalidUpstream(f"the upstream sent an event that is not JSON: {data[:200]!r}") from None
-        try:
-            return self.event(parsed)
-        except NotAResponse as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        return self.event(parsed)
 
     def whole(self, data: Any) -> list[Event]:
         """A whole `response` object (a JSON body to a streaming request) as the events."""
         if isinstance(data, dict) and data.get("error") and not data.get("output"):
             return self._error(data["error"])
-        try:
-            message = to_anthropic_message(
-                data,
-                model=self.model,
-                origin=self.origin,
-                message_id=self.message_id,
-                tool_names=self.tool_names,
-                input_estimate=self.input_estimate,
-            )
-        except NotAResponse as exc:
-            raise InvalidUpstream(str(exc)) from exc
+        message = to_anthropic_message(
+            data,
+            model=self.model,
+            origin=self.origin,
+            message_id=self.message_id,
+            tool_names=self.tool_names,
+            input_estimate=self.input_estimate,
+        )
         return self.writer.message(message)
 
     def event(self, data: Any) -> list[Event]:
-        if self.finished:
+        if self.writer.finished:
             return []
         if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
             raise NotAResponse(f"not a Responses stream event: {orjson.dumps(data).decode()[:200]}")
