@@ -35,6 +35,13 @@ def plain_text(content: Any) -> str:
     )
 
 
+def roles(messages: Any) -> Iterator[tuple[Any, Any]]:
+    """(role, content) of each message, in order; anything that is not a message is passed over."""
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict):
+            yield message.get("role"), message.get("content")
+
+
 def system_text(system: Any) -> str:
     """The top-level system prompt as one string, without Claude Code's per-request billing block."""
     if isinstance(system, list):

@@ -1,7 +1,7 @@
 """The one writer of Anthropic stream events that every translated wire (Chat Completions, Responses,
 Gemini) uses: a translator maps its upstream's events onto these calls and never builds an event itself.
 
-    writer = AnthropicStreamWriter(model="claude-opus-5-5", message_id="msg_...", input_estimate=120)
+    writer = AnthropicStreamWriter(model="claude-opus-5-5", input_estimate=120)
     writer.thinking("Let me see")     # message_start, then a thinking block and its delta
     writer.text("Hello")              # the thinking block closes (signed), a text block opens
     writer.tool_use(block)            # the text block closes; one whole tool_use block
@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from ccm.translate.answer_parts import new_message_id
 from ccm.translate.anthropic_events import events_from_message
 from ccm.translate.signature import sign_thinking
 
@@ -42,9 +43,11 @@ def _sign_text(text: str, key: Any) -> str:
 class AnthropicStreamWriter:
     """Anthropic stream events for one answer, in an order that is always valid (see the module)."""
 
-    def __init__(self, *, model: str, message_id: str, input_estimate: int = 0, sign: Signer | None = None) -> None:
+    def __init__(
+        self, *, model: str, message_id: str | None = None, input_estimate: int = 0, sign: Signer | None = None
+    ) -> None:
         self.model = model
-        self.message_id = message_id
+        self.message_id = message_id or new_message_id()
         self.input_estimate = input_estimate
         self.sign = sign or _sign_text
         self.started = False

@@ -22,6 +22,7 @@ from ccm.translate.request_parts import (
     EMPTY_RESULT,
     NO_RESULT,
     plain_text,
+    roles,
     search_result_text,
     tool_reference_text,
     tool_result_content,
@@ -36,10 +37,7 @@ LEADING_USER = "(conversation continues)"
 def contents(messages: Any, rename: Callable[[str], str], scope: str) -> list[Turn]:
     names = _call_names(messages)
     turns: list[Turn] = []
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, dict):
-            continue
-        role, content = message.get("role"), message.get("content")
+    for role, content in roles(messages):
         if role == "assistant":
             parts, kind = _model_parts(content, rename, scope), "model"
         elif role == "system":

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.answer_parts import new_message_id, sources_list
+from ccm.translate.answer_parts import sources_list
 from ccm.translate.anthropic import InvalidUpstream, error_type_for
 from ccm.translate.anthropic_events import Event
 from ccm.translate.gemini.response import anthropic_usage, stop_reason, usage_metadata
@@ -47,13 +47,10 @@ class GeminiStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
         self.scope = scope
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
         self.writer = AnthropicStreamWriter(
-            model=model, message_id=self.message_id, input_estimate=input_estimate, sign=self._sign
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
         )
         self.usage: dict[str, int] | None = None
         self._metadata: Mapping[str, Any] | None = None
@@ -219,7 +216,7 @@ class GeminiStream:
         events += self._close()
         has_output = self._calls > 0 or self._text_chars > 0
         reason = stop_reason(self._finish, has_tool_use=self._calls > 0, has_output=has_output)
-        usage = anthropic_usage(self._metadata, input_estimate=self.input_estimate)
+        usage = anthropic_usage(self._metadata, input_estimate=self.writer.input_estimate)
         if self._metadata is None:
             usage["output_tokens"] = estimate_output_tokens(self.writer.chars + self._call_chars)
         self.usage = usage

@@ -25,6 +25,7 @@ from ccm.translate.request_parts import (
     NO_RESULT,
     data_url,
     image_url,
+    roles,
     search_result_text,
     tool_reference_text,
     tool_result_content,
@@ -79,10 +80,7 @@ class MessageConverter:
 
     def messages(self, messages: Any) -> list[Message]:
         out: list[Message] = []
-        for message in messages if isinstance(messages, list) else []:
-            if not isinstance(message, dict):
-                continue
-            role, content = message.get("role"), message.get("content")
+        for role, content in roles(messages):
             if role == "assistant":
                 out.extend(self._assistant(content))
             elif role == "system":

@@ -149,12 +149,8 @@ def _sampling(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) ->
 def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
     effort = requested_effort(body)
     if effort == "off":
-        # Only where the model has a switch that cannot fail: OpenRouter refuses to disable reasoning on
-        # models where it is mandatory, so there the model's default stands.
-        if profile.has("reasoning-off-none"):
-            out["reasoning_effort"] = "none"
-        elif profile.has("reasoning-off-minimal"):
-            out["reasoning_effort"] = "minimal"
+        if profile.reasoning_off:
+            out["reasoning_effort"] = profile.reasoning_off
         return
     if effort is None:
         return

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.answer_parts import new_message_id, tool_use_block
+from ccm.translate.answer_parts import tool_use_block
 from ccm.translate.anthropic import InvalidUpstream, error_type_for
 from ccm.translate.anthropic_events import Event
 from ccm.translate.openai.response import (
@@ -64,12 +64,9 @@ class OpenAIStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
         self.writer = AnthropicStreamWriter(
-            model=model, message_id=self.message_id, input_estimate=input_estimate, sign=self._sign
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
         )
         self.usage: dict[str, int] | None = None
         self._details: dict[Any, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by index
@@ -105,10 +102,10 @@ class OpenAIStream:
             return self._error(data["error"])
         message = to_anthropic_message(
             data,
-            model=self.model,
-            message_id=self.message_id,
+            model=self.writer.model,
+            message_id=self.writer.message_id,
             tool_names=self.tool_names,
-            input_estimate=self.input_estimate,
+            input_estimate=self.writer.input_estimate,
         )
         self.usage = message["usage"]
         return self.writer.message(message)
@@ -268,7 +265,11 @@ class OpenAIStream:
             if not call.name:
                 continue  # a fragment that never got a name cannot be called
             block = tool_use_block(
-                call.raw_id, call.name, "".join(call.arguments), self.tool_names, f"toolu_{self.message_id[-12:]}_{n}"
+                call.raw_id,
+                call.name,
+                "".join(call.arguments),
+                self.tool_names,
+                f"toolu_{self.writer.message_id[-12:]}_{n}",
             )
             events += self.writer.tool_use(block)
         self._tools = {}
@@ -279,7 +280,7 @@ class OpenAIStream:
         events = self._flush_content()
         chars = self.writer.chars + self._tool_chars
         usage = self.usage or anthropic_usage(
-            None, input_estimate=self.input_estimate, output_estimate=estimate_output_tokens(chars)
+            None, input_estimate=self.writer.input_estimate, output_estimate=estimate_output_tokens(chars)
         )
         self.usage = usage
         return events + self.writer.end(stop_reason(self._finish_reason, has_tool_use=has_tools), usage)

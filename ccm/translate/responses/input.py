@@ -30,6 +30,7 @@ from ccm.translate.request_parts import (
     data_url,
     image_url,
     plain_text,
+    roles,
     search_result_text,
     tool_reference_text,
     tool_result_content,
@@ -80,10 +81,7 @@ class InputConverter:
 
     def items(self, messages: Any) -> list[Item]:
         out: list[Item] = []
-        for message in messages if isinstance(messages, list) else []:
-            if not isinstance(message, dict):
-                continue
-            role, content = message.get("role"), message.get("content")
+        for role, content in roles(messages):
             if role == "assistant":
                 out.extend(self._assistant(content))
             elif role == "system":

@@ -143,10 +143,8 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], model: str, *, back
     reasoning: dict[str, Any] = {"summary": "auto"}
     effort = requested_effort(body)
     if effort == "off":
-        if profile.has("reasoning-off-none"):
-            reasoning["effort"] = "none"
-        elif profile.has("reasoning-off-minimal"):
-            reasoning["effort"] = "minimal"
+        if profile.reasoning_off:
+            reasoning["effort"] = profile.reasoning_off
     elif effort is not None:
         reasoning["effort"] = effort
     out["reasoning"] = reasoning

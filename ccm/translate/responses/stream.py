@@ -25,7 +25,6 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.answer_parts import new_message_id
 from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.anthropic_events import Event
 from ccm.translate.responses.input import ReasoningOrigin
@@ -76,13 +75,10 @@ class ResponsesStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
         self.origin = origin
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
         self.writer = AnthropicStreamWriter(
-            model=model, message_id=self.message_id, input_estimate=input_estimate, sign=self._sign
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
         )
         self.usage: dict[str, int] | None = None
         self._reasoning: dict[Any, _Reasoning] = {}
@@ -108,11 +104,11 @@ class ResponsesStream:
             return self._error(data["error"])
         message = to_anthropic_message(
             data,
-            model=self.model,
+            model=self.writer.model,
             origin=self.origin,
-            message_id=self.message_id,
+            message_id=self.writer.message_id,
             tool_names=self.tool_names,
-            input_estimate=self.input_estimate,
+            input_estimate=self.writer.input_estimate,
         )
         return self.writer.message(message)
 
@@ -225,7 +221,7 @@ class ResponsesStream:
         if not isinstance(arguments, str) or not arguments:
             arguments = call.arguments if call.arguments is not None else "".join(call.deltas)
         whole = {"call_id": item.get("call_id") or call.call_id, "id": item_id, "name": name, "arguments": arguments}
-        block = tool_use_block(whole, self.tool_names, f"toolu_{self.message_id[-12:]}_{self._tools}")
+        block = tool_use_block(whole, self.tool_names, f"toolu_{self.writer.message_id[-12:]}_{self._tools}")
         self._tools += 1
         self._tool_chars += len(arguments)
         return self.writer.tool_use(block)
@@ -268,7 +264,7 @@ class ResponsesStream:
             events += self._item_done(item)
         self.usage = anthropic_usage(
             response.get("usage"),
-            input_estimate=self.input_estimate,
+            input_estimate=self.writer.input_estimate,
             output_estimate=estimate_output_tokens(self.writer.chars + self._tool_chars),
         )
         return events + self.writer.end(stop_reason(response, has_tool_use=self._tools > 0), self.usage)
