@@ -174,6 +174,15 @@ def search_result_text(block: dict[str, Any]) -> str:
     return f"{block.get('title', '')} ({block.get('source', '')})\n{body}".strip()
 
 
+def answer_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema the answer must match (`output_config.format`, e.g. Claude Code's session titles),
+    or None."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    schema = fmt.get("schema") if isinstance(fmt, dict) and fmt.get("type") == "json_schema" else None
+    return schema if isinstance(schema, dict) else None
+
+
 def requested_effort(body: Mapping[str, Any]) -> str | None:
     """The reasoning effort Claude Code asked for: "off", "low", "medium", "high", or None (no opinion).
 

@@ -20,7 +20,14 @@ from typing import Any
 
 from ccm.translate.gemini.contents import contents
 from ccm.translate.gemini.schema import json_schema, openapi_schema
-from ccm.translate.request_parts import is_web_search, offered_tools, requested_effort, system_text, tool_renamer
+from ccm.translate.request_parts import (
+    answer_schema,
+    is_web_search,
+    offered_tools,
+    requested_effort,
+    system_text,
+    tool_renamer,
+)
 from ccm.translate.tool_names import openai_tool_name
 
 MAX_STOPS = 5
@@ -153,11 +160,10 @@ def _generation(body: Mapping[str, Any], model: str, limit: int | None) -> dict[
     thinking = thinking_config(body, model)
     if thinking is not None:
         out["thinkingConfig"] = thinking
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+    schema = answer_schema(body)
+    if schema is not None:
         out["responseMimeType"] = "application/json"
-        out["responseJsonSchema"] = json_schema(fmt["schema"])
+        out["responseJsonSchema"] = json_schema(schema)
     return out
 
 

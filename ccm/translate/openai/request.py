@@ -21,7 +21,14 @@ import orjson
 
 from ccm.translate.openai.messages import MessageConverter
 from ccm.translate.profile import Profile
-from ccm.translate.request_parts import is_web_search, object_schema, offered_tools, requested_effort, tool_renamer
+from ccm.translate.request_parts import (
+    answer_schema,
+    is_web_search,
+    object_schema,
+    offered_tools,
+    requested_effort,
+    tool_renamer,
+)
 from ccm.translate.tool_names import openai_tool_name
 
 USER_MAX = 64
@@ -165,19 +172,14 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -
 def _output_format(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
     """output_config.format (JSON schema answers, e.g. session titles) as response_format, or as an
     instruction where the provider has no structured output."""
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+    schema = answer_schema(body)
+    if schema is None:
         return
     if profile.has("json-schema"):
-        out["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "response", "schema": fmt["schema"]},
-        }
+        out["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
         return
     instruction = (
-        "Answer with only a JSON object, no other text, that matches this JSON schema: "
-        + orjson.dumps(fmt["schema"]).decode()
+        "Answer with only a JSON object, no other text, that matches this JSON schema: " + orjson.dumps(schema).decode()
     )
     messages = out["messages"]
     if messages and messages[0]["role"] == "system" and isinstance(messages[0]["content"], str):

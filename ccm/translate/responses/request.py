@@ -26,6 +26,7 @@ import orjson
 
 from ccm.translate.profile import profile_for
 from ccm.translate.request_parts import (
+    answer_schema,
     is_web_search,
     object_schema,
     offered_tools,
@@ -153,10 +154,9 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], model: str, *, back
 
 def _text_format(out: dict[str, Any], body: Mapping[str, Any]) -> None:
     """output_config.format (JSON-schema answers, e.g. Claude Code's session titles) as text.format."""
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
-        out["text"] = {"format": {"type": "json_schema", "name": "response", "schema": fmt["schema"], "strict": False}}
+    schema = answer_schema(body)
+    if schema is not None:
+        out["text"] = {"format": {"type": "json_schema", "name": "response", "schema": schema, "strict": False}}
 
 
 def _limits(out: dict[str, Any], body: Mapping[str, Any], model: str, mapping_limit: int | None) -> None:
