@@ -4,8 +4,8 @@
     POST {base}/models/{model}:streamGenerateContent?alt=sse   (streaming client)
     x-goog-api-key: <key>
 
-The translation is pure (ccm.translate.gemini_*); this module adds URL, auth, errors and the byte-level
-stream. Vertex AI (ccm.providers.vertex) reuses everything but the URL and the auth header. Nothing from
+The translation is pure (ccm.translate.gemini); this module adds URL, auth and errors; the answer's bytes go
+through the shared wrapper (ccm.providers.translated). Vertex AI (ccm.providers.vertex) reuses everything but the URL and the auth header. Nothing from
 the client's headers is forwarded.
 
 Corrective retry hook (the dispatcher does the retry): an endpoint that refuses `parametersJsonSchema`

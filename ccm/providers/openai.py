@@ -1,8 +1,9 @@
 """The OpenAI Chat Completions wire format: OpenAI, OpenRouter, Groq, DeepSeek, Moonshot, ... and any
 `/chat/completions` server (Ollama, LM Studio, vLLM, llama.cpp).
 
-The translation itself is pure (ccm.translate); this module adds the HTTP side: URL, auth and headers,
-errors, and the byte-level stream. Nothing from the client's headers is forwarded (no anthropic-beta, no
+The translation itself is pure (ccm.translate.openai); this module adds the HTTP side: URL, auth and
+headers, and errors; the bytes of an answer go through the translated-stream wrapper every translated wire
+shares (ccm.providers.translated). Nothing from the client's headers is forwarded (no anthropic-beta, no
 x-api-key). Both answer shapes serve both clients: an endpoint that streams when asked not to, or sends one
 JSON body when asked to stream, is detected from the content type (and the body's first bytes).
 

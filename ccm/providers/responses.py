@@ -1,9 +1,9 @@
 """The OpenAI Responses wire: ChatGPT Plus/Pro through its backend (type `openai`, `auth_type = "oauth"`)
 and models served only on `/v1/responses` (type `openai-responses`, an API key).
 
-The translation is pure (ccm.translate.responses_*); this module adds the HTTP side: `{base}/responses`,
-the bearer (plus `chatgpt-account-id`, `originator` and the session for the backend), errors with the plan's
-usage-limit reset, and the byte-level stream. The backend always streams, so a non-streaming client's
+The translation is pure (ccm.translate.responses); this module adds the HTTP side: `{base}/responses`, the
+bearer (plus `chatgpt-account-id`, `originator` and the session for the backend) and errors with the plan's
+usage-limit reset; the answer's bytes go through the shared wrapper (ccm.providers.translated). The backend always streams, so a non-streaming client's
 answer is the accumulated stream; a public-API JSON body serves a streaming client just as well.
 Nothing from the client's headers is forwarded but its session id.
 """
@@ -26,8 +26,8 @@ from ccm.translate.responses.response import to_anthropic_message
 from ccm.translate.responses.stream import ResponsesStream
 
 WIRE = "responses"
-#: What the Codex CLI sends (research/subscriptions-2026.md §3.2); the backend admits first-party
-#: originators, and `responses=experimental` is harmless where it is not needed.
+#: What the Codex CLI sends; the backend admits first-party originators, and `responses=experimental` is
+#: harmless where it is not needed.
 ORIGINATOR = "codex_cli_rs"
 BACKEND_HEADERS = {"originator": ORIGINATOR, "openai-beta": "responses=experimental"}
 SESSION_HEADER = "x-claude-code-session-id"
