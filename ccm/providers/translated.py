@@ -117,11 +117,10 @@ class TranslatedStream:
         if self._replayed or self._writer.finished:
             return []
         body = bytes(self._json)
-        if looks_like_sse(body):  # mislabelled SSE: parsed as such from here on
-            raw = body.lstrip()
-            self._json = None
-            return self.feed(raw) + (self.finish() if final else [])
         text = body.strip()
+        if looks_like_sse(text):  # mislabelled SSE: parsed as such from here on
+            self._json = None
+            return self.feed(body.lstrip()) + (self.finish() if final else [])
         if not final and not text.endswith(b"}"):
             return []
         try:

@@ -3,7 +3,7 @@ way, written once; each wire then shapes them its own way.
 
     instructions = system_text(body["system"])            # one string, Claude Code's billing block left out
     rename, names = tool_renamer(openai_tool_name)       # rename("a long name") -> sent name; names maps back
-    for tool in offered_tools(body["tools"], body["messages"]):   # in order; deferred tools once loaded
+    for tool, web_search in offered_tools(body["tools"], body["messages"]):   # in order
         ...
     text, images = tool_result_content(block, convert, text_of)   # a tool_result flattened, errors marked
     effort = requested_effort(body)                       # "off" | "low" | "medium" | "high" | None
@@ -11,7 +11,7 @@ way, written once; each wire then shapes them its own way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 #: Claude Code's first system block (`x-anthropic-billing-header: cc_version=...`) means nothing to other
@@ -35,11 +35,11 @@ def plain_text(content: Any) -> str:
     )
 
 
-def roles(messages: Any) -> Iterator[tuple[Any, Any]]:
+def roles(messages: Any) -> list[tuple[Any, Any]]:
     """(role, content) of each message, in order; anything that is not a message is passed over."""
-    for message in messages if isinstance(messages, list) else []:
-        if isinstance(message, dict):
-            yield message.get("role"), message.get("content")
+    if not isinstance(messages, list):
+        return []
+    return [(m.get("role"), m.get("content")) for m in messages if isinstance(m, dict)]
 
 
 def system_text(system: Any) -> str:
@@ -67,31 +67,29 @@ def tool_renamer(shorten: Callable[[str], str]) -> tuple[Callable[[str], str], d
     return rename, names
 
 
-def is_web_search(tool: dict[str, Any]) -> bool:
-    kind = tool.get("type")
-    return isinstance(kind, str) and kind.startswith("web_search")
-
-
-def offered_tools(tools: Any, messages: Any) -> Iterator[dict[str, Any]]:
-    """The tools a wire can offer, in order: client tools and the web_search server tool. Other server tools
-    (bash_*, text_editor_*, code_execution_*, web_fetch_*...) have no function form and are left out; a
-    `defer_loading` tool is offered only once a ToolSearch result referenced it, as Anthropic's API does
-    (Claude Code's DeferredToolPlaceholder never is)."""
+def offered_tools(tools: Any, messages: Any) -> list[tuple[dict[str, Any], bool]]:
+    """The tools a wire can offer, in order, each with whether it is the web_search server tool (the others
+    are client tools). Other server tools (bash_*, text_editor_*, code_execution_*, web_fetch_*...) have no
+    function form and are left out; a `defer_loading` tool is offered only once a ToolSearch result
+    referenced it, as Anthropic's API does (Claude Code's DeferredToolPlaceholder never is)."""
     loaded: set[str] | None = None
+    out: list[tuple[dict[str, Any], bool]] = []
     for tool in tools if isinstance(tools, list) else []:
         if not isinstance(tool, dict):
             continue
-        if is_web_search(tool):
-            yield tool
+        kind = tool.get("type")
+        if isinstance(kind, str) and kind.startswith("web_search"):
+            out.append((tool, True))
             continue
-        if tool.get("type") not in (None, "custom") or not tool.get("name"):
+        if kind not in (None, "custom") or not tool.get("name"):
             continue
         if tool.get("defer_loading"):
             if loaded is None:
                 loaded = referenced_tools(messages)
             if tool["name"] not in loaded:
                 continue
-        yield tool
+        out.append((tool, False))
+    return out
 
 
 def referenced_tools(messages: Any) -> set[str]:
@@ -114,7 +112,8 @@ def object_schema(schema: Any) -> dict[str, Any]:
     it; several APIs reject it, Groq and Cerebras among them)."""
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
-    out = {k: v for k, v in schema.items() if k != "$schema"}
+    out = dict(schema)
+    out.pop("$schema", None)
     out.setdefault("type", "object")
     if out["type"] == "object":
         out.setdefault("properties", {})

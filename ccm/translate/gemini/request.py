@@ -22,7 +22,6 @@ from ccm.translate.gemini.contents import contents
 from ccm.translate.gemini.schema import json_schema, openapi_schema
 from ccm.translate.request_parts import (
     answer_schema,
-    is_web_search,
     offered_tools,
     requested_effort,
     system_text,
@@ -95,8 +94,8 @@ def _declarations(
     (ccm.translate.request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
     web: dict[str, Any] | None = None
-    for tool in offered_tools(tools, messages):
-        if is_web_search(tool):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             web = tool
             continue
         declaration: dict[str, Any] = {"name": rename(str(tool["name"]))}

@@ -23,7 +23,6 @@ from ccm.translate.openai.messages import MessageConverter
 from ccm.translate.profile import Profile
 from ccm.translate.request_parts import (
     answer_schema,
-    is_web_search,
     object_schema,
     offered_tools,
     requested_effort,
@@ -85,8 +84,8 @@ def _tools(
     request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
     web: dict[str, Any] | None = None
-    for tool in offered_tools(tools, messages):
-        if is_web_search(tool):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             web = tool
             continue
         parameters = object_schema(tool.get("input_schema"))

@@ -27,7 +27,6 @@ import orjson
 from ccm.translate.profile import profile_for
 from ccm.translate.request_parts import (
     answer_schema,
-    is_web_search,
     object_schema,
     offered_tools,
     requested_effort,
@@ -105,8 +104,8 @@ def _tools(tools: Any, messages: Any, rename: Callable[[str], str]) -> list[dict
     """Client tools as functions, and web search as the API's own `web_search` tool, in their order
     (ccm.translate.request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
-    for tool in offered_tools(tools, messages):
-        if is_web_search(tool):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             if not any(t.get("type") == "web_search" for t in out):
                 out.append({"type": "web_search"})
             continue
