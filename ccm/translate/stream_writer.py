@@ -98,7 +98,7 @@ class AnthropicStreamWriter:
     def open(self, kind: str, key: Any = None) -> list[Event]:
         """A "text" or "thinking" block, unless one of that kind and key is open already. The key tells
         blocks of one kind apart (a Responses item id): another key closes the open block."""
-        if self.finished or self.is_open(kind, key):
+        if self.finished or (self.open_kind == kind and self.open_key == key):
             return []
         events = self.start() + self.close()
         self.open_kind, self.open_key = kind, key
