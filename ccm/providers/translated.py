@@ -7,6 +7,7 @@ bytes, written once: is it SSE, the stream of frames, the answer as one message.
     stream.complete, stream.usage       # the answer ended properly; its usage
     message = whole_message(stream, content)    # an SSE body to a non-streaming request
     is_sse(content, content_type)       # the one rule for "is this body SSE?" (anthropic.py uses it too)
+    is_sse_type(content_type)           # its content-type half, for a stream whose body is yet to come
 
 The wire's own translator (ccm.translate.<wire>.stream) maps its events onto the shared Anthropic stream
 writer; this module only finds the events in the bytes.
@@ -34,9 +35,13 @@ def looks_like_sse(body: bytes) -> bool:
     return body.lstrip().startswith((b"data:", b"event:", b":"))
 
 
+def is_sse_type(content_type: str) -> bool:
+    return "event-stream" in content_type.lower()
+
+
 def is_sse(content: bytes, content_type: str) -> bool:
     """Whether a body is SSE: by its content type, or (mislabelled) by its first bytes."""
-    return "event-stream" in content_type.lower() or looks_like_sse(content)
+    return is_sse_type(content_type) or looks_like_sse(content)
 
 
 class WireStream(Protocol):
