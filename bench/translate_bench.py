@@ -7,7 +7,8 @@ Measures, for the largest Claude Code fixture request (94 KB, 12 tools):
   baseline an Anthropic pass-through pays anyway (serialising the same body once with orjson);
 - stream: translating a long recorded Chat Completions stream (reasoning, text, two tool calls with
   arguments in many fragments), fed in 1 KB network chunks: cost per upstream event;
-- answer: translate_message() of a whole non-streaming completion.
+- answer: translate_message() of a whole non-streaming completion;
+- the same long answer as a Responses stream and as a Gemini stream (the other translated wires).
 Prints p50/p99 in microseconds. Numbers on a 2-core VM are noisy (±10 %): compare runs of one session.
 """
 
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -28,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from ccm.auth.credentials import api_key  # noqa: E402
 from ccm.providers.base import RequestContext  # noqa: E402
+from ccm.providers.gemini import ADAPTER as GEMINI  # noqa: E402
 from ccm.providers.openai import ADAPTER  # noqa: E402
+from ccm.providers.responses import ADAPTER as RESPONSES  # noqa: E402
 from ccm.routing import Attempt  # noqa: E402
 from config.schema import ProviderConfig, spec_for  # noqa: E402
 
@@ -89,6 +93,64 @@ def recorded_stream() -> tuple[bytes, int]:
     out.append(b"data: " + orjson.dumps(usage) + b"\n\n")
     out.append(b"data: [DONE]\n\n")
     return b"".join(out), len(out)
+
+
+def _data(payload: object) -> bytes:
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def responses_stream() -> tuple[bytes, int]:
+    """The same answer on the Responses wire: reasoning summary, text, two calls in 300 fragments each."""
+    args = json.dumps({"command": "x" * 3000, "description": "a long argument é"})
+    step = len(args) // 300 + 1
+    out = [{"type": "response.created", "response": {"id": "r"}}]
+    out.append({"type": "response.output_item.added", "item": {"type": "reasoning", "id": "rs"}})
+    delta = "response.reasoning_summary_text.delta"
+    out += [{"type": delta, "item_id": "rs", "summary_index": 0, "delta": f"step {i}; "} for i in range(400)]
+    out.append({"type": "response.output_item.done", "item": {"type": "reasoning", "id": "rs", "summary": []}})
+    out += [{"type": "response.output_text.delta", "item_id": "m", "delta": f"word{i} "} for i in range(1500)]
+    out.append({"type": "response.output_item.done", "item": {"type": "message", "id": "m", "content": []}})
+    for n, name in enumerate(("Bash", "Write")):
+        item = {"type": "function_call", "id": f"fc{n}", "call_id": f"call_{n}", "name": name}
+        out.append({"type": "response.output_item.added", "item": item})
+        delta = "response.function_call_arguments.delta"
+        out += [{"type": delta, "item_id": f"fc{n}", "delta": args[i : i + step]} for i in range(0, len(args), step)]
+        out.append({"type": "response.output_item.done", "item": {**item, "arguments": args}})
+    usage = {"input_tokens": 9, "output_tokens": 9}
+    out.append({"type": "response.completed", "response": {"status": "completed", "output": [], "usage": usage}})
+    return b"".join(_data(event) for event in out), len(out)
+
+
+def gemini_stream() -> tuple[bytes, int]:
+    """The same answer on the Gemini wire: thought parts, text parts, two whole function calls."""
+
+    def chunk(part: dict[str, object]) -> dict[str, object]:
+        return {"candidates": [{"content": {"role": "model", "parts": [part]}}]}
+
+    out = [chunk({"text": f"step {i}; ", "thought": True}) for i in range(400)]
+    out += [chunk({"text": f"word{i} "}) for i in range(1500)]
+    for name in ("Bash", "Write"):
+        out.append(chunk({"functionCall": {"name": name, "args": {"command": "x" * 3000}}}))
+    usage = {"promptTokenCount": 9, "candidatesTokenCount": 9}
+    out.append({"candidates": [{"content": {"parts": []}, "finishReason": "STOP"}], "usageMetadata": usage})
+    return b"".join(_data(event) for event in out), len(out)
+
+
+def bench_wire(label: str, adapter: Any, c: RequestContext, recorded: tuple[bytes, int], n: int) -> None:
+    stream, count = recorded
+    pieces = [stream[i : i + 1024] for i in range(0, len(stream), 1024)]
+
+    def run() -> None:
+        translator = adapter.stream(c, "text/event-stream")
+        for piece in pieces:
+            translator.feed(piece)
+        translator.finish()
+        assert translator.complete
+
+    samples = timed(run, max(20, n // 10))
+    print(f"{label}: {count} upstream events, {len(stream) / 1024:.0f} KB in {len(pieces)} network chunks")
+    report("  whole stream", samples)
+    report("  per upstream event", [s / count for s in samples])
 
 
 def main() -> None:
@@ -162,6 +224,13 @@ def main() -> None:
     samples = timed(lambda: ADAPTER.translate_message(content, "application/json", c), n)
     print(f"answer: one non-streaming completion ({len(content) / 1024:.0f} KB)")
     report("  translate_message()", samples)
+
+    c = ctx("openai-responses", "gpt-5")
+    RESPONSES.build(body, c)
+    bench_wire("responses stream", RESPONSES, c, responses_stream(), n)
+    c = ctx("gemini", "gemini-2.5-pro")
+    GEMINI.build(body, c)
+    bench_wire("gemini stream", GEMINI, c, gemini_stream(), n)
 
 
 if __name__ == "__main__":

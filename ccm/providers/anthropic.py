@@ -26,6 +26,7 @@ from ccm.providers.base import (
     Usage,
     error_type_for,
 )
+from ccm.providers.translated import is_sse, is_sse_type
 from ccm.sse import SSEEvent, SSEParser, encode
 from ccm.translate.anthropic_events import events_from_message, message_from_events
 from config.catalog import FORWARD_QUERY_TYPES
@@ -115,7 +116,7 @@ class AnthropicAdapter:
         return UpstreamError(status, error_type, message or f"HTTP {status}", headers.get("retry-after"))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        if "event-stream" in content_type or content.lstrip().startswith((b"event:", b"data:")):
+        if is_sse(content, content_type):
             return _message_from_stream(content, _wrap_for(ctx), ctx.requested_model)  # streamed unasked
         try:
             data = orjson.loads(content)
@@ -135,7 +136,7 @@ class AnthropicAdapter:
     def stream(self, ctx: RequestContext, content_type: str) -> AnthropicStream:
         if "json" in content_type.lower():  # one whole message: replayed
             return AnthropicStream(json_body=True, wrap_for=_wrap_for(ctx), model=ctx.requested_model)
-        if "event-stream" not in content_type:
+        if not is_sse_type(content_type):
             raise InvalidUpstream(f"answered a streaming request with {content_type or 'no content type'}")
         return AnthropicStream(wrap_for=_wrap_for(ctx), model=ctx.requested_model)
 

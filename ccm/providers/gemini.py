@@ -4,8 +4,8 @@
     POST {base}/models/{model}:streamGenerateContent?alt=sse   (streaming client)
     x-goog-api-key: <key>
 
-The translation is pure (ccm.translate.gemini_*); this module adds URL, auth, errors and the byte-level
-stream. Vertex AI (ccm.providers.vertex) reuses everything but the URL and the auth header. Nothing from
+The translation is pure (ccm.translate.gemini); this module adds URL, auth and errors; the answer's bytes go
+through the shared wrapper (ccm.providers.translated). Vertex AI (ccm.providers.vertex) reuses everything but the URL and the auth header. Nothing from
 the client's headers is forwarded.
 
 Corrective retry hook (the dispatcher does the retry): an endpoint that refuses `parametersJsonSchema`
@@ -23,25 +23,15 @@ from urllib.parse import quote
 import orjson
 
 from ccm import __version__
-from ccm.providers.base import (
-    Frame,
-    InvalidUpstream,
-    RequestContext,
-    UpstreamError,
-    UpstreamRequest,
-    Usage,
-)
-from ccm.providers.translated import as_frames, is_sse
+from ccm.providers.base import RequestContext, UpstreamError, UpstreamRequest
+from ccm.providers.translated import TranslatedStream, is_sse, whole_message
 from ccm.routing import estimate_tokens
-from ccm.sse import SSEParser
-from ccm.translate.anthropic_events import message_from_events
 from ccm.translate.gemini.request import to_gemini_request
 from ccm.translate.gemini.response import google_error, name_declaration
 from ccm.translate.gemini.signature import signature_scope
 from ccm.translate.gemini.stream import GeminiStream
 from ccm.translate.openai.errors import classify as classify_error
 from ccm.translate.openai.errors import retry_after
-from ccm.translate.openai.response import new_message_id
 from config.schema import ProviderConfig
 
 WIRE = "gemini"
@@ -143,79 +133,19 @@ class GeminiAdapter:
         return UpstreamError(status, error_type, message, delay or retry_after(headers))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        translator = self.stream(ctx, content_type if is_sse(content, content_type) else "application/json")
-        frames = translator.feed(content) + translator.finish()
-        if not translator.complete:
-            raise InvalidUpstream("Gemini's answer ended before it said it was finished (no finishReason)")
-        try:
-            return message_from_events(f.data for f in frames if f.data is not None)
-        except ValueError as exc:
-            raise InvalidUpstream(f"Gemini's answer is unusable: {exc}") from exc
+        """Either form of answer goes through the stream translator (a JSON body is one whole response)."""
+        form = "text/event-stream" if is_sse(content, content_type) else "application/json"
+        return whole_message(self.stream(ctx, form), content)
 
-    def stream(self, ctx: RequestContext, content_type: str) -> GeminiStreamTranslator:
-        return GeminiStreamTranslator(ctx, content_type)
-
-
-class GeminiStreamTranslator:
-    """Bytes of a Gemini answer in (SSE, or one JSON body; split anywhere), Anthropic Frames out."""
-
-    def __init__(self, ctx: RequestContext, content_type: str) -> None:
+    def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
         state = ctx.state.get(WIRE) or {}
-        self._state = GeminiStream(
+        wire = GeminiStream(
             model=ctx.requested_model or ctx.attempt.actual_model,
             scope=state.get("scope") or "",
-            message_id=new_message_id(),
             tool_names=state.get("tool_names"),
             input_estimate=state.get("input_estimate", 0),
         )
-        self._parser = SSEParser()
-        self._json: bytearray | None = bytearray() if "json" in content_type.lower() else None
-        self.usage = Usage(input_tokens=self._state.input_estimate)
-        self.complete = False
-
-    def feed(self, chunk: bytes) -> list[Frame]:
-        if self._json is not None:
-            self._json += chunk
-            return []
-        events: list[dict[str, Any]] = []
-        for sse in self._parser.feed(chunk):
-            events += self._event(sse.data)
-        return self._frames(events)
-
-    def finish(self) -> list[Frame]:
-        events: list[dict[str, Any]] = []
-        if self._json is not None:
-            text = bytes(self._json).strip()
-            if text.startswith((b"data:", b"event:", b":")):  # SSE labelled as JSON
-                self._json = None
-                return self.feed(text + b"\n\n") + self.finish()
-            try:
-                data = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                raise InvalidUpstream("Gemini answered with invalid JSON") from None
-            for item in data if isinstance(data, list) and len(data) != 1 else [data]:
-                events += self._state.response(item)
-        else:
-            for sse in self._parser.flush():
-                events += self._event(sse.data)
-        events += self._state.close()
-        return self._frames(events)
-
-    def _event(self, data: str) -> list[dict[str, Any]]:
-        if not data.strip() or self._state.finished:
-            return []
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise InvalidUpstream(f"Gemini sent an event that is not JSON: {data[:200]!r}") from None
-        return self._state.response(parsed)
-
-    def _frames(self, events: list[dict[str, Any]]) -> list[Frame]:
-        frames, ended, usage = as_frames(events)
-        self.complete = self.complete or ended
-        if usage is not None:
-            self.usage = usage
-        return frames
+        return TranslatedStream(wire, content_type)
 
 
 ADAPTER = GeminiAdapter()

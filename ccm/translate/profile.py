@@ -37,6 +37,16 @@ class Profile:
         return "reasoning" if "openrouter" in self.quirks else "reasoning_content"
 
     @property
+    def reasoning_off(self) -> str | None:
+        """The effort that turns reasoning off, only where the model has a switch that cannot fail (None:
+        the model's default stands; OpenRouter refuses to disable reasoning where it is mandatory)."""
+        if "reasoning-off-none" in self.quirks:
+            return "none"
+        if "reasoning-off-minimal" in self.quirks:
+            return "minimal"
+        return None
+
+    @property
     def max_tools(self) -> int | None:
         return 128 if "max-tools-128" in self.quirks else None
 

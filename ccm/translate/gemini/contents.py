@@ -1,4 +1,4 @@
-"""Anthropic `messages` as Gemini `contents`, with the invariants Gemini enforces (research §5.6):
+"""Anthropic `messages` as Gemini `contents`, with the invariants Gemini enforces:
 
 - roles are `user` and `model`, consecutive turns of one role merged, the first turn a user turn;
 - every model turn with function calls is followed by one user turn holding a `functionResponse` for
@@ -18,7 +18,15 @@ from typing import Any
 
 from ccm.translate.anthropic import is_ccm_signature
 from ccm.translate.gemini.signature import DUMMY_SIGNATURE, call_signature, gemini_details
-from ccm.translate.openai.messages import EMPTY_RESULT, NO_RESULT
+from ccm.translate.request_parts import (
+    EMPTY_RESULT,
+    NO_RESULT,
+    plain_text,
+    roles,
+    search_result_text,
+    tool_reference_text,
+    tool_result_content,
+)
 from ccm.translate.signature import signature_details
 
 Part = dict[str, Any]
@@ -29,14 +37,11 @@ LEADING_USER = "(conversation continues)"
 def contents(messages: Any, rename: Callable[[str], str], scope: str) -> list[Turn]:
     names = _call_names(messages)
     turns: list[Turn] = []
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, dict):
-            continue
-        role, content = message.get("role"), message.get("content")
+    for role, content in roles(messages):
         if role == "assistant":
             parts, kind = _model_parts(content, rename, scope), "model"
         elif role == "system":
-            text = _plain_text(content)
+            text = plain_text(content)
             parts, kind = ([{"text": f"<system-reminder>\n{text}\n</system-reminder>"}] if text else []), "user"
         else:
             parts, kind = _user_parts(content, names, rename), "user"
@@ -66,15 +71,6 @@ def _call_names(messages: Any) -> dict[str, str]:
             if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id"):
                 names[str(block["id"])] = str(block.get("name") or "")
     return names
-
-
-def _plain_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content.strip() and content
-    blocks = content if isinstance(content, list) else []
-    return "\n\n".join(
-        b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"]
-    )
 
 
 def _model_parts(content: Any, rename: Callable[[str], str], scope: str) -> list[Part]:
@@ -140,12 +136,15 @@ def _part(block: dict[str, Any]) -> Part | None:
     if kind in ("image", "document"):
         return _media(block)
     if kind == "tool_reference":
-        return {"text": f"Tool {block.get('tool_name')} is now available."}
+        return {"text": tool_reference_text(block)}
     if kind == "search_result":
-        texts = [c.get("text", "") for c in block.get("content") or [] if isinstance(c, dict)]
-        body = "\n".join(t for t in texts if t)
-        return {"text": f"{block.get('title', '')} ({block.get('source', '')})\n{body}".strip()}
+        return {"text": search_result_text(block)}
     return None
+
+
+def _text_of(part: Part) -> str | None:
+    text = part.get("text")
+    return text if isinstance(text, str) else None
 
 
 def _media(block: dict[str, Any]) -> Part | None:
@@ -178,23 +177,7 @@ def _is_base64(data: Any) -> bool:
 
 
 def _tool_result(block: dict[str, Any], names: dict[str, str], rename: Callable[[str], str]) -> tuple[Part, list[Part]]:
-    content = block.get("content")
-    texts: list[str] = []
-    images: list[Part] = []
-    if isinstance(content, str):
-        texts.append(content)
-    elif isinstance(content, list):
-        for item in content:
-            part = _part(item) if isinstance(item, dict) else None
-            if part is None:
-                continue
-            if "text" in part:
-                texts.append(part["text"])
-            else:
-                images.append(part)
-    text = "\n".join(t for t in texts if t)
-    if block.get("is_error") and not text.lstrip().lower().startswith(("error", "<tool_use_error>")):
-        text = f"Error: {text}" if text else "Error"
+    text, images = tool_result_content(block, _part, _text_of)
     if not text:
         text = "(see the image below)" if images else EMPTY_RESULT
     call_id = str(block.get("tool_use_id") or "")

@@ -20,8 +20,13 @@ from typing import Any
 
 from ccm.translate.gemini.contents import contents
 from ccm.translate.gemini.schema import json_schema, openapi_schema
-from ccm.translate.openai.messages import BILLING_PREFIX
-from ccm.translate.openai.request import requested_effort
+from ccm.translate.request_parts import (
+    answer_schema,
+    offered_tools,
+    requested_effort,
+    system_text,
+    tool_renamer,
+)
 from ccm.translate.tool_names import openai_tool_name
 
 MAX_STOPS = 5
@@ -60,16 +65,9 @@ def to_gemini_request(
 ) -> GeminiRequest:
     """`plain_parameters`: send tool schemas as the OpenAPI-subset `parameters` (for an endpoint that
     refused `parametersJsonSchema`) instead of JSON Schema."""
-    names: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        short = gemini_tool_name(name)
-        if short != name:
-            names[short] = name
-        return short
-
+    rename, names = tool_renamer(gemini_tool_name)
     out: dict[str, Any] = {"contents": contents(body.get("messages"), rename, scope)}
-    system = _system(body.get("system"))
+    system = system_text(body.get("system"))
     if system:
         out["systemInstruction"] = {"parts": [{"text": system}]}
     declarations, web = _declarations(body.get("tools"), body.get("messages"), rename, plain_parameters)
@@ -89,63 +87,17 @@ def to_gemini_request(
     return GeminiRequest(out, names, web_search=bool(web and not declarations))
 
 
-def _system(system: Any) -> str:
-    if isinstance(system, str):
-        return system.strip() and system
-    if not isinstance(system, list):
-        return ""
-    texts = [
-        b["text"]
-        for b in system
-        if isinstance(b, dict)
-        and isinstance(b.get("text"), str)
-        and b["text"]
-        and not b["text"].startswith(BILLING_PREFIX)
-    ]
-    return "\n\n".join(texts)
-
-
-def _referenced(messages: Any) -> set[str]:
-    found: set[str] = set()
-    for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else []:
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_result"
-                and isinstance(block.get("content"), list)
-            ):
-                found |= {
-                    str(i.get("tool_name"))
-                    for i in block["content"]
-                    if isinstance(i, dict) and i.get("type") == "tool_reference"
-                }
-    return found
-
-
 def _declarations(
     tools: Any, messages: Any, rename: Any, plain: bool
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Client tools as functionDeclarations, and the web_search server tool if offered. Other server tools
-    and deferred tools nobody loaded are left out (as on the OpenAI wire)."""
-    if not isinstance(tools, list):
-        return [], None
-    loaded: set[str] | None = None
+    """Client tools as functionDeclarations, and the web_search server tool if offered
+    (ccm.translate.request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
     web: dict[str, Any] | None = None
-    for tool in tools:
-        if not isinstance(tool, dict):
-            continue
-        kind = tool.get("type")
-        if isinstance(kind, str) and kind.startswith("web_search"):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             web = tool
             continue
-        if kind not in (None, "custom") or not tool.get("name"):
-            continue
-        if tool.get("defer_loading"):
-            loaded = _referenced(messages) if loaded is None else loaded
-            if tool["name"] not in loaded:
-                continue
         declaration: dict[str, Any] = {"name": rename(str(tool["name"]))}
         if isinstance(tool.get("description"), str) and tool["description"]:
             declaration["description"] = tool["description"]
@@ -207,11 +159,10 @@ def _generation(body: Mapping[str, Any], model: str, limit: int | None) -> dict[
     thinking = thinking_config(body, model)
     if thinking is not None:
         out["thinkingConfig"] = thinking
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+    schema = answer_schema(body)
+    if schema is not None:
         out["responseMimeType"] = "application/json"
-        out["responseJsonSchema"] = json_schema(fmt["schema"])
+        out["responseJsonSchema"] = json_schema(schema)
     return out
 
 

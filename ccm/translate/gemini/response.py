@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ccm.translate.anthropic import InvalidUpstream
+from ccm.translate.usage import counts
 
 #: Finish reasons that are a refusal: the partial text stays, the stop reason says why it ended.
 REFUSALS = frozenset(
@@ -63,12 +64,8 @@ def anthropic_usage(usage: Mapping[str, Any] | None, *, input_estimate: int = 0)
     prompt = get("promptTokenCount") + get("toolUsePromptTokenCount")
     cached = min(get("cachedContentTokenCount"), prompt) if prompt else get("cachedContentTokenCount")
     output = get("candidatesTokenCount") + get("thoughtsTokenCount")
-    return {
-        "input_tokens": (prompt - cached) if usage is not None and prompt else input_estimate,
-        "output_tokens": output,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": cached,
-    }
+    input_tokens = (prompt - cached) if usage is not None and prompt else input_estimate
+    return counts(input_tokens, output, cache_read=cached)
 
 
 def stop_reason(finish_reason: str | None, *, has_tool_use: bool, has_output: bool) -> str:

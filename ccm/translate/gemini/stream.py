@@ -1,13 +1,15 @@
 """Gemini GenerateContentResponse chunks in, Anthropic stream events out (dicts; the provider encodes).
 
     stream = GeminiStream(model="claude-opus-5-5", scope=scope)
-    events = stream.response(parsed_chunk)   # message_start first, on the first valid chunk
+    events = stream.sse(name, data)           # one SSE event: message_start first, on the first valid chunk
+    events = stream.response(parsed_chunk)   # the same for a parsed chunk
     events = stream.close()                   # the upstream closed: the end, if Gemini said it ended
 
 Every `streamGenerateContent?alt=sse` chunk is a whole response with delta parts; a non-streaming answer
 is one such response, so both go through here. The answer is complete only once a candidate carried a
 `finishReason` (or the prompt was blocked); a stream that closes before that gives [] from close(), and
-the dispatcher reports it cut. Guarantees:
+the dispatcher reports it cut. The events' order is the shared writer's (ccm.translate.stream_writer);
+what this wire adds:
 - thought parts are thinking blocks, signed by ccm; Gemini's signatures ride along
   (ccm.translate.gemini.signature) and return on the next request at the same part;
 - each functionCall is one tool_use block with a synthesized `toolu_` id (its arguments arrive whole);
@@ -23,16 +25,19 @@ from typing import Any
 
 import orjson
 
+from ccm.translate.answer_parts import sources_list
 from ccm.translate.anthropic import InvalidUpstream, error_type_for
+from ccm.translate.anthropic_events import Event
 from ccm.translate.gemini.response import anthropic_usage, stop_reason, usage_metadata
 from ccm.translate.gemini.signature import detail, plain_tool_id, signed_tool_id
-from ccm.translate.openai.response import estimate_output_tokens, new_message_id
 from ccm.translate.signature import sign_thinking
-
-Event = dict[str, Any]
+from ccm.translate.stream_writer import AnthropicStreamWriter
+from ccm.translate.usage import estimate_output_tokens
 
 
 class GeminiStream:
+    ends_with = "a finishReason"
+
     def __init__(
         self,
         *,
@@ -42,28 +47,40 @@ class GeminiStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
         self.scope = scope
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
-        self.started = False
-        self.finished = False
+        self.writer = AnthropicStreamWriter(
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
+        )
         self.usage: dict[str, int] | None = None
-        self.stop_reason: str | None = None
         self._metadata: Mapping[str, Any] | None = None
         self._finish: str | None = None
-        self._index = 0
-        self._open: str | None = None
-        self._thinking: list[str] = []
         self._signature: str | None = None
-        self._chars = 0
+        """Gemini's signature for the open block (it may come on any of its parts, or on an empty one)."""
         self._calls = 0
+        self._call_chars = 0
         self._text_chars = 0
         self._sources: dict[str, str] = {}
 
+    def sse(self, name: str, data: str) -> list[Event]:
+        if not data.strip():
+            return []
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise InvalidUpstream(f"Gemini sent an event that is not JSON: {data[:200]!r}") from None
+        return self.response(parsed)
+
+    def whole(self, data: Any) -> list[Event]:
+        """A whole JSON answer: one response, or the list of chunks streamGenerateContent answers without
+        `alt=sse`."""
+        events: list[Event] = []
+        for item in data if isinstance(data, list) and len(data) != 1 else [data]:
+            events += self.response(item)
+        return events
+
     def response(self, data: Any) -> list[Event]:
-        if self.finished:
+        if self.writer.finished:
             return []
         if isinstance(data, Mapping) and isinstance(data.get("response"), Mapping) and "candidates" not in data:
             data = data["response"]  # the Code Assist / some gateways' wrapper
@@ -74,10 +91,10 @@ class GeminiStream:
         if not isinstance(data, Mapping) or not any(
             k in data for k in ("candidates", "usageMetadata", "usage_metadata", "promptFeedback")
         ):
-            if not self.started:
+            if not self.writer.started:
                 raise InvalidUpstream("Gemini's answer is not a GenerateContentResponse")
             return []
-        events = self._start()
+        events = self.writer.start()
         metadata = usage_metadata(data)
         if self._finish is not None:  # a chunk after the finish reason: only its usage counts
             self._metadata = metadata or self._metadata
@@ -105,7 +122,7 @@ class GeminiStream:
 
     def close(self) -> list[Event]:
         """The end when Gemini said it ended; [] for a cut stream."""
-        if self.finished or self._finish is None:
+        if self.writer.finished or self._finish is None:
             return []
         return self._end()
 
@@ -117,25 +134,21 @@ class GeminiStream:
         call = part.get("functionCall") or part.get("function_call")
         if isinstance(call, Mapping):
             return self._call(call, signature)
-        text = part.get("text") if isinstance(part.get("text"), str) else ""
+        raw_text = part.get("text")
+        text = raw_text if isinstance(raw_text, str) else ""
         if part.get("thought") is True:
             events = self._switch("thinking")
             if signature:
                 self._signature = signature
-            if text:
-                self._thinking.append(text)
-                self._chars += len(text)
-                events.append(self._delta({"type": "thinking_delta", "thinking": text}))
-            return events
+            return events + self.writer.thinking(text)
         if text:
             events = self._switch("text")
-            self._chars += len(text)
             self._text_chars += len(text)
             if signature:
                 self._signature = signature
-            return [*events, self._delta({"type": "text_delta", "text": text})]
+            return events + self.writer.text(text)
         if signature:  # an empty text part that carries a signature (often the last one)
-            if self._open == "text":
+            if self.writer.open_kind == "text":
                 self._signature = signature
                 return []
             return self._close() + self._carrier(signature)
@@ -155,63 +168,32 @@ class GeminiStream:
         }
         partial = orjson.dumps(args if isinstance(args, Mapping) else {}).decode()
         self._calls += 1
-        self._chars += len(partial)
-        events += [
-            {"type": "content_block_start", "index": self._index, "content_block": block},
-            self._delta({"type": "input_json_delta", "partial_json": partial}),
-            {"type": "content_block_stop", "index": self._index},
-        ]
-        self._index += 1
-        return events
+        self._call_chars += len(partial)
+        return events + self.writer.tool_use(block, partial)
 
     def _switch(self, kind: str) -> list[Event]:
-        if self._open == kind:
+        if self.writer.open_kind == kind:
             return []
-        events = self._close()
-        self._open = kind
-        block = (
-            {"type": "thinking", "thinking": "", "signature": ""}
-            if kind == "thinking"
-            else {"type": "text", "text": ""}
-        )
-        events.append({"type": "content_block_start", "index": self._index, "content_block": block})
-        return events
-
-    def _delta(self, delta: dict[str, Any]) -> Event:
-        return {"type": "content_block_delta", "index": self._index, "delta": delta}
+        return self._close() + self.writer.open(kind)
 
     def _close(self) -> list[Event]:
-        if self._open is None:
+        """Close the open block; a text block's signature then rides on an empty thinking block after it."""
+        kind, signature = self.writer.open_kind, self._signature
+        if kind is None:
             return []
-        kind, signature = self._open, self._signature
-        self._open, self._signature = None, None
-        events: list[Event] = []
-        if kind == "thinking":
-            details = [detail(signature, self.scope)] if signature else None
-            events.append(
-                self._delta({"type": "signature_delta", "signature": sign_thinking("".join(self._thinking), details)})
-            )
-            self._thinking = []
-        events.append({"type": "content_block_stop", "index": self._index})
-        self._index += 1
+        events = self.writer.close()
+        self._signature = None
         if kind == "text" and signature:
             events += self._carrier(signature)
         return events
 
+    def _sign(self, text: str, key: Any) -> str:
+        details = [detail(self._signature, self.scope)] if self._signature else None
+        return sign_thinking(text, details)
+
     def _carrier(self, signature: str) -> list[Event]:
         """An empty thinking block carrying the signature of the part before it."""
-        signed = sign_thinking("", [detail(signature, self.scope, on_previous=True)])
-        events = [
-            {
-                "type": "content_block_start",
-                "index": self._index,
-                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
-            },
-            self._delta({"type": "signature_delta", "signature": signed}),
-            {"type": "content_block_stop", "index": self._index},
-        ]
-        self._index += 1
-        return events
+        return self.writer.signature_only(sign_thinking("", [detail(signature, self.scope, on_previous=True)]))
 
     def _grounding(self, metadata: Any) -> None:
         if not isinstance(metadata, Mapping):
@@ -221,56 +203,29 @@ class GeminiStream:
             if isinstance(web, Mapping) and isinstance(web.get("uri"), str):
                 self._sources.setdefault(web["uri"], str(web.get("title") or web["uri"]))
 
-    # -- start and end --------------------------------------------------------------------------------
-
-    def _start(self) -> list[Event]:
-        if self.started:
-            return []
-        self.started = True
-        usage = {
-            "input_tokens": self.input_estimate,
-            "output_tokens": 0,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        }
-        message: dict[str, Any] = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage,
-        }
-        return [{"type": "message_start", "message": message}]
+    # -- the end --------------------------------------------------------------------------------------
 
     def _end(self) -> list[Event]:
         events: list[Event] = []
         if self._sources:
-            lines = "\n".join(f"- [{title}]({uri})" for uri, title in self._sources.items())
             events += self._switch("text")
-            text = f"\n\nSources:\n{lines}"
-            self._chars += len(text)
+            text = sources_list((title, uri) for uri, title in self._sources.items())
             self._text_chars += len(text)
-            events.append(self._delta({"type": "text_delta", "text": text}))
+            events += self.writer.text(text)
             self._sources = {}
         events += self._close()
         has_output = self._calls > 0 or self._text_chars > 0
-        self.stop_reason = stop_reason(self._finish, has_tool_use=self._calls > 0, has_output=has_output)
-        usage = anthropic_usage(self._metadata, input_estimate=self.input_estimate)
+        reason = stop_reason(self._finish, has_tool_use=self._calls > 0, has_output=has_output)
+        usage = anthropic_usage(self._metadata, input_estimate=self.writer.input_estimate)
         if self._metadata is None:
-            usage["output_tokens"] = estimate_output_tokens(self._chars)
+            usage["output_tokens"] = estimate_output_tokens(self.writer.chars + self._call_chars)
         self.usage = usage
-        self.finished = True
-        delta = {"stop_reason": self.stop_reason, "stop_sequence": None}
-        return [*events, {"type": "message_delta", "delta": delta, "usage": usage}, {"type": "message_stop"}]
+        return events + self.writer.end(reason, usage)
 
     def _error(self, error: Mapping[str, Any]) -> list[Event]:
-        self.finished = True
         code = error.get("code")
         state = str(error.get("status") or "")
         status = code if isinstance(code, int) else 500
         kind = "rate_limit_error" if state == "RESOURCE_EXHAUSTED" else error_type_for(status)
         message = str(error.get("message") or state or "Gemini reported an error")
-        return [{"type": "error", "error": {"type": kind, "message": message}}]
+        return self.writer.error({"type": kind, "message": message})

@@ -18,17 +18,23 @@ import orjson
 
 from ccm.translate.anthropic import is_ccm_signature
 from ccm.translate.profile import Profile
+from ccm.translate.request_parts import (
+    BILLING_PREFIX,
+    EMPTY_RESULT,
+    IMAGE_OMITTED,
+    NO_RESULT,
+    data_url,
+    image_url,
+    roles,
+    search_result_text,
+    tool_reference_text,
+    tool_result_content,
+)
 from ccm.translate.signature import signature_details
 from ccm.translate.tool_names import openai_tool_call_id
 
 Message = dict[str, Any]
 Part = dict[str, Any]
-
-#: Claude Code's first system block (`x-anthropic-billing-header: cc_version=...`) means nothing to other
-#: providers and changes with every conversation, so it is left out.
-BILLING_PREFIX = "x-anthropic-billing-header:"
-NO_RESULT = "(no result: the tool was not run)"
-EMPTY_RESULT = "(no output)"
 
 
 class MessageConverter:
@@ -74,10 +80,7 @@ class MessageConverter:
 
     def messages(self, messages: Any) -> list[Message]:
         out: list[Message] = []
-        for message in messages if isinstance(messages, list) else []:
-            if not isinstance(message, dict):
-                continue
-            role, content = message.get("role"), message.get("content")
+        for role, content in roles(messages):
             if role == "assistant":
                 out.extend(self._assistant(content))
             elif role == "system":
@@ -137,33 +140,13 @@ class MessageConverter:
         if kind == "document":
             return document_part(block)
         if kind == "tool_reference":
-            return {"type": "text", "text": f"Tool {block.get('tool_name')} is now available."}
+            return {"type": "text", "text": tool_reference_text(block)}
         if kind == "search_result":
-            texts = [c.get("text", "") for c in block.get("content") or [] if isinstance(c, dict)]
-            body = "\n".join(t for t in texts if t)
-            return {"type": "text", "text": f"{block.get('title', '')} ({block.get('source', '')})\n{body}".strip()}
+            return {"type": "text", "text": search_result_text(block)}
         return None  # thinking in a user turn, server-tool results, unknown blocks: nothing to send
 
     def _tool_result(self, block: dict[str, Any]) -> tuple[Message, list[Part]]:
-        content = block.get("content")
-        texts: list[str] = []
-        images: list[Part] = []
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            for item in content:
-                if not isinstance(item, dict):
-                    continue
-                part = self._part(item)
-                if part is None:
-                    continue
-                if part["type"] == "text":
-                    texts.append(part["text"])
-                else:
-                    images.append(part)
-        text = "\n".join(t for t in texts if t)
-        if block.get("is_error") and not text.lstrip().lower().startswith(("error", "<tool_use_error>")):
-            text = f"Error: {text}" if text else "Error"
+        text, images = tool_result_content(block, self._part, _text_of)
         if not text:
             text = "(see the image below)" if images else EMPTY_RESULT
         call_id = openai_tool_call_id(str(block.get("tool_use_id") or ""))
@@ -223,16 +206,16 @@ def _ccm_state(detail: Any) -> bool:
     return isinstance(detail, dict) and str(detail.get("type", "")).startswith("ccm.")
 
 
+def _text_of(part: Part) -> str | None:
+    return part["text"] if part["type"] == "text" else None
+
+
 def image_part(source: Any) -> Part | None:
     if not isinstance(source, dict):
         return None
-    kind = source.get("type")
-    if kind == "base64" and source.get("data"):
-        url = f"data:{source.get('media_type') or 'image/png'};base64,{source['data']}"
-    elif kind == "url" and source.get("url"):
-        url = source["url"]
-    else:
-        return {"type": "text", "text": "[image omitted: its source cannot be sent to this provider]"}
+    url = image_url(source)
+    if url is None:
+        return {"type": "text", "text": IMAGE_OMITTED}
     return {"type": "image_url", "image_url": {"url": url}}
 
 
@@ -246,7 +229,7 @@ def document_part(block: dict[str, Any]) -> Part | None:
         texts = [c.get("text", "") for c in source["content"] if isinstance(c, dict)]
         return {"type": "text", "text": f"{title}:\n" + "\n".join(t for t in texts if t)}
     if kind == "base64" and source.get("data"):
-        data = f"data:{source.get('media_type') or 'application/pdf'};base64,{source['data']}"
+        data = data_url(source, "application/pdf")
         return {"type": "file", "file": {"filename": f"{title}.pdf", "file_data": data}}
     if kind == "url" and source.get("url"):
         return {"type": "text", "text": f"{title}: {source['url']}"}

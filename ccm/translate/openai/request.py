@@ -21,10 +21,16 @@ import orjson
 
 from ccm.translate.openai.messages import MessageConverter
 from ccm.translate.profile import Profile
+from ccm.translate.request_parts import (
+    answer_schema,
+    object_schema,
+    offered_tools,
+    requested_effort,
+    tool_renamer,
+)
 from ccm.translate.tool_names import openai_tool_name
 
 USER_MAX = 64
-EFFORTS = ("low", "medium", "high")
 
 
 class UnsupportedRequest(Exception):
@@ -39,14 +45,7 @@ class OpenAIRequest:
 
 
 def to_openai_request(body: Mapping[str, Any], profile: Profile, *, stream: bool) -> OpenAIRequest:
-    names: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        short = openai_tool_name(name)
-        if short != name:
-            names[short] = name
-        return short
-
+    rename, names = tool_renamer(openai_tool_name)
     converter = MessageConverter(profile, rename)
     messages = converter.system(body.get("system")) + converter.messages(body.get("messages"))
     out: dict[str, Any] = {"model": profile.model, "messages": messages}
@@ -78,67 +77,24 @@ def to_openai_request(body: Mapping[str, Any], profile: Profile, *, stream: bool
 # -- tools ------------------------------------------------------------------------------------------------
 
 
-def _referenced_tools(messages: Any) -> set[str]:
-    """Tool names a ToolSearch result loaded (`tool_reference` blocks): their deferred tools are offered."""
-    found: set[str] = set()
-    for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else []:
-            if not isinstance(block, dict) or block.get("type") != "tool_result":
-                continue
-            inner = block.get("content")
-            for item in inner if isinstance(inner, list) else []:
-                if isinstance(item, dict) and item.get("type") == "tool_reference":
-                    found.add(str(item.get("tool_name")))
-    return found
-
-
 def _tools(
     tools: Any, messages: Any, profile: Profile, rename: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Client tools as functions, and the web_search server tool if one was offered.
-
-    Other server tools (bash_*, text_editor_*, code_execution_*, web_fetch_*...) have no function form
-    and are dropped. A `defer_loading` tool is offered only once a ToolSearch result referenced it, as
-    Anthropic's API does; Claude Code's DeferredToolPlaceholder never is.
-    """
-    if not isinstance(tools, list):
-        return [], None
-    loaded: set[str] | None = None
+    """Client tools as functions, and the web_search server tool if one was offered (ccm.translate.
+    request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
     web: dict[str, Any] | None = None
-    for tool in tools:
-        if not isinstance(tool, dict):
-            continue
-        kind = tool.get("type")
-        if isinstance(kind, str) and kind.startswith("web_search"):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             web = tool
             continue
-        if kind not in (None, "custom") or not tool.get("name"):
-            continue
-        if tool.get("defer_loading"):
-            if loaded is None:
-                loaded = _referenced_tools(messages)
-            if tool["name"] not in loaded:
-                continue
-        function: dict[str, Any] = {"name": rename(str(tool["name"])), "parameters": _schema(tool.get("input_schema"))}
+        parameters = object_schema(tool.get("input_schema"))
+        function: dict[str, Any] = {"name": rename(str(tool["name"])), "parameters": parameters}
         if tool.get("description"):
             function["description"] = tool["description"]
         out.append({"type": "function", "function": function})
     limit = profile.max_tools
     return (out[:limit] if limit else out), web
-
-
-def _schema(schema: Any) -> dict[str, Any]:
-    """function.parameters: an object schema, without `$schema` (no model needs it; several APIs reject
-    it, Groq and Cerebras among them)."""
-    if not isinstance(schema, dict):
-        return {"type": "object", "properties": {}}
-    out = {k: v for k, v in schema.items() if k != "$schema"}
-    out.setdefault("type", "object")
-    if out["type"] == "object":
-        out.setdefault("properties", {})
-    return out
 
 
 def _tool_choice(choice: Any, rename: Any) -> Any:
@@ -196,39 +152,11 @@ def _sampling(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) ->
             out["stop"] = stops
 
 
-def requested_effort(body: Mapping[str, Any]) -> str | None:
-    """The reasoning effort Claude Code asked for: "off", "low", "medium", "high", or None (no opinion).
-
-    `{type: enabled, budget_tokens}` maps by budget; `{type: adaptive}` takes `output_config.effort`.
-    """
-    thinking = body.get("thinking")
-    kind = thinking.get("type") if isinstance(thinking, dict) else None
-    if kind == "disabled":
-        return "off"
-    if kind == "enabled":
-        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
-        if not isinstance(budget, int):
-            return "medium"
-        return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-    if kind == "adaptive":
-        config = body.get("output_config")
-        effort = config.get("effort") if isinstance(config, dict) else None
-        if effort in EFFORTS:
-            return str(effort)
-        if effort in ("max", "xhigh"):
-            return "high"
-    return None
-
-
 def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
     effort = requested_effort(body)
     if effort == "off":
-        # Only where the model has a switch that cannot fail: OpenRouter refuses to disable reasoning on
-        # models where it is mandatory, so there the model's default stands.
-        if profile.has("reasoning-off-none"):
-            out["reasoning_effort"] = "none"
-        elif profile.has("reasoning-off-minimal"):
-            out["reasoning_effort"] = "minimal"
+        if profile.reasoning_off:
+            out["reasoning_effort"] = profile.reasoning_off
         return
     if effort is None:
         return
@@ -243,19 +171,14 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -
 def _output_format(out: dict[str, Any], body: Mapping[str, Any], profile: Profile) -> None:
     """output_config.format (JSON schema answers, e.g. session titles) as response_format, or as an
     instruction where the provider has no structured output."""
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+    schema = answer_schema(body)
+    if schema is None:
         return
     if profile.has("json-schema"):
-        out["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "response", "schema": fmt["schema"]},
-        }
+        out["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
         return
     instruction = (
-        "Answer with only a JSON object, no other text, that matches this JSON schema: "
-        + orjson.dumps(fmt["schema"]).decode()
+        "Answer with only a JSON object, no other text, that matches this JSON schema: " + orjson.dumps(schema).decode()
     )
     messages = out["messages"]
     if messages and messages[0]["role"] == "system" and isinstance(messages[0]["content"], str):

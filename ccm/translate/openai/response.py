@@ -9,15 +9,14 @@ usage follows Anthropic's split (cached prompt tokens are not input tokens).
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping
 from typing import Any
 
+from ccm.translate.answer_parts import new_message_id, sources_list, tool_use_block
+from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.signature import sign_thinking
 from ccm.translate.think_tags import split_think_tags
-from ccm.translate.tool_args import parse_tool_arguments
-from ccm.translate.tool_names import tool_use_id
+from ccm.translate.usage import count, counts, estimate_output_tokens
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -32,12 +31,9 @@ STOP_REASONS = {
 }
 
 
-class NotACompletion(ValueError):
-    """The upstream's 2xx body is not a chat completion (nor a chunk, in a stream)."""
-
-
-def new_message_id() -> str:
-    return "msg_" + os.urandom(12).hex()  # uuid4's 24 hex digits, without building a UUID
+class NotACompletion(InvalidUpstream, ValueError):
+    """The upstream's 2xx body is not a chat completion (nor a chunk, in a stream): another provider should
+    answer."""
 
 
 def stop_reason(finish_reason: Any, *, has_tool_use: bool) -> str:
@@ -52,46 +48,15 @@ def anthropic_usage(usage: Any, *, input_estimate: int = 0, output_estimate: int
     """OpenAI usage in Anthropic's shape. Cached prompt tokens (OpenAI/OpenRouter prompt_tokens_details,
     DeepSeek prompt_cache_hit_tokens, Moonshot cached_tokens) are cache reads, not input tokens."""
     if not isinstance(usage, Mapping):
-        return {
-            "input_tokens": input_estimate,
-            "output_tokens": output_estimate,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        }
+        return counts(input_estimate, output_estimate)
     raw_details = usage.get("prompt_tokens_details")
     details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
-    prompt = _int(usage.get("prompt_tokens")) or _int(usage.get("input_tokens"))
-    cached = _int(details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
-    cached = cached or _int(usage.get("cached_tokens"))
-    written = _int(details.get("cache_write_tokens"))
-    output = _int(usage.get("completion_tokens")) or _int(usage.get("output_tokens"))
-    return {
-        "input_tokens": max(prompt - cached - written, 0),
-        "output_tokens": output,
-        "cache_creation_input_tokens": written,
-        "cache_read_input_tokens": cached,
-    }
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def estimate_output_tokens(chars: int) -> int:
-    """Output tokens from characters, when the upstream reports no usage (about 4 per token)."""
-    return math.ceil(chars / 4)
-
-
-def tool_use_block(
-    raw_id: Any, name: str, arguments: Any, tool_names: Mapping[str, str], fallback_id: str
-) -> dict[str, Any]:
-    tool_input, _ = parse_tool_arguments(arguments)
-    return {
-        "type": "tool_use",
-        "id": tool_use_id(raw_id, fallback_id),
-        "name": tool_names.get(name, name),
-        "input": tool_input,
-    }
+    prompt = count(usage.get("prompt_tokens")) or count(usage.get("input_tokens"))
+    cached = count(details.get("cached_tokens")) or count(usage.get("prompt_cache_hit_tokens"))
+    cached = cached or count(usage.get("cached_tokens"))
+    written = count(details.get("cache_write_tokens"))
+    output = count(usage.get("completion_tokens")) or count(usage.get("output_tokens"))
+    return counts(max(prompt - cached - written, 0), output, cache_read=cached, cache_creation=written)
 
 
 def thinking_block(text: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -100,16 +65,12 @@ def thinking_block(text: str, details: list[Any] | None = None) -> dict[str, Any
 
 def sources_text(annotations: Any) -> str:
     """Web-search citations (`url_citation` annotations) as a Sources list appended to the answer."""
-    lines: list[str] = []
-    seen: set[str] = set()
+    links: dict[str, Any] = {}
     for item in annotations if isinstance(annotations, list) else []:
         cite = item.get("url_citation") if isinstance(item, Mapping) else None
-        if not isinstance(cite, Mapping) or not isinstance(cite.get("url"), str) or cite["url"] in seen:
-            continue
-        seen.add(cite["url"])
-        title = cite.get("title") or cite["url"]
-        lines.append(f"- [{title}]({cite['url']})")
-    return "\n\nSources:\n" + "\n".join(lines) if lines else ""
+        if isinstance(cite, Mapping) and isinstance(cite.get("url"), str) and cite["url"] not in links:
+            links[cite["url"]] = cite.get("title") or cite["url"]
+    return sources_list((title, url) for url, title in links.items())
 
 
 def details_text(details: list[Any]) -> str:

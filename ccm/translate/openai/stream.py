@@ -1,24 +1,23 @@
 """Chat Completions stream chunks in, Anthropic stream events out (as dicts; the provider encodes them).
 
     stream = OpenAIStream(model="claude-opus-5-5")
-    events = stream.chunk(parsed_chunk)     # [] until the first valid chunk, then message_start first
+    events = stream.sse(name, data)         # one SSE event: [] until the first valid chunk, then message_start
+    events = stream.chunk(parsed_chunk)     # the same for a parsed chunk
     events = stream.done()                  # `data: [DONE]`: the end (unless a tool call was cut)
     events = stream.close()                 # the upstream closed: the end only after a finish_reason
 
-Guarantees, whatever the upstream does:
-- `message_start` first, once, on the first valid chunk; blocks get increasing indexes; a block is started
-  before any delta and stopped before the next starts; `message_delta` (stop_reason + usage) then
-  `message_stop` last.
+The events' order is the shared writer's (ccm.translate.stream_writer); what this wire adds:
+- `message_start` on the first valid chunk (a stream that begins otherwise is InvalidUpstream).
 - Reasoning (`reasoning_content` / `reasoning` / a leading `<think>`) is a thinking block that closes,
   signed, before text or tools start.
 - Tool calls are collected whole (ids and names arrive only in a call's first fragment, arguments in many;
   several calls may interleave by index) and emitted as tool_use blocks once the answer ends, each with
   one input_json_delta of repaired JSON, so Claude Code never parses a broken fragment.
 - An `error` object before any chunk: one `error` event (the dispatcher fails over); after: `error`
-  event and nothing more.
-- A cut is never an answer (DESIGN.md): the stream is over only at a `finish_reason`, or at `[DONE]`
-  when every tool call's arguments parse. `close()` after anything else returns [] and `finished` stays
-  False, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
+  event and nothing more. So is an event that is not JSON after the first chunk.
+- A cut is never an answer: the stream is over only at a `finish_reason`, or at `[DONE]`
+  when every tool call's arguments parse. `close()` after anything else returns [] and the answer stays
+  unfinished, so the caller ends the client's stream with an error; repairs of sloppy JSON are for complete
   answers only.
 """
 
@@ -30,21 +29,21 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.anthropic import error_type_for
+from ccm.translate.answer_parts import tool_use_block
+from ccm.translate.anthropic import InvalidUpstream, error_type_for
+from ccm.translate.anthropic_events import Event
 from ccm.translate.openai.response import (
     NotACompletion,
     anthropic_usage,
     details_text,
-    estimate_output_tokens,
-    new_message_id,
     sources_text,
     stop_reason,
-    tool_use_block,
+    to_anthropic_message,
 )
 from ccm.translate.signature import sign_thinking
+from ccm.translate.stream_writer import AnthropicStreamWriter
 from ccm.translate.think_tags import ThinkTagSplitter
-
-Event = dict[str, Any]
+from ccm.translate.usage import estimate_output_tokens
 
 
 @dataclass(slots=True)
@@ -55,6 +54,8 @@ class _ToolCall:
 
 
 class OpenAIStream:
+    ends_with = "a finish_reason (or [DONE])"
+
     def __init__(
         self,
         *,
@@ -63,18 +64,11 @@ class OpenAIStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
-        self.started = False
-        self.finished = False
-        """message_stop (or a terminal error) was emitted: nothing more follows."""
+        self.writer = AnthropicStreamWriter(
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
+        )
         self.usage: dict[str, int] | None = None
-        self.stop_reason: str | None = None
-        self._index = 0
-        self._open: str | None = None  # "thinking" | "text"
-        self._thinking: list[str] = []
         self._details: dict[Any, dict[str, Any]] = {}  # OpenRouter reasoning_details, merged by index
         self._late_details: list[dict[str, Any]] = []
         self._tools: dict[Any, _ToolCall] = {}
@@ -82,22 +76,51 @@ class OpenAIStream:
         self._finish_reason: str | None = None
         self._annotations: list[Any] = []
         self._splitter = ThinkTagSplitter()
-        self._chars = 0
-        self._blocks = 0
+        self._tool_chars = 0
 
     # -- input ----------------------------------------------------------------------------------------
 
+    def sse(self, name: str, data: str) -> list[Event]:
+        """One SSE event. InvalidUpstream when the first one is not a chunk (or [DONE] comes first)."""
+        if data.strip() == "[DONE]":
+            if not self.writer.started:
+                raise InvalidUpstream("the upstream's stream ended before any answer ([DONE] first)")
+            return self.done()
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            if not self.writer.started:
+                raise InvalidUpstream(f"the upstream's first event is not JSON: {data[:200]!r}") from None
+            return self.error("the upstream sent an invalid JSON event mid-stream")
+        if name == "error" and isinstance(parsed, dict) and "error" not in parsed:
+            parsed = {"error": parsed}
+        return self.chunk(parsed)
+
+    def whole(self, data: Any) -> list[Event]:
+        """A whole chat.completion (an answer to a streaming request in one JSON body) as the events."""
+        if isinstance(data, dict) and data.get("error") and not data.get("choices"):
+            return self._error(data["error"])
+        message = to_anthropic_message(
+            data,
+            model=self.writer.model,
+            message_id=self.writer.message_id,
+            tool_names=self.tool_names,
+            input_estimate=self.writer.input_estimate,
+        )
+        self.usage = message["usage"]
+        return self.writer.message(message)
+
     def chunk(self, data: Any) -> list[Event]:
         """One parsed `data:` payload. NotACompletion when the first one is not a chunk at all."""
-        if self.finished:
+        if self.writer.finished:
             return []
         if isinstance(data, Mapping) and data.get("error") and not _choices(data):
             return self._error(data["error"])
         if not isinstance(data, Mapping) or not isinstance(data.get("choices", []), list) or not _is_chunk(data):
-            if not self.started:
+            if not self.writer.started:
                 raise NotACompletion("the upstream's first event is not a chat completion chunk")
             return []  # a stray keep-alive or vendor event mid-stream
-        events = self._start()
+        events = self.writer.start()
         for choice in _choices(data)[:1]:
             if choice.get("finish_reason") == "error":
                 return events + self._error(data.get("error") or choice.get("error") or "the upstream failed")
@@ -117,16 +140,16 @@ class OpenAIStream:
 
     def done(self) -> list[Event]:
         """`data: [DONE]`: the answer is over, unless a tool call's arguments were cut off before it."""
-        if self.finished:
+        if self.writer.finished:
             return []
         if self._finish_reason is None and any(_cut(call) for call in self._tools.values()):
             return []  # a server that says [DONE] after a cut connection: still a cut
-        return self._start() + self._end()
+        return self.writer.start() + self._end()
 
     def close(self) -> list[Event]:
         """The upstream closed the stream: the end when it had said so (a finish_reason, its usage may
         never come); [] otherwise, and the caller reports a cut stream."""
-        if self.finished or not self.started or self._finish_reason is None:
+        if self.writer.finished or not self.writer.started or self._finish_reason is None:
             return []
         return self._end()
 
@@ -136,28 +159,6 @@ class OpenAIStream:
 
     # -- internals ------------------------------------------------------------------------------------
 
-    def _start(self) -> list[Event]:
-        if self.started:
-            return []
-        self.started = True
-        usage = {
-            "input_tokens": self.input_estimate,
-            "output_tokens": 0,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        }
-        message: dict[str, Any] = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage,
-        }
-        return [{"type": "message_start", "message": message}]
-
     def _delta(self, delta: Mapping[str, Any]) -> list[Event]:
         events: list[Event] = []
         details = delta.get("reasoning_details")
@@ -165,24 +166,24 @@ class OpenAIStream:
         if isinstance(details, list) and details:
             if not text:
                 text = details_text(details)
-            if not text and self._open != "thinking":
-                if self._blocks:  # state arriving after the answer began: carried by a block of its own
+            if not text and self.writer.open_kind != "thinking":
+                if self.writer.blocks:  # state arriving after the answer began: carried by a block of its own
                     self._late_details.extend(d for d in details if isinstance(d, Mapping))
                     details = None
                 else:
-                    events += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+                    events += self.writer.open("thinking")
             if details:
                 self._merge_details(details)
         if text:
-            events += self._thinking_piece(text)
+            events += self.writer.thinking(text)
         content = delta.get("content")
         if isinstance(content, list):  # parts instead of a string (rare)
             content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
         if isinstance(content, str) and content:
             for kind, piece in self._splitter.feed(content):
-                events += self._thinking_piece(piece) if kind == "thinking" else self._text_piece(piece)
+                events += self.writer.thinking(piece) if kind == "thinking" else self.writer.text(piece)
         if not content and isinstance(delta.get("refusal"), str) and delta["refusal"]:
-            events += self._text_piece(delta["refusal"])
+            events += self.writer.text(delta["refusal"])
             self._finish_reason = self._finish_reason or "content_filter"
         if isinstance(delta.get("annotations"), list):
             self._annotations.extend(delta["annotations"])
@@ -196,43 +197,10 @@ class OpenAIStream:
             self._tool_piece({"index": "legacy", "function": legacy})
         return events
 
-    def _thinking_piece(self, text: str) -> list[Event]:
-        events: list[Event] = []
-        if self._open != "thinking":
-            events += self._close_block()
-            events += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-        self._thinking.append(text)
-        self._chars += len(text)
-        delta = {"type": "thinking_delta", "thinking": text}
-        return [*events, {"type": "content_block_delta", "index": self._index, "delta": delta}]
-
-    def _text_piece(self, text: str) -> list[Event]:
-        events: list[Event] = []
-        if self._open != "text":
-            events += self._close_block()
-            events += self._open_block("text", {"type": "text", "text": ""})
-        self._chars += len(text)
-        delta = {"type": "text_delta", "text": text}
-        return [*events, {"type": "content_block_delta", "index": self._index, "delta": delta}]
-
-    def _open_block(self, kind: str, block: dict[str, Any]) -> list[Event]:
-        self._open = kind
-        self._blocks += 1
-        return [{"type": "content_block_start", "index": self._index, "content_block": block}]
-
-    def _close_block(self) -> list[Event]:
-        if self._open is None:
-            return []
-        events: list[Event] = []
-        if self._open == "thinking":
-            signature = sign_thinking("".join(self._thinking), list(self._details.values()) or None)
-            self._thinking, self._details = [], {}
-            delta = {"type": "signature_delta", "signature": signature}
-            events.append({"type": "content_block_delta", "index": self._index, "delta": delta})
-        events.append({"type": "content_block_stop", "index": self._index})
-        self._open = None
-        self._index += 1
-        return events
+    def _sign(self, text: str, key: Any) -> str:
+        """A thinking block's signature carries the reasoning_details merged while it was open."""
+        details, self._details = list(self._details.values()) or None, {}
+        return sign_thinking(text, details)
 
     def _merge_details(self, items: list[Any]) -> None:
         """Streamed reasoning_details come in fragments per `index`: texts concatenate, the rest is set."""
@@ -274,7 +242,7 @@ class OpenAIStream:
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
             current.arguments.append(arguments)
-            self._chars += len(arguments)
+            self._tool_chars += len(arguments)
         elif isinstance(arguments, Mapping):  # some servers send the object itself
             current.arguments.append(orjson.dumps(arguments).decode())
         self._last_tool = key
@@ -282,51 +250,43 @@ class OpenAIStream:
     def _flush_content(self) -> list[Event]:
         events: list[Event] = []
         for kind, piece in self._splitter.flush():
-            events += self._thinking_piece(piece) if kind == "thinking" else self._text_piece(piece)
+            events += self.writer.thinking(piece) if kind == "thinking" else self.writer.text(piece)
         sources = sources_text(self._annotations)
         self._annotations = []
         if sources:
-            events += self._text_piece(sources)
-        events += self._close_block()
+            events += self.writer.text(sources)
+        events += self.writer.close()
         if self._late_details:
-            events += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            events += self.writer.open("thinking")
             self._merge_details(self._late_details)
             self._late_details = []
-            events += self._close_block()
+            events += self.writer.close()
         for n, call in enumerate(self._tools.values()):
             if not call.name:
                 continue  # a fragment that never got a name cannot be called
             block = tool_use_block(
-                call.raw_id, call.name, "".join(call.arguments), self.tool_names, f"toolu_{self.message_id[-12:]}_{n}"
+                call.raw_id,
+                call.name,
+                "".join(call.arguments),
+                self.tool_names,
+                f"toolu_{self.writer.message_id[-12:]}_{n}",
             )
-            partial = orjson.dumps(block["input"]).decode()
-            start = {**block, "input": {}}
-            delta = {"type": "input_json_delta", "partial_json": partial}
-            events += [
-                {"type": "content_block_start", "index": self._index, "content_block": start},
-                {"type": "content_block_delta", "index": self._index, "delta": delta},
-                {"type": "content_block_stop", "index": self._index},
-            ]
-            self._index += 1
-            self._blocks += 1
+            events += self.writer.tool_use(block)
         self._tools = {}
         return events
 
     def _end(self) -> list[Event]:
         has_tools = any(call.name for call in self._tools.values())
         events = self._flush_content()
-        self.stop_reason = stop_reason(self._finish_reason, has_tool_use=has_tools)
+        chars = self.writer.chars + self._tool_chars
         usage = self.usage or anthropic_usage(
-            None, input_estimate=self.input_estimate, output_estimate=estimate_output_tokens(self._chars)
+            None, input_estimate=self.writer.input_estimate, output_estimate=estimate_output_tokens(chars)
         )
         self.usage = usage
-        self.finished = True
-        delta = {"stop_reason": self.stop_reason, "stop_sequence": None}
-        return [*events, {"type": "message_delta", "delta": delta, "usage": usage}, {"type": "message_stop"}]
+        return events + self.writer.end(stop_reason(self._finish_reason, has_tool_use=has_tools), usage)
 
     def _error(self, error: Any) -> list[Event]:
-        self.finished = True
-        return [{"type": "error", "error": upstream_error(error)}]
+        return self.writer.error(upstream_error(error))
 
 
 def _cut(call: _ToolCall) -> bool:

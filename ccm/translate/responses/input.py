@@ -1,7 +1,6 @@
 """Anthropic `system` + `messages` as Responses API `instructions` + input items.
 
     converter = InputConverter(rename, origin=ReasoningOrigin("chatgpt", "gpt-5.5"))
-    instructions = converter.instructions(body["system"])      # one string, billing block left out
     items = converter.items(body["messages"])
 
 Where the shapes differ:
@@ -24,7 +23,18 @@ from typing import Any
 import orjson
 
 from ccm.translate.anthropic import is_ccm_signature
-from ccm.translate.openai.messages import BILLING_PREFIX, EMPTY_RESULT, NO_RESULT
+from ccm.translate.request_parts import (
+    EMPTY_RESULT,
+    IMAGE_OMITTED,
+    NO_RESULT,
+    data_url,
+    image_url,
+    plain_text,
+    roles,
+    search_result_text,
+    tool_reference_text,
+    tool_result_content,
+)
 from ccm.translate.signature import signature_details
 from ccm.translate.tool_names import responses_call_id
 
@@ -62,22 +72,6 @@ class ReasoningOrigin:
         )
 
 
-def system_text(system: Any) -> str:
-    """The top-level system prompt as one string, without Claude Code's per-request billing block (it
-    changes every request and would break the provider's prompt cache)."""
-    if isinstance(system, str):
-        return system.strip() and system
-    if not isinstance(system, list):
-        return ""
-    texts = [
-        b["text"]
-        for b in system
-        if isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"]
-        if not b["text"].startswith(BILLING_PREFIX)
-    ]
-    return "\n\n".join(texts)
-
-
 class InputConverter:
     """Converts one request's messages; `rename` maps an Anthropic tool name to the one sent."""
 
@@ -87,10 +81,7 @@ class InputConverter:
 
     def items(self, messages: Any) -> list[Item]:
         out: list[Item] = []
-        for message in messages if isinstance(messages, list) else []:
-            if not isinstance(message, dict):
-                continue
-            role, content = message.get("role"), message.get("content")
+        for role, content in roles(messages):
             if role == "assistant":
                 out.extend(self._assistant(content))
             elif role == "system":
@@ -100,7 +91,7 @@ class InputConverter:
         return pair_calls(out)
 
     def _developer(self, content: Any) -> list[Item]:
-        text = content if isinstance(content, str) else _texts(content)
+        text = plain_text(content)
         return [_message("developer", [{"type": "input_text", "text": text}])] if text.strip() else []
 
     def _user(self, content: Any) -> list[Item]:
@@ -122,20 +113,7 @@ class InputConverter:
         return out
 
     def _tool_result(self, block: dict[str, Any]) -> Item:
-        content = block.get("content")
-        texts: list[str] = []
-        images: list[Part] = []
-        for item in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
-            part = input_part(item) if isinstance(item, dict) else None
-            if part is None:
-                continue
-            if part["type"] == "input_text":
-                texts.append(part["text"])
-            else:
-                images.append(part)
-        text = "\n".join(t for t in texts if t)
-        if block.get("is_error") and not text.lstrip().lower().startswith(("error", "<tool_use_error>")):
-            text = f"Error: {text}" if text else "Error"
+        text, images = tool_result_content(block, input_part, _text_of)
         call_id = responses_call_id(str(block.get("tool_use_id") or ""))
         output: str | list[Part] = text or EMPTY_RESULT
         if images:
@@ -189,11 +167,8 @@ def _assistant_text(text: str) -> Item:
     return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
 
 
-def _texts(content: Any) -> str:
-    blocks = content if isinstance(content, list) else []
-    return "\n\n".join(
-        b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"]
-    )
+def _text_of(part: Part) -> str | None:
+    return part["text"] if part["type"] == "input_text" else None
 
 
 def input_part(block: dict[str, Any]) -> Part | None:
@@ -203,24 +178,17 @@ def input_part(block: dict[str, Any]) -> Part | None:
         text = block.get("text")
         return {"type": "input_text", "text": text} if isinstance(text, str) and text else None
     if kind == "image":
-        source = block.get("source") if isinstance(block.get("source"), dict) else {}
-        assert isinstance(source, dict)
-        if source.get("type") == "base64" and source.get("data"):
-            url = f"data:{source.get('media_type') or 'image/png'};base64,{source['data']}"
-        elif source.get("type") == "url" and source.get("url"):
-            url = str(source["url"])
-        else:
-            return {"type": "input_text", "text": "[image omitted: its source cannot be sent to this provider]"}
+        source = block.get("source")
+        url = image_url(source) if isinstance(source, dict) else None
+        if url is None:
+            return {"type": "input_text", "text": IMAGE_OMITTED}
         return {"type": "input_image", "image_url": url, "detail": "auto"}
     if kind == "document":
         return _document(block)
     if kind == "tool_reference":
-        return {"type": "input_text", "text": f"Tool {block.get('tool_name')} is now available."}
+        return {"type": "input_text", "text": tool_reference_text(block)}
     if kind == "search_result":
-        texts = [c.get("text", "") for c in block.get("content") or [] if isinstance(c, dict)]
-        body = "\n".join(t for t in texts if t)
-        text = f"{block.get('title', '')} ({block.get('source', '')})\n{body}".strip()
-        return {"type": "input_text", "text": text}
+        return {"type": "input_text", "text": search_result_text(block)}
     return None
 
 
@@ -231,9 +199,9 @@ def _document(block: dict[str, Any]) -> Part | None:
     if kind == "text" and source.get("data"):
         return {"type": "input_text", "text": f"{title}:\n{source['data']}"}
     if kind == "content" and isinstance(source.get("content"), list):
-        return {"type": "input_text", "text": f"{title}:\n" + _texts(source["content"])}
+        return {"type": "input_text", "text": f"{title}:\n" + plain_text(source["content"])}
     if kind == "base64" and source.get("data"):
-        data = f"data:{source.get('media_type') or 'application/pdf'};base64,{source['data']}"
+        data = data_url(source, "application/pdf")
         return {"type": "input_file", "filename": f"{title}.pdf", "file_data": data}
     if kind == "url" and source.get("url"):
         return {"type": "input_text", "text": f"{title}: {source['url']}"}

@@ -6,10 +6,10 @@
     req.stream       -> True: the ChatGPT backend streams whatever the client asked
     req.tool_names   -> {sent name: anthropic name} for names that had to be shortened
 
-`backend=True` is the ChatGPT backend behind a Plus/Pro login (research/subscriptions-2026.md §3.3-3.4):
-always `stream: true` and `store: false`, the system prompt as `instructions` (required, even empty), none
-of `max_output_tokens`/`temperature`/`top_p`/`user`/`metadata`/`truncation`/`previous_response_id`, which
-it refuses. `backend=False` is the public `/v1/responses` with an API key: the same translation, plus
+`backend=True` is the ChatGPT backend behind a Plus/Pro login (what the Codex CLI talks to): always
+`stream: true` and `store: false`, the system prompt as `instructions` (required, even empty), none of
+`max_output_tokens`/`temperature`/`top_p`/`user`/`metadata`/`truncation`/`previous_response_id`, which it
+refuses. `backend=False` is the public `/v1/responses` with an API key: the same translation, plus
 `max_output_tokens` and sampling where the model takes them, and `stream` as the client asked. Both send
 `store: false` (ccm keeps no server-side state: the reasoning round-trips in thinking signatures) and a
 `prompt_cache_key` stable for the session, so the provider's prompt cache holds across turns.
@@ -24,9 +24,16 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.openai.request import _referenced_tools, _schema, requested_effort
 from ccm.translate.profile import profile_for
-from ccm.translate.responses.input import InputConverter, ReasoningOrigin, system_text
+from ccm.translate.request_parts import (
+    answer_schema,
+    object_schema,
+    offered_tools,
+    requested_effort,
+    system_text,
+    tool_renamer,
+)
+from ccm.translate.responses.input import InputConverter, ReasoningOrigin
 from ccm.translate.tool_names import openai_tool_name
 
 INCLUDE_REASONING = ["reasoning.encrypted_content"]
@@ -52,14 +59,7 @@ def to_responses_request(
 ) -> ResponsesRequest:
     """`session` is the client's session id (`x-claude-code-session-id`), if it sent one;
     `max_output_tokens` the mapping's own limit (public API only)."""
-    names: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        short = openai_tool_name(name)
-        if short != name:
-            names[short] = name
-        return short
-
+    rename, names = tool_renamer(openai_tool_name)
     converter = InputConverter(rename, origin)
     out: dict[str, Any] = {"model": model, "instructions": system_text(body.get("system"))}
     out["input"] = converter.items(body.get("messages"))
@@ -101,32 +101,18 @@ def cache_key(session: str | None, messages: Any) -> str:
 
 
 def _tools(tools: Any, messages: Any, rename: Callable[[str], str]) -> list[dict[str, Any]]:
-    """Client tools as functions, and web search as the API's own `web_search` tool. Other server tools
-    have no Responses form and are dropped; a deferred tool is offered once a ToolSearch result loaded it
-    (as Anthropic's API does), Claude Code's DeferredToolPlaceholder never."""
-    if not isinstance(tools, list):
-        return []
-    loaded: set[str] | None = None
+    """Client tools as functions, and web search as the API's own `web_search` tool, in their order
+    (ccm.translate.request_parts.offered_tools says which tools are)."""
     out: list[dict[str, Any]] = []
-    for tool in tools:
-        if not isinstance(tool, dict):
-            continue
-        kind = tool.get("type")
-        if isinstance(kind, str) and kind.startswith("web_search"):
+    for tool, web_search in offered_tools(tools, messages):
+        if web_search:
             if not any(t.get("type") == "web_search" for t in out):
                 out.append({"type": "web_search"})
             continue
-        if kind not in (None, "custom") or not tool.get("name"):
-            continue
-        if tool.get("defer_loading"):
-            if loaded is None:
-                loaded = _referenced_tools(messages)
-            if tool["name"] not in loaded:
-                continue
         function: dict[str, Any] = {
             "type": "function",
             "name": rename(str(tool["name"])),
-            "parameters": _schema(tool.get("input_schema")),
+            "parameters": object_schema(tool.get("input_schema")),
             "strict": False,
         }
         if tool.get("description"):
@@ -157,10 +143,8 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], model: str, *, back
     reasoning: dict[str, Any] = {"summary": "auto"}
     effort = requested_effort(body)
     if effort == "off":
-        if profile.has("reasoning-off-none"):
-            reasoning["effort"] = "none"
-        elif profile.has("reasoning-off-minimal"):
-            reasoning["effort"] = "minimal"
+        if profile.reasoning_off:
+            reasoning["effort"] = profile.reasoning_off
     elif effort is not None:
         reasoning["effort"] = effort
     out["reasoning"] = reasoning
@@ -169,10 +153,9 @@ def _reasoning(out: dict[str, Any], body: Mapping[str, Any], model: str, *, back
 
 def _text_format(out: dict[str, Any], body: Mapping[str, Any]) -> None:
     """output_config.format (JSON-schema answers, e.g. Claude Code's session titles) as text.format."""
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
-        out["text"] = {"format": {"type": "json_schema", "name": "response", "schema": fmt["schema"], "strict": False}}
+    schema = answer_schema(body)
+    if schema is not None:
+        out["text"] = {"format": {"type": "json_schema", "name": "response", "schema": schema, "strict": False}}
 
 
 def _limits(out: dict[str, Any], body: Mapping[str, Any], model: str, mapping_limit: int | None) -> None:

@@ -10,22 +10,22 @@ under their original names; usage follows Anthropic's split (cached input is not
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from ccm.translate import answer_parts
+from ccm.translate.answer_parts import new_message_id, sources_list
+from ccm.translate.anthropic import InvalidUpstream
 from ccm.translate.openai.errors import classify
-from ccm.translate.openai.response import new_message_id, sources_text
 from ccm.translate.responses.errors import usage_reset
 from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.signature import sign_thinking
-from ccm.translate.tool_args import parse_tool_arguments
-from ccm.translate.tool_names import tool_use_id
+from ccm.translate.usage import count, counts, estimate_output_tokens
 
 
-class NotAResponse(ValueError):
-    """The upstream's answer is not a usable Responses answer (or it failed)."""
+class NotAResponse(InvalidUpstream, ValueError):
+    """The upstream's answer is not a usable Responses answer (or it failed): another provider should answer."""
 
 
 #: Error codes in `response.failed` / `error` events and error bodies, by the Anthropic type they mean.
@@ -52,28 +52,11 @@ _CAPACITY = re.compile(r"at capacity|overloaded", re.I)
 def anthropic_usage(usage: Any, *, input_estimate: int = 0, output_estimate: int = 0) -> dict[str, int]:
     """Responses usage in Anthropic's shape: input_tokens excludes cached input (cache reads)."""
     if not isinstance(usage, Mapping):
-        return _usage(input_estimate, output_estimate, 0)
+        return counts(input_estimate, output_estimate)
     details = usage.get("input_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
-    prompt = _int(usage.get("input_tokens"))
-    return _usage(max(prompt - cached, 0), _int(usage.get("output_tokens")), cached)
-
-
-def _usage(input_tokens: int, output_tokens: int, cached: int) -> dict[str, int]:
-    return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": cached,
-    }
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def estimate_output_tokens(chars: int) -> int:
-    return math.ceil(chars / 4)
+    cached = count(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
+    prompt = count(usage.get("input_tokens"))
+    return counts(max(prompt - cached, 0), count(usage.get("output_tokens")), cache_read=cached)
 
 
 def stop_reason(response: Mapping[str, Any], *, has_tool_use: bool) -> str:
@@ -145,25 +128,21 @@ def message_text(item: Mapping[str, Any]) -> str:
 def message_sources(item: Mapping[str, Any]) -> str:
     """Web-search citations (`url_citation` annotations of a message item) as a Sources list."""
     content = item.get("content")
-    cites = [
-        {"url_citation": a}
-        for part in (content if isinstance(content, list) else [])
-        if isinstance(part, Mapping) and isinstance(part.get("annotations"), list)
-        for a in part["annotations"]
-        if isinstance(a, Mapping) and a.get("type") == "url_citation"
-    ]
-    return sources_text(cites)
+    links: dict[str, Any] = {}
+    for part in content if isinstance(content, list) else []:
+        annotations = part.get("annotations") if isinstance(part, Mapping) else None
+        for cite in annotations if isinstance(annotations, list) else []:
+            url = cite.get("url") if isinstance(cite, Mapping) and cite.get("type") == "url_citation" else None
+            if isinstance(url, str) and url not in links:
+                links[url] = cite.get("title") or url
+    return sources_list((title, url) for url, title in links.items())
 
 
 def tool_use_block(item: Mapping[str, Any], tool_names: Mapping[str, str], fallback_id: str) -> dict[str, Any]:
+    """A function_call item as a tool_use block (its call_id is the id a result answers)."""
     name = str(item.get("name") or "")
-    tool_input, _ = parse_tool_arguments(item.get("arguments"))
-    return {
-        "type": "tool_use",
-        "id": tool_use_id(item.get("call_id") or item.get("id"), fallback_id),
-        "name": tool_names.get(name, name),
-        "input": tool_input,
-    }
+    call_id = item.get("call_id") or item.get("id")
+    return answer_parts.tool_use_block(call_id, name, item.get("arguments"), tool_names, fallback_id)
 
 
 def to_anthropic_message(

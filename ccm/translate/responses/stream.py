@@ -1,17 +1,16 @@
 """Responses API stream events in, Anthropic stream events out (as dicts; the provider encodes them).
 
     stream = ResponsesStream(model="claude-opus-5-5", origin=ReasoningOrigin("chatgpt", "gpt-5.5"))
-    events = stream.event(parsed)     # one `data:` payload; NotAResponse when it is not a Responses event
-    stream.complete                   # True once response.completed / response.incomplete was translated
+    events = stream.sse(name, data)   # one SSE event; InvalidUpstream when it is not a Responses event
+    events = stream.event(parsed)     # the same for a parsed payload (NotAResponse)
+    stream.writer.complete            # True once response.completed / response.incomplete was translated
 
-Guarantees, whatever the upstream does:
+The events' order is the shared writer's (ccm.translate.stream_writer); what this wire adds:
 - nothing before the first content (a thinking, text or tool_use block) or a terminal event: the events
   before it (`response.created`, `codex.*` metadata) say nothing the client needs, and an error among them
   (a `response.failed` for quota) is then the first and only event, which the dispatcher fails over on;
-- `message_start` once, blocks with increasing indexes, each started before its deltas and stopped before
-  the next starts, `message_delta` (stop_reason + usage) and `message_stop` last, and only when the
-  upstream said the answer ended: a stream that stops before that gets nothing more (`close()` is [] and
-  the dispatcher sends `event: error`);
+- the end only when the upstream said the answer ended: a stream that stops before that gets nothing
+  more (`close()` is [] and the dispatcher sends `event: error`);
 - one thinking block per reasoning item, signed when the item is done with a ccm signature carrying its
   final `encrypted_content`;
 - a tool call is sent whole (one input_json_delta) when its item is done, so a call cut off never reaches
@@ -26,22 +25,24 @@ from typing import Any
 
 import orjson
 
-from ccm.translate.openai.response import new_message_id
+from ccm.translate.anthropic import InvalidUpstream
+from ccm.translate.anthropic_events import Event
 from ccm.translate.responses.input import ReasoningOrigin
 from ccm.translate.responses.response import (
     NotAResponse,
     anthropic_usage,
-    estimate_output_tokens,
     message_sources,
     message_text,
     reasoning_text,
     stop_reason,
+    to_anthropic_message,
     tool_use_block,
     upstream_error,
 )
 from ccm.translate.signature import sign_thinking
+from ccm.translate.stream_writer import AnthropicStreamWriter
+from ccm.translate.usage import estimate_output_tokens
 
-Event = dict[str, Any]
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
 _TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _THINKING_DELTAS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
@@ -63,6 +64,8 @@ class _Call:
 
 
 class ResponsesStream:
+    ends_with = "response.completed"
+
     def __init__(
         self,
         *,
@@ -72,30 +75,45 @@ class ResponsesStream:
         tool_names: Mapping[str, str] | None = None,
         input_estimate: int = 0,
     ) -> None:
-        self.model = model
         self.origin = origin
-        self.message_id = message_id or new_message_id()
         self.tool_names = dict(tool_names or {})
-        self.input_estimate = input_estimate
-        self.started = False
-        self.finished = False
-        """A terminal event (or an error) was translated: nothing more follows."""
-        self.complete = False
+        self.writer = AnthropicStreamWriter(
+            model=model, message_id=message_id, input_estimate=input_estimate, sign=self._sign
+        )
         self.usage: dict[str, int] | None = None
-        self._index = 0
-        self._open: tuple[str, Any] | None = None  # ("thinking" | "text", item id)
         self._reasoning: dict[Any, _Reasoning] = {}
         self._calls: dict[Any, _Call] = {}
         self._done: set[Any] = set()
         """Item ids whose content reached the client (or that were dropped as cut)."""
         self._texted: set[Any] = set()
         self._tools = 0
-        self._chars = 0
+        self._tool_chars = 0
 
     # -- input ----------------------------------------------------------------------------------------
 
+    def sse(self, name: str, data: str) -> list[Event]:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise InvalidUpstream(f"the upstream sent an event that is not JSON: {data[:200]!r}") from None
+        return self.event(parsed)
+
+    def whole(self, data: Any) -> list[Event]:
+        """A whole `response` object (a JSON body to a streaming request) as the events."""
+        if isinstance(data, dict) and data.get("error") and not data.get("output"):
+            return self._error(data["error"])
+        message = to_anthropic_message(
+            data,
+            model=self.writer.model,
+            origin=self.origin,
+            message_id=self.writer.message_id,
+            tool_names=self.tool_names,
+            input_estimate=self.writer.input_estimate,
+        )
+        return self.writer.message(message)
+
     def event(self, data: Any) -> list[Event]:
-        if self.finished:
+        if self.writer.finished:
             return []
         if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
             raise NotAResponse(f"not a Responses stream event: {orjson.dumps(data).decode()[:200]}")
@@ -164,8 +182,8 @@ class ResponsesStream:
             sources = message_sources(item)
             if sources and item_id in self._texted:
                 events += self._text(item_id, sources)
-            if self._open == ("text", item_id):
-                events += self._close_block()
+            if self.writer.is_open("text", item_id):
+                events += self.writer.close()
             self._done.add(item_id)
             return events
         if kind == "function_call":
@@ -184,9 +202,9 @@ class ResponsesStream:
             if text:
                 events += self._thinking(item_id, text, None)
             elif state.encrypted:  # reasoning with no summary: a signature-only block carries it back
-                events += self._open_block("thinking", item_id)
-        if self._open == ("thinking", item_id):
-            events += self._close_block()
+                events += self.writer.open("thinking", item_id)
+        if self.writer.is_open("thinking", item_id):
+            events += self.writer.close()
         self._done.add(item_id)
         return events
 
@@ -203,87 +221,35 @@ class ResponsesStream:
         if not isinstance(arguments, str) or not arguments:
             arguments = call.arguments if call.arguments is not None else "".join(call.deltas)
         whole = {"call_id": item.get("call_id") or call.call_id, "id": item_id, "name": name, "arguments": arguments}
-        block = tool_use_block(whole, self.tool_names, f"toolu_{self.message_id[-12:]}_{self._tools}")
+        block = tool_use_block(whole, self.tool_names, f"toolu_{self.writer.message_id[-12:]}_{self._tools}")
         self._tools += 1
-        self._chars += len(arguments)
-        events = self._close_block() + self._start()
-        delta = {"type": "input_json_delta", "partial_json": orjson.dumps(block["input"]).decode()}
-        events += [
-            {"type": "content_block_start", "index": self._index, "content_block": {**block, "input": {}}},
-            {"type": "content_block_delta", "index": self._index, "delta": delta},
-            {"type": "content_block_stop", "index": self._index},
-        ]
-        self._index += 1
-        return events
+        self._tool_chars += len(arguments)
+        return self.writer.tool_use(block)
 
     # -- blocks ---------------------------------------------------------------------------------------
 
     def _text(self, item_id: Any, text: str) -> list[Event]:
         if not text:
             return []
-        events: list[Event] = []
-        if self._open != ("text", item_id):
-            events += self._close_block() + self._open_block("text", item_id)
+        events = self.writer.text(text, item_id)
         self._texted.add(item_id)
-        self._chars += len(text)
-        delta = {"type": "text_delta", "text": text}
-        return [*events, {"type": "content_block_delta", "index": self._index, "delta": delta}]
+        return events
 
     def _thinking(self, item_id: Any, text: str, part: Any) -> list[Event]:
         if not text:
             return []
         state = self._reasoning.setdefault(item_id, _Reasoning())
-        events: list[Event] = []
-        if self._open != ("thinking", item_id):
-            events += self._close_block() + self._open_block("thinking", item_id)
         if state.text and part is not None and part != state.part:
             text = "\n\n" + text  # summary parts, a blank line apart
         state.part = part
         state.text.append(text)
-        self._chars += len(text)
-        delta = {"type": "thinking_delta", "thinking": text}
-        return [*events, {"type": "content_block_delta", "index": self._index, "delta": delta}]
+        return self.writer.thinking(text, item_id)
 
-    def _open_block(self, kind: str, item_id: Any) -> list[Event]:
-        events = self._start()
-        self._open = (kind, item_id)
-        block = (
-            {"type": "text", "text": ""} if kind == "text" else {"type": "thinking", "thinking": "", "signature": ""}
-        )
-        return [*events, {"type": "content_block_start", "index": self._index, "content_block": block}]
-
-    def _close_block(self) -> list[Event]:
-        if self._open is None:
-            return []
-        kind, item_id = self._open
-        events: list[Event] = []
-        if kind == "thinking":
-            state = self._reasoning.get(item_id) or _Reasoning()
-            text = "".join(state.text)
-            details = [self.origin.state(state.encrypted)] if state.encrypted else None
-            delta = {"type": "signature_delta", "signature": sign_thinking(text, details)}
-            events.append({"type": "content_block_delta", "index": self._index, "delta": delta})
-        events.append({"type": "content_block_stop", "index": self._index})
-        self._open = None
-        self._index += 1
-        return events
-
-    def _start(self) -> list[Event]:
-        if self.started:
-            return []
-        self.started = True
-        usage = anthropic_usage(None, input_estimate=self.input_estimate)
-        message: dict[str, Any] = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage,
-        }
-        return [{"type": "message_start", "message": message}]
+    def _sign(self, text: str, item_id: Any) -> str:
+        """A reasoning item's block is signed over all its text, with its final encrypted_content."""
+        state = self._reasoning.get(item_id) or _Reasoning()
+        details = [self.origin.state(state.encrypted)] if state.encrypted else None
+        return sign_thinking("".join(state.text), details)
 
     # -- the end --------------------------------------------------------------------------------------
 
@@ -293,22 +259,18 @@ class ResponsesStream:
         events: list[Event] = []
         output = response.get("output")
         for item in output if isinstance(output, list) else []:
-            if not isinstance(item, Mapping) or (item.get("id") is None and self._index):
+            if not isinstance(item, Mapping) or (item.get("id") is None and self.writer.index):
                 continue  # without an id nothing tells whether it was streamed: what came is the answer
             events += self._item_done(item)
-        events += self._close_block() + self._start()
         self.usage = anthropic_usage(
             response.get("usage"),
-            input_estimate=self.input_estimate,
-            output_estimate=estimate_output_tokens(self._chars),
+            input_estimate=self.writer.input_estimate,
+            output_estimate=estimate_output_tokens(self.writer.chars + self._tool_chars),
         )
-        self.finished = self.complete = True
-        delta = {"stop_reason": stop_reason(response, has_tool_use=self._tools > 0), "stop_sequence": None}
-        return [*events, {"type": "message_delta", "delta": delta, "usage": self.usage}, {"type": "message_stop"}]
+        return events + self.writer.end(stop_reason(response, has_tool_use=self._tools > 0), self.usage)
 
     def _error(self, error: Any) -> list[Event]:
-        self.finished = True
-        return [{"type": "error", "error": upstream_error(error)}]
+        return self.writer.error(upstream_error(error))
 
 
 def _string(value: Any) -> str:
