@@ -238,6 +238,15 @@ def test_plain_parameters_are_cleaned_of_what_gemini_rejects() -> None:
     assert out["required"] == ["mode"]
 
 
+def test_a_ref_that_is_not_a_string_is_dropped() -> None:
+    """Found by the property test: `{"$ref": null}` went to Gemini as it was, which it refuses."""
+    assert json_schema({"$ref": None}) == {"type": "object", "properties": {}}
+    assert json_schema({"type": "object", "properties": {"a": {"$ref": 5, "type": "string"}}}) == {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+    }
+
+
 def test_json_schema_of_nothing_is_an_empty_object() -> None:
     assert json_schema(None) == {"type": "object", "properties": {}}
     assert openapi_schema("junk") == {"type": "object", "properties": {}}

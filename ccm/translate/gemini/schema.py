@@ -119,8 +119,8 @@ def _inline(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...], depth: in
         return merged
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _DROP_ALWAYS or key in ("$defs", "definitions") or key.startswith("x-"):
-            continue
+        if key in _DROP_ALWAYS or key in ("$defs", "definitions", "$ref") or key.startswith("x-"):
+            continue  # a `$ref` still here is not a string: it points nowhere, and Gemini would refuse it
         if key in ("properties", "patternProperties", "$defs") and isinstance(value, Mapping):
             out[key] = {name: _inline(sub, defs, seen, depth + 1) for name, sub in value.items()}
         else:
