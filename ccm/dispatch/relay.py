@@ -2,7 +2,8 @@
 
 The dispatcher hands over the first frames it checked; from here on an upstream failure can no longer
 fail over, so it ends the stream with `event: error` (never a clean message_stop), pings keep a silent
-upstream's client alive, and every way out (end, error, the client leaving, a stream never started)
+upstream's client alive, an upstream that completes no event for `api_timeout_ms` has stalled (an
+`event: error` too, however many bytes of an unfinished event it trickles), and every way out (end, error, the client leaving, a stream never started)
 closes the upstream and records the request once.
 """
 
@@ -21,7 +22,7 @@ import httpx
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.sse import encode
-from ccm.upstream.transport import Reads, UpstreamResponse
+from ccm.upstream.answer import Answer, InvalidAnswer, Reads
 
 log = logging.getLogger("ccm.dispatch.relay")
 
@@ -72,17 +73,26 @@ def error_frame(error_type: str, message: str) -> bytes:
     return encode("error", error_body(error_type, message))
 
 
-async def close_quietly(response: UpstreamResponse | None) -> None:
+async def close_quietly(response: Answer | None) -> None:
     if response is not None:
         with contextlib.suppress(Exception):
             await response.aclose()
+
+
+class _Stalled(Exception):
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds or 0.0
+
+
+def _deadline(loop: asyncio.AbstractEventLoop, idle_s: float | None) -> float | None:
+    return None if idle_s is None else loop.time() + idle_s
 
 
 async def relay_stream(
     first: list[Frame],
     chunks: Reads | AsyncIterator[bytes],
     translator: StreamTranslator,
-    response: UpstreamResponse,
+    response: Answer,
     done: Done,
     on_done: Callable[[Done], None],
     rest: bytes = b"",
@@ -96,18 +106,29 @@ async def relay_stream(
             frame.raw for frame in first
         )  # one write: each yield is a send through ccm.serve.edge and Hypercorn
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
+        loop = asyncio.get_running_loop()
+        # The upstream stalls when no event completes for idle_s: bytes that never finish an event are no
+        # progress, and ccm's own pings below are not the upstream's.
+        events, deadline = reads.events, _deadline(loop, reads.idle_s)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
             while not translator.complete and not saw_error:
                 if rest:
                     chunk, rest = rest, b""
                 else:
+                    wait = PING_INTERVAL if deadline is None else min(PING_INTERVAL, deadline - loop.time())
                     try:
-                        async with asyncio.timeout(PING_INTERVAL):  # one timer per read, no task per chunk
+                        async with asyncio.timeout(max(wait, 0.0)):  # one timer per read, no task per chunk
                             chunk = await reads.next()
                     except TimeoutError:
+                        if deadline is not None and loop.time() >= deadline:
+                            raise _Stalled(reads.idle_s) from None
                         yield _PING  # the read stays where it was (Reads is cancel-safe)
                         continue
+                    if reads.events != events:
+                        events, deadline = reads.events, _deadline(loop, reads.idle_s)
+                    elif deadline is not None and loop.time() >= deadline:
+                        raise _Stalled(reads.idle_s)
                 if not chunk:
                     break
                 frames = translator.feed(chunk)
@@ -124,9 +145,12 @@ async def relay_stream(
             elif not translator.complete:
                 done.status, done.error = 502, "upstream stream ended before message_stop"
                 yield error_frame("api_error", "the upstream stream ended before the answer was complete")
-        except InvalidUpstream as exc:
+        except (InvalidUpstream, InvalidAnswer) as exc:
             done.status, done.error = 502, str(exc)
             yield error_frame("api_error", f"the upstream sent an invalid event: {exc}")
+        except _Stalled as stalled:
+            done.status, done.error = 504, f"upstream stalled: no complete event in {stalled.seconds:g} s"
+            yield error_frame("timeout_error", f"the upstream sent no complete event for {stalled.seconds:g} s")
         except httpx.TimeoutException:
             done.status, done.error = 504, "upstream went silent"
             yield error_frame("timeout_error", "the upstream went silent mid-stream")
@@ -150,7 +174,7 @@ async def relay_stream(
 
 
 def guarded(
-    relay: AsyncIterator[bytes], response: UpstreamResponse, done: Done, on_done: Callable[[Done], None]
+    relay: AsyncIterator[bytes], response: Answer, done: Done, on_done: Callable[[Done], None]
 ) -> AsyncIterator[bytes]:
     """Close the upstream even if the client leaves before the server starts sending the body.
 

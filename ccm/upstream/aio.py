@@ -1,0 +1,276 @@
+"""httpx's transport interface over aiohttp's client: the glue that maps requests, answers and exceptions.
+
+aiohttp does the HTTP: connections and their pool, TLS, the llhttp parser, chunked framing, bounded
+decompression, proxies (http:// and https://, CONNECT tunnels). This module only translates: an httpx
+request or ccm's lean `send` into one `ClientSession.request` call, aiohttp's response into an `Answer` (or
+an httpx.Response for httpx's API), and aiohttp's exceptions into httpx's, which every caller above maps.
+Why aiohttp's transport under httpx's API rather than httpx's own: see `ccm.upstream.client`.
+
+What it adds on top of aiohttp, and why each is here rather than in aiohttp:
+- the checks llhttp's lenient response mode skips (aiohttp parses answers leniently unless Python runs in
+  development mode): a status outside 100-599, a header name that is not a token, a control character in
+  a header, a transfer coding other than chunked, a content coding aiohttp did not decode. Each makes the
+  answer an InvalidAnswer, never something read on;
+- a request on a reused keep-alive connection that got no byte of an answer (the upstream closed the
+  connection as it idled, before or just as the request went out: its close was not yet read by the loop)
+  goes once more on a fresh connection. That is the only resend: a request written on a fresh connection
+  is never sent again here, whatever happens after (the upstream may have acted on it: an LLM call is
+  billed); a retry then is ccm.dispatch's decision, counted in `x-ccm-retries`. aiohttp itself resends
+  only idempotent methods, and knows no POST is one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import aiohttp
+import httpx
+from multidict import CIMultiDict
+
+from ccm.upstream import tls
+from ccm.upstream.answer import Answer, InvalidAnswer
+from ccm.upstream.proxies import Proxy
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed in a field value, nothing else below 0x20
+_DECODED = frozenset(("", "identity", "gzip", "deflate"))  # what ccm asks for and aiohttp decodes
+_GOOD_NAMES: set[bytes] = set()
+_MAX_FIELD = 64 * 1024  # a header line; aiohttp's default (8 KiB) is below what some gateways send
+
+
+class _Sent:
+    """One request's trace: whether aiohttp gave it a kept-alive connection from its pool."""
+
+    __slots__ = ("reused",)
+
+    def __init__(self) -> None:
+        self.reused = False
+
+
+async def _on_reuse(session: aiohttp.ClientSession, context: Any, params: object) -> None:
+    context.trace_request_ctx.reused = True
+
+
+def _trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_on_reuse)
+    trace.freeze()
+    return trace
+
+
+class AioAnswer(Answer):
+    """An aiohttp response as an Answer: reads from its buffer (aiohttp bounds it and pauses the socket)."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        super().__init__(response.status, response.headers)
+        self._response = response
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.content.readany()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            self._response.close()
+            raise mapped(exc) from exc
+
+    async def aclose(self) -> None:
+        self._response.release()  # read to its end: back to the pool; otherwise aiohttp closes it
+
+
+class AioStream(httpx.AsyncByteStream):
+    """An Answer's body as an httpx stream, for httpx.Response."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while chunk := await self._answer.read():
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._answer.aclose()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp ClientSession (made on first use, on the running loop) behind httpx's interface."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        keepalive_s: float,
+        ssl_context: Callable[[], ssl.SSLContext],
+        proxy_for: Callable[[httpx.URL], Proxy | None],
+    ) -> None:
+        self._max, self._keepalive = max_connections, keepalive_s
+        self._ssl = ssl_context
+        self._proxy_for = proxy_for
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, object] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max, limit_per_host=0, keepalive_timeout=self._keepalive)
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no upstream's cookie for the next request
+                skip_auto_headers=("User-Agent", "Content-Type", "Accept", "Accept-Encoding"),
+                auto_decompress=True,
+                trust_env=False,  # proxies are read once (ccm.upstream.proxies), not on every request
+                trace_configs=[_trace()],
+                max_line_size=_MAX_FIELD,
+                max_field_size=_MAX_FIELD,
+            )
+        return session
+
+    async def send(
+        self, method: str, url: httpx.URL, headers: Sequence[tuple[str, str]], body: bytes, timeout: httpx.Timeout
+    ) -> Answer:
+        """Send one request; the Answer once its status line and headers are in (its body still to read)."""
+        session = self._open()
+        https = url.scheme == "https"
+        proxy = self._proxy_for(url)
+        kwargs: dict[str, object] = {
+            "data": body if body or method in ("POST", "PUT", "PATCH") else None,
+            "headers": CIMultiDict(headers),
+            "allow_redirects": False,
+            "timeout": _timeout(timeout),
+            "proxy": proxy.url if proxy is not None else None,
+            "proxy_headers": proxy.headers if proxy is not None else None,
+            "ssl": self._ssl() if https or (proxy is not None and proxy.url.startswith("https:")) else True,
+        }
+        target = self._url(url)
+        for again in (True, False):
+            sent = _Sent()
+            try:
+                response = await session.request(method, target, trace_request_ctx=sent, **kwargs)  # type: ignore[arg-type]
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                if again and sent.reused and _no_answer(exc):
+                    continue
+                raise mapped(exc) from exc
+            break
+        try:
+            _check(response)
+        except InvalidAnswer:
+            response.close()
+            raise
+        return AioAnswer(response)
+
+    def _url(self, url: httpx.URL) -> object:
+        """aiohttp's URL for httpx's, made once per URL: httpx has already percent-encoded it."""
+        text = str(url)
+        found = self._urls.get(text)
+        if found is None:
+            from yarl import URL
+
+            if len(self._urls) >= 512:
+                self._urls.clear()
+            found = self._urls[text] = URL(text, encoded=True)
+        return found
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = httpx.Timeout(**request.extensions.get("timeout", {}))
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        try:
+            answer = await self.send(request.method, request.url, headers, await request.aread(), timeout)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        headers = list(answer.headers.items())
+        if _decoded(request.method, answer):  # the body comes decoded: its coding and length no longer apply
+            headers = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")]
+        return httpx.Response(answer.status_code, headers=headers, stream=AioStream(answer), request=request)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _decoded(method: str, answer: Answer) -> bool:
+    """Whether aiohttp decoded the answer's body (it has one, and a content coding)."""
+    if method == "HEAD" or answer.status_code in (204, 304) or answer.status_code < 200:
+        return False
+    return answer.headers.get("content-encoding", "").strip().lower() in ("gzip", "deflate")
+
+
+def _timeout(timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
+    """httpx's timeouts in aiohttp's terms: `connect` bounds the TCP and TLS handshake (and a proxy's
+    CONNECT); waiting for a free connection adds `pool` to it; `read` bounds each silence of the upstream,
+    for the answer's head and between reads of its body. aiohttp has no write timeout: the dispatcher's
+    bound on the whole wait for the answer's head covers a request body the upstream never takes."""
+    connect = timeout.connect
+    pool = timeout.pool
+    total_connect = None if connect is None else connect + (pool or 0.0)
+    return aiohttp.ClientTimeout(total=None, connect=total_connect, sock_connect=connect, sock_read=timeout.read)
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """The connection ended with no byte of an answer: closed (a ServerDisconnectedError without even a
+    partial head) or reset, while writing the request or waiting for the answer."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return isinstance(exc.message, str)  # aiohttp's own "Server disconnected", not a partial message
+    return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def _check(response: aiohttp.ClientResponse) -> None:
+    """What llhttp's lenient mode lets through and HTTP forbids (RFC 9110 5.1, 5.5, 15; RFC 9112 6.1)."""
+    if not 100 <= response.status <= 599:
+        raise InvalidAnswer(f"status {response.status} from upstream is not an HTTP status")
+    values = []
+    for name, value in response.raw_headers:
+        if name not in _GOOD_NAMES:
+            if not _TOKEN.fullmatch(name):
+                raise InvalidAnswer("a header name from upstream is not a token")
+            if len(_GOOD_NAMES) < 1024:
+                _GOOD_NAMES.add(name)
+        values.append(value)
+    if _CONTROL.search(b"\t".join(values)):
+        raise InvalidAnswer("a header from upstream has a control character")
+    headers = response.headers
+    coding = headers.get("transfer-encoding")
+    if coding is not None and coding.strip().lower() != "chunked":
+        raise InvalidAnswer(f"transfer coding {coding!r} from upstream: ccm decodes chunked only")
+    coding = headers.get("content-encoding", "").strip().lower()
+    if coding not in _DECODED:
+        raise InvalidAnswer(f"content coding {coding!r} from upstream: ccm asked for gzip or deflate")
+
+
+def mapped(exc: BaseException) -> httpx.HTTPError:
+    """aiohttp's exception as httpx's (the message never quotes a request header: it may be a key)."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.HTTPError):
+        return exc
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return httpx.ProxyError(f"the proxy refused the tunnel: {exc.status} {exc.message}")
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return httpx.ProxyError(f"cannot connect to the proxy: {exc.os_error}")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        note = "".join(f" ({line})" for line in tls.problems)  # a CA setting that was ignored may be why
+        return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {exc.certificate_error}{note}")
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, DNS, TLS
+        return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}")
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout("no connection within the connect timeout")
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's SocketTimeoutError: a silence past `read`
+        return httpx.ReadTimeout("upstream sent nothing within the read timeout")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError("upstream closed the connection without an answer")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return httpx.ReadError(f"the answer was cut short: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # the parser refused the answer's head
+        return InvalidAnswer(f"malformed answer from upstream: {exc.message}")
+    if isinstance(exc, aiohttp.ClientOSError):
+        return httpx.ReadError(f"{name}: {exc}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(f"invalid upstream URL: {exc}")
+    if isinstance(exc, ValueError):  # a header aiohttp will not send (a newline in a value)
+        return httpx.LocalProtocolError("invalid header value")
+    return httpx.TransportError(f"{name}: {exc}")
+
