@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
 from ccm.api.messages import make_endpoints
 from ccm.auth.adc import AdcTokens
 from ccm.auth.credentials import Resolver

@@ -39,6 +39,9 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed in a field value, nothing else below 0x20
 _DECODED = frozenset(("", "identity", "gzip", "deflate"))  # what ccm asks for and aiohttp decodes
 _GOOD_NAMES: set[bytes] = set()
+_TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(r"[^\t\x20-\x7e]")  # a request header value is visible ASCII, spaces and tabs
+_GOOD_REQUEST_NAMES: set[str] = set()
 _MAX_FIELD = 64 * 1024  # a header line; aiohttp's default (8 KiB) is below what some gateways send
 
 
@@ -74,7 +77,7 @@ class AioAnswer(Answer):
     async def read(self) -> bytes:
         try:
             return await self._response.content.readany()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self._response.close()
             raise mapped(exc) from exc
 
@@ -133,6 +136,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self, method: str, url: httpx.URL, headers: Sequence[tuple[str, str]], body: bytes, timeout: httpx.Timeout
     ) -> Answer:
         """Send one request; the Answer once its status line and headers are in (its body still to read)."""
+        _check_request(headers)
         session = self._open()
         https = url.scheme == "https"
         proxy = self._proxy_for(url)
@@ -150,7 +154,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sent = _Sent()
             try:
                 response = await session.request(method, target, trace_request_ctx=sent, **kwargs)  # type: ignore[arg-type]
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 if again and sent.reused and _no_answer(exc):
                     continue
                 raise mapped(exc) from exc
@@ -219,6 +223,19 @@ def _no_answer(exc: BaseException) -> bool:
     return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
 
 
+def _check_request(headers: Sequence[tuple[str, str]]) -> None:
+    """A header HTTP cannot carry is refused before anything is sent, as h11 refuses it, and never quoted
+    (it is usually a key with a stray newline or a non-ASCII character pasted in)."""
+    for name, _ in headers:
+        if name not in _GOOD_REQUEST_NAMES:
+            if not _TOKEN_STR.fullmatch(name):
+                raise httpx.LocalProtocolError("invalid header name")
+            if len(_GOOD_REQUEST_NAMES) < 1024:
+                _GOOD_REQUEST_NAMES.add(name)
+    if _UNSAFE_VALUE.search("\t".join(value for _, value in headers)):
+        raise httpx.LocalProtocolError("invalid header value")
+
+
 def _check(response: aiohttp.ClientResponse) -> None:
     """What llhttp's lenient mode lets through and HTTP forbids (RFC 9110 5.1, 5.5, 15; RFC 9112 6.1)."""
     if not 100 <= response.status <= 599:
@@ -273,4 +290,3 @@ def mapped(exc: BaseException) -> httpx.HTTPError:
     if isinstance(exc, ValueError):  # a header aiohttp will not send (a newline in a value)
         return httpx.LocalProtocolError("invalid header value")
     return httpx.TransportError(f"{name}: {exc}")
-

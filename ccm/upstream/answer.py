@@ -23,6 +23,7 @@ MAX_ANSWER = 64 * 1024 * 1024
 MAX_EVENT = 64 * 1024 * 1024
 """One server-sent event: the bytes since the last blank line."""
 
+
 def _last_boundary(data: bytes) -> int:
     """Where the last event ending in `data` ends (after its blank line), or -1."""
     end = data.rfind(b"\n\n")

@@ -70,7 +70,9 @@ def _proxy(value: str) -> Proxy:
         return Proxy(parsed.geturl(), None)
     raw = urllib.parse.unquote_to_bytes(parsed.username) + b":" + urllib.parse.unquote_to_bytes(parsed.password or "")
     netloc = parsed.netloc.rpartition("@")[2]
-    return Proxy(parsed._replace(netloc=netloc).geturl(), {"Proxy-Authorization": "Basic " + base64.b64encode(raw).decode()})
+    return Proxy(
+        parsed._replace(netloc=netloc).geturl(), {"Proxy-Authorization": "Basic " + base64.b64encode(raw).decode()}
+    )
 
 
 def _problem(value: str) -> str | None:

@@ -140,4 +140,3 @@ def _problem(line: str) -> None:
     text = f"{line}; ignored (the OS trust store is still used)"
     problems.append(text)
     log.warning("%s", text)
-

@@ -41,7 +41,9 @@ def _bomb(conn: Conn) -> None:
     """The message, then 128 MiB of spaces (valid JSON still), gzipped to about 128 KB."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     wire = packer.compress(MESSAGE) + b"".join(packer.compress(b" " * (1 << 20)) for _ in range(128)) + packer.flush()
-    conn.send(b"HTTP/1.1 200 OK\r\n" + JSON + b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(wire) + wire)
+    conn.send(
+        b"HTTP/1.1 200 OK\r\n" + JSON + b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(wire) + wire
+    )
 
 
 def _sized(head: bytes) -> Callable[[Conn], None]:
@@ -62,7 +64,13 @@ def _chunked(conn: Conn) -> None:
         _chunked,
         _bomb,
     ],
-    ids=["status 099", "a space in a header name", "a control character in a header", "transfer coding gzip", "gzip bomb"],
+    ids=[
+        "status 099",
+        "a space in a header name",
+        "a control character in a header",
+        "transfer coding gzip",
+        "gzip bomb",
+    ],
 )
 def test_a_forbidden_or_unbounded_answer_fails_over_as_an_invalid_answer(
     answer: Callable[[Conn], None], upstreams: Up, proxy: Px

@@ -68,7 +68,11 @@ class RawUpstream:
                         return
                     head += data
                 length = next(
-                    (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
                     0,
                 )
                 body = head.split(b"\r\n\r\n", 1)[1]

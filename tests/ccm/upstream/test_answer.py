@@ -4,6 +4,7 @@ event (the relay's progress) and refuses an event past its bound, never one with
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import AsyncIterator
 
@@ -18,7 +19,7 @@ END = re.compile(rb"\n\n|\r\n\r\n|\r\r")
 
 async def _chunks(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
     edges = [0, *sorted({c for c in cuts if 0 < c < len(data)}), len(data)]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         yield data[a:b]
 
 
@@ -30,14 +31,23 @@ def _read_all(reads: Reads) -> list[bytes]:
 
 
 events = st.lists(
-    st.tuples(st.binary(min_size=1, max_size=40).map(lambda b: b"data: " + b.translate(bytes.maketrans(b"\r\n", b"xy"))), st.sampled_from([b"\n\n", b"\r\n\r\n", b"\r\r"])),
+    st.tuples(
+        st.binary(min_size=1, max_size=40).map(lambda b: b"data: " + b.translate(bytes.maketrans(b"\r\n", b"xy"))),
+        st.sampled_from([b"\n\n", b"\r\n\r\n", b"\r\r"]),
+    ),
     min_size=1,
     max_size=8,
 )
 
 
-@given(events=events, tail=st.binary(max_size=30).map(lambda b: b.translate(bytes.maketrans(b"\r\n", b"xy"))), cuts=st.lists(st.integers(0, 400)))
-def test_a_read_is_progress_exactly_when_it_completes_an_event(events: list[tuple[bytes, bytes]], tail: bytes, cuts: list[int]) -> None:
+@given(
+    events=events,
+    tail=st.binary(max_size=30).map(lambda b: b.translate(bytes.maketrans(b"\r\n", b"xy"))),
+    cuts=st.lists(st.integers(0, 400)),
+)
+def test_a_read_is_progress_exactly_when_it_completes_an_event(
+    events: list[tuple[bytes, bytes]], tail: bytes, cuts: list[int]
+) -> None:
     data = b"".join(body + end for body, end in events) + tail
     reads = Reads(_chunks(data, cuts))
     got = _read_all(reads)

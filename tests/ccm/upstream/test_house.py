@@ -36,4 +36,3 @@ def test_the_proxy_has_no(pattern: str, what: str, sources: list[Path]) -> None:
         if re.search(pattern, line)
     ]
     assert not found, f"{what}:\n" + "\n".join(found)
-

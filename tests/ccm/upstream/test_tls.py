@@ -93,7 +93,9 @@ def test_ssl_cert_dir_is_added_too(cert: tuple[Path, Path], tmp_path: Path) -> N
     (tmp_path / f"{name.stdout.strip()}.0").write_bytes(cert[0].read_bytes())
     out, warnings = _run(cert, SSL_CERT_DIR=f"{tmp_path}{os.pathsep}{tmp_path / 'missing'}")
     assert out["answer"] == "200"
-    assert warnings == [f"WARNING SSL_CERT_DIR={tmp_path / 'missing'}: no such folder; ignored (the OS trust store is still used)"]
+    assert warnings == [
+        f"WARNING SSL_CERT_DIR={tmp_path / 'missing'}: no such folder; ignored (the OS trust store is still used)"
+    ]
 
 
 @pytest.mark.parametrize("what", ["missing", "not a certificate"])
