@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
 import httpx
 from multidict import CIMultiDict
+from yarl import URL
 
 from ccm.upstream import tls
 from ccm.upstream.answer import Answer, InvalidAnswer
@@ -114,12 +116,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl = ssl_context
         self._proxy_for = proxy_for
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, object] = {}
+        self._urls: dict[str, URL] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max, limit_per_host=0, keepalive_timeout=self._keepalive)
+            connector = aiohttp.TCPConnector(
+                limit=self._max,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive,
+                # Before these Pythons, asyncio leaked a TLS connection whose peer never finished the TLS
+                # shutdown (https://github.com/python/cpython/pull/118960): aiohttp then aborts it itself.
+                enable_cleanup_closed=sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1),
+            )
             session = self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no upstream's cookie for the next request
@@ -140,9 +149,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._open()
         https = url.scheme == "https"
         proxy = self._proxy_for(url)
+        sent = CIMultiDict(headers)
+        for framing in ("content-length", "transfer-encoding"):  # aiohttp frames the body it sends itself
+            sent.popall(framing, None)
         kwargs: dict[str, object] = {
             "data": body if body or method in ("POST", "PUT", "PATCH") else None,
-            "headers": CIMultiDict(headers),
+            "headers": sent,
             "allow_redirects": False,
             "timeout": _timeout(timeout),
             "proxy": proxy.url if proxy is not None else None,
@@ -151,11 +163,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         }
         target = self._url(url)
         for again in (True, False):
-            sent = _Sent()
+            trace = _Sent()
             try:
-                response = await session.request(method, target, trace_request_ctx=sent, **kwargs)  # type: ignore[arg-type]
+                response = await session.request(method, target, trace_request_ctx=trace, **kwargs)  # type: ignore[arg-type]
             except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                if again and sent.reused and _no_answer(exc):
+                if again and trace.reused and _no_answer(exc):
                     continue
                 raise mapped(exc) from exc
             break
@@ -166,13 +178,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise
         return AioAnswer(response)
 
-    def _url(self, url: httpx.URL) -> object:
+    def _url(self, url: httpx.URL) -> URL:
         """aiohttp's URL for httpx's, made once per URL: httpx has already percent-encoded it."""
         text = str(url)
         found = self._urls.get(text)
         if found is None:
-            from yarl import URL
-
             if len(self._urls) >= 512:
                 self._urls.clear()
             found = self._urls[text] = URL(text, encoded=True)

@@ -599,3 +599,16 @@ async def test_a_proxy_that_cannot_be_used_is_one_line_naming_it(
         with pytest.raises(httpx.ProxyError) as caught:
             await client.post("https://upstream.test/x", content=b"{}")
         assert str(caught.value) == line
+
+
+async def test_the_body_is_framed_by_its_own_length_whatever_header_came_with_it(client: httpx.AsyncClient) -> None:
+    """A client's content-length forwarded by mistake (the body changed since: another model) never frames it."""
+    with FakeUpstream() as up:
+        up.script(Reply(200, json={"ok": True}))
+        headers = {"content-length": "999", "transfer-encoding": "chunked", "x-api-key": "k"}
+        answer = await post(client, parsed_url(up.url), headers, b'{"a":1}', httpx.Timeout(5.0))
+        assert answer.status_code == 200 and await answer.aread() == b'{"ok": true}'
+        await answer.aclose()
+        got = up.received[0]
+        assert got.body == b'{"a":1}' and got.headers["content-length"] == "7"
+        assert "transfer-encoding" not in got.headers
