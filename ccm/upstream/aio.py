@@ -11,12 +11,11 @@ What it adds on top of aiohttp, and why each is here rather than in aiohttp:
   development mode): a status outside 100-599, a header name that is not a token, a control character in
   a header, a transfer coding other than chunked, a content coding aiohttp did not decode. Each makes the
   answer an InvalidAnswer, never something read on;
-- a request on a reused keep-alive connection that got no byte of an answer (the upstream closed the
-  connection as it idled, before or just as the request went out: its close was not yet read by the loop)
-  goes once more on a fresh connection. That is the only resend: a request written on a fresh connection
-  is never sent again here, whatever happens after (the upstream may have acted on it: an LLM call is
-  billed); a retry then is ccm.dispatch's decision, counted in `x-ccm-retries`. aiohttp itself resends
-  only idempotent methods, and knows no POST is one.
+- a request that could not be written on a reused keep-alive connection (the upstream had closed it as it
+  idled, and the loop had not read that close yet when the pool handed it out) goes once more on a fresh
+  connection. That is the only resend: a request written whole is never sent again here, whatever happens
+  after (the upstream may have acted on it: an LLM call is billed); a retry then is ccm.dispatch's
+  decision, counted in `x-ccm-retries`. aiohttp itself resends only idempotent methods, and no POST is one.
 """
 
 from __future__ import annotations
@@ -167,7 +166,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             try:
                 response = await session.request(method, target, trace_request_ctx=trace, **kwargs)  # type: ignore[arg-type]
             except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                if again and trace.reused and _no_answer(exc):
+                if again and trace.reused and _not_written(exc):
                     continue
                 raise mapped(exc) from exc
             break
@@ -225,12 +224,12 @@ def _timeout(timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, connect=total_connect, sock_connect=connect, sock_read=timeout.read)
 
 
-def _no_answer(exc: BaseException) -> bool:
-    """The connection ended with no byte of an answer: closed (a ServerDisconnectedError without even a
-    partial head) or reset, while writing the request or waiting for the answer."""
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return isinstance(exc.message, str)  # aiohttp's own "Server disconnected", not a partial message
-    return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
+def _not_written(exc: BaseException) -> bool:
+    """aiohttp could not write the request: its connection was closing already (the upstream's close had
+    arrived) or was lost while the body went out. Nothing, or not all, of the request reached the upstream."""
+    return isinstance(exc, aiohttp.ClientConnectionResetError) or isinstance(
+        exc.__cause__, aiohttp.ClientConnectionResetError
+    )
 
 
 def _check_request(headers: Sequence[tuple[str, str]]) -> None:

@@ -318,31 +318,32 @@ async def test_an_upstream_that_closes_after_every_answer_never_fails_the_next_r
         assert connections == 20
 
 
-async def test_a_request_that_found_a_reused_connection_closed_goes_once_more_on_a_fresh_one(
+async def test_a_request_written_to_a_kept_alive_connection_that_then_closes_is_never_sent_again(
     client: httpx.AsyncClient,
 ) -> None:
-    """The upstream read the request on a kept-alive connection and closed it without a byte of an answer:
-    the keep-alive race (it closed as it idled). The request goes once more, on a fresh connection."""
+    """The upstream read the request on a kept-alive connection and closed it without a word: it may have
+    acted on it (an LLM call is billed), so the client does not resend it; the error goes to
+    ccm.dispatch.attempt's retry policy. (A request the client could not write, the keep-alive race, does
+    go once more: the test of an upstream that closes after every answer.)"""
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-    requests = connections = 0
+    requests = 0
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal requests, connections
-        connections += 1
+        nonlocal requests
         await _request_head(reader)
         requests += 1
         writer.write(ok)
         await writer.drain()
-        if connections == 1:  # the first connection reads a second request, then closes without a word
-            await _request_head(reader)
-            requests += 1
+        await _request_head(reader)
+        requests += 1
         writer.close()
 
     server, url = await _serve(handler)
     async with server:
         assert (await client.post(url, content=b"{}")).content == b"ok"
-        assert (await client.post(url, content=b"{}")).content == b"ok"
-        assert (requests, connections) == (3, 2)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await client.post(url, content=b"{}")
+        assert requests == 2
 
 
 @pytest.mark.parametrize("answered", [b"", b"HTTP/1.1 200 OK\r\ncontent-"], ids=["nothing", "part of a head"])
