@@ -6,6 +6,9 @@ request or ccm's lean `send` into one `ClientSession.request` call, aiohttp's re
 an httpx.Response for httpx's API), and aiohttp's exceptions into httpx's, which every caller above maps.
 Why aiohttp's transport under httpx's API rather than httpx's own: see `ccm.upstream.client`.
 
+Read against aiohttp 3.14.5; tests/ccm/upstream (test_client.py, test_hostile.py) pin each behaviour this
+module relies on, so a release that moves one fails there first.
+
 What it adds on top of aiohttp, and why each is here rather than in aiohttp:
 - the checks llhttp's lenient response mode skips (aiohttp parses answers leniently unless Python runs in
   development mode): a status outside 100-599, a header name that is not a token, a control character in
