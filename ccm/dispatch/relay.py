@@ -84,8 +84,28 @@ class _Stalled(Exception):
         self.seconds = seconds or 0.0
 
 
-def _deadline(loop: asyncio.AbstractEventLoop, idle_s: float | None) -> float | None:
-    return None if idle_s is None else loop.time() + idle_s
+class _StallClock:
+    """Whether the upstream has stalled: no complete event for `reads.idle_s`. Bytes of an event that never
+    completes are no progress, and ccm's own pings to the client are not the upstream's."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads, self._loop = reads, asyncio.get_running_loop()
+        self._events = reads.events
+        self._deadline = None if reads.idle_s is None else self._loop.time() + reads.idle_s
+
+    def wait_s(self) -> float:
+        """How long the next read may wait: until a ping is due, or the upstream has stalled."""
+        if self._deadline is None:
+            return PING_INTERVAL
+        return max(0.0, min(PING_INTERVAL, self._deadline - self._loop.time()))
+
+    def check(self) -> None:
+        """After a read or a silent wait: a completed event starts the clock over; past it, _Stalled."""
+        if self._reads.events != self._events:
+            self._events = self._reads.events
+            self._deadline = None if self._reads.idle_s is None else self._loop.time() + self._reads.idle_s
+        elif self._deadline is not None and self._loop.time() >= self._deadline:
+            raise _Stalled(self._reads.idle_s)
 
 
 async def relay_stream(
@@ -102,33 +122,23 @@ async def relay_stream(
     `rest`: upstream bytes already read but not yet translated (ccm.dispatch.attempt._window), fed before any read."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        yield b"".join(
-            frame.raw for frame in first
-        )  # one write: each yield is a send through ccm.serve.edge and Hypercorn
+        yield b"".join(frame.raw for frame in first)  # one write: each yield is a send through the edge
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
-        loop = asyncio.get_running_loop()
-        # The upstream stalls when no event completes for idle_s: bytes that never finish an event are no
-        # progress, and ccm's own pings below are not the upstream's.
-        events, deadline = reads.events, _deadline(loop, reads.idle_s)
+        clock = _StallClock(reads)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
             while not translator.complete and not saw_error:
                 if rest:
                     chunk, rest = rest, b""
                 else:
-                    wait = PING_INTERVAL if deadline is None else min(PING_INTERVAL, deadline - loop.time())
                     try:
-                        async with asyncio.timeout(max(wait, 0.0)):  # one timer per read, no task per chunk
+                        async with asyncio.timeout(clock.wait_s()):  # one timer per read, no task per chunk
                             chunk = await reads.next()
                     except TimeoutError:
-                        if deadline is not None and loop.time() >= deadline:
-                            raise _Stalled(reads.idle_s) from None
+                        clock.check()
                         yield _PING  # the read stays where it was (Reads is cancel-safe)
                         continue
-                    if reads.events != events:
-                        events, deadline = reads.events, _deadline(loop, reads.idle_s)
-                    elif deadline is not None and loop.time() >= deadline:
-                        raise _Stalled(reads.idle_s)
+                    clock.check()
                 if not chunk:
                     break
                 frames = translator.feed(chunk)
