@@ -14,11 +14,12 @@ What it adds on top of aiohttp, and why each is here rather than in aiohttp:
   development mode): a status outside 100-599, a control character in a header value, a transfer coding
   other than chunked, a content coding aiohttp did not decode. Each makes the answer an InvalidAnswer,
   never something read on (a header name that is not a token llhttp refuses itself);
-- a request that could not be written on a reused keep-alive connection (the upstream had closed it as it
-  idled, and the loop had not read that close yet when the pool handed it out) goes once more on a fresh
-  connection. That is the only resend: a request written whole is never sent again here, whatever happens
-  after (the upstream may have acted on it: an LLM call is billed); a retry then is ccm.dispatch's
-  decision, counted in `x-ccm-retries`. aiohttp itself resends only idempotent methods, and no POST is one.
+- a request aiohttp could not write (its connection was closing: typically a kept-alive connection the
+  upstream closed as it idled, whose close the loop had not read yet when the pool handed it out) goes
+  once more, on a fresh connection. That is the only resend: a request written whole is never sent again
+  here, whatever happens after (the upstream may have acted on it: an LLM call is billed); a retry then is
+  ccm.dispatch's decision, counted in `x-ccm-retries`. aiohttp itself resends only idempotent methods, and
+  no POST is one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import re
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
 
 import aiohttp
 import httpx
@@ -45,26 +45,6 @@ _TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_VALUE = re.compile(r"[^\t\x20-\x7e]")  # a request header value is visible ASCII, spaces and tabs
 _GOOD_REQUEST_NAMES: set[str] = set()
 _MAX_FIELD = 64 * 1024  # a header line; aiohttp's default (8 KiB) is below what some gateways send
-
-
-class _Sent:
-    """One request's trace: whether aiohttp gave it a kept-alive connection from its pool."""
-
-    __slots__ = ("reused",)
-
-    def __init__(self) -> None:
-        self.reused = False
-
-
-async def _on_reuse(session: aiohttp.ClientSession, context: Any, params: object) -> None:
-    context.trace_request_ctx.reused = True
-
-
-def _trace() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_reuseconn.append(_on_reuse)
-    trace.freeze()
-    return trace
 
 
 class AioAnswer(Answer):
@@ -135,7 +115,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 skip_auto_headers=("User-Agent", "Content-Type", "Accept", "Accept-Encoding"),
                 auto_decompress=True,
                 trust_env=False,  # proxies are read once (ccm.upstream.proxies), not on every request
-                trace_configs=[_trace()],
                 max_line_size=_MAX_FIELD,
                 max_field_size=_MAX_FIELD,
             )
@@ -163,11 +142,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         }
         target = self._url(url)
         for again in (True, False):
-            trace = _Sent()
             try:
-                response = await session.request(method, target, trace_request_ctx=trace, **kwargs)  # type: ignore[arg-type]
+                response = await session.request(method, target, **kwargs)  # type: ignore[arg-type]
             except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                if again and trace.reused and _not_written(exc):
+                if again and _not_written(exc):
                     continue
                 raise mapped(exc) from exc
             break
