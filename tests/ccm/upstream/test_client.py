@@ -476,7 +476,6 @@ async def test_a_reset_mid_body_is_a_read_error_never_a_complete_answer(
     reset as at a close, in aiohttp: what is read of it then goes to the answer's own end check, a stream's
     last event or a body's JSON, as any cut does.)"""
     head = {
-        "close": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n",
         "length": b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n",
         "chunked": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n16\r\n",
     }[framing]
