@@ -135,24 +135,26 @@ class ProxySpec:
     port: int
     health: str  # a GET path that answers 200 once it serves, or "" (then the first POST decides)
     home: Path  # removed when the proxy stops
+    cwd: Path = ROOT  # `python -m ccm` imports ccm from here
 
 
-def compile_sources() -> None:
+def compile_sources(root: Path = ROOT) -> None:
     """Byte-compile the checkout's packages, as `pip install .` does for an installed ccm: with
     PYTHONDONTWRITEBYTECODE set (some CI images and sandboxes set it) every spawn would otherwise compile
     ccm from source again, ~0.1 s that no installed copy ever pays."""
-    packages = [str(ROOT / name) for name in ("ccm", "config")]
+    packages = [str(root / name) for name in ("ccm", "config")]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True, stdout=subprocess.DEVNULL)
 
 
-def ccm_spec(upstream_port: int, resilience: bool) -> ProxySpec:
+def ccm_spec(upstream_port: int, resilience: bool, root: Path = ROOT, env: dict[str, str] | None = None) -> ProxySpec:
+    """ccm from the source tree `root` (another checkout, for a before/after in one run), with `env` added."""
     home = Path(tempfile.mkdtemp(prefix="ccm-bench-home-"))
     port = free_port()
     config = home / "config.toml"
     config.write_text(ccm_config(upstream_port, port, resilience))
     argv = [sys.executable, "-m", "ccm", "serve", "--config", str(config), "--port", str(port)]
-    env = clean_env(CCM_HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", PYTHONPATH=str(ROOT))
-    return ProxySpec("ccm", argv, env, port, "/health", home)
+    extra = {"CCM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "PYTHONPATH": str(root)}
+    return ProxySpec("ccm", argv, clean_env(**extra, **(env or {})), port, "/health", home, root)
 
 
 def ccr_spec(cli: Path, upstream_port: int) -> ProxySpec:
@@ -174,7 +176,7 @@ class Proxy:
         self.proc = subprocess.Popen(
             spec.argv,
             env=spec.env,
-            cwd=str(ROOT),
+            cwd=str(spec.cwd),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             preexec_fn=pinned(core),

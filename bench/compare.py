@@ -2,6 +2,7 @@
 
     python bench/compare.py [--rounds 3] [--requests 1000] [--duration 5] [--startups 5]
                             [--resilience off|on|both] [--skip-ccr] [--only hello_p50,stream_rps,...]
+                            [--also NAME=PATH[:ENV=VALUE...]]
                             [--json results.json] [--baseline earlier.json] [--ccr-cache .cache/bench-ccr]
 
 What it does, so that anyone can rerun it and get comparable ratios:
@@ -13,6 +14,10 @@ What it does, so that anyone can rerun it and get comparable ratios:
   `on` the shipped defaults; `both` runs the two side by side, in the same turns, and prints how much
   worse each ccm row got with resilience on (✓ for at most 5%), the steadiest way to check that bar
   (`--resilience on --baseline off.json` compares two separate runs, which a noisy VM moves apart);
+- `--also NAME=PATH` (repeatable) runs one more ccm, from the source tree PATH (`.` for this one), with
+  the environment variables given after it, in the same turns as the others: a before/after (a checkout
+  of the earlier commit) or two variants of one change measured side by side, each printed in its own
+  table against CCR and against ccm;
 - one fake OpenAI-compatible upstream (bench/cmp_wire.py, raw asyncio, its own capacity printed first);
 - pins each proxy to the last core and the load client plus the upstream to the first one;
 - each round measures every row; a c=1 row ("added") sends to the direct call, ccm and CCR in turns,
@@ -182,6 +187,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         specs: list[Callable[[], ProxySpec]] = [lambda: ccm_spec(up_port, args.resilience == "on")]
         if args.resilience == "both":  # a second ccm with resilience on, in the same turns as the first
             specs.append(lambda: dataclasses.replace(ccm_spec(up_port, True), name=RESILIENT))
+        for name, root, env in args.also:
+            compile_sources(root)
+            specs.append(
+                lambda name=name, root=root, env=env: dataclasses.replace(
+                    ccm_spec(up_port, args.resilience == "on", root, env), name=name
+                )
+            )
         if cli is not None:
             specs.append(lambda: ccr_spec(cli, up_port))
         if any(r.key == "startup" for r in wanted):
@@ -250,6 +262,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         upstream.wait()
     print()
     print(render_table(wanted, results))
+    for name, _, _ in args.also:
+        print(f"\n{name} in ccm's column:")
+        print(render_table(wanted, {k: {**v, "ccm": v[name]} for k, v in results.items() if name in v}))
     for key, message in errors.items():
         print(f"! {key}: {message}")
     for r in wanted:
@@ -305,6 +320,18 @@ def resilience_split(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return on, off
 
 
+def also(text: str) -> tuple[str, Path, dict[str, str]]:
+    """`--also NAME=PATH[:ENV=VALUE...]`: one more ccm to run beside the others."""
+    name, _, rest = text.partition("=")
+    path, *pairs = rest.split(":")
+    if not name or not path or any("=" not in p for p in pairs):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH[:ENV=VALUE...]")
+    root = (ROOT if path == "." else Path(path)).resolve()
+    if not (root / "ccm" / "__main__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{root} is not a ccm source tree")
+    return name, root, dict(p.split("=", 1) for p in pairs)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -317,6 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the figures (and every round's) to PATH")
     parser.add_argument("--baseline", metavar="PATH", help="an earlier --json: print how much worse ccm got")
     parser.add_argument("--ccr-cache", default=str(ROOT / ".cache" / "bench-ccr"))
+    parser.add_argument("--also", type=also, action="append", default=[], metavar="NAME=PATH[:ENV=VALUE...]")
     args = parser.parse_args(argv)
     unknown = (args.only or set()) - {r.key for r in rows(0)}
     if unknown:

@@ -1,11 +1,12 @@
 """CPU time the proxy spends per request (user + system, from /proc), the steadiest figure on a noisy VM.
 
     python bench/cpu_per_request.py [--count 2000] [--concurrency 1] [--mode json|stream|paced] [--body hello|big]
-                                   [--resilience off|on]
+                                   [--resilience off|on] [--tree PATH] [--env NAME=VALUE ...]
 
 Wall-clock figures on a shared 2-core VM move by 20% from run to run; the CPU a request costs the proxy
 moves far less, so it is the figure to compare a change against (then confirm with bench/compare.py).
-Same fake upstream, config and pinning as bench/compare.py.
+Same fake upstream, config and pinning as bench/compare.py. `--tree` measures ccm from another source tree
+(a checkout of an earlier commit), `--env` sets variables for the proxy: a before/after without a stash.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cmp_procs import ccm_spec, pin_load_here, tree
+from cmp_procs import ROOT, ccm_spec, compile_sources, pin_load_here, tree
 from cmp_wire import run_count, run_for
 from compare import big_fixture, shots, start, start_upstream
 
@@ -42,11 +43,16 @@ def main() -> None:
     parser.add_argument("--body", choices=["hello", "big"], default="hello")
     parser.add_argument("--seconds", type=float, default=8.0, help="with --concurrency > 1: load duration")
     parser.add_argument("--resilience", choices=["off", "on"], default="off", help="as bench/compare.py")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the ccm source tree to run")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
     pin_load_here()
     upstream, upstream_port = start_upstream(0)
     shot, _ = shots(args.body, args.mode, json.loads(big_fixture().read_text()))
-    proxy, _ = start(ccm_spec(upstream_port, resilience=args.resilience == "on"), 1, shot.raw)
+    env = dict(pair.split("=", 1) for pair in args.env)
+    compile_sources(args.tree.resolve())
+    spec = ccm_spec(upstream_port, args.resilience == "on", args.tree.resolve(), env)
+    proxy, _ = start(spec, 1, shot.raw)
     try:
         run_count(proxy.spec.port, shot, 200)  # warm
         before = cpu_seconds(proxy.proc.pid)

@@ -29,7 +29,9 @@ from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, 
 from ccm.providers.registry import adapter_for
 from ccm.routing import Attempt, RoutingDecision
 from ccm.serve.state import Snapshot
-from ccm.upstream.transport import Reads, UpstreamResponse, parsed_url, post
+from ccm.upstream.answer import Answer as UpstreamAnswer
+from ccm.upstream.answer import InvalidAnswer, Reads
+from ccm.upstream.client import parsed_url, post
 from config.schema import Timeouts
 
 log = logging.getLogger("ccm.dispatch.failover")
@@ -149,7 +151,7 @@ class Answer:
 
     ctx: RequestContext
     adapter: Adapter
-    response: UpstreamResponse
+    response: UpstreamAnswer
     first: list[Frame] | None = None
     message: dict[str, Any] | None = None
     ttfb_ms: float = 0.0
@@ -188,7 +190,7 @@ async def try_mapping(
     connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
     headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
     timeout = httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0)
-    response: UpstreamResponse | None = None
+    response: UpstreamAnswer | None = None
     phase = "headers"
     try:
         async with asyncio.timeout(min(remaining_s, connect_s + headers_s)):
@@ -214,9 +216,9 @@ async def try_mapping(
                 ttfb = (time.perf_counter() - started) * 1000
                 return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
             translator = adapter.stream(ctx, content_type)
-            chunks = Reads(response)
+            chunks = Reads(response, idle_s=api_s)
             first, rest = await _window(chunks, translator)
-    except InvalidUpstream as exc:
+    except (InvalidUpstream, InvalidAnswer) as exc:
         await close_quietly(response)
         return failure(f"invalid answer: {exc}", 502, "api_error", transient=True)
     except TimeoutError:
@@ -304,7 +306,7 @@ def _http_failure(
     failure: Callable[..., Failure],
     adapter: Adapter,
     ctx: RequestContext,
-    response: UpstreamResponse,
+    response: UpstreamAnswer,
     content: bytes,
 ) -> Failure:
     auth_type = ctx.attempt.provider.auth_type

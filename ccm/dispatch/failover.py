@@ -52,7 +52,7 @@ log = logging.getLogger("ccm.dispatch.failover")
 
 
 class Dispatcher:
-    """Runs attempts over the process's one upstream client (httpx's API on ccm's own HTTP/1.1 pool, ccm.upstream.transport)."""
+    """Runs attempts over the process's one upstream client (httpx's API on aiohttp's transport, ccm.upstream.client)."""
 
     def __init__(
         self,

@@ -2,7 +2,8 @@
 
 The dispatcher hands over the first frames it checked; from here on an upstream failure can no longer
 fail over, so it ends the stream with `event: error` (never a clean message_stop), pings keep a silent
-upstream's client alive, and every way out (end, error, the client leaving, a stream never started)
+upstream's client alive, an upstream that completes no event for `api_timeout_ms` has stalled (an
+`event: error` too, however many bytes of an unfinished event it trickles), and every way out (end, error, the client leaving, a stream never started)
 closes the upstream and records the request once.
 """
 
@@ -22,7 +23,7 @@ from ccm.auth.redact import redact, redact_bytes
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.sse import encode
-from ccm.upstream.transport import Reads, UpstreamResponse
+from ccm.upstream.answer import Answer, InvalidAnswer, Reads
 
 log = logging.getLogger("ccm.dispatch.relay")
 
@@ -73,17 +74,46 @@ def error_frame(error_type: str, message: str) -> bytes:
     return encode("error", error_body(error_type, message))
 
 
-async def close_quietly(response: UpstreamResponse | None) -> None:
+async def close_quietly(response: Answer | None) -> None:
     if response is not None:
         with contextlib.suppress(Exception):
             await response.aclose()
+
+
+class _Stalled(Exception):
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds or 0.0
+
+
+class _StallClock:
+    """Whether the upstream has stalled: no complete event for `reads.idle_s`. Bytes of an event that never
+    completes are no progress, and ccm's own pings to the client are not the upstream's."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads, self._loop = reads, asyncio.get_running_loop()
+        self._events = reads.events
+        self._deadline = None if reads.idle_s is None else self._loop.time() + reads.idle_s
+
+    def wait_s(self) -> float:
+        """How long the next read may wait: until a ping is due, or the upstream has stalled."""
+        if self._deadline is None:
+            return PING_INTERVAL
+        return max(0.0, min(PING_INTERVAL, self._deadline - self._loop.time()))
+
+    def check(self) -> None:
+        """After a read or a silent wait: a completed event starts the clock over; past it, _Stalled."""
+        if self._reads.events != self._events:
+            self._events = self._reads.events
+            self._deadline = None if self._reads.idle_s is None else self._loop.time() + self._reads.idle_s
+        elif self._deadline is not None and self._loop.time() >= self._deadline:
+            raise _Stalled(self._reads.idle_s)
 
 
 async def relay_stream(
     first: list[Frame],
     chunks: Reads | AsyncIterator[bytes],
     translator: StreamTranslator,
-    response: UpstreamResponse,
+    response: Answer,
     done: Done,
     on_done: Callable[[Done], None],
     rest: bytes = b"",
@@ -93,8 +123,9 @@ async def relay_stream(
     `rest`: upstream bytes already read but not yet translated (ccm.dispatch.attempt._window), fed before any read."""
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        yield _out(first)  # one write: each yield is a send through ccm.serve.edge and Hypercorn
+        yield _out(first)  # one write: each yield is a send through the edge
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
+        clock = _StallClock(reads)
         try:
             # message_stop ends the answer, whether or not the upstream closes; nothing follows an error
             while not translator.complete and not saw_error:
@@ -102,11 +133,13 @@ async def relay_stream(
                     chunk, rest = rest, b""
                 else:
                     try:
-                        async with asyncio.timeout(PING_INTERVAL):  # one timer per read, no task per chunk
+                        async with asyncio.timeout(clock.wait_s()):  # one timer per read, no task per chunk
                             chunk = await reads.next()
                     except TimeoutError:
+                        clock.check()
                         yield _PING  # the read stays where it was (Reads is cancel-safe)
                         continue
+                    clock.check()
                 if not chunk:
                     break
                 frames = translator.feed(chunk)
@@ -123,9 +156,12 @@ async def relay_stream(
             elif not translator.complete:
                 done.status, done.error = 502, "upstream stream ended before message_stop"
                 yield error_frame("api_error", "the upstream stream ended before the answer was complete")
-        except InvalidUpstream as exc:
+        except (InvalidUpstream, InvalidAnswer) as exc:
             done.status, done.error = 502, redact(str(exc))
             yield error_frame("api_error", f"the upstream sent an invalid event: {done.error}")
+        except _Stalled as stalled:
+            done.status, done.error = 504, f"upstream stalled: no complete event in {stalled.seconds:g} s"
+            yield error_frame("timeout_error", f"the upstream sent no complete event for {stalled.seconds:g} s")
         except httpx.TimeoutException:
             done.status, done.error = 504, "upstream went silent"
             yield error_frame("timeout_error", "the upstream went silent mid-stream")
@@ -154,7 +190,7 @@ def _out(frames: list[Frame]) -> bytes:
 
 
 def guarded(
-    relay: AsyncIterator[bytes], response: UpstreamResponse, done: Done, on_done: Callable[[Done], None]
+    relay: AsyncIterator[bytes], response: Answer, done: Done, on_done: Callable[[Done], None]
 ) -> AsyncIterator[bytes]:
     """Close the upstream even if the client leaves before the server starts sending the body.
 

@@ -1,8 +1,8 @@
 """The proxy app: ccm.serve.edge's lean endpoints (/v1/messages, count_tokens, /health) over the Quart app of
 ccm.serve.quart_app (the admin API, /metrics), which is built on its first request.
 
-One process-wide httpx.AsyncClient (created at startup, closed at shutdown); the config is a snapshot
-taken once per request (ccm.serve.state).
+One process-wide upstream client (ccm.upstream.client: created at startup, closed at shutdown); the config
+is a snapshot taken once per request (ccm.serve.state).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from ccm.api.messages import make_endpoints
 from ccm.auth.adc import AdcTokens
 from ccm.auth.credentials import Resolver
@@ -28,8 +26,7 @@ from ccm.observe.metrics import Metrics
 from ccm.observe.requestlog import RequestLog
 from ccm.serve.edge import Lifespan, ProxyApp
 from ccm.serve.state import ConfigHolder
-from ccm.upstream import tls
-from ccm.upstream.transport import Http1Transport
+from ccm.upstream import client as upstream
 from config import paths
 from config.schema import Config
 
@@ -50,30 +47,8 @@ def close_changed_circuits(breakers: Breakers, old: Config, new: Config) -> None
             breakers.reset(provider.name)
 
 
-class _NoCookies(httpx.Cookies):
-    """A proxy keeps no cookies from upstreams: one provider's cookie never rides on a later request, and
-    each response skips http.cookiejar's parsing (~0.1 ms, measured in bench/latency.py's profile)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-def upstream_client() -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=100, keepalive_expiry=30)
-    client = httpx.AsyncClient(
-        transport=Http1Transport(limits),
-        headers={"accept-encoding": "gzip, deflate"},  # the codings ccm.upstream.h1 decodes, whatever else is installed
-        timeout=httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0),
-        follow_redirects=False,
-    )
-    client._cookies = _NoCookies()  # httpx has no public switch for this (pinned <0.29)
-    return client
-
-
 def preload_tls(config: Config) -> None:
-    """Some provider speaks https: its CA store loads beside the start, not in its path (ccm/upstream/tls.py)."""
-    if any(not p.effective_base_url.startswith("http://") for p in config.providers):
-        tls.preload()
+    upstream.preload(p.effective_base_url for p in config.providers)
 
 
 def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: bool = True) -> ProxyApp:
@@ -91,7 +66,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
 
     async def startup() -> None:
-        client = state["client"] = upstream_client()
+        client = state["client"] = upstream.make_client()
         dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
         state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics

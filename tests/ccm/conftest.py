@@ -44,6 +44,6 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
     """The upstream client's cases run on both loops: the proxy serves on uvloop, tests default to asyncio."""
-    if item.path.name == "test_transport.py":
+    if item.path.name in ("test_client.py", "test_hostile.py"):
         return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
     return {"asyncio": asyncio.new_event_loop}

@@ -1,28 +1,32 @@
-"""ccm.upstream.tls: the CA store loads off the start path, yet every TLS connection still verifies against it.
+"""ccm.upstream.tls: the OS trust store, with SSL_CERT_FILE / SSL_CERT_DIR added to it (never in its place),
+loaded off the start path; a setting that cannot be used is one line naming it, never a traceback.
 
 Each case runs in a fresh interpreter: the store is loaded once per process, and what is under test is
-when that happens (never at import; before the first https request; from SSL_CERT_FILE when it is set).
-The https upstream is a real TLS server on 127.0.0.1 with a certificate made for the test.
+when and from where. The https upstream is a real TLS server on 127.0.0.1 with a certificate made for the
+test (which no OS store trusts).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
-
-# One https request through the proxy's own upstream client, to a TLS server in the same process; prints
-# the CAs in the shared context before the request, then "200" or the exception's class.
+# One https request through the proxy's upstream client, to a TLS server in the same process. Prints the
+# CAs in the shared context before and after the request, then "200" or the exception and its message.
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, ssl, sys
+    import asyncio, logging, ssl, sys
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout)
     from ccm.upstream import tls
-    from ccm.serve.app import upstream_client
+    from ccm.upstream.client import make_client
 
     async def main():
         server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -37,22 +41,23 @@ SCRIPT = textwrap.dedent(
         server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
         port = server.sockets[0].getsockname()[1]
         print("before", tls.context().cert_store_stats()["x509_ca"])
-        client = upstream_client()
+        client = make_client()
         try:
             response = await client.post(f"https://127.0.0.1:{port}/v1/x", content=b"{}")
             print("answer", response.status_code)
         except Exception as exc:
-            print("answer", type(exc).__name__)
+            print("answer", type(exc).__name__, exc)
         finally:
             await client.aclose()
             server.close()
+        print("after", tls.context().cert_store_stats()["x509_ca"])
 
     asyncio.run(main())
     """
 )
 
 
-def _run(cert: tuple[Path, Path], **env: str) -> dict[str, str]:
+def _run(cert: tuple[Path, Path], **env: str) -> tuple[dict[str, str], list[str]]:
     base = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
     base.update(PYTHONPATH=str(ROOT), NO_PROXY="*", **env)
     done = subprocess.run(
@@ -62,37 +67,49 @@ def _run(cert: tuple[Path, Path], **env: str) -> dict[str, str]:
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0, done.stderr
-    return dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    out = dict(line.split(" ", 1) for line in lines if line.split(" ", 1)[0] in ("before", "answer", "after"))
+    return out, [line for line in lines if line.startswith("WARNING")]
 
 
-def test_importing_the_proxy_loads_no_ca_and_the_first_https_request_loads_them(cert: tuple[Path, Path]) -> None:
-    out = _run(cert, SSL_CERT_FILE=str(cert[0]))
-    assert out == {"before": "0", "answer": "200"}
+def test_ssl_cert_file_is_added_to_the_os_store_which_loads_at_the_first_https_request(
+    cert: tuple[Path, Path],
+) -> None:
+    out, warnings = _run(cert, SSL_CERT_FILE=str(cert[0]))
+    assert (out["before"], out["answer"]) == ("0", "200") and not warnings
+    assert int(out["after"]) > 50  # the OS store's roots are there too: the file was added, not put in place
 
 
-def test_without_the_certificate_in_the_store_the_upstream_is_refused(cert: tuple[Path, Path]) -> None:
-    # certifi's roots do not include the test's certificate: verification is on, so the connection fails.
-    out = _run(cert)
-    assert out == {"before": "0", "answer": "ConnectError"}
+def test_without_the_certificate_the_upstream_is_refused(cert: tuple[Path, Path]) -> None:
+    out, warnings = _run(cert)
+    assert out["answer"].startswith("ConnectError") and "CERTIFICATE_VERIFY_FAILED" in out["answer"]
+    assert int(out["after"]) > 50 and not warnings
 
 
-def test_the_loaded_context_has_httpx_settings() -> None:
-    script = textwrap.dedent(
-        """
-        import httpx, ssl
-        from ccm.upstream import tls
-        ours, theirs = tls.loaded(), httpx.create_ssl_context()
-        for attr in ("verify_mode", "check_hostname", "options", "verify_flags", "minimum_version", "protocol"):
-            assert getattr(ours, attr) == getattr(theirs, attr), attr
-        assert ours.cert_store_stats() == theirs.cert_store_stats(), (ours.cert_store_stats(), theirs.cert_store_stats())
-        assert ours.cert_store_stats()["x509_ca"] > 50
-        print("ok")
-        """
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
-    done = subprocess.run([sys.executable, "-c", script], env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True)
-    assert done.returncode == 0 and done.stdout == b"ok\n", done.stderr.decode()
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to name the folder's files")
+def test_ssl_cert_dir_is_added_too(cert: tuple[Path, Path], tmp_path: Path) -> None:
+    name = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(cert[0])], capture_output=True, text=True)
+    (tmp_path / f"{name.stdout.strip()}.0").write_bytes(cert[0].read_bytes())
+    out, warnings = _run(cert, SSL_CERT_DIR=f"{tmp_path}{os.pathsep}{tmp_path / 'missing'}")
+    assert out["answer"] == "200"
+    assert warnings == [
+        f"WARNING SSL_CERT_DIR={tmp_path / 'missing'}: no such folder; ignored (the OS trust store is still used)"
+    ]
+
+
+@pytest.mark.parametrize("what", ["missing", "not a certificate"])
+def test_a_trust_setting_that_cannot_be_used_is_one_line_naming_it(
+    cert: tuple[Path, Path], tmp_path: Path, what: str
+) -> None:
+    path = tmp_path / "corporate.pem"
+    if what != "missing":
+        path.write_text("not a certificate\n")
+    out, warnings = _run(cert, SSL_CERT_FILE=str(path))
+    assert len(warnings) == 1 and f"SSL_CERT_FILE={path}: " in warnings[0], warnings
+    assert ("no such file" if what == "missing" else "not usable as certificates") in warnings[0]
+    assert out["answer"].startswith("ConnectError") and f"SSL_CERT_FILE={path}" in out["answer"]  # and in the error
+    assert int(out["after"]) > 50  # the OS store still serves
 
 
 def test_preload_fills_the_store_in_the_background() -> None:
