@@ -276,7 +276,7 @@ async def _send_stream(send: Send, result: Result, alone: Callable[[], bool]) ->
             if first:
                 first = False
                 if alone():
-                    # The head and the first frames (the first text) leave now, in one write (ccm.serve.hypercorn_patch
+                    # The head and the first frames (the first text) leave now, in one write (ccm.serve.hypercorn_fixes
                     # writes once per loop turn), and the rest of the read they came in is translated
                     # after. Only with nothing else in flight: under load the loop turns over anyway, and
                     # a second write per stream cost a sixth of the streams per second at c=32.

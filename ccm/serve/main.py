@@ -153,10 +153,10 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
     _defer_websockets()
     from hypercorn.asyncio import serve as hypercorn_serve
 
-    from ccm.serve import hypercorn_patch
+    from ccm.serve import hypercorn_fixes
     from ccm.serve.app import create_app
 
-    hypercorn_patch.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/serve/hypercorn_patch.py)
+    hypercorn_fixes.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/serve/hypercorn_fixes.py)
     app = create_app(holder.path, holder=holder)
     cfg = _hypercorn_config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]

@@ -14,7 +14,7 @@ The fix is one subclass: once reading has ended, nothing more can arrive, so the
 (and never restarted), the task group exits and the socket is closed at once. A request in flight is
 unaffected: Hypercorn already tells the app (`http.disconnect`; Quart cancels the handler, which closes the
 upstream request) and closes the connection when the app is done. `install()` swaps the class that
-`hypercorn.asyncio.run` instantiates per connection; tests/ccm/serve/test_hypercorn_patch.py fails if a new Hypercorn
+`hypercorn.asyncio.run` instantiates per connection; tests/ccm/serve/test_hypercorn_fixes.py fails if a new Hypercorn
 moves it. The same subclass keeps the keep-alive wait on a timer instead of a task per request (_IdleTimer).
 """
 

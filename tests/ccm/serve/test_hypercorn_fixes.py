@@ -1,4 +1,4 @@
-"""ccm.serve.hypercorn_patch: Hypercorn closes an idle connection as soon as its client hangs up (not after
+"""ccm.serve.hypercorn_fixes: Hypercorn closes an idle connection as soon as its client hangs up (not after
 keep_alive_timeout), under asyncio and uvloop alike; and the shim still hooks where Hypercorn builds
 its per-connection server (a new Hypercorn that moves it fails here, not silently in production)."""
 
@@ -19,7 +19,7 @@ from hypercorn.asyncio import serve
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.config import Config
 
-from ccm.serve import hypercorn_patch
+from ccm.serve import hypercorn_fixes
 from tests.e2e.harness import free_port
 
 
@@ -37,7 +37,7 @@ async def hello(scope: dict[str, Any], receive: Callable[..., Any], send: Callab
 @contextlib.contextmanager
 def serving(kind: str, keep_alive: float) -> Iterator[tuple[int, Callable[[], float]]]:
     """A bare ASGI app under Hypercorn with the shim installed: (port, stop() -> seconds the stop took)."""
-    hypercorn_patch.install()
+    hypercorn_fixes.install()
     if kind == "uvloop":
         import uvloop
 
@@ -125,11 +125,11 @@ def test_an_idle_connection_is_closed_when_its_client_hangs_up(server: int) -> N
 
 
 def test_the_shim_hooks_where_hypercorn_builds_connections() -> None:
-    hypercorn_patch.install()
-    assert hypercorn_patch.installed()
+    hypercorn_fixes.install()
+    assert hypercorn_fixes.installed()
     assert "TCPServer(app, loop, config, context" in inspect.getsource(hypercorn_run.worker_serve)
     assert {"_read_data", "protocol_send", "_close", "_initiate_server_close", "run"} <= set(vars(TCPServer))
-    assert issubclass(hypercorn_patch.HangupAwareTCPServer, TCPServer)
+    assert issubclass(hypercorn_fixes.HangupAwareTCPServer, TCPServer)
 
 
 def test_writes_held_within_a_turn_keep_order_and_wait_for_a_slow_reader(server: int) -> None:
