@@ -217,7 +217,7 @@ def _free_port() -> int:
 
 
 async def main(args: argparse.Namespace) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this process holds 2 sockets per client
     upstream = Upstream(stream_body(int(args.size_mb * 1e6)))
     server = await upstream.start()
