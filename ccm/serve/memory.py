@@ -54,10 +54,11 @@ def trim() -> bool:
     return True
 
 
-async def give_back_after_bursts(connections: Callable[[bool], tuple[int, int]]) -> None:
-    """Run for the server's life. `connections(reset_peak)`: (open now, most open since the last reset)."""
+async def give_back_after_bursts(connections: Callable[[bool], tuple[int, int]], baseline: int | None = None) -> None:
+    """Run for the server's life. `connections(reset_peak)`: (open now, most open since the last reset);
+    `baseline`: the RSS to come back to (default: RSS now, as serving begins)."""
     call = _malloc_trim()
-    baseline = rss()
+    baseline = baseline or rss()
     if call is None or baseline is None:
         return
     while True:
