@@ -220,17 +220,20 @@ def raise_open_files_limit() -> int:
         return 1 << 20
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     unlimited = resource.RLIM_INFINITY
-    target = 1 << 20 if hard == unlimited else hard
-    if soft == unlimited or soft >= target:
-        log.info("open files limit: %d", target if soft == unlimited else soft)
-        return target if soft == unlimited else soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError) as exc:  # macOS refuses a soft limit above its own cap
-        log.info("open files limit: %d (could not raise it to %d: %s)", soft, target, exc)
-        return soft
-    log.info("open files limit: %d (raised from %d)", target, soft)
-    return target
+    if soft == unlimited:
+        log.info("open files limit: unlimited")
+        return 1 << 20
+    # An unlimited hard limit (macOS) still has a per-process cap the kernel enforces: 10240 is macOS's OPEN_MAX.
+    targets = [hard] if hard != unlimited else [1 << 20, 10240]
+    for target in (t for t in targets if t > soft):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            continue
+        log.info("open files limit: %d (raised from %d)", target, soft)
+        return target
+    log.info("open files limit: %d", soft)
+    return soft
 
 
 def connection_cap(open_files: int) -> int:
