@@ -64,6 +64,7 @@ class _Connections:
             return True
         oldest = next(iter(self.heads), None) or next(iter(self.idle), None)
         if oldest is None:
+            self.count -= 1
             return False
         oldest.deadline.expire()
         self.forget(oldest)
@@ -152,7 +153,6 @@ class GuardedConnection(TCPServer):
 
     async def run(self) -> None:
         if not self.connections.opened(self):
-            self.connections.count -= 1
             self.writer.transport.abort()  # every connection is busy answering: this one is not served
             return
         # Hypercorn's own keep-alive wait also ended at shutdown; one waiter per connection does that here.
