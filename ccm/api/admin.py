@@ -1,8 +1,9 @@
 """The admin API: config view, status and reload, request log, metrics, provider test; OAuth tokens in
 ccm.api.admin_oauth.
 
-Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address): the
-config view masks secrets, but even provider names and request history are nobody else's business.
+Every route here (and /metrics) needs the router key when `server.api_key` is set (from any address), and
+is refused altogether while ccm serves beyond loopback with none: the config view masks secrets, but even
+provider names and request history are nobody else's business. ccm.api.guard enforces both, at the edge.
 
 Circuit states in /api/metrics and /metrics come from `state["circuits"]` when the dispatcher sets it: a
 callable returning {provider name: (state, until)} with state "closed" | "half_open" | "open" and until the
@@ -20,7 +21,6 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm.api.admin_oauth import register_oauth
-from ccm.api.guard import UNAUTHORIZED, HeaderLookup
 from ccm.api.provider_check import check_provider
 from ccm.api.quart_json import anthropic_error as _error
 from ccm.api.quart_json import json_response as _json
@@ -43,16 +43,8 @@ def register_admin(
     holder: ConfigHolder,
     requests: RequestLog,
     state: dict[str, Any],
-    authorized: Callable[[Snapshot, HeaderLookup], bool],
     metrics: Metrics,
 ) -> None:
-    @app.before_request
-    async def guard() -> Response | None:
-        guarded = request.path.startswith("/api/") or request.path == "/metrics"
-        if guarded and request.path != "/api/hello" and not authorized(holder.current, request.headers):
-            return _error(401, "authentication_error", UNAUTHORIZED)
-        return None
-
     @app.get("/api/config/json")
     async def config_json() -> Response:
         return _json(config_view(holder.current))

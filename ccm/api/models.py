@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ccm.api.guard import UNAUTHORIZED, authorized
+from ccm.api.guard import Refusal
 from ccm.dispatch.attempt import Result
 from ccm.limits import model_limits
 from ccm.routing import VIA_PREFIX
@@ -37,17 +37,20 @@ MAX_LIMIT = 1000
 _OPENAI_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 404: ("invalid_request_error", "model_not_found")}
 
 
-def answer(
-    snapshot: Snapshot, headers: Mapping[str, str], method: str, path: str, query: str, refusal: str | None
-) -> Result:
-    """The whole endpoint: `refusal` is the browser check's verdict (ccm.api.guard.browser_refusal)."""
-    anthropic = "anthropic-version" in headers or "x-api-key" in headers
-    if refusal is not None:
-        return _error(anthropic, 403, "permission_error", refusal)
-    if method not in ("GET", "HEAD"):
-        return _error(anthropic, 405, "invalid_request_error", f"method {method} not allowed on {path}")
-    if not authorized(snapshot, headers):
-        return _error(anthropic, 401, "authentication_error", UNAUTHORIZED)
+def serves(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def refused(headers: Mapping[str, str], refusal: Refusal) -> Result:
+    """The edge's refusal (ccm.api.guard: browser, method, key) in the shape of the client that asked."""
+    result = _error(_anthropic(headers), refusal.status, refusal.error_type, refusal.message)
+    result.headers.update(refusal.headers)
+    return result
+
+
+def answer(snapshot: Snapshot, headers: Mapping[str, str], path: str, query: str) -> Result:
+    """The whole endpoint, once the edge let the request through (ccm.api.guard.refuse)."""
+    anthropic = _anthropic(headers)
     items = listed(snapshot.config)
     if path.rstrip("/") != PREFIX:
         wanted = path[len(PREFIX) + 1 :]
@@ -119,6 +122,10 @@ def _page(items: list[dict[str, Any]], query: str) -> dict[str, Any] | str:
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
     }
+
+
+def _anthropic(headers: Mapping[str, str]) -> bool:
+    return "anthropic-version" in headers or "x-api-key" in headers
 
 
 def _json(data: Any) -> Result:

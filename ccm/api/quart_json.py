@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from quart import Response
 
+from ccm.api.guard import Refusal
 from ccm.translate.anthropic import error_body
 
 
@@ -20,3 +21,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def anthropic_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(error_body(error_type, message), status, headers)
+
+
+def refusal_response(refusal: Refusal) -> Response:
+    return anthropic_error(refusal.status, refusal.error_type, refusal.message, refusal.headers or None)

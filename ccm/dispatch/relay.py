@@ -60,8 +60,8 @@ class Done:
 
 
 def record_soon(on_done: Callable[[Done], None], done: Done) -> None:
-    """Record an answer once it is out: on the loop's next turn, after ccm.serve.hypercorn_patch has written the end of
-    the response (it writes as soon as the response is complete). The request log, metrics and journal
+    """Record an answer once it is out: on the loop's next turn, after Hypercorn has written the end of the
+    response. The request log, metrics and journal
     line were a twentieth of a small request's time, all of it between the upstream's answer and the
     client's; a failing sink is logged by the loop and never breaks the answer."""
     try:

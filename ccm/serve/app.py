@@ -92,7 +92,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     def build_quart() -> Quart:
         from ccm.serve.quart_app import build_quart
 
-        quart = build_quart(holder, requests, state, metrics, MAX_BODY)
+        quart = build_quart(holder, requests, state, metrics, MAX_BODY, BODY_TIMEOUT)
         quart.extensions.update(extensions)
         return quart
 

@@ -1,12 +1,15 @@
-"""The ASGI app Hypercorn serves: Claude Code's endpoints on a lean path of their own, the rest by Quart.
+"""The ASGI app Hypercorn serves: the one edge every request passes, Claude Code's endpoints on a lean path
+of their own, the rest by Quart.
 
-Why: Claude Code's traffic is nearly all `POST /v1/messages` (and bursts of count_tokens), and for a
-small request Quart's machinery (a Request object and two tasks per request, the request and app
-contexts, URL matching, before/after hooks, a Response object, a `wait_for` around the send) was a fifth
-of the proxy's own time in issue 12's profile. The lean path runs ccm.api.messages' endpoints (authorize,
-parse, validate, route, dispatch) and only replaces the framework around them: the body read with
-Quart's limits (32 MiB, 120 s), the browser check every route gets, and the answer sent as it comes, a
-stream chunk by chunk. A client that hangs up cancels the request, as Quart did, so the upstream is closed.
+Every HTTP request first meets ccm.api.guard's rules (framing, browsers, the admin API beyond loopback,
+the router key), answered here whichever route it is for. Then Claude Code's traffic, nearly all `POST
+/v1/messages` (and bursts of count_tokens), takes the lean path: for a small request Quart's machinery (a
+Request object and two tasks per request, the request and app contexts, URL matching, before/after
+hooks, a Response object, a `wait_for` around the send) was a fifth of the proxy's own time
+(bench/profile.py). The lean path runs ccm.api.messages' endpoints (parse, validate, route, dispatch) and
+only replaces the framework around them: the body read with the same limits as Quart's (32 MiB, 120 s),
+and the answer sent as it comes, a stream chunk by chunk. A client that hangs up cancels the request, as
+Quart did, so the upstream is closed.
 
 `/health`, `/api/hello` and `GET /v1/models` (Claude Code asks for all three at start) are answered here
 too, and the lifespan (startup, shutdown) is ccm's own: so Quart (and Flask and Werkzeug under it, a third
@@ -27,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ccm import __version__
-from ccm.api import models
-from ccm.api.guard import UNAUTHORIZED, authorized, browser_refusal, joined_headers
+from ccm.api import guard, models
+from ccm.api.guard import Refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
 from ccm.serve.state import ConfigHolder, Snapshot
@@ -56,7 +59,10 @@ class ProxyApp:
     """ccm's ASGI app: the lean endpoints, and Quart behind them for everything else.
 
     Attribute reads it does not have fall through to the Quart app (`config`, `test_client`, ...), built
-    on that first read."""
+    on that first read. `listen_host`: the address the server listens on (`ccm serve` sets it; else
+    server.host), which decides whether ccm serves beyond this machine."""
+
+    listen_host: str | None = None
 
     def __init__(
         self,
@@ -82,7 +88,6 @@ class ProxyApp:
         self._max_body = max_body
         self._body_timeout = body_timeout
         self._started = started
-        self._active = 0  # requests on the lean path being answered now
 
     @property
     def quart(self) -> Quart:
@@ -100,14 +105,26 @@ class ProxyApp:
         if kind == "http":
             path = scope["path"]
             endpoint = self._lean.get(path)
+            small = path in ("/health", "/api/hello")
+            listing = models.serves(path)
+            methods = ("POST",) if endpoint is not None else ("GET", "HEAD") if small or listing else None
+            headers = joined_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+            snapshot = self._holder.current
+            refusal = guard.refuse(snapshot, headers, scope, self.listen_host or snapshot.config.server.host, methods)
+            if refusal is not None and listing:  # in the shape of the client that asked (Anthropic or OpenAI)
+                await _send_whole(send, models.refused(headers, refusal))
+                return
+            if refusal is not None:
+                await _send_refusal(send, refusal)
+                return
             if endpoint is not None:
-                await self._messages(endpoint, scope, receive, send)
+                await self._messages(endpoint, scope, receive, send, headers)
                 return
-            if path in ("/health", "/api/hello"):
-                await self._small(path, scope, send)
+            if small:
+                await self._small(path, scope, send, snapshot)
                 return
-            if path == models.PREFIX or path.startswith(models.PREFIX + "/"):  # Claude Code's start-up discovery
-                await self._models(scope, send)
+            if listing:  # Claude Code's start-up discovery
+                await self._models(scope, send, headers, snapshot)
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -142,12 +159,8 @@ class ProxyApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _small(self, path: str, scope: Scope, send: Send) -> None:
+    async def _small(self, path: str, scope: Scope, send: Send, snapshot: Snapshot) -> None:
         """/health (what `ccm start` and health checks poll) and /api/hello (Claude Code's start-up probe)."""
-        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
-        snapshot = self._holder.current
-        if await _refused(send, snapshot, headers, scope, ("GET", "HEAD"), authorize=False):
-            return
         data: dict[str, Any] = {}
         if path == "/health":
             data = {
@@ -161,27 +174,22 @@ class ProxyApp:
         body = b"" if scope["method"] == "HEAD" else orjson.dumps(data)
         await _send_whole(send, Result(200, {"content-type": "application/json"}, body), length=len(orjson.dumps(data)))
 
-    async def _models(self, scope: Scope, send: Send) -> None:
+    async def _models(self, scope: Scope, send: Send, headers: Mapping[str, str], snapshot: Snapshot) -> None:
         """GET /v1/models[/{id}] (ccm.api.models): the answer is small and whole; a HEAD gets its head only."""
-        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
-        snapshot = self._holder.current
-        refusal = browser_refusal(snapshot, headers, scope)
         query = scope["query_string"].decode("latin-1")
-        result = models.answer(snapshot, headers, scope["method"], scope["path"], query, refusal)
+        result = models.answer(snapshot, headers, scope["path"], query)
         head = scope["method"] == "HEAD"
         await _send_whole(send, Result(result.status, result.headers, b"" if head else result.body), len(result.body))
 
-    async def _messages(self, answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = joined_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
-        if await _refused(send, self._holder.current, headers, scope, ("POST",), authorize=True):
-            return
+    async def _messages(
+        self, answer: Answer, scope: Scope, receive: Receive, send: Send, headers: Mapping[str, str]
+    ) -> None:
         raw = await self._body(receive, send, headers)
         if raw is None:
             return
         task = asyncio.current_task()
         assert task is not None
         left = False
-        self._active += 1
 
         async def watch() -> None:
             nonlocal left
@@ -203,7 +211,7 @@ class ProxyApp:
             if result.stream is None:
                 await _send_whole(sending, result)
             else:
-                await _send_stream(sending, result, lambda: self._active == 1)
+                await _send_stream(sending, result)
         except asyncio.CancelledError:
             if not left:
                 raise
@@ -211,18 +219,15 @@ class ProxyApp:
         except Exception as exc:
             log.exception("POST %s failed: a bug in ccm", scope["path"])
             if not started:  # the client still gets an Anthropic error, never a traceback or a hang
-                message = f"ccm failed to handle this request ({type(exc).__name__})"
-                await _send_whole(send, error_result(500, "api_error", message, {}))
+                await _send_refusal(send, guard.failed(exc))
         finally:
-            self._active -= 1
             watcher.cancel()
 
     async def _body(self, receive: Receive, send: Send, headers: Mapping[str, str]) -> bytes | None:
         """The whole request body, or None after answering 413/408 (or when the client left)."""
         length = headers.get("content-length", "")
-        too_large = f"request body is larger than {self._max_body // 2**20} MiB"
         if length.isdigit() and int(length) > self._max_body:
-            await _send_whole(send, error_result(413, "request_too_large", too_large, {}))
+            await _send_refusal(send, guard.too_large(self._max_body))
             return None
         parts: list[bytes] = []
         size = 0
@@ -235,36 +240,18 @@ class ProxyApp:
                     part = message.get("body", b"")
                     size += len(part)
                     if size > self._max_body:
-                        await _send_whole(send, error_result(413, "request_too_large", too_large, {}))
+                        await _send_refusal(send, guard.too_large(self._max_body))
                         return None
                     parts.append(part)
                     if not message.get("more_body", False):
                         return parts[0] if len(parts) == 1 else b"".join(parts)
         except TimeoutError:
-            message_text = f"the request body did not arrive within {self._body_timeout:g} s"
-            await _send_whole(send, error_result(408, "timeout_error", message_text, {}))
+            await _send_refusal(send, guard.body_too_slow(self._body_timeout))
             return None
 
 
-async def _refused(
-    send: Send, snapshot: Snapshot, headers: Mapping[str, str], scope: Scope, methods: tuple[str, ...], authorize: bool
-) -> bool:
-    """Answer a request the lean path must refuse, in the order the Quart routes had: a web page's (403),
-    then a method the endpoint does not take (405), then, where the router key guards the endpoint, a
-    missing key (401) before a byte of the body is read. True when it answered."""
-    why = browser_refusal(snapshot, headers, scope)
-    if why is not None:
-        await _send_whole(send, error_result(403, "permission_error", why, {}))
-        return True
-    method = scope["method"]
-    if method not in methods:
-        message = f"method {method} not allowed on {scope['path']}"
-        await _send_whole(send, error_result(405, "invalid_request_error", message, {"allow": ", ".join(methods)}))
-        return True
-    if authorize and not authorized(snapshot, headers):
-        await _send_whole(send, error_result(401, "authentication_error", UNAUTHORIZED, {}))
-        return True
-    return False
+async def _send_refusal(send: Send, refusal: Refusal) -> None:
+    await _send_whole(send, error_result(refusal.status, refusal.error_type, refusal.message, refusal.headers))
 
 
 def _head(result: Result, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -280,22 +267,13 @@ async def _send_whole(send: Send, result: Result, length: int | None = None) -> 
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_stream(send: Send, result: Result, alone: Callable[[], bool]) -> None:
+async def _send_stream(send: Send, result: Result) -> None:
     stream = result.stream
     assert stream is not None
     try:
         await send(_head(result, []))
-        first = True
         async for chunk in stream:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if first:
-                first = False
-                if alone():
-                    # The head and the first frames (the first text) leave now, in one write (ccm.serve.hypercorn_patch
-                    # writes once per loop turn), and the rest of the read they came in is translated
-                    # after. Only with nothing else in flight: under load the loop turns over anyway, and
-                    # a second write per stream cost a sixth of the streams per second at c=32.
-                    await asyncio.sleep(0)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
         aclose = getattr(stream, "aclose", None)

@@ -1,8 +1,8 @@
 """The serving process: `python -m ccm serve [--config P] [--host H] [--port N] [--create-config]`.
 
-One process (Hypercorn's `serve()` in-process, not its multi-process CLI), holding the pid file's lock for
-its whole life. Hypercorn settings follow FACTS.md section 2: no access log (ccm keeps its own request
-log), a 30 s graceful drain on SIGTERM so streams in flight can finish, long keep-alive so the proxy is
+One process (Hypercorn's `serve()` in-process, not its multi-process CLI: one process instead of three,
+half the memory), holding the pid file's lock for its whole life. Hypercorn settings: no access log (ccm
+keeps its own request log), a 30 s graceful drain on SIGTERM so streams in flight can finish, long keep-alive so the proxy is
 never the side that closes a connection Claude Code is about to reuse.
 
 Exit codes: 0 after a clean stop, 1 for a config or port problem (one line on stderr), 3 when a proxy
@@ -19,15 +19,13 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ccm import __version__, pidfile
 from config import paths
 from config.errors import CcmError, ConfigError
 
 if TYPE_CHECKING:
-    from hypercorn.config import Config as HypercornConfig
-
     from ccm.serve.state import ConfigHolder
 
 GRACEFUL_TIMEOUT = 30.0
@@ -143,15 +141,18 @@ def serve(argv: list[str]) -> int:
 
 
 def _run(holder: ConfigHolder, host: str, port: int) -> int:
-    _defer_websockets()
     from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
 
-    from ccm.serve import hypercorn_patch
+    from ccm.serve import hypercorn_fixes, memory
     from ccm.serve.app import create_app
 
-    hypercorn_patch.install()  # close a hung-up client's socket at once, not after keep_alive_timeout (ccm/serve/hypercorn_patch.py)
+    # Hypercorn's connections as ccm needs them (ccm/serve/hypercorn_fixes.py): a hung-up client let go
+    # at once, a 10 s limit on request heads, and no more connections than the descriptors allow.
+    hypercorn_fixes.install(max_connections=connection_cap(raise_open_files_limit()))
     app = create_app(holder.path, holder=holder)
-    cfg = _hypercorn_config()
+    app.listen_host = host
+    cfg = Config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     cfg.accesslog = None
     cfg.errorlog = logging.getLogger("hypercorn.error")
@@ -172,6 +173,7 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        trimmer = loop.create_task(memory.give_back_after_bursts(hypercorn_fixes.open_connections))
 
         async def shutdown_trigger() -> None:
             await stop.wait()
@@ -179,7 +181,10 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
             # Live request feeds never end on their own: close them, or they hold the drain open.
             app.extensions["ccm"]["requests"].close_feeds()
 
-        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # ASGI, loosely typed
+        try:
+            await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # ASGI, loosely typed
+        finally:
+            trimmer.cancel()
 
     try:
         with runner:
@@ -191,51 +196,43 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
     return 0
 
 
-_WS_STREAM = "hypercorn.protocol.ws_stream"
+#: Descriptors kept free of client connections: the log, the request journal, the pid file, the loop's own.
+FD_RESERVE = 64
 
 
-def _defer_websockets() -> None:
-    """Import Hypercorn's websocket stream (and wsproto with it) on the first websocket, not at start.
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-files limit to its hard limit, say so in one log line, and return
+    the soft limit now.
 
-    Why: Hypercorn's HTTP protocols import it at module level, ~20 ms of the proxy's ~0.4 s start
-    (issue 12: startup <= 0.5 s), and ccm serves no websocket: a websocket request reaches the app only
-    to be refused. Hypercorn uses the name only to construct a stream, so the stand-in below loads the
-    real module then and builds the real stream; nothing else about serving changes."""
-    if _WS_STREAM in sys.modules:
-        return
-    import importlib
-    import types
+    Why: each client connection holds a descriptor and each request being answered one more upstream; the
+    usual soft limit of 1024 ran out under a thousand slow clients, and then new requests and the request
+    log failed. The hard limit is what the administrator allows, so nothing is taken beyond it."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return 1 << 20
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    unlimited = resource.RLIM_INFINITY
+    if soft == unlimited:
+        log.info("open files limit: unlimited")
+        return 1 << 20
+    # An unlimited hard limit (macOS) still has a per-process cap the kernel enforces: 10240 is macOS's OPEN_MAX.
+    targets = [hard] if hard != unlimited else [1 << 20, 10240]
+    for target in (t for t in targets if t > soft):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            continue
+        log.info("open files limit: %d (raised from %d)", target, soft)
+        return target
+    log.info("open files limit: %d", soft)
+    return soft
 
-    class WSStream:
-        def __new__(cls, *args: object, **kwargs: object) -> Any:  # the real WSStream
-            if sys.modules.get(_WS_STREAM) is stand_in:
-                del sys.modules[_WS_STREAM]
-            return importlib.import_module(_WS_STREAM).WSStream(*args, **kwargs)
 
-    stand_in = types.ModuleType(_WS_STREAM)
-    stand_in.WSStream = WSStream  # type: ignore[attr-defined]
-    sys.modules[_WS_STREAM] = stand_in
-
-
-def _hypercorn_config() -> HypercornConfig:
-    """Hypercorn's Config, with the Date header formatted once a second instead of once per response
-    (its `format_date_time` was 1% of a small request's time in issue 12's profile)."""
-    from email.utils import formatdate
-
-    from hypercorn.config import Config
-
-    class _Config(Config):
-        _date: tuple[int, bytes] = (0, b"")
-
-        def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
-            now = int(time.time())
-            if now != self._date[0]:
-                self._date = (now, formatdate(now, usegmt=True).encode("ascii"))
-            return [(b"date", self._date[1]), *super().response_headers(protocol)]
-
-    cfg = _Config()
-    cfg.include_date_header = False  # the date above stands in for Hypercorn's own
-    return cfg
+def connection_cap(open_files: int) -> int:
+    """Client connections served at once: half the descriptors left after FD_RESERVE, since each request
+    being answered also holds an upstream connection."""
+    return max(16, (open_files - FD_RESERVE) // 2)
 
 
 #: The collector's first-generation threshold while serving (Python's default is 700 allocations).
@@ -248,7 +245,7 @@ def _tune_gc() -> None:
     Why: a small proxied request allocates a few thousand short-lived objects (headers, dicts, frames),
     nearly all freed by reference counting; with the default threshold the collector still ran several
     times per request and walked every module, class and config object each time: 6-13% of a small
-    request's CPU, 10-35% more requests per second at c=32 (issue 12). `freeze` moves everything alive
+    request's CPU, 10-35% more requests per second at c=32 (bench/cpu_per_request.py). `freeze` moves everything alive
     now out of the collector's sight (without a collection first: 17 ms of start-up for the little
     cyclic garbage the imports leave); cyclic garbage is collected every 100,000 allocations from here."""
     import gc

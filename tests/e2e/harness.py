@@ -99,10 +99,10 @@ class InProcessProxy:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
-        from ccm.serve import hypercorn_patch
+        from ccm.serve import hypercorn_fixes
         from ccm.serve.app import create_app
 
-        hypercorn_patch.install()  # as `ccm serve` does: hung-up clients are closed at once
+        hypercorn_fixes.install()  # as `ccm serve` does: hung-up clients are closed at once
         self.port = self.port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.config_path)

@@ -1,6 +1,7 @@
-"""Nobody else drives your proxy (DESIGN.md, "HTTP"): a browser-shaped request (an Origin, or a foreign
-Host as a DNS-rebinding page sends) is refused with a 403 Anthropic error on every route, while Claude
-Code's own requests (replayed from the fixtures' headers) pass, and the router key lets a browser in."""
+"""Nobody else drives your proxy: a browser-shaped request (an Origin, a Sec-Fetch-Site from another site, or
+a foreign Host as a DNS-rebinding page sends) is refused with a 403 Anthropic error on every route, while
+Claude Code's own requests (replayed from the fixtures' headers) pass, and the router key lets a browser in.
+Beyond loopback with no router key, the admin API is refused from every address."""
 
 from __future__ import annotations
 
@@ -37,7 +38,11 @@ def call(p: InProcessProxy, method: str, path: str, body: Any, headers: dict[str
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-@pytest.mark.parametrize("browser", [EVIL_ORIGIN, REBOUND, {"origin": "null"}], ids=["origin", "rebound-host", "null"])
+@pytest.mark.parametrize(
+    "browser",
+    [EVIL_ORIGIN, REBOUND, {"origin": "null"}, {"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}],
+    ids=["origin", "rebound-host", "null", "cross-site-fetch", "same-site-fetch"],
+)
 def test_browser_shaped_requests_are_refused_everywhere(
     proxy: Callable[[str], InProcessProxy],
     upstreams: Callable[[], FakeUpstream],
@@ -112,3 +117,47 @@ def test_beyond_loopback_any_host_passes_but_an_origin_does_not(
     p = serve(proxy, upstreams(), host="0.0.0.0")  # as in Docker; the test proxy itself binds 127.0.0.1
     assert call(p, "POST", "/v1/messages", BODY, {"host": "ccm.team.example:13456"}).status_code == 200
     assert call(p, "POST", "/v1/messages", BODY, EVIL_ORIGIN).status_code == 403
+
+
+ADMIN = [("GET", "/api/config/json"), ("GET", "/api/requests"), ("GET", "/metrics"), ("POST", "/api/config/reload"),
+         ("GET", "/api/metrics"), ("POST", "/api/oauth/tokens/delete"), ("HEAD", "/api/hello")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN)
+def test_beyond_loopback_without_a_router_key_the_admin_api_is_refused_even_from_loopback(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], method: str, path: str
+) -> None:
+    p = serve(proxy, upstreams(), host="0.0.0.0")  # the client below connects over loopback
+    response = call(p, method, path, {} if method == "POST" else None, {})
+    assert response.status_code == 403
+    if method != "HEAD":
+        assert response.json()["error"] == {
+            "type": "permission_error",
+            "message": "set server.api_key to use the admin API from another machine",
+        }
+
+
+def test_beyond_loopback_without_a_router_key_messages_and_health_are_served(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream]
+) -> None:
+    p = serve(proxy, upstreams(), host="0.0.0.0")
+    assert call(p, "POST", "/v1/messages", BODY, {}).status_code == 200
+    assert call(p, "GET", "/health", None, {}).status_code == 200
+
+
+def test_beyond_loopback_with_a_router_key_the_admin_api_takes_it(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCM_TEST_ROUTER", "router-key-0123456789")
+    p = serve(proxy, upstreams(), host="0.0.0.0", api_key="$CCM_TEST_ROUTER")
+    assert call(p, "GET", "/api/config/json", None, {}).status_code == 401
+    assert call(p, "GET", "/metrics", None, {"x-ccm-key": "router-key-0123456789"}).status_code == 200
+    assert call(p, "GET", "/api/config/json", None, {"x-api-key": "router-key-0123456789"}).status_code == 200
+
+
+def test_on_loopback_without_a_router_key_the_admin_api_is_served(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream]
+) -> None:
+    p = serve(proxy, upstreams())
+    for method, path in ADMIN[:3]:
+        assert call(p, method, path, None, {}).status_code == 200, path

@@ -251,8 +251,8 @@ def test_log_level_applies_on_reload(tmp_path: Path) -> None:
 
 
 def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path) -> None:
-    """Hypercorn's websocket stream loads on the first websocket (ccm.serve.main._defer_websockets): the
-    upgrade still gets a real HTTP refusal from the app, and the next request is served as before."""
+    """ccm serves no websocket: the upgrade gets a real HTTP refusal from the app, and the next request is
+    served as before."""
     import socket
 
     home = tmp_path / "home"
@@ -272,8 +272,3 @@ def test_a_websocket_request_is_refused_and_the_server_serves_on(tmp_path: Path)
     finally:
         assert terminate(proc) == 0
     assert "Traceback" not in (home / "ccm.log").read_text()
-
-
-def test_serving_imports_no_websocket_library_until_a_websocket_comes() -> None:
-    code = "import ccm.serve.main; ccm.serve.main._defer_websockets(); import hypercorn.asyncio"
-    assert _loaded_after(code, ("wsproto", "h11")) == ["h11"]

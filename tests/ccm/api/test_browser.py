@@ -59,3 +59,19 @@ def test_no_host_header_passes() -> None:
 def test_is_loopback() -> None:
     assert is_loopback("localhost") and is_loopback("[::1]") and is_loopback("127.8.9.10")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("::")
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "Cross-Site", "anything-else"])
+def test_a_fetch_from_another_site_is_refused_without_an_origin(site: str) -> None:
+    """A browser may leave `Origin` out (a GET, a no-cors fetch) but always says where a fetch comes from."""
+    why = refusal(None, "127.0.0.1:13456", LOCAL, fetch_site=site)
+    assert why is not None and "web pages" in why and "Sec-Fetch-Site" in why
+
+
+@pytest.mark.parametrize("site", ["none", "same-origin", "None", None])
+def test_a_fetch_the_user_typed_or_from_the_same_origin_passes(site: str | None) -> None:
+    assert refusal(None, "127.0.0.1:13456", LOCAL, fetch_site=site) is None
+
+
+def test_beyond_loopback_a_cross_site_fetch_is_still_refused() -> None:
+    assert refusal(None, "ccm.team.example", ("0.0.0.0", "10.0.0.5"), fetch_site="cross-site") is not None
