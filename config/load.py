@@ -27,9 +27,11 @@ from config.locate import Locator
 from config.schema import (
     AS_ASKED,
     AS_ASKED_TYPES,
+    CLIENT_NAME,
     DEFAULT_AUTO_MAP,
     DEFAULT_BACKGROUND,
     DEFAULT_LONG_CONTEXT_THRESHOLD,
+    ClientConfig,
     Config,
     FailoverConfig,
     LoadBalancingConfig,
@@ -38,10 +40,11 @@ from config.schema import (
     ProviderConfig,
     RouterConfig,
     ServerConfig,
+    TelemetryConfig,
     Timeouts,
 )
 
-_TOP_KEYS = ("server", "router", "providers", "models", "failover", "load_balancing")
+_TOP_KEYS = ("server", "router", "providers", "models", "failover", "load_balancing", "clients", "telemetry")
 _SERVER_KEYS = ("host", "port", "log_level", "api_key", "timeouts")
 _TIMEOUT_KEYS = ("api_timeout_ms", "connect_timeout_ms", "headers_timeout_ms")
 _FAILOVER_KEYS = tuple(f for f in FailoverConfig.__dataclass_fields__)
@@ -82,6 +85,7 @@ _MAPPING_KEYS = (
     "allow",
     "context_window",
 )
+_CLIENT_KEYS = ("name", "api_key", "models", "rpm", "tpm", "daily_tokens", "monthly_usd")
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
 _PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
@@ -492,13 +496,69 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, s
 
 def _globs(c: _Checker, table: AbcMapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
     """`allow`: a list of non-empty glob strings (`["claude-*"]`), or absent."""
-    value = table.get("allow")
+    return _name_globs(c, table, "allow", path)
+
+
+def _name_globs(c: _Checker, table: AbcMapping[str, Any], key: str, path: tuple[str | int, ...]) -> tuple[str, ...]:
+    value = table.get(key)
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(g, str) and g.strip() for g in value):
-        c.error((*path, "allow"), f'must be a list of name patterns such as ["claude-*"], not {value!r}')
+        c.error((*path, key), f'must be a list of name patterns such as ["claude-*"], not {value!r}')
         return ()
     return tuple(g.strip() for g in value)
+
+
+def _telemetry(c: _Checker, raw: dict[str, Any]) -> TelemetryConfig:
+    c.unknown_keys(raw, ("otlp_endpoint",), ("telemetry",))
+    endpoint = c.string(raw, "otlp_endpoint", ("telemetry",)) or None
+    if endpoint is not None and not re.match(r"^https?://", endpoint):
+        c.error(("telemetry", "otlp_endpoint"), f"must start with http:// or https://, not {endpoint!r}")
+        endpoint = None
+    return TelemetryConfig(endpoint.rstrip("/") if endpoint else None)
+
+
+def _clients(c: _Checker, raw: Any, router_key: str | None) -> list[ClientConfig]:
+    """[[clients]]: each a name, a key (literal, $VAR, or the keyring's `client:NAME`), globs and limits."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        c.error(("clients",), "must be an array of tables ([[clients]])")
+        return []
+    if raw and not router_key:
+        c.error(
+            ("clients",),
+            "[[clients]] needs server.api_key: the operator's router key, the one key that opens the admin API",
+        )
+    out: list[ClientConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path: tuple[str | int, ...] = ("clients", i)
+        if not isinstance(item, dict):
+            c.error(path, "must be a table")
+            continue
+        c.unknown_keys(item, _CLIENT_KEYS, path)
+        name = c.string(item, "name", path, required=True)
+        if name is not None and not CLIENT_NAME.match(name):
+            c.error(
+                (*path, "name"), f"must be 1-64 letters, digits or ._@- (starting with a letter or digit), not {name!r}"
+            )
+            name = None
+        if name is not None:
+            if name.lower() in seen:
+                c.error((*path, "name"), f"duplicate client name {name!r} (also clients[{seen[name.lower()]}])")
+            seen.setdefault(name.lower(), i)
+        api_key = c.string(item, "api_key", path) or None
+        globs = _name_globs(c, item, "models", path)
+        limits = {key: c.integer(item, key, path, default=None, minimum=1) for key in ("rpm", "tpm", "daily_tokens")}
+        usd = c.price(item, "monthly_usd", path)
+        if usd is not None and usd <= 0:
+            c.error((*path, "monthly_usd"), f"must be a number of USD > 0, not {usd!r}")
+            usd = None
+        if name is None:
+            continue
+        out.append(ClientConfig(name, api_key, globs, **limits, monthly_usd=usd))
+    return out
 
 
 def _provider_types(raw: Any) -> dict[str, str]:
@@ -593,6 +653,8 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
     _warn_as_asked_slots(c, router, models, _provider_types(raw.get("providers")))
     failover = _failover(c, c.table(raw.get("failover"), ("failover",)))
     balancing = _load_balancing(c, c.table(raw.get("load_balancing"), ("load_balancing",)))
+    clients = _clients(c, raw.get("clients"), server.api_key)
+    telemetry = _telemetry(c, c.table(raw.get("telemetry"), ("telemetry",)))
     if c.errors:
         raise ConfigError(c.errors)
     config = Config(
@@ -602,6 +664,8 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         models=tuple(models),
         failover=failover,
         load_balancing=balancing,
+        clients=tuple(clients),
+        telemetry=telemetry,
         path=Path(file),
     )
     return LoadResult(config, c.warnings, c.advice)

@@ -11,12 +11,13 @@ it started with.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.catalog import ProviderSpec, Wire, join_url, lookup, vertex_base_url
-from config.secrets import key_name
+from config.secrets import client_key_name, key_name
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 13456
@@ -236,6 +237,52 @@ class ModelConfig:
     """In priority order (lower first; ties keep file order)."""
 
 
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+"""A client's name: what its records, metrics labels and keyring entry (`client:NAME`) carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """One team member's (or tool's) way in: its own key, the models it may use and its limits."""
+
+    name: str
+    """Letters, digits and `._@-`; names the client in records, metrics and `ccm usage --by client`."""
+    api_key: str | None = None
+    """As written: a literal or "$VAR"; None: the keyring's `client:NAME` (`ccm clients add`)."""
+    models: tuple[str, ...] = ()
+    """Globs (case-insensitive) the routed [[models]] name must match; empty: every model."""
+    rpm: int | None = None
+    """Requests per minute (a sliding minute); None: no limit."""
+    tpm: int | None = None
+    """Tokens per minute (input, cached and output, charged after each answer)."""
+    daily_tokens: int | None = None
+    """Tokens per UTC day."""
+    monthly_usd: float | None = None
+    """USD per UTC month, from the mappings' prices; such a client cannot use a mapping with no price."""
+
+    @property
+    def secret_name(self) -> str:
+        """The keyring username for this client's key."""
+        return client_key_name(self.name)
+
+    @property
+    def limited(self) -> bool:
+        return any(v is not None for v in (self.rpm, self.tpm, self.daily_tokens, self.monthly_usd))
+
+    def allows(self, model: str) -> bool:
+        """Whether the globs admit a routed name (a [[models]] name, or `provider,model` as written)."""
+        if not self.models:
+            return True
+        name = model.lower()
+        return any(fnmatch.fnmatchcase(name, glob.lower()) for glob in self.models)
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryConfig:
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP base URL for traces and metrics (the `otel` extra); $OTEL_EXPORTER_OTLP_ENDPOINT wins."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     router: RouterConfig
@@ -250,11 +297,16 @@ class Config:
     """[failover]: retries, backoff, the deadline and the circuit breaker."""
     load_balancing: LoadBalancingConfig = field(default_factory=LoadBalancingConfig)
     """[load_balancing]: how mappings of equal priority are ordered."""
+    clients: tuple[ClientConfig, ...] = ()
+    """[[clients]] in file order: each its own key, model globs and limits (needs server.api_key)."""
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    """[telemetry]: where OpenTelemetry traces and metrics go."""
     path: Path | None = None
     """The file this was loaded from (None when parsed from text)."""
     # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
     _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)
     _models_by_name: dict[str, ModelConfig] = field(init=False, compare=False, repr=False)
+    _clients_by_name: dict[str, ClientConfig] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # setdefault: with duplicate names (only possible when built by hand) the first one wins, as in files.
@@ -266,12 +318,16 @@ class Config:
             models.setdefault(m.name.lower(), m)
         object.__setattr__(self, "_providers_by_name", providers)
         object.__setattr__(self, "_models_by_name", models)
+        object.__setattr__(self, "_clients_by_name", {c.name.lower(): c for c in reversed(self.clients)})
 
     def provider(self, name: str) -> ProviderConfig | None:
         return self._providers_by_name.get(name.lower())
 
     def model(self, name: str) -> ModelConfig | None:
         return self._models_by_name.get(name.lower())
+
+    def client(self, name: str) -> ClientConfig | None:
+        return self._clients_by_name.get(name.lower())
 
     @property
     def model_names(self) -> list[str]:

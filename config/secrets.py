@@ -261,6 +261,11 @@ def key_name(provider: str) -> str:
     return f"provider:{provider}"
 
 
+def client_key_name(client: str) -> str:
+    """The secret name of a [[clients]] key ("client:alice"): the one place it is spelled."""
+    return f"client:{client}"
+
+
 #: Where a provider key can live, as every view names it (`ccm keys list`, `providers list`, the TUI).
 SOURCE_CONFIG = "config file"
 SOURCE_KEYRING = "keyring"
@@ -287,4 +292,21 @@ def provider_key(name: str, raw: str | None, key_env: str) -> tuple[str | None, 
     env_value = os.environ.get(key_env)
     if env_value:
         return env_value, f"${key_env}"
+    return None, "missing"
+
+
+def client_key(name: str, raw: str | None) -> tuple[str | None, str]:
+    """Resolve a client's key and say where it came from (never the value): the config's literal or
+    $VAR, else the keyring / secrets file under `client:NAME`. Source as provider_key's, or "missing"."""
+    if raw:
+        var = env_reference(raw)
+        if var is None:
+            return raw.strip() or None, SOURCE_CONFIG
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value, f"${var}"
+        return None, "missing"  # the operator named a variable: the keyring is no stand-in for it
+    stored, where = store().lookup(client_key_name(name))
+    if stored and stored.strip() and where:
+        return stored.strip(), _STORE_SOURCES[where]
     return None, "missing"

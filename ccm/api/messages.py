@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ccm.api.guard import CLIENT_HEADER
 from ccm.api.validate import validate_messages_request
 from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
@@ -144,8 +145,12 @@ def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, s
 
 
 def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The client's headers for the adapters: the router key's own header is ccm's and never goes on."""
-    return {k.lower(): v for k, v in headers.items() if k.lower() != "x-ccm-key"}
+    """The client's headers for the adapters: ccm's own (the router key's header, the client's name the
+    edge set) never go on."""
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in _OWN_HEADERS}
+
+
+_OWN_HEADERS = frozenset({"x-ccm-key", CLIENT_HEADER})
 
 
 async def _forward_count(

@@ -48,10 +48,11 @@ def refused(headers: Mapping[str, str], refusal: Refusal) -> Result:
     return result
 
 
-def answer(snapshot: Snapshot, headers: Mapping[str, str], path: str, query: str) -> Result:
-    """The whole endpoint, once the edge let the request through (ccm.api.guard.refuse)."""
+def answer(snapshot: Snapshot, headers: Mapping[str, str], path: str, query: str, client: str | None = None) -> Result:
+    """The whole endpoint, once the edge let the request through (ccm.api.guard.admit); `client`: the
+    [[clients]] name that asked (None: the operator, or no key), which sees only what its globs allow."""
     anthropic = _anthropic(headers)
-    items = listed(snapshot.config)
+    items = listed(snapshot.config, client)
     if path.rstrip("/") != PREFIX:
         wanted = path[len(PREFIX) + 1 :]
         found = next((item for item in items if item["id"].lower() == wanted.lower()), None)
@@ -65,11 +66,14 @@ def answer(snapshot: Snapshot, headers: Mapping[str, str], path: str, query: str
     return _json(page)
 
 
-def listed(config: Config) -> list[dict[str, Any]]:
-    """Every configured model name (the caller may use every one), each followed by its `claude-via-ccm/`
-    alias when Claude Code's discovery would drop the plain name."""
+def listed(config: Config, client: str | None = None) -> list[dict[str, Any]]:
+    """Every configured model name the caller may use (a client: those its globs allow), each followed by
+    its `claude-via-ccm/` alias when Claude Code's discovery would drop the plain name."""
     out: list[dict[str, Any]] = []
+    allowed = config.client(client) if client is not None else None
     for model in config.models:
+        if allowed is not None and not allowed.allows(model.name):
+            continue
         window, output = model_limits(config, model.name)
         out.append(_item(model.name, model.name, window, output))
         lowered = model.name.lower()

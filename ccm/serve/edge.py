@@ -110,21 +110,22 @@ class ProxyApp:
             methods = ("POST",) if endpoint is not None else ("GET", "HEAD") if small or listing else None
             headers = joined_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
             snapshot = self._holder.current
-            refusal = guard.refuse(snapshot, headers, scope, self.listen_host or snapshot.config.server.host, methods)
-            if refusal is not None and listing:  # in the shape of the client that asked (Anthropic or OpenAI)
-                await _send_whole(send, models.refused(headers, refusal))
-                return
-            if refusal is not None:
-                await _send_refusal(send, refusal)
+            verdict = guard.admit(snapshot, headers, scope, self.listen_host or snapshot.config.server.host, methods)
+            if isinstance(verdict, Refusal):
+                if listing:  # in the shape of the client that asked (Anthropic or OpenAI)
+                    await _send_whole(send, models.refused(headers, verdict))
+                else:
+                    await _send_refusal(send, verdict)
                 return
             if endpoint is not None:
-                await self._messages(endpoint, scope, receive, send, headers)
+                # the key's own header parts consumed, the client named (ccm.api.guard.forwarded)
+                await self._messages(endpoint, scope, receive, send, guard.forwarded(headers, verdict))
                 return
             if small:
                 await self._small(path, scope, send, snapshot)
                 return
             if listing:  # Claude Code's start-up discovery
-                await self._models(scope, send, headers, snapshot)
+                await self._models(scope, send, headers, snapshot, verdict.client)
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -174,10 +175,13 @@ class ProxyApp:
         body = b"" if scope["method"] == "HEAD" else orjson.dumps(data)
         await _send_whole(send, Result(200, {"content-type": "application/json"}, body), length=len(orjson.dumps(data)))
 
-    async def _models(self, scope: Scope, send: Send, headers: Mapping[str, str], snapshot: Snapshot) -> None:
-        """GET /v1/models[/{id}] (ccm.api.models): the answer is small and whole; a HEAD gets its head only."""
+    async def _models(
+        self, scope: Scope, send: Send, headers: Mapping[str, str], snapshot: Snapshot, client: str | None
+    ) -> None:
+        """GET /v1/models[/{id}] (ccm.api.models): the answer is small and whole; a HEAD gets its head only.
+        `client`: the [[clients]] name that asked (it sees only the models its globs allow)."""
         query = scope["query_string"].decode("latin-1")
-        result = models.answer(snapshot, headers, scope["path"], query)
+        result = models.answer(snapshot, headers, scope["path"], query, client)
         head = scope["method"] == "HEAD"
         await _send_whole(send, Result(result.status, result.headers, b"" if head else result.body), len(result.body))
 

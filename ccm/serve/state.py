@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ccm.auth import adc
+from ccm.auth.callers import key_owners
 from ccm.auth.redact import held, redact
 from ccm.serve.watch import FileWatch
 from config import keycheck, secrets
@@ -55,6 +56,9 @@ class Snapshot:
     """Provider name (lower-case) -> "provider 'zai' has no API key: ..." for every API-key provider that
     needs a key and has none (an unset explicit `$VAR` included, even on key-optional types). A provider
     absent here either has its key in `keys` or needs none; the credential resolver asks this first."""
+    key_owners: dict[bytes, str] = field(default_factory=dict)
+    """The digest of the router key and of every [[clients]] key -> its owner: "" for the router key, else
+    the client's name (ccm.auth.callers; ccm.api.guard identifies callers by it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +93,35 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
                 hint=f"export {var}=... or remove server.api_key",
             )
     keys = keycheck.resolve_keys(config)
-    held.hold(router_key, *keys.values())  # redacted from any error text from now on (ccm.auth.redact)
+    clients = _client_keys(config)
+    owners = key_owners(router_key, clients)
+    # Redacted from any error text and log line from now on (ccm.auth.redact).
+    held.hold(router_key, *keys.values(), *clients.values())
     for provider in config.providers:
         if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
             problem = adc.check(provider)
             if problem:
                 log.warning("%s", problem)
-    return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys))
+    return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys), owners)
+
+
+def _client_keys(config: Config) -> dict[str, str]:
+    """Each [[clients]] name -> its key; a client with none is logged (it cannot connect until it has one)."""
+    out: dict[str, str] = {}
+    for client in config.clients:
+        value, _source = secrets.client_key(client.name, client.api_key)
+        if value is None:
+            var = secrets.env_reference(client.api_key)
+            where = f"${var} is not set" if var else f"nothing is stored as {client.secret_name}"
+            log.warning(
+                "client '%s' has no key (%s): it cannot connect; run `ccm clients add %s`",
+                client.name,
+                where,
+                client.name,
+            )
+            continue
+        out[client.name] = value
+    return out
 
 
 def _enabled_missing(snapshot: Snapshot) -> dict[str, str]:
