@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import orjson
 
-from ccm.api.guard import CLIENT_HEADER
+from ccm.api import clients
+from ccm.api.client_limits import ClientLimits
+from ccm.api.guard import CLIENT_HEADER, Refusal
 from ccm.api.validate import validate_messages_request
 from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
@@ -33,7 +35,7 @@ from ccm.serve.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
-from config.schema import Config
+from config.schema import ClientConfig, Config
 
 Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
@@ -53,8 +55,18 @@ def make_endpoints(
     requests: RequestLog,
     metrics: Metrics,
     credentials: Resolver,
+    limits: ClientLimits | None = None,
 ) -> Endpoints:
-    def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
+    """`limits`: the [[clients]] limits of this instance (ccm.api.client_limits); None: none are kept."""
+
+    def record(
+        kind: str,
+        body: dict[str, Any],
+        decision: RoutingDecision,
+        started: float,
+        config: Config,
+        client: ClientConfig | None = None,
+    ) -> Any:
         def on_done(done: Done) -> None:
             if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
                 metrics.count_tokens(decision.rule, decision.model, done.provider)
@@ -71,16 +83,20 @@ def make_endpoints(
                     config=config,
                     kind=kind,
                     started=started,
+                    client=client.name if client is not None else None,
                 )
             )
 
         return on_done
 
     def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
-        """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
-        the caller (ccm.serve.edge, before it read the body)."""
+        """Parse, validate, route, apply the client's globs and limits, resolve: what both endpoints share.
+        The key was checked by the caller (ccm.serve.edge, before it read the body), which named the client."""
         started = time.perf_counter()
         snapshot = holder.current
+        client, unknown = clients.caller(snapshot, headers)
+        if unknown is not None:
+            return refused(unknown, {})
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -90,7 +106,15 @@ def make_endpoints(
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started, snapshot.config)
+        if client is not None:
+            chosen = clients.within_globs(client, decision, snapshot.config)
+            if isinstance(chosen, Refusal):
+                record(kind, body, decision, started, snapshot.config, client)(
+                    Done(chosen.status, 0, error=chosen.message)
+                )
+                return refused(chosen, routing_headers(decision))
+            decision = chosen
+        on_done = record(kind, body, decision, started, snapshot.config, client)
         try:
             attempts = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
@@ -103,8 +127,15 @@ def make_endpoints(
             if too_long is not None:
                 on_done(Done(400, 0, error=too_long))
                 return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
+        if client is not None:
+            admitted = clients.admit(client, decision, attempts, snapshot.config, limits, counted=kind == "messages")
+            if isinstance(admitted, Refusal):
+                on_done(Done(admitted.status, 0, error=admitted.message))
+                return refused(admitted, routing_headers(decision))
+            attempts = admitted
         call = Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
         call.too_small = too_small
+        call.client = client
         return call
 
     async def answer(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
@@ -113,7 +144,8 @@ def make_endpoints(
         if isinstance(call, Result):
             return call
         dispatcher: Dispatcher = state["dispatcher"]
-        return await dispatcher.run(call)
+        result = await dispatcher.run(call)
+        return result if call.client is None else clients.for_client(result, call.decision)
 
     async def count_tokens(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         """POST /v1/messages/count_tokens: the first mapping's own count when it can give one, else ccm's."""
@@ -125,7 +157,8 @@ def make_endpoints(
         forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
         answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
         if forwarded is not None:
-            answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
+            if call.client is None:  # a client's answers name only the configured model (ccm.api.clients)
+                answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
             call.on_done(Done(200, 1, first.provider.name, first.actual_model))
             return Result(200, answered, forwarded)
         # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
@@ -133,6 +166,10 @@ def make_endpoints(
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 
     return Endpoints(answer, count_tokens)
+
+
+def refused(refusal: Refusal, headers: dict[str, str]) -> Result:
+    return error_result(refusal.status, refusal.error_type, refusal.message, {**headers, **refusal.headers})
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:

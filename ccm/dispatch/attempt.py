@@ -32,7 +32,7 @@ from ccm.serve.state import Snapshot
 from ccm.upstream.answer import Answer as UpstreamAnswer
 from ccm.upstream.answer import InvalidAnswer, Reads
 from ccm.upstream.client import parsed_url, post
-from config.schema import Timeouts
+from config.schema import ClientConfig, Timeouts
 
 log = logging.getLogger("ccm.dispatch.failover")
 
@@ -59,6 +59,8 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     too_small: list[str] = field(default_factory=list)
     """Mappings left out because the request does not fit their context window (ccm.dispatch.window)."""
+    client: ClientConfig | None = None
+    """The [[clients]] entry whose key sent the request (None: the router key, or no key)."""
 
     @property
     def stream(self) -> bool:

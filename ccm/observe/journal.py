@@ -69,6 +69,24 @@ def files(path: Path) -> list[Path]:
     return [p for p in candidates if p.exists()]
 
 
+def read(path: Path) -> Iterator[dict[str, Any]]:
+    """Every record of the journal and its rotated files, oldest first; a line that does not parse (a file
+    cut by a crash) is skipped."""
+    for file in reversed(files(path)):
+        try:
+            handle = file.open("rb")
+        except OSError:
+            continue
+        with handle:
+            for raw in handle:
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
+
+
 class Journal:
     def __init__(
         self,

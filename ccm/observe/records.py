@@ -84,8 +84,10 @@ def to_record(
     config: Config | None,
     kind: str = "messages",
     started: float | None = None,
+    client: str | None = None,
 ) -> RequestRecord:
-    """`started`: the request's perf_counter at arrival; with Done.at it gives the time to first token."""
+    """`started`: the request's perf_counter at arrival; with Done.at it gives the time to first token.
+    `client`: the [[clients]] name that sent it (None: the router key or no key)."""
     usage = done.usage
     stream = bool(body.get("stream"))
     mapping = mapping_for(config, routed_model, done.provider, done.actual_model) if config else None
@@ -124,4 +126,5 @@ def to_record(
         stream=stream,
         error=done.error,
         kind=kind,
+        client=client or "-",
     )

@@ -73,6 +73,8 @@ class RequestRecord:
     stream: bool = False
     error: str | None = None
     kind: str = "messages"
+    client: str = "-"
+    """The [[clients]] name whose key sent the request; "-" for the router key or no key."""
 
     def as_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively (42 us a record, measured; this is ~3 us).

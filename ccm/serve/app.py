@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ccm.api.client_limits import ClientLimits
 from ccm.api.messages import make_endpoints
 from ccm.auth.adc import AdcTokens
 from ccm.auth.credentials import Resolver
@@ -22,6 +23,7 @@ from ccm.auth.oauth.manager import TokenManager
 from ccm.dispatch.breaker import Breakers
 from ccm.dispatch.failover import Dispatcher
 from ccm.observe.journal import Journal
+from ccm.observe.journal import read as journal_records
 from ccm.observe.metrics import Metrics
 from ccm.observe.requestlog import RequestLog
 from ccm.serve.edge import Lifespan, ProxyApp
@@ -62,7 +64,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
     metrics = Metrics(_canonical_model(holder), started_at=state["started"])
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
-    requests.sinks += [metrics.observe, journal.append]
+    limits = ClientLimits()
+    requests.sinks += [metrics.observe, journal.append, limits.observe]
     extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
 
     async def startup() -> None:
@@ -75,6 +78,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         if watch:
             state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()
+        if any(c.limited for c in holder.current.config.clients):
+            await asyncio.to_thread(rebuild_limits, limits, holder.current.config)
         preload_tls(holder.current.config)
         holder.listeners.append(lambda old, new: preload_tls(new))
 
@@ -96,9 +101,19 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         quart.extensions.update(extensions)
         return quart
 
-    endpoints = make_endpoints(holder, state, requests, metrics, credentials)
+    endpoints = make_endpoints(holder, state, requests, metrics, credentials, limits)
     lifespan = Lifespan(startup, shutdown)
     return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
+
+
+def rebuild_limits(limits: ClientLimits, config: Config) -> None:
+    """The clients' spending this month, from requests.jsonl (best effort: an unreadable file is skipped)."""
+    try:
+        charged = limits.rebuild(journal_records(paths.requests_path()), config.clients)
+    except OSError as exc:
+        log.warning("client limits start from zero: cannot read the request log (%s)", exc)
+        return
+    log.info("client limits: %d earlier requests of this month counted", charged)
 
 
 def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:
