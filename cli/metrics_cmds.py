@@ -127,11 +127,16 @@ def usage_cmd(
         typer.Option("--since", metavar="24h|7d|30d", help="How far back: 24h, 7d, 30d (any N followed by h or d)."),
     ] = "7d",
     by: Annotated[
-        str, typer.Option("--by", metavar="model|provider|day", help="Group by model, provider or day (local time).")
+        str,
+        typer.Option(
+            "--by",
+            metavar="model|provider|day|client",
+            help="Group by model, provider, day (local time) or client ([[clients]]; - for the router key).",
+        ),
     ] = ("provider"),
     json_out: JsonOpt = False,
 ) -> None:
-    """Tokens and cost from the persisted request log ($CCM_HOME/requests.jsonl), by provider, model or day."""
+    """Tokens and cost from the persisted request log ($CCM_HOME/requests.jsonl), by provider, model, day or client."""
     seconds = usage.parse_since(since)
     if by not in usage.GROUPS:
         raise CcmError(f"--by must be one of {', '.join(usage.GROUPS)}, not {by!r}")

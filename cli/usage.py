@@ -1,4 +1,4 @@
-"""Reading requests.jsonl for `ccm usage`: pure grouping of records by provider, model or local day.
+"""Reading requests.jsonl for `ccm usage`: pure grouping of records by provider, model, local day or client.
 
 Stdlib only, no proxy needed. A line that does not parse (a file cut by a crash mid-write) is skipped.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from config.errors import CcmError
 
-GROUPS = ("provider", "model", "day")
+GROUPS = ("provider", "model", "day", "client")
 FIELDS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")
 ROTATED = 5
 _AGE = re.compile(r"^\s*(\d+)\s*([hd])\s*$")
@@ -51,6 +51,8 @@ def key_of(record: dict[str, Any], by: str) -> str:
         return time.strftime("%Y-%m-%d", time.localtime(float(record.get("time") or 0)))
     if by == "model":
         return str(record.get("routed_model") or record.get("model") or "-")
+    if by == "client":  # a [[clients]] name; "-" for the router key or no key (and records from before clients)
+        return str(record.get("client") or "-")
     return str(record.get("provider") or "(none answered)")
 
 

@@ -92,9 +92,18 @@ def start_warnings(config: Config, keys: Mapping[str, str | None], host: str | N
         if problem:
             lines.append(problem)
     listen = host or config.server.host
-    if not is_loopback(listen) and not config.server.api_key:
+    if is_loopback(listen):
+        return lines
+    if not config.server.api_key:
         lines.append(
             f"the proxy listens on {listen}, beyond this machine, and server.api_key is not set: anyone who "
             "can reach it can spend your provider keys (set server.api_key)"
         )
+    for provider in routed_providers(config):
+        if provider.auth_type in ("oauth", "passthrough"):
+            what = "serves one ChatGPT login" if provider.auth_type == "oauth" else "forwards Claude Pro/Max logins"
+            lines.append(
+                f"the proxy listens on {listen}, beyond this machine, and provider '{provider.name}' {what}: a "
+                "subscription is one person's, not a team's (use API keys on a shared gateway)"
+            )
     return lines

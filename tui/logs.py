@@ -50,6 +50,8 @@ class LogsView(CcmView):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.shown: list[dict[str, Any]] = []
+        self.by_client = False
+        """A Client column, shown once the config has [[clients]] (a team's gateway): who sent each request."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="logs-filters"):
@@ -84,6 +86,10 @@ class LogsView(CcmView):
         return self.query_one(DataTable)
 
     def _config_changed(self, config: Config) -> None:
+        if config.clients and not self.by_client:
+            self.by_client = True
+            self.query_one(DataTable).add_column("Client", key="client")
+            self._rebuild()
         select: Select[str] = self.query_one("#provider-filter", Select)
         current = select.value
         names = sorted(
@@ -122,7 +128,7 @@ class LogsView(CcmView):
             if item.get("actual_model"):
                 provider = f"{provider}:{item['actual_model']}"
             usage = f"{fmt.tokens(item.get('input_tokens'))}/{fmt.tokens(item.get('output_tokens'))}"
-            table.add_row(
+            cells: list[Any] = [
                 fmt.clock_time(float(item.get("time") or 0)),
                 fmt.status_text(item.get("status")),
                 fmt.latency(item.get("latency_ms")),
@@ -132,7 +138,10 @@ class LogsView(CcmView):
                 provider,
                 fmt.attempts(item.get("attempts")),
                 usage,
-            )
+            ]
+            if self.by_client:
+                cells.append(str(item.get("client") or "-"))
+            table.add_row(*cells)
         if items and self.query_one("#follow", Checkbox).value:
             table.move_cursor(row=table.row_count - 1)
         self._describe()
@@ -161,6 +170,8 @@ class LogsView(CcmView):
         text = Text()
         text.append(f"{item.get('model')} → {item.get('routed_model') or '?'} ({item.get('route') or '?'})")
         text.append(f" · {'stream' if item.get('stream') else 'json'}", style="dim")
+        if item.get("client") not in (None, "-"):
+            text.append(f" · client {item['client']}", style="dim")
         tried = item.get("attempts")
         if isinstance(tried, list) and tried:
             steps = " → ".join(

@@ -111,6 +111,14 @@ class Histogram:
 
 
 @dataclass(slots=True)
+class Durations:
+    """Request time and time to first token of answered requests, for one (provider, client) series."""
+
+    latency: Histogram = field(default_factory=Histogram)
+    ttft: Histogram = field(default_factory=Histogram)
+
+
+@dataclass(slots=True)
 class _Provider:
     requests: int = 0
     attempts: int = 0
@@ -129,10 +137,13 @@ class Metrics:
         self._canonical = canonical_model or (lambda name: name)
         self.lock = threading.Lock()
         """Held while counting and while a scrape reads (ccm.observe.prometheus): a scrape may come from a thread."""
-        self.requests: Counter[tuple[str, str, str, str]] = Counter()  # route, model, provider, status
+        # Per-request series carry the client ([[clients]] name, "-" for the router key or none): bounded by
+        # the config like every other label.
+        self.requests: Counter[tuple[str, str, str, str, str]] = Counter()  # route, model, provider, status, client
         self.attempts: Counter[tuple[str, str]] = Counter()  # provider, outcome
-        self.tokens: Counter[tuple[str, str, str]] = Counter()  # provider, model, kind
-        self.cost: defaultdict[tuple[str, str], float] = defaultdict(float)  # provider, model
+        self.tokens: Counter[tuple[str, str, str, str]] = Counter()  # provider, model, kind, client
+        self.cost: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # provider, model, client
+        self.durations: defaultdict[tuple[str, str], Durations] = defaultdict(Durations)  # provider, client
         self.count_tokens_calls: Counter[tuple[str, str, str]] = Counter()  # route, model, provider
         self.providers: defaultdict[str, _Provider] = defaultdict(_Provider)
         self.request_log_dropped = 0
@@ -148,8 +159,9 @@ class Metrics:
         """Count one finished request: the one call the request log makes per record."""
         model = self.model_label(record.route, record.routed_model)
         provider = record.provider or NONE
+        client = record.client
         with self.lock:
-            self.requests[(record.route, model, provider, str(record.status))] += 1
+            self.requests[(record.route, model, provider, str(record.status), client)] += 1
             for attempt in record.attempts:
                 stats = self.providers[attempt.provider]
                 self.attempts[(attempt.provider, attempt.outcome)] += 1
@@ -167,18 +179,21 @@ class Metrics:
             if record.status >= 400 and record.status != 499:  # a pass-through 4xx, a cut stream
                 stats.errors += 1
             if record.status < 400:
+                durations = self.durations[(provider, client)]
                 stats.latency.add(record.latency_ms / 1000)
+                durations.latency.add(record.latency_ms / 1000)
                 if record.ttft_ms is not None:
                     stats.ttft.add(record.ttft_ms / 1000)
+                    durations.ttft.add(record.ttft_ms / 1000)
             for kind, count in zip(
                 TOKEN_KINDS,
                 (record.input_tokens, record.output_tokens, record.cache_read_tokens, record.cache_write_tokens),
                 strict=True,
             ):
                 if count:
-                    self.tokens[(provider, model, kind)] += count
+                    self.tokens[(provider, model, kind, client)] += count
             if record.cost_usd:
-                self.cost[(provider, model)] += record.cost_usd
+                self.cost[(provider, model, client)] += record.cost_usd
 
     def dropped(self, count: int) -> None:
         """The request log lost `count` records (ccm.observe.journal's on_dropped)."""
@@ -196,16 +211,16 @@ class Metrics:
         circuits = circuits or {}
         with self.lock:
             by: dict[str, Counter[str]] = {k: Counter() for k in ("status", "route", "model", "provider")}
-            for (route, model, provider, status), n in self.requests.items():
+            for (route, model, provider, status, _client), n in self.requests.items():
                 by["status"][status] += n
                 by["route"][route] += n
                 by["model"][model] += n
                 by["provider"][provider] += n
             tokens_by_provider: defaultdict[str, Counter[str]] = defaultdict(Counter)
-            for (provider, _model, kind), n in self.tokens.items():
+            for (provider, _model, kind, _client), n in self.tokens.items():
                 tokens_by_provider[provider][kind] += n
             cost_by_provider: defaultdict[str, float] = defaultdict(float)
-            for (provider, _model), usd in self.cost.items():
+            for (provider, _model, _client), usd in self.cost.items():
                 cost_by_provider[provider] += usd
             names = sorted(set(self.providers) | set(circuits))
             providers = {

@@ -34,7 +34,9 @@ class Collector:
         m = self.metrics
         with m.lock:
             requests = CounterMetricFamily(
-                "ccm_requests", "Finished /v1/messages requests.", labels=("route", "model", "provider", "status")
+                "ccm_requests",
+                "Finished /v1/messages requests.",
+                labels=("route", "model", "provider", "status", "client"),
             )
             for key, n in sorted(m.requests.items()):
                 requests.add_metric(key, n)
@@ -44,22 +46,28 @@ class Collector:
             for pair, n in sorted(m.attempts.items()):
                 attempts.add_metric(pair, n)
             duration = HistogramMetricFamily(
-                "ccm_request_duration_seconds", "Whole request time, answered requests.", labels=("provider",)
+                "ccm_request_duration_seconds",
+                "Whole request time, answered requests.",
+                labels=("provider", "client"),
             )
             ttft = HistogramMetricFamily(
-                "ccm_time_to_first_token_seconds", "Time to the first content event.", labels=("provider",)
+                "ccm_time_to_first_token_seconds", "Time to the first content event.", labels=("provider", "client")
             )
-            for name, stats in sorted(m.providers.items()):
-                if stats.latency.n:
-                    duration.add_metric((name,), stats.latency.cumulative(), stats.latency.total)
-                if stats.ttft.n:
-                    ttft.add_metric((name,), stats.ttft.cumulative(), stats.ttft.total)
-            tokens = CounterMetricFamily("ccm_tokens", "Tokens by kind.", labels=("provider", "model", "kind"))
-            for triple, n in sorted(m.tokens.items()):
-                tokens.add_metric(triple, n)
-            cost = CounterMetricFamily("ccm_cost_usd", "Cost from mapping prices, USD.", labels=("provider", "model"))
-            for provider_model, usd in sorted(m.cost.items()):
-                cost.add_metric(provider_model, usd)
+            for pair, series in sorted(m.durations.items()):
+                if series.latency.n:
+                    duration.add_metric(pair, series.latency.cumulative(), series.latency.total)
+                if series.ttft.n:
+                    ttft.add_metric(pair, series.ttft.cumulative(), series.ttft.total)
+            tokens = CounterMetricFamily(
+                "ccm_tokens", "Tokens by kind.", labels=("provider", "model", "kind", "client")
+            )
+            for labels, n in sorted(m.tokens.items()):
+                tokens.add_metric(labels, n)
+            cost = CounterMetricFamily(
+                "ccm_cost_usd", "Cost from mapping prices, USD.", labels=("provider", "model", "client")
+            )
+            for labels, usd in sorted(m.cost.items()):
+                cost.add_metric(labels, usd)
             counts = CounterMetricFamily(
                 "ccm_count_tokens", "count_tokens calls.", labels=("route", "model", "provider")
             )

@@ -117,7 +117,12 @@ def test_start_warnings_cover_routed_providers_logins_and_an_open_proxy(config_f
     assert keycheck.start_warnings(config, keys, host="127.0.0.1") == warnings
     assert keycheck.start_warnings(config, keys, host="::1") == warnings
     open_proxy = keycheck.start_warnings(config, keys, host="0.0.0.0")
-    assert open_proxy[:-1] == warnings and "server.api_key is not set" in open_proxy[-1]
+    assert open_proxy[: len(warnings)] == warnings and "server.api_key is not set" in open_proxy[len(warnings)]
+    # a subscription served beyond this machine: one person's shared by a team (claude: passthrough, gpt: oauth)
+    shared = open_proxy[len(warnings) + 1 :]
+    assert len(shared) == 2 and all("one person's" in line for line in shared)
+    assert "provider 'claude' forwards Claude Pro/Max logins" in shared[0]
+    assert "provider 'gpt' serves one ChatGPT login" in shared[1]
 
 
 def test_an_open_proxy_with_a_router_key_is_not_warned(

@@ -110,7 +110,7 @@ def mix(upstreams: Up, proxy: Px) -> tuple[InProcessProxy, dict[str, Any]]:
     """Five requests and two count_tokens calls, each with a known outcome; returns the proxy and /api/metrics."""
     a, b, o = upstreams(), upstreams(), upstreams()
     p = proxy(config(a.url, b.url, o.url))
-    client = anthropic.Anthropic(base_url=p.url, api_key="client", max_retries=0)
+    client = anthropic.Anthropic(base_url=p.url, api_key="sdk-key-never-logged", max_retries=0)
     # 1. pa answers (priced: 10 in, 5 out)
     a.script(Reply(200, json=anthropic_message(ANSWER)))
     ask(client)
@@ -187,7 +187,8 @@ def test_prometheus_output_parses_and_agrees(mix: tuple[InProcessProxy, dict[str
     requests = [s for s in fams["ccm_requests"].samples if s.name == "ccm_requests_total"]
     assert sum(s.value for s in requests) == m["requests"]["total"]
     assert {s.labels["provider"] for s in requests} == {"pa", "pb", "po"}
-    assert all(set(s.labels) == {"route", "model", "provider", "status"} for s in requests)
+    assert all(set(s.labels) == {"route", "model", "provider", "status", "client"} for s in requests)
+    assert {s.labels["client"] for s in requests} == {"-"}  # no [[clients]]: the router key's (or no key's)
     by_status = {s.labels["status"]: 0.0 for s in requests}
     for s in requests:
         by_status[s.labels["status"]] += s.value
@@ -207,7 +208,7 @@ def test_requests_jsonl_has_every_request_and_no_content_or_key(mix: tuple[InPro
     path = Path(os.environ["CCM_HOME"]) / "requests.jsonl"
     wait_for(lambda: path.exists() and len(path.read_text().splitlines()) == 5)
     text = path.read_text()
-    for secret in (PROMPT, ANSWER, KEY_A, KEY_B, KEY_O, KEY_A[-8:], "client"):
+    for secret in (PROMPT, ANSWER, KEY_A, KEY_B, KEY_O, KEY_A[-8:], "sdk-key-never-logged"):
         assert secret not in text
     rows = [json.loads(x) for x in text.splitlines()]
     assert [r["status"] for r in rows] == [200, 200, 200, 400, 200]

@@ -161,24 +161,27 @@ def test_prometheus_text_parses_with_design_names_and_labels() -> None:
         "ccm_circuit_state",
     }
     requests = samples(fams, "ccm_requests", "_total")
-    assert requests[(("model", "main"), ("provider", "zai"), ("route", "default"), ("status", "200"))] == 1
-    assert requests[(("model", "glm"), ("provider", "openrouter"), ("route", "default"), ("status", "200"))] == 1
-    assert requests[(("model", "explicit"), ("provider", "zai"), ("route", "explicit"), ("status", "200"))] == 1
+    nobody = ("client", "-")  # the router key's, or no key's: every per-request series names its client
+    assert requests[(nobody, ("model", "main"), ("provider", "zai"), ("route", "default"), ("status", "200"))] == 1
+    assert (
+        requests[(nobody, ("model", "glm"), ("provider", "openrouter"), ("route", "default"), ("status", "200"))] == 1
+    )
+    assert requests[(nobody, ("model", "explicit"), ("provider", "zai"), ("route", "explicit"), ("status", "200"))] == 1
     assert sum(requests.values()) == 6
     attempts = samples(fams, "ccm_upstream_attempts", "_total")
     assert attempts[(("outcome", "retried"), ("provider", "zai"))] == 1
     assert attempts[(("outcome", "failed_over"), ("provider", "zai"))] == 2
     assert attempts[(("outcome", "passed_through"), ("provider", "zai"))] == 1
     tokens = samples(fams, "ccm_tokens", "_total")
-    assert tokens[(("kind", "cache_write"), ("model", "main"), ("provider", "zai"))] == 40
-    assert samples(fams, "ccm_cost_usd", "_total") == {(("model", "main"), ("provider", "zai")): 0.5}
+    assert tokens[(nobody, ("kind", "cache_write"), ("model", "main"), ("provider", "zai"))] == 40
+    assert samples(fams, "ccm_cost_usd", "_total") == {(nobody, ("model", "main"), ("provider", "zai")): 0.5}
     assert sum(samples(fams, "ccm_count_tokens", "_total").values()) == 2
     assert samples(fams, "ccm_circuit_state") == {
         (("provider", "openrouter"),): 1,
         (("provider", "zai"),): 2,
     }
     counts = samples(fams, "ccm_request_duration_seconds", "_count")
-    assert counts == {(("provider", "openrouter"),): 1, (("provider", "zai"),): 2}
+    assert counts == {(nobody, ("provider", "openrouter")): 1, (nobody, ("provider", "zai")): 2}
     buckets = [s for s in fams["ccm_request_duration_seconds"].samples if s.name.endswith("_bucket")]
     inf = [s.value for s in buckets if s.labels["le"] == "+Inf" and s.labels["provider"] == "zai"]
     assert inf == [2]
@@ -233,3 +236,27 @@ def test_cost_from_prices_per_million() -> None:
 def test_rate_limit_claim_names_the_limit() -> None:
     assert rate_limit_claim({"anthropic-ratelimit-unified-representative-claim": "five_hour"}) == "five_hour"
     assert rate_limit_claim({"retry-after": "3"}) is None
+
+
+def test_per_request_series_carry_the_client() -> None:
+    m = Metrics()
+    for client, cost in (("alice", 0.25), ("bob", 0.5), ("alice", 0.25)):
+        record = rec("zai", tokens=(10, 5, 0, 0), cost=cost)
+        record.client = client
+        m.observe(record)
+    fams = families(m.prometheus({}))
+    requests = samples(fams, "ccm_requests", "_total")
+    assert {dict(k)["client"]: v for k, v in requests.items()} == {"alice": 2, "bob": 1}
+    tokens = samples(fams, "ccm_tokens", "_total")
+    assert {(dict(k)["client"], dict(k)["kind"]): v for k, v in tokens.items()} == {
+        ("alice", "input"): 20,
+        ("alice", "output"): 10,
+        ("bob", "input"): 10,
+        ("bob", "output"): 5,
+    }
+    cost = samples(fams, "ccm_cost_usd", "_total")
+    assert {dict(k)["client"]: v for k, v in cost.items()} == {"alice": 0.5, "bob": 0.5}
+    for family in ("ccm_request_duration_seconds", "ccm_time_to_first_token_seconds"):
+        counts = samples(fams, family, "_count")
+        assert {dict(k)["client"]: v for k, v in counts.items()} == {"alice": 2, "bob": 1}
+    assert m.snapshot()["providers"]["zai"]["requests"] == 3  # the JSON stays per provider
