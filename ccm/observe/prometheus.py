@@ -66,8 +66,8 @@ class Collector:
             cost = CounterMetricFamily(
                 "ccm_cost_usd", "Cost from mapping prices, USD.", labels=("provider", "model", "client")
             )
-            for labels, usd in sorted(m.cost.items()):
-                cost.add_metric(labels, usd)
+            for cost_labels, usd in sorted(m.cost.items()):
+                cost.add_metric(cost_labels, usd)
             counts = CounterMetricFamily(
                 "ccm_count_tokens", "count_tokens calls.", labels=("route", "model", "provider")
             )
