@@ -60,6 +60,7 @@ def _root(
 
 def _register() -> None:
     from cli import (
+        clients_cmds,
         code_cmd,
         config_cmds,
         keys_cmds,
@@ -78,6 +79,7 @@ def _register() -> None:
     app.add_typer(config_cmds.app, name="config", rich_help_panel="Configuration")
     app.add_typer(keys_cmds.app, name="keys", rich_help_panel="Configuration")
     app.add_typer(oauth_cmds.app, name="oauth", rich_help_panel="Configuration")
+    app.add_typer(clients_cmds.app, name="clients", rich_help_panel="Configuration")
     app.add_typer(listing.providers_app, name="providers", rich_help_panel="Inspection")
     app.add_typer(listing.models_app, name="models", rich_help_panel="Inspection")
     app.add_typer(route_cmds.app, name="route", rich_help_panel="Inspection")

@@ -205,6 +205,22 @@ class ConfigDocument:
         """Remove a model (router slots that name it are left for validation to report)."""
         return self._delete("models", name)
 
+    def clients(self) -> list[dict[str, Any]]:
+        """Every [[clients]] entry as written, in file order."""
+        return [data for _, data in self._elements("clients")]
+
+    def upsert_client(self, name: str, fields: dict[str, Any]) -> None:
+        """Add or replace a client: `fields` is the whole entry (keys it lacks are removed, None left out)."""
+        full = {"name": name, **{k: v for k, v in fields.items() if k != "name" and v is not None}}
+        index = self._find("clients", name)
+        if index is None:
+            self._insert(Segment(("clients",), True, element_text("clients", full)))
+        else:
+            edit(self._segments[index], lambda doc: apply_values(navigate(doc, ("clients",), True), full, replace=True))
+
+    def delete_client(self, name: str) -> bool:
+        return self._delete("clients", name)
+
     def _delete(self, top: str, name: str) -> bool:
         index = self._find(top, name)
         if index is None:
