@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,8 @@ from config.schema import Config
 
 if TYPE_CHECKING:
     from quart import Quart
+
+    from ccm.observe.otel import Telemetry
 
 log = logging.getLogger("ccm.serve.app")
 
@@ -66,6 +69,9 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
     limits = ClientLimits()
     requests.sinks += [metrics.observe, journal.append, limits.observe]
+    telemetry = start_telemetry(holder)
+    if telemetry is not None:
+        requests.sinks.append(telemetry.observe)
     extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
 
     async def startup() -> None:
@@ -93,6 +99,8 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         if client is not None:
             await client.aclose()
         await journal.close()
+        if telemetry is not None:
+            await asyncio.to_thread(telemetry.shutdown)
 
     def build_quart() -> Quart:
         from ccm.serve.quart_app import build_quart
@@ -104,6 +112,39 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     endpoints = make_endpoints(holder, state, requests, metrics, credentials, limits)
     lifespan = Lifespan(startup, shutdown)
     return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
+
+
+OTEL_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def telemetry_endpoint(config: Config) -> tuple[bool, str | None]:
+    """Whether OpenTelemetry export is asked for, and the base URL to give the exporters: None when the
+    standard variables name it (the exporters read them, per signal too). OTEL_SDK_DISABLED=true wins."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False, None
+    if any(os.environ.get(name) for name in OTEL_ENDPOINTS):
+        return True, None
+    endpoint = config.telemetry.otlp_endpoint
+    return (True, endpoint) if endpoint else (False, None)
+
+
+def start_telemetry(holder: ConfigHolder) -> Telemetry | None:
+    """The OpenTelemetry exporter when configured; its module (and the SDK) is imported only then."""
+    wanted, base_url = telemetry_endpoint(holder.current.config)
+    if not wanted:
+        return None
+    try:
+        from ccm.observe.otel import Telemetry
+    except ImportError as exc:
+        log.warning(
+            "OpenTelemetry export is configured but the otel extra is not installed (%s): pip install 'ccm[otel]'; "
+            "nothing is exported",
+            exc.name,
+        )
+        return None
+    telemetry = Telemetry(base_url, lambda: holder.current.config)
+    log.info("OpenTelemetry: traces and metrics go to %s over OTLP/HTTP", base_url or "$OTEL_EXPORTER_OTLP_ENDPOINT")
+    return telemetry
 
 
 def rebuild_limits(limits: ClientLimits, config: Config) -> None:
