@@ -75,12 +75,17 @@ def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
         conn.close()
 
 
-def serve_command(config: Path | None, host: str | None, port: int | None, *, foreground: bool = False) -> list[str]:
+def serve_command(
+    config: Path | None, host: str | None, port: int | None, *, foreground: bool = False, log_format: str | None = None
+) -> list[str]:
     """The server's command line; `--create-config` because `ccm start` (and `ccm code`) may create it;
-    `--foreground` makes it print its serving line on stderr too (systemd/journald, Docker)."""
+    `--foreground` makes it print its serving line on stderr too (systemd/journald, Docker); `log_format`
+    "json" makes every log line a JSON object on stderr as well (containers)."""
     argv = [sys.executable, "-m", "ccm", "serve", "--create-config"]
     if foreground:
         argv.append("--foreground")
+    if log_format:
+        argv += ["--log-format", log_format]
     if config is not None:
         argv += ["--config", str(config)]
     if host:

@@ -72,7 +72,16 @@ def start_warnings(config: Path, host: str | None = None) -> list[str]:
         return []  # the server reports a bad config itself, as one line
 
 
-def warn(lines: list[str]) -> None:
+def warn(lines: list[str], log_format: str = "text") -> None:
+    if log_format == "json":  # the server's own lines follow as JSON objects: so do these
+        import logging
+
+        from ccm.serve.logfile import JsonFormatter
+
+        for line in lines:
+            record = logging.LogRecord("ccm.start", logging.WARNING, __file__, 0, line, None, None)
+            common.note(JsonFormatter().format(record))
+        return
     for line in lines:
         common.note(f"ccm: warning: {line}")
 
@@ -101,9 +110,23 @@ def start(
     foreground: Annotated[
         bool, typer.Option("--foreground", "-f", help="Run in this process (for systemd, Docker); Ctrl-C stops it.")
     ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="text|json",
+            help="With --foreground, json: every log line also on stderr as one JSON object (containers); "
+            "default $CCM_LOG_FORMAT, else text.",
+        ),
+    ] = None,
 ) -> None:
     """Start the proxy in the background; prints its URL and the env lines for Claude Code."""
     path = common.config_path(config, live=False)
+    if log_format is not None and log_format not in ("text", "json"):
+        raise CcmError(f"--log-format must be text or json, not {log_format!r}")
+    if log_format == "json" and not foreground:
+        raise CcmError("--log-format json needs --foreground (a background proxy logs to ccm.log)")
+    log_format = log_format or os.environ.get("CCM_LOG_FORMAT") or "text"
     if foreground:
         info = common.running()
         if info is not None:
@@ -113,8 +136,8 @@ def start(
         problem = process.port_problem(listen_host, listen_port)
         if problem:
             raise CcmError(problem)
-        warn(start_warnings(path, listen_host))  # on stderr, where journald and `docker logs` look
-        argv = process.serve_command(path, host, port, foreground=True)
+        warn(start_warnings(path, listen_host), log_format)  # on stderr, where journald and `docker logs` look
+        argv = process.serve_command(path, host, port, foreground=True, log_format=log_format)
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)  # the server replaces this process: same pid, signals go straight to it

@@ -87,6 +87,14 @@ class RequestRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
+_JSON_LINES = False
+"""Whether log lines are JSON (`--log-format json`): then each request's line carries its record's fields."""
+
+
+def log_records_whole(on: bool = True) -> None:
+    """Give each request's log line its whole record (ccm.serve.logfile.JsonFormatter writes the fields)."""
+    global _JSON_LINES
+    _JSON_LINES = on
 
 
 class RequestLog:
@@ -111,7 +119,8 @@ class RequestLog:
             except Exception:  # a bug in metrics or the journal must not fail the request that just ended
                 log.exception("recording request %d failed", record.id)
         log.info(
-            "%s %s -> %s via %s/%s: %d in %d ms (%d attempt%s)%s",
+            "%s%s %s -> %s via %s/%s: %d in %d ms (%d attempt%s)%s",
+            f"[{record.client}] " if record.client != "-" else "",
             record.kind,
             record.model,
             record.routed_model,
@@ -122,6 +131,7 @@ class RequestLog:
             len(record.attempts),
             "" if len(record.attempts) == 1 else "s",
             f" error: {record.error}" if record.error else "",
+            extra={"ccm_request": record.as_dict()} if _JSON_LINES else None,
         )
         for queue in list(self._subscribers):
             if queue.qsize() < 1000:

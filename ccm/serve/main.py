@@ -45,16 +45,48 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument(
         "--create-config", action="store_true", help="copy the shipped default config when the file does not exist"
     )
-    return parser.parse_args(argv)
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="json: also write every log line to stderr as one JSON object (containers); with --foreground the "
+        "default is $CCM_LOG_FORMAT (a detached server's stderr is ccm.out, which is never rotated)",
+    )
+    args = parser.parse_args(argv)
+    if args.log_format is None:
+        args.log_format = (os.environ.get("CCM_LOG_FORMAT") if args.foreground else None) or "text"
+    if args.log_format not in LOG_FORMATS:  # from $CCM_LOG_FORMAT, which argparse does not check
+        parser.error(f"CCM_LOG_FORMAT must be text or json, not {args.log_format!r}")
+    return args
 
 
-def setup_logging(level: str) -> None:
+LOG_FORMATS = ("text", "json")
+_json_lines = False
+"""`--log-format json`: what the server says on stderr is JSON lines too (ccm.serve.logfile.JsonFormatter)."""
+
+
+def setup_logging(level: str, log_format: str = "text") -> None:
     from ccm.serve.logfile import open_log
     from ccm.serve.state import apply_log_level  # a reload applies server.log_level the same way
 
-    open_log()
+    global _json_lines
+    _json_lines = log_format == "json"
+    open_log(json_stderr=_json_lines)
+    if _json_lines:
+        from ccm.observe.requestlog import log_records_whole
 
+        log_records_whole()
     apply_log_level(level)
+
+
+def _say(message: str, level: int = logging.ERROR) -> None:
+    """One line on stderr: plain (`ccm: ...`), or with --log-format json a JSON object like every log line."""
+    if _json_lines:
+        from ccm.serve.logfile import JsonFormatter
+
+        line = logging.LogRecord("ccm", level, __file__, 0, message, None, None)
+        print(JsonFormatter().format(line), file=sys.stderr, flush=True)
+    else:
+        print(f"ccm: {message}", file=sys.stderr, flush=True)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -69,12 +101,14 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"ccm: {message}", file=sys.stderr)
+    _say(message)
     return code
 
 
 def serve(argv: list[str]) -> int:
+    global _json_lines
     args = _parse(argv)
+    _json_lines = args.log_format == "json"
     config_path = paths.config_path(args.config)
     if not config_path.exists():
         if not args.create_config:
@@ -85,13 +119,13 @@ def serve(argv: list[str]) -> int:
 
     from ccm.serve.state import ConfigHolder  # after the cheap checks: imports httpx/keyring-backed secrets
 
-    setup_logging("info")  # before the first load, so its warnings reach ccm.log
+    setup_logging("info", args.log_format)  # before the first load, so its warnings reach ccm.log
     holder = ConfigHolder(config_path.resolve())
     try:
         snapshot = holder.load()
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"ccm: {problem}", file=sys.stderr)
+            _say(str(problem))
         return 1
     except CcmError as exc:
         return _fail(exc.message + (f" ({exc.hint})" if exc.hint else ""))
@@ -104,7 +138,7 @@ def serve(argv: list[str]) -> int:
         port = paths.checked_port(args.port, "--port") if args.port is not None else paths.env_port() or server.port
     except CcmError as exc:
         return _fail(exc.message)
-    setup_logging(server.log_level)
+    setup_logging(server.log_level, args.log_format)
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{port}"
     pid_path = paths.pid_path()
@@ -129,7 +163,7 @@ def serve(argv: list[str]) -> int:
         if not _port_free(host, port):
             return _fail(f"port {port} on {host} is in use by another program; pick another with --port")
         log.info("ccm %s serving %s with config %s", __version__, url, config_path)
-        if args.foreground:
+        if args.foreground and not _json_lines:  # JSON: the log line above is on stderr already
             print(
                 f"ccm {__version__} serving {url} with config {config_path} (log: {paths.log_path()})",
                 file=sys.stderr,
