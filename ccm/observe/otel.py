@@ -1,42 +1,41 @@
 """OpenTelemetry export: a SERVER span per request with one CLIENT child per attempt, and the GenAI client
 metrics, over OTLP/HTTP (protobuf) to the collector a team already runs.
 
-Imported only when it is configured (`configured()` in ccm.serve.app reads OTEL_EXPORTER_OTLP_ENDPOINT, else
-`[telemetry] otlp_endpoint`) and the `otel` extra is installed: a ccm without it never loads the SDK (its
-start-up stays as it was). Written against opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http
+Imported only when it is configured (ccm.serve.app's `telemetry_endpoint`: OTEL_EXPORTER_OTLP_ENDPOINT,
+else `[telemetry] otlp_endpoint`) and the `otel` extra is installed: a ccm without it never loads the SDK
+and starts as fast as before. Written against opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http
 1.45 (tests/e2e/test_otel.py exports to a real collector on 127.0.0.1 and decodes what arrives).
 
-The spans are made from each finished request's record (a request log sink), with the times the request
-and its attempts really had (`start_time`/`end_time`): the hot path creates nothing, and one request costs
-a few span objects handed to the SDK's batch processor, which encodes and sends them from its own thread.
+The spans are made from each finished request's record (a request log sink) with the times the request
+and its attempts had, off the request's path on a thread of their own, written as OTLP bytes and sent in
+batches through the SDK's exporter (ccm.observe.otel_wire says why not through the SDK's tracer: CPU).
 Attributes follow the GenAI semantic conventions
 (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/): `gen_ai.operation.name` "chat",
-`gen_ai.provider.name` (the vendor), `gen_ai.request.model` (what the client asked for),
-`gen_ai.response.model` (the actual model that answered), `server.address`, the token usage
-(`gen_ai.usage.input_tokens` counts all input, cached included), plus ccm's own `ccm.provider.name` (the
-configured provider) and `ccm.client.name` ([[clients]], "-" for the router key). The endpoint's headers
-come from OTEL_EXPORTER_OTLP_HEADERS, as the exporter reads them; OTEL_SERVICE_NAME names the service.
+`gen_ai.provider.name` (the vendor), `gen_ai.request.model` (what the client asked for; on an attempt,
+the model sent), `gen_ai.response.model` (the actual model that answered), `server.address`, the token
+usage (`gen_ai.usage.input_tokens` counts all input, cached included), and ccm's own `ccm.provider.name`
+(the configured provider) and `ccm.client.name` ([[clients]], "-" for the router key). The endpoint's
+headers come from OTEL_EXPORTER_OTLP_HEADERS as the exporter reads them; OTEL_SERVICE_NAME names the service.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import random
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ccm import __version__
+from ccm.observe.otel_metrics import GenAiMetrics, Labels
+from ccm.observe.otel_wire import CLIENT, SERVER, SpanSender, SpanWriter
 from ccm.observe.requestlog import AttemptRecord, RequestRecord
 from config.schema import Config, ProviderConfig
 
@@ -53,11 +52,28 @@ VENDORS = {
     "deepseek-anthropic": "deepseek",
     "groq": "groq",
 }
-TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
-"""gen_ai.client.token.usage's advised boundaries (the GenAI metrics conventions)."""
-DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
-"""gen_ai.client.operation.duration's advised boundaries, seconds."""
 _ANSWERED = ("ok", "passed_through")
+_METRIC_KEYS = frozenset(
+    {
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "server.address",
+        "error.type",
+        "ccm.client.name",
+    }
+)
+
+
+def vendor(provider: ProviderConfig) -> str:
+    return VENDORS.get(provider.provider_type, provider.provider_type)
+
+
+@functools.lru_cache(maxsize=256)
+def host_of(base_url: str) -> str:
+    """The host of a provider's base URL (server.address); cached: the same few URLs every request."""
+    return urlsplit(base_url).hostname or ""
 
 
 def attempt_times(record: RequestRecord, start: int, end: int) -> list[tuple[int, int]]:
@@ -81,14 +97,22 @@ def attempt_times(record: RequestRecord, start: int, end: int) -> list[tuple[int
     return out
 
 
-def vendor(provider: ProviderConfig | None) -> str | None:
-    if provider is None:
-        return None
-    return VENDORS.get(provider.provider_type, provider.provider_type)
+def _setting(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name) or default))
+    except ValueError:
+        log.warning("OpenTelemetry: %s is not a whole number; using %d", name, default)
+        return default
 
 
 class Telemetry:
-    """The tracer and meter of one proxy process; `observe` is the request log's sink, `shutdown` flushes."""
+    """The spans and the GenAI metrics of one proxy process. `observe` (the request log's sink, on the event
+    loop) only queues the record: its spans and measurements are made on a thread of this class's own, a
+    batch at a time (in one tight loop: a quarter of the CPU the same work cost done request by request on
+    the event loop, bench/otel_cpu.py), and sent from there every OTEL_BSP_SCHEDULE_DELAY ms (5 s), when
+    about OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans (512) wait, and at shutdown. Beyond OTEL_BSP_MAX_QUEUE_SIZE
+    (2048) spans waiting, requests are dropped and counted, as the SDK's batch processor does. Metrics go
+    every OTEL_METRIC_EXPORT_INTERVAL ms (60 s)."""
 
     def __init__(self, base_url: str | None, config: Callable[[], Config]) -> None:
         """`base_url`: the OTLP/HTTP base (`/v1/traces` and `/v1/metrics` appended), or None to let the
@@ -96,128 +120,135 @@ class Telemetry:
         self._config = config
         name = os.environ.get("OTEL_SERVICE_NAME") or "ccm"
         resource = Resource.create({"service.name": name, "service.version": __version__})
-        traces = f"{base_url}/v1/traces" if base_url else None
-        metrics = f"{base_url}/v1/metrics" if base_url else None
-        self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
-        reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics))
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
-        self._tracer = self.tracer_provider.get_tracer("ccm", __version__)
-        meter = self.meter_provider.get_meter("ccm", __version__)
-        self._tokens = meter.create_histogram(
-            "gen_ai.client.token.usage",
-            unit="{token}",
-            description="Tokens used per request, by type (input counts cached input too)",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
-        )
-        self._duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
-            unit="s",
-            description="Whole request time",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
+        scope = InstrumentationScope("ccm", __version__)
+        batch = _setting("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
+        self._sender = SpanSender(f"{base_url}/v1/traces" if base_url else None, resource, scope, batch)
+        self.metrics = GenAiMetrics(f"{base_url}/v1/metrics" if base_url else None, resource, scope)
+        self._writer = SpanWriter()
+        self._random = random.Random()
+        self._delay = _setting("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
+        self._metrics_every = _setting("OTEL_METRIC_EXPORT_INTERVAL", 60_000) / 1000
+        self._wake_at = max(1, batch // 2)  # two spans or more a request
+        self._limit = max(self._wake_at, _setting("OTEL_BSP_MAX_QUEUE_SIZE", 2048) // 2)
+        self._pending: list[tuple[RequestRecord, Config]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="ccm-otel", daemon=True)
+        self._thread.start()
 
     def observe(self, record: RequestRecord) -> None:
-        """One finished request: its span, its attempts' spans, and the two GenAI instruments."""
-        config = self._config()
+        """The request log's sink: the record (and the config it was served on) is queued, nothing more."""
+        item = (record, self._config())
+        with self._lock:
+            if len(self._pending) >= self._limit:
+                self.dropped += 1
+                return
+            self._pending.append(item)
+            full = len(self._pending) >= self._wake_at
+        if full:
+            self._wake.set()
+
+    def _run(self) -> None:
+        next_metrics = time.monotonic() + self._metrics_every
+        while not self._stopping:
+            self._wake.wait(min(self._delay, max(0.0, next_metrics - time.monotonic())))
+            self._wake.clear()
+            self._flush()
+            if time.monotonic() >= next_metrics:
+                self.metrics.export()
+                next_metrics = time.monotonic() + self._metrics_every
+
+    def _flush(self) -> None:
+        with self._lock:
+            items, self._pending = self._pending, []
+        if not items:
+            return
+        spans: list[bytes] = []
+        for record, config in items:
+            try:
+                spans += self._spans_of(record, config)
+            except Exception:  # one odd record must not stop the export of the others
+                log.exception("OpenTelemetry: no spans for request %d", record.id)
+        self._sender.send(spans)
+
+    def _spans_of(self, record: RequestRecord, config: Config) -> list[bytes]:
+        """A request's span, one span per attempt; and its two GenAI measurements."""
         end = int(record.time * 1e9)
         start = end - record.latency_ms * 1_000_000
-        answering = config.provider(record.provider) if record.provider else None
-        common: dict[str, Any] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.request.model": record.model,
-            "ccm.client.name": record.client,
-        }
-        attributes = {**common, **self._answer_attributes(record, answering)}
-        span = self._tracer.start_span(
-            f"chat {record.model}", kind=SpanKind.SERVER, start_time=start, attributes=attributes
-        )
-        if record.status >= 400:
-            span.set_status(Status(StatusCode.ERROR, record.outcome))
-        parent = set_span_in_context(span)
-        for attempt, (began, finished) in zip(record.attempts, attempt_times(record, start, end), strict=True):
-            self._attempt_span(attempt, record, config, parent, began, finished, common)
-        span.end(end_time=end)
-        self._measure(record, attributes)
-
-    @staticmethod
-    def _answer_attributes(record: RequestRecord, provider: ProviderConfig | None) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "http.response.status_code": record.status,
-            "ccm.route": record.route,
-            "ccm.model": record.routed_model,
-            "ccm.outcome": record.outcome,
-        }
-        if record.status >= 400:
-            out["error.type"] = str(record.status)
-        if provider is not None:
-            out["gen_ai.provider.name"] = vendor(provider)
-            out["ccm.provider.name"] = provider.name
-            out["server.address"] = urlsplit(provider.effective_base_url).hostname or ""
-        if record.actual_model and record.provider != "local":
-            out["gen_ai.response.model"] = record.actual_model
-        if record.provider:
-            out["gen_ai.usage.input_tokens"] = (
-                record.input_tokens + record.cache_read_tokens + record.cache_write_tokens
-            )
-            out["gen_ai.usage.output_tokens"] = record.output_tokens
-            out["gen_ai.usage.cache_read.input_tokens"] = record.cache_read_tokens
-            out["gen_ai.usage.cache_creation.input_tokens"] = record.cache_write_tokens
-        return out
-
-    def _attempt_span(
-        self,
-        attempt: AttemptRecord,
-        record: RequestRecord,
-        config: Config,
-        parent: Context,
-        began: int,
-        finished: int,
-        common: dict[str, Any],
-    ) -> None:
-        provider = config.provider(attempt.provider)
-        answered = attempt.outcome in _ANSWERED
-        attributes: dict[str, Any] = {
-            **common,
-            "gen_ai.request.model": attempt.model,
-            "ccm.provider.name": attempt.provider,
-            "ccm.attempt.outcome": attempt.outcome,
-        }
-        if provider is not None:
-            attributes["gen_ai.provider.name"] = vendor(provider)
-            attributes["server.address"] = urlsplit(provider.effective_base_url).hostname or ""
-        if attempt.status is not None:
-            attributes["http.response.status_code"] = attempt.status
-        if answered and attempt.status is not None and attempt.status < 400:
-            attributes["gen_ai.response.model"] = attempt.model
-            attributes["gen_ai.usage.input_tokens"] = (
-                record.input_tokens + record.cache_read_tokens + record.cache_write_tokens
-            )
-            attributes["gen_ai.usage.output_tokens"] = record.output_tokens
-        span = self._tracer.start_span(
-            f"chat {attempt.model}", context=parent, kind=SpanKind.CLIENT, start_time=began, attributes=attributes
-        )
-        if not answered or (attempt.status or 0) >= 400:
-            attributes_error = str(attempt.status) if attempt.status is not None else attempt.outcome
-            span.set_attribute("error.type", attributes_error)
-            span.set_status(Status(StatusCode.ERROR, attempt.outcome))
-        span.end(end_time=finished)
-
-    def _measure(self, record: RequestRecord, attributes: dict[str, Any]) -> None:
-        keys = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model")
-        labels = {
-            k: attributes[k] for k in (*keys, "server.address", "ccm.client.name", "error.type") if k in attributes
-        }
-        self._duration.record(record.latency_ms / 1000, labels)
-        if record.provider and record.provider != "local":
-            inputs = record.input_tokens + record.cache_read_tokens + record.cache_write_tokens
-            self._tokens.record(inputs, {**labels, "gen_ai.token.type": "input"})
-            self._tokens.record(record.output_tokens, {**labels, "gen_ai.token.type": "output"})
+        provider = config.provider(record.provider) if record.provider and record.provider != "local" else None
+        attributes = _request_attributes(record, provider)
+        failed = str(record.status) if record.status >= 400 else None
+        if failed is not None:
+            attributes.append(("error.type", failed))
+        bits = self._random.getrandbits
+        trace, parent = bits(128), bits(64)
+        write = self._writer.span
+        error = record.outcome if failed is not None else None
+        spans = [write(trace, parent, None, f"chat {record.model}", SERVER, (start, end), attributes, error)]
+        for attempt, times in zip(record.attempts, attempt_times(record, start, end), strict=True):
+            child, failure = _attempt(attempt, record, config)
+            spans.append(write(trace, bits(64), parent, f"chat {attempt.model}", CLIENT, times, child, failure))
+        labels: Labels = tuple((k, str(v)) for k, v in attributes if k in _METRIC_KEYS)
+        inputs = record.input_tokens + record.cache_read_tokens + record.cache_write_tokens
+        self.metrics.record(labels, record.latency_ms / 1000, (inputs, record.output_tokens) if provider else None)
+        return spans
 
     def shutdown(self) -> None:
-        """Flush what is left and stop the exporters' threads (blocking: call it from a thread)."""
-        for provider in (self.tracer_provider, self.meter_provider):
-            try:
-                provider.shutdown()
-            except Exception:  # a collector gone at shutdown must not keep the proxy from stopping
-                log.warning("OpenTelemetry: the last export failed at shutdown", exc_info=True)
+        """Make and send what is left, then stop (blocking: call it from a thread)."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        try:
+            self._flush()
+            self.metrics.export()
+        finally:
+            self._sender.shutdown()
+            self.metrics.shutdown()
+        if self.dropped:
+            log.warning(
+                "OpenTelemetry: %d requests had no spans (the collector was slower than they came)", self.dropped
+            )
+
+
+def _request_attributes(record: RequestRecord, provider: ProviderConfig | None) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.request.model", record.model),
+        ("ccm.client.name", record.client),
+    ]
+    if provider is None:
+        return out
+    out += [
+        ("gen_ai.provider.name", vendor(provider)),
+        ("gen_ai.response.model", record.actual_model or ""),
+        ("server.address", host_of(provider.effective_base_url)),
+        ("ccm.provider.name", provider.name),
+        ("gen_ai.usage.input_tokens", record.input_tokens + record.cache_read_tokens + record.cache_write_tokens),
+        ("gen_ai.usage.output_tokens", record.output_tokens),
+        ("gen_ai.usage.cache_read.input_tokens", record.cache_read_tokens),
+        ("gen_ai.usage.cache_creation.input_tokens", record.cache_write_tokens),
+    ]
+    return out
+
+
+def _attempt(attempt: AttemptRecord, record: RequestRecord, config: Config) -> tuple[list[tuple[str, Any]], str | None]:
+    """An attempt span's attributes, and its error (None when it answered)."""
+    out: list[tuple[str, Any]] = [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.request.model", attempt.model),
+        ("ccm.provider.name", attempt.provider),
+        ("ccm.client.name", record.client),
+    ]
+    provider = config.provider(attempt.provider)
+    if provider is not None:
+        out += [("gen_ai.provider.name", vendor(provider)), ("server.address", host_of(provider.effective_base_url))]
+    if attempt.outcome in _ANSWERED and (attempt.status or 200) < 400:
+        out.append(("gen_ai.response.model", attempt.model))
+        return out, None
+    out += [
+        ("error.type", str(attempt.status) if attempt.status is not None else attempt.outcome),
+        ("http.response.status_code", attempt.status or 0),
+    ]
+    return out, attempt.outcome
