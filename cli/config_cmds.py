@@ -208,4 +208,4 @@ def edit(config: ConfigOpt = None) -> None:
         tmp.unlink(missing_ok=True)
     from cli import admin
 
-    admin.reload_if_running()
+    admin.reload_if_running(path)

@@ -68,6 +68,7 @@ def _register() -> None:
         oauth_cmds,
         route_cmds,
         server_cmds,
+        setup_cmds,
         switch_cmds,
         tui_cmd,
     )
@@ -83,6 +84,7 @@ def _register() -> None:
     app.add_typer(route_cmds.app, name="route", rich_help_panel="Inspection")
     metrics_cmds.register(app)
     app.add_typer(switch_cmds.router_app, name="router", rich_help_panel="Configuration")
+    del setup_cmds  # imported for its commands, which it adds to the providers, models and router groups
 
 
 _register()

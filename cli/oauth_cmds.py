@@ -165,7 +165,7 @@ def _offer_passthrough(provider: ProviderConfig, path: Path, yes: bool) -> None:
         common.note(f"ccm: writing {path}, but the running proxy serves {info.config}")
     doc.save()
     common.echo(f'Set {provider.name} to auth_type = "passthrough" in {path}. Next: `claude /login`, then `ccm code`.')
-    admin.reload_if_running()
+    admin.reload_if_running(path)
 
 
 def _when(epoch: object) -> str:

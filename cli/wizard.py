@@ -180,7 +180,7 @@ def init(
     common.echo("Next: `ccm code` starts the proxy and Claude Code through it.")
     from cli import admin
 
-    admin.reload_if_running()
+    admin.reload_if_running(path)
 
 
 def _has_key(name: str, env_var: str) -> bool:
