@@ -52,6 +52,14 @@ def usd(value: float | None) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def cost_cell(row: dict[str, Any]) -> str:
+    """A usage row's cost: "plan" when subscriptions answered all of it, "+ plan" when some of it."""
+    plan = int(row.get("plan_requests") or 0)
+    if plan and plan == row.get("requests"):
+        return "plan"
+    return usd(row.get("cost_usd")) + (" + plan" if plan else "")
+
+
 def circuit(state: str, until: float | None) -> str:
     if state == "open" and until:
         return f"open ({max(0, round(until - time.time()))} s left)"
@@ -143,7 +151,7 @@ def usage_cmd(
     fields = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
     def line(key: str, row: dict[str, Any]) -> list[str]:
-        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), usd(row["cost_usd"])]
+        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), cost_cell(row)]
 
     table = [line(str(r["key"]), r) for r in report["rows"]]
     table.append(line("total", report["total"]))

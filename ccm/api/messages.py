@@ -33,6 +33,9 @@ from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
 from config.schema import Config
 
+SESSION_HEADER = "x-claude-code-session-id"
+"""Claude Code's session id: kept on the request's record, so `ccm statusline` can show that session's last route."""
+
 Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 
@@ -52,7 +55,9 @@ def make_endpoints(
     metrics: Metrics,
     credentials: Resolver,
 ) -> Endpoints:
-    def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
+    def record(
+        kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config, session: str | None
+    ) -> Any:
         def on_done(done: Done) -> None:
             if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
                 metrics.count_tokens(decision.rule, decision.model, done.provider)
@@ -69,6 +74,7 @@ def make_endpoints(
                     config=config,
                     kind=kind,
                     started=started,
+                    session=session,
                 )
             )
 
@@ -88,13 +94,15 @@ def make_endpoints(
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started, snapshot.config)
+        forwarded = client_headers(headers)
+        session = (forwarded.get(SESSION_HEADER) or "")[:128] or None
+        on_done = record(kind, body, decision, started, snapshot.config, session)
         try:
             attempts = resolve(decision.model, snapshot.config)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
-        return Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+        return Call(body, decision, attempts, snapshot, forwarded, query, on_done, started)
 
     async def answer(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         """POST /v1/messages: the answer, a whole body or a stream."""

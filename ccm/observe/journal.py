@@ -1,13 +1,16 @@
 """The persisted request log: `$CCM_HOME/requests.jsonl`, one JSON line per finished request.
 
-Appending must never stall the event loop: `append` only puts the record's line in a buffer, and a
-writer task flushes the buffer in a thread every half second (or sooner when it fills up). The file is
+Appending must never stall the event loop: `append` only puts the record in a buffer, and a writer task
+flushes the buffer in a thread every half second (or sooner when it fills up). That thread also prices the
+records that wait for the maintained price table (ccm.observe.prices) before it writes them, and tells
+`on_priced` (the metrics), so the table is loaded neither at start-up nor on a request's path. The file is
 rotated at 10 MiB, keeping 5 files (`requests.jsonl`, `.1` ... `.4`, oldest last); `ccm usage` reads
 them all. Lines carry no request or answer content and no error text (an upstream message may quote a
 key): counts, names, statuses and times only. The file is created 0600.
 
     journal = Journal(paths.requests_path())
     journal.start()            # on the serving loop
+    journal.on_priced = metrics.add_cost   # optional: told of each record priced from the table
     journal.append(record)     # cheap, any time
     await journal.close()      # flushes what is left
 """
@@ -18,11 +21,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ccm.observe.prices import price_records
 from ccm.observe.requestlog import RequestRecord
 
 log = logging.getLogger("ccm.observe.journal")
@@ -52,7 +57,8 @@ class Journal:
         self.path = path
         self.max_bytes = max_bytes
         self.keep = keep
-        self._buffer: list[bytes] = []
+        self._buffer: list[RequestRecord | bytes] = []
+        self.on_priced: Callable[[RequestRecord], None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
@@ -61,7 +67,7 @@ class Journal:
     def append(self, record: RequestRecord) -> None:
         if record.kind != "messages":
             return
-        self._buffer.append(line(record))
+        self._buffer.append(record)
         if len(self._buffer) > MAX_BUFFER:
             del self._buffer[: len(self._buffer) - MAX_BUFFER]
             self._dropped += 1
@@ -106,10 +112,13 @@ class Journal:
             self._task = None
         await self.flush()
 
-    def write(self, lines: list[bytes]) -> None:
-        """Append lines, rotating first whenever the next line would take the file past max_bytes."""
+    def write(self, items: list[RequestRecord | bytes]) -> None:
+        """Price what waits for the table, then append the lines, rotating first whenever the next line
+        would take the file past max_bytes. Items already turned into lines (a write that failed) stay so."""
+        price_records((r for r in items if isinstance(r, RequestRecord)), self.on_priced)
+        pending = [item if isinstance(item, bytes) else line(item) for item in items]
+        items[:] = pending  # a failed write keeps lines, not records: priced once
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pending = list(lines)
         while pending:
             try:
                 size = self.path.stat().st_size

@@ -178,6 +178,14 @@ class Metrics:
             if record.cost_usd:
                 self.cost[(provider, model)] += record.cost_usd
 
+    def add_cost(self, record: RequestRecord) -> None:
+        """A cost found after the record was counted (the price table, priced in the journal's thread)."""
+        if record.provider is None or not record.cost_usd:
+            return
+        model = self.model_label(record.route, record.routed_model)
+        with self.lock:
+            self.cost[(record.provider, model)] += record.cost_usd
+
     def count_tokens(self, route: str, routed_model: str, provider: str | None) -> None:
         """One count_tokens call (forwarded or estimated): not a request, no latency, no breaker."""
         with self.lock:

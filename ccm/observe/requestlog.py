@@ -70,6 +70,13 @@ class RequestRecord:
     stream: bool = False
     error: str | None = None
     kind: str = "messages"
+    session: str | None = None
+    """Claude Code's session id (`x-claude-code-session-id`), for `ccm statusline`."""
+    pricing: str | None = None
+    """Where cost_usd comes from: "config" (the mapping's prices), "table" (the maintained price table),
+    "plan" (a subscription: passthrough or OAuth, cost 0), or None (no price)."""
+    price_key: tuple[str, str] | None = None
+    """(provider type, actual model) while the record waits for a table price (ccm.observe.prices); not shown."""
 
     def as_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively (42 us a record, measured; this is ~3 us).
@@ -81,7 +88,7 @@ class RequestRecord:
         return out
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
+_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "price_key")
 
 
 class RequestLog:

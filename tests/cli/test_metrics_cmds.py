@@ -4,6 +4,7 @@ real proxy (`ccm start`) that serves a fake upstream: what they print agrees wit
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,26 @@ def test_watch_prints_again_until_interrupted(cli: Cli, served: str) -> None:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
     assert code == 130 and "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_usage_says_plan_for_subscriptions(cli: Cli) -> None:
+    now = time.time()
+    lines = [
+        {
+            "time": now,
+            "provider": "claude-max",
+            "routed_model": "m",
+            "input_tokens": 10,
+            "cost_usd": 0.0,
+            "pricing": "plan",
+        },
+        {"time": now, "provider": "zai", "routed_model": "m", "input_tokens": 10, "cost_usd": 0.5, "pricing": "table"},
+        {"time": now, "provider": "zai", "routed_model": "m", "input_tokens": 10, "cost_usd": 0.0, "pricing": "plan"},
+    ]
+    (cli.home / "requests.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    table = cli.ok("usage")
+    cells = [[c.strip() for c in line.strip("│ ").split("│")] for line in table.splitlines() if "│" in line]
+    cost = {row[0]: row[-1] for row in cells}
+    assert cost["claude-max"] == "plan" and cost["zai"] == "$0.5000 + plan"
+    report = json.loads(cli.ok("usage", "--json"))
+    assert {r["key"]: r["plan_requests"] for r in report["rows"]} == {"claude-max": 1, "zai": 2 - 1}
