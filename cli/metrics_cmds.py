@@ -159,6 +159,14 @@ def usage_cmd(
     tables.print_table(headers, table, title=f"Usage since {report['since']} (last {since})")
 
 
+def statusline_cmd() -> None:
+    """A Claude Code statusLine command: the session's route, provider and model, today's cost (reads stdin)."""
+    from cli import statusline  # `ccm statusline` itself is answered before typer loads (cli.entry)
+
+    statusline.main()
+
+
 def register(app: typer.Typer) -> None:
     app.command("metrics", rich_help_panel="Inspection")(metrics)
+    app.command("statusline", rich_help_panel="Inspection")(statusline_cmd)
     app.command("usage", rich_help_panel="Inspection")(usage_cmd)

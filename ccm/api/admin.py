@@ -83,6 +83,13 @@ def register_admin(
 
         return Response(metrics.prometheus(circuits()), content_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/api/statusline")
+    async def statusline() -> Response:
+        """What `ccm statusline` shows: a session's last request and the providers whose circuit is open."""
+        last = requests.last_of(request.args.get("session", ""))
+        opened = sorted(name for name, (state_, _until) in circuits().items() if state_ == "open")
+        return _json({"last": last.as_dict() if last is not None else None, "open_circuits": opened})
+
     @app.get("/api/requests")
     async def recent_requests() -> Response:
         try:

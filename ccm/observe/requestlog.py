@@ -131,6 +131,10 @@ class RequestLog:
         items = list(self._records)[-limit:] if limit > 0 else []
         return [r.as_dict() for r in reversed(items)]
 
+    def last_of(self, session: str) -> RequestRecord | None:
+        """The newest request of a Claude Code session still in memory (for `ccm statusline`)."""
+        return next((r for r in reversed(self._records) if session and r.session == session), None)
+
     def subscribe(self) -> asyncio.Queue[RequestRecord | None]:
         """A queue of finished requests; None in it means the server is stopping (end the feed)."""
         queue: asyncio.Queue[RequestRecord | None] = asyncio.Queue()
