@@ -67,22 +67,32 @@ def circuit(state: str, until: float | None) -> str:
 
 
 def summary_line(data: dict[str, Any]) -> str:
-    """One line for `ccm status`: requests, errors, p50, tokens, cost, circuits."""
+    """One line for `ccm status`: requests, failed requests and failovers apart, p50, tokens, cost, circuits.
+
+    A request that failed over and then got its answer is a success (its failover is counted as one); a
+    failed request is one whose client got an error (every mapping failed, or a refusal passed on)."""
     providers: dict[str, Any] = data.get("providers") or {}
-    total = int((data.get("requests") or {}).get("total") or 0)
-    errors = sum(int(p.get("errors") or 0) for p in providers.values())
+    requests = data.get("requests") or {}
+    total = int(requests.get("total") or 0)
+    failed = sum(int(n or 0) for status, n in (requests.get("by_status") or {}).items() if _failed(status))
+    failovers = sum(int(p.get("failovers") or 0) for p in providers.values())
     busiest = max(providers.values(), key=lambda p: int(p.get("requests") or 0), default=None)
     p50 = (busiest or {}).get("latency_ms", {}).get("p50") if busiest and busiest.get("requests") else None
     used = sum(int(v or 0) for v in (data.get("tokens") or {}).values())
     opened = [name for name, p in providers.items() if p.get("circuit") != "closed"]
     parts = [
-        f"{common.plural(total, 'request')} ({common.plural(errors, 'error')})",
+        f"{common.plural(total, 'request')} ({failed} failed, {common.plural(failovers, 'failover')})",
         f"p50 {ms(p50)}",
         f"{tokens(used)} tokens",
         usd(data.get("cost_usd")) if data.get("cost_usd") else "no cost (no prices)",
         "circuits closed" if not opened else "circuit " + ", ".join(f"{n} {providers[n]['circuit']}" for n in opened),
     ]
     return " · ".join(parts)
+
+
+def _failed(status: str) -> bool:
+    """A status the client got as an error (499: the client left, which is not the proxy's failure)."""
+    return status.isdigit() and int(status) >= 400 and status != "499"
 
 
 def _print_metrics(data: dict[str, Any]) -> None:
@@ -96,6 +106,7 @@ def _print_metrics(data: dict[str, Any]) -> None:
                 name,
                 str(p.get("requests", 0)),
                 str(p.get("errors", 0)),
+                str(p.get("failovers", 0)),
                 ms((p.get("latency_ms") or {}).get("p50")),
                 ms((p.get("latency_ms") or {}).get("p95")),
                 ms((p.get("ttft_ms") or {}).get("p50")),
@@ -107,7 +118,18 @@ def _print_metrics(data: dict[str, Any]) -> None:
         )
     uptime = max(0, round(time.time() - float(data.get("started_at") or time.time())))
     title = f"Since start ({uptime // 3600}h {uptime % 3600 // 60:02d}m): {summary_line(data)}"
-    headers = ["Provider", "Requests", "Errors", "p50", "p95", "TTFT p50", "Tokens in / out", "Cost", "Circuit"]
+    headers = [
+        "Provider",
+        "Requests",
+        "Errors",
+        "Failovers",
+        "p50",
+        "p95",
+        "TTFT p50",
+        "Tokens in / out",
+        "Cost",
+        "Circuit",
+    ]
     tables.print_table(headers, rows, title=title)
 
 

@@ -16,7 +16,7 @@ from cli import claude_env, common, logs, process
 from cli.options import ConfigOpt, JsonOpt
 from config import paths
 from config.errors import CcmError
-from config.load import load_config
+from config.load import LoadResult, load_config
 from config.schema import DEFAULT_HOST, DEFAULT_PORT
 
 HostOpt = Annotated[
@@ -66,10 +66,24 @@ def start_warnings(config: Path, host: str | None = None) -> list[str]:
     from config import keycheck  # deferred: keyring (~60 ms) only for the commands that start a proxy
 
     try:
-        loaded = load_config(config).config
-        return keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
+        result = load_config(config)
+        loaded = result.config
+        return config_warnings(result) + keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
     except CcmError:
         return []  # the server reports a bad config itself, as one line
+
+
+def config_warnings(result: LoadResult) -> list[str]:
+    """The config's own warnings (an unknown key, such as `prot = 24564`, with the nearest known one)."""
+    return [str(problem) for problem in result.warnings]
+
+
+def served_warnings(config: str) -> list[str]:
+    """The warnings of the file a running proxy serves, read again (it may have been edited since)."""
+    try:
+        return config_warnings(load_config(config))
+    except CcmError as exc:
+        return [f"{config}: {exc.message}"]
 
 
 def warn(lines: list[str]) -> None:
@@ -191,6 +205,8 @@ def status(json_out: JsonOpt = False) -> None:
         "version": info.version,
         "healthy": answer is not None,
     }
+    warnings = served_warnings(info.config) if info.config else []
+    data["config_warnings"] = warnings
     if json_out:
         common.echo(json.dumps(data))
         return
@@ -206,6 +222,8 @@ def status(json_out: JsonOpt = False) -> None:
         common.echo(f"  {label:<8} {value}")
     if answer is not None:
         common.echo(f"  {'metrics':<8} {_metrics_line()}")
+    for line in warnings:  # the config's own warnings (unknown keys), one line each
+        common.echo(f"  {'warning':<8} {line}")
 
 
 def _metrics_line() -> str:

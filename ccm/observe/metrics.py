@@ -156,7 +156,7 @@ class Metrics:
                     stats.retries += 1
                 elif attempt.outcome == "failed_over":
                     stats.failovers += 1
-                if attempt.outcome in ("retried", "failed_over", "ccm_error"):
+                if attempt.outcome in ("retried", "ccm_error"):  # a failover is counted as one, not as an error
                     stats.errors += 1
             if record.provider is None:
                 return

@@ -65,7 +65,7 @@ def test_metrics_json_is_the_api_and_the_table_shows_it(cli: Cli, served: str) -
     m = api(served)["providers"]["up"]
     assert cells[:3] == ["up", str(m["requests"]), str(m["errors"])] == ["up", "3", "1"]
     assert cells[-1] == "closed"
-    assert "3 requests (1 error)" in table
+    assert "3 requests (1 failed, 0 failovers)" in table
 
 
 def test_usage_agrees_with_the_api(cli: Cli, served: str) -> None:
@@ -108,7 +108,7 @@ def test_usage_reads_rotated_files_and_skips_a_cut_line(cli: Cli, tmp_path: Path
 def test_status_has_a_metrics_line(cli: Cli, served: str) -> None:
     out = cli.ok("status")
     line = next(x for x in out.splitlines() if x.strip().startswith("metrics"))
-    assert "3 requests (1 error)" in line and "circuits closed" in line and "$0.0" in line
+    assert "3 requests (1 failed, 0 failovers)" in line and "circuits closed" in line and "$0.0" in line
 
 
 def test_watch_prints_again_until_interrupted(cli: Cli, served: str) -> None:
