@@ -21,12 +21,19 @@ from config.schema import DEFAULT_HOST, DEFAULT_PORT
 
 HostOpt = Annotated[
     str | None,
-    typer.Option("--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else [server] host)."),
+    typer.Option(
+        "--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else server.host in the config)."
+    ),
 ]
 PortOpt = Annotated[
     int | None,
     typer.Option(
-        "--port", "-p", metavar="N", min=1, max=paths.MAX_PORT, help="Port (default: $CCM_PORT, else [server] port)."
+        "--port",
+        "-p",
+        metavar="N",
+        min=1,
+        max=paths.MAX_PORT,
+        help="Port (default: $CCM_PORT, else server.port in the config).",
     ),
 ]
 
@@ -42,8 +49,12 @@ def listen_address(config: Path, host: str | None, port: int | None) -> tuple[st
     return host or os.environ.get("CCM_HOST") or cfg_host, port or cfg_port
 
 
-def start_proxy(config: Path, host: str | None = None, port: int | None = None) -> pidfile.PidInfo:
-    """Start the proxy in the background and wait for its /health; CcmError when it cannot."""
+def start_proxy(
+    config: Path, host: str | None = None, port: int | None = None, choose: str = "with --port"
+) -> pidfile.PidInfo:
+    """Start the proxy in the background and wait for its /health; CcmError when it cannot.
+
+    `choose`: how the caller's user picks another port when this one is taken."""
     info = common.running()
     if info is not None:
         raise CcmError(
@@ -52,7 +63,7 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
         )
     process.remove_stale_pidfile()
     listen_host, listen_port = listen_address(config, host, port)
-    problem = process.port_problem(listen_host, listen_port)
+    problem = process.port_problem(listen_host, listen_port, choose)
     if problem:
         raise CcmError(problem)
     return process.wait_healthy(process.spawn(config, host, port))
@@ -75,7 +86,7 @@ def start_warnings(config: Path, host: str | None = None) -> list[str]:
 
 def config_warnings(result: LoadResult) -> list[str]:
     """The config's own warnings (an unknown key, such as `prot = 24564`, with the nearest known one)."""
-    return [str(problem) for problem in result.warnings]
+    return [str(problem) for problem in [*result.refused, *result.warnings]]
 
 
 def served_warnings(config: str) -> list[str]:
@@ -138,7 +149,7 @@ def start(
 
 
 def stop() -> None:
-    """Stop the proxy: SIGTERM, let streams in flight finish (up to 35 s), then SIGKILL."""
+    """Stop the proxy: SIGTERM, let streams in flight finish (up to 30 s), then SIGKILL."""
     info = common.running()
     if info is None:
         if process.remove_stale_pidfile():
@@ -147,7 +158,11 @@ def stop() -> None:
             common.echo("ccm is not running")
         return
     clean = process.stop(info)
-    how = "" if clean else " (it did not exit within 35 s and was killed)"
+    how = (
+        ""
+        if clean
+        else f" (it was still running {process.STOP_GRACE_S - process.DRAIN_S:.0f} s after its {process.DRAIN_S:.0f} s drain and was killed)"
+    )
     common.echo(f"stopped ccm (pid {info.pid}){how}")
 
 

@@ -65,7 +65,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "https://api.anthropic.com",
         "ANTHROPIC_API_KEY",
         oauth=True,
-        notes="Claude API; OAuth for Claude Pro/Max",
+        notes="Claude API; Claude Pro/Max through Claude Code's own login (passthrough)",
     ),
     ProviderSpec(
         "anthropic-compatible",

@@ -121,14 +121,11 @@ async def test_a_login_waiting_for_the_browser_can_be_cancelled(
         assert tokens.load("chatgpt") is None
 
 
-async def test_a_claude_row_explains_instead_of_logging_in(make_app: Callable[..., CcmApp], config_path: Path) -> None:
-    config_path.write_text(
-        SAMPLE + '\n[[providers]]\nname = "claude-max"\nprovider_type = "anthropic"\nauth_type = "oauth"\n'
-    )
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
-        assert "only inside Claude Code" in hint(app) and app.query_one(OAuthView).login is None
+def test_the_provider_form_offers_no_claude_oauth() -> None:
+    """Claude Pro/Max is Claude Code's own login (passthrough); only ChatGPT has a ccm OAuth login."""
+    from tui.modals.provider_form import ProviderForm
+
+    anthropic = [value for _, value in ProviderForm._auth_options("anthropic")]
+    assert anthropic == ["apikey", "passthrough"]
+    assert "oauth" not in [value for _, value in ProviderForm._auth_options("gemini")]
+    assert "oauth" in [value for _, value in ProviderForm._auth_options("openai")]
