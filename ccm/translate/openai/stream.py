@@ -34,6 +34,7 @@ from ccm.translate.anthropic import error_type_for
 from ccm.translate.openai.response import (
     NotACompletion,
     anthropic_usage,
+    content_parts,
     details_text,
     estimate_output_tokens,
     new_message_id,
@@ -176,10 +177,11 @@ class OpenAIStream:
         if text:
             events += self._thinking_piece(text)
         content = delta.get("content")
-        if isinstance(content, list):  # parts instead of a string (rare)
-            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-        if isinstance(content, str) and content:
-            for kind, piece in self._splitter.feed(content):
+        for part_kind, part in content_parts(content):  # a string, or parts (Mistral's thinking among them)
+            if part_kind == "thinking":
+                events += self._thinking_piece(part)
+                continue
+            for kind, piece in self._splitter.feed(part):
                 events += self._thinking_piece(piece) if kind == "thinking" else self._text_piece(piece)
         if not content and isinstance(delta.get("refusal"), str) and delta["refusal"]:
             events += self._text_piece(delta["refusal"])

@@ -13,7 +13,9 @@ Guarantees, whatever the upstream does:
   upstream said the answer ended: a stream that stops before that gets nothing more (`close()` is [] and
   the dispatcher sends `event: error`);
 - one thinking block per reasoning item, signed when the item is done with a ccm signature carrying its
-  final `encrypted_content`;
+  final `encrypted_content`; a reasoning item finished again later, after other items, under another id
+  (OpenRouter sends `reasoning_text.done` and `output_item.done` after the message, and its ids need not
+  match the deltas'), is recognised by its text and not sent twice;
 - a tool call is sent whole (one input_json_delta) when its item is done, so a call cut off never reaches
   the client; calls that interleave are told apart by item id.
 """
@@ -89,6 +91,8 @@ class ResponsesStream:
         self._done: set[Any] = set()
         """Item ids whose content reached the client (or that were dropped as cut)."""
         self._texted: set[Any] = set()
+        self._thought: set[str] = set()
+        """The text of every thinking block sent: a late copy of one is not a new block."""
         self._tools = 0
         self._chars = 0
 
@@ -181,6 +185,15 @@ class ResponsesStream:
         events: list[Event] = []
         if not state.text:
             text = reasoning_text(item)
+            if text and text in self._thought:  # streamed already, under another id (or none)
+                self._done.add(item_id)
+                return []
+            if text and self._open is not None and self._open[0] == "thinking":
+                open_state = self._reasoning.get(self._open[1]) or _Reasoning()
+                if "".join(open_state.text) == text:  # the open block is this item, streamed under another id
+                    open_state.encrypted = state.encrypted or open_state.encrypted
+                    self._done.add(item_id)
+                    return self._close_block()
             if text:
                 events += self._thinking(item_id, text, None)
             elif state.encrypted:  # reasoning with no summary: a signature-only block carries it back
@@ -260,6 +273,7 @@ class ResponsesStream:
         if kind == "thinking":
             state = self._reasoning.get(item_id) or _Reasoning()
             text = "".join(state.text)
+            self._thought.add(text)
             details = [self.origin.state(state.encrypted)] if state.encrypted else None
             delta = {"type": "signature_delta", "signature": sign_thinking(text, details)}
             events.append({"type": "content_block_delta", "index": self._index, "delta": delta})
