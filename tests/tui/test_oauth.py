@@ -56,7 +56,11 @@ async def test_log_in_refresh_and_log_out_with_no_proxy(
         await pilot.press("f6")
         await settle(pilot)
         assert status_of(app, "chatgpt") == "no token" and "l logs in to chatgpt" in hint(app)
-        await pilot.press("l")
+        await pilot.press("l")  # the login runs in a worker, with the browser in a thread: wait for its end
+        await wait_for(pilot, lambda: "chatgpt" in str(app.query_one("#status-message").render()))
+        assert "logged in to chatgpt" in str(app.query_one("#status-message").render()), str(
+            app.query_one("#status-message").render()
+        )
         await settle(pilot)
         token = tokens.load("chatgpt")
         assert token is not None and token.access == auth.access and token.account_id == ACCOUNT_ID
@@ -91,7 +95,6 @@ async def test_with_a_proxy_the_login_is_announced_and_refresh_goes_through_it(
         await pilot.press("f6")
         await settle(pilot)
         await pilot.press("l")
-        await settle(pilot)
         await wait_for(pilot, lambda: app.query_one(OAuthView).tokens != [])
         [row] = app.query_one(OAuthView).tokens  # as the proxy lists it: masked
         assert row["provider"] == "chatgpt" and auth.access not in str(row)
