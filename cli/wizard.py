@@ -18,7 +18,7 @@ import typer
 
 import config
 from cli import common
-from config import secrets
+from config import preset_order, secrets
 from config.errors import CcmError
 from config.save import ConfigDocument
 from config.schema import key_env
@@ -50,7 +50,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset("cost", "Cost-optimized", "a cheap primary (z.ai GLM), Anthropic as the quality fallback"),
     Preset("full", "Full template", "every provider type ccm knows, commented, to edit by hand"),
 )
-DEFAULT_PRESET = "apikeys"
+DEFAULT_PRESET = preset_order.DEFAULT
 
 
 def preset(name: str) -> Preset:

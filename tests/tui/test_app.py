@@ -35,8 +35,13 @@ async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: 
         assert app.query(TabbedContent)  # the tabs appear once a config exists
         assert f"wrote {path}" in text_of(app, "#status-message")
         assert app.query_one(TabbedContent).active == "providers"  # next step: keys
-    assert path.read_text() == presets()[0].text
-    assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default first
+    assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default, highlighted
+
+
+def test_presets_come_in_the_clis_order() -> None:
+    from cli.wizard import PRESETS
+
+    assert [p.name for p in presets()][: len(PRESETS)] == [p.name for p in PRESETS]
 
 
 async def test_first_run_can_be_left_without_writing(isolated_env: Path) -> None:
