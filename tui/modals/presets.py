@@ -21,8 +21,8 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 import config
-from config.preset_order import DEFAULT, ORDER
 from config.paths import default_config_text
+from config.preset_order import DEFAULT, ORDER
 from tui.format import display_path
 
 
