@@ -103,6 +103,16 @@ class AdminClient:
     async def health(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/health", timeout=2.0))
 
+    async def status(self) -> dict[str, Any] | None:
+        """GET /api/status (the proxy's own state: a refused reload, warnings); None from a proxy without it."""
+        try:
+            data = await self._call("GET", "/api/status", timeout=5.0)
+        except AdminError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        return dict(data) if isinstance(data, dict) else None
+
     async def reload(self) -> dict[str, Any]:
         """Ask the proxy to re-read its config now (it also polls the file by itself)."""
         return dict(await self._call("POST", "/api/config/reload") or {})

@@ -26,6 +26,32 @@ from tui.proxy import ProxyState, run_ccm
 from tui.traffic import TrafficPanel
 
 RECENT_ROWS = 100
+STATUS_POLLS = 5
+"""The proxy's own warnings (GET /api/status) are read every 5 ticks of the Overview's 1 s clock."""
+
+
+def status_warnings(data: dict[str, Any] | None) -> list[str]:
+    """The proxy's warnings from GET /api/status, one line each: its `warnings` and a refused reload
+    (`reload` / `last_reload` with a refused status or errors). A proxy without the route has none."""
+    if not isinstance(data, dict):
+        return []
+    out: list[str] = []
+    for item in data.get("warnings") or []:
+        text = item.get("message") if isinstance(item, dict) else item
+        if isinstance(text, str) and text:
+            out.append(text)
+    for key in ("reload", "last_reload", "refused_reload"):
+        reload = data.get(key)
+        if not isinstance(reload, dict):
+            continue
+        refused = reload.get("refused") or reload.get("ok") is False or reload.get("status") in ("refused", "invalid")
+        if refused:
+            errors = [str(e.get("message", e) if isinstance(e, dict) else e) for e in reload.get("errors") or []]
+            detail = "; ".join(errors[:3]) if errors else str(reload.get("message") or "")
+            out.append(f"the proxy refused the last config reload and serves the previous one: {detail}".rstrip(": "))
+    return out
+
+
 METRICS_POLLS = 5
 """/api/metrics is read every 5 pid-file polls (5 s by default; tests poll faster)."""
 
@@ -48,6 +74,7 @@ class OverviewView(CcmView):
                 yield Static(id="proxy-state")
                 yield Static(id="proxy-config", markup=False)
                 yield Static(id="counts")
+                yield Static(id="proxy-warnings", markup=False)
                 with Horizontal(id="proxy-buttons"):
                     yield Button("Start", id="start", variant="success", compact=True)
                     yield Button("Stop", id="stop", variant="error", compact=True)
@@ -87,6 +114,24 @@ class OverviewView(CcmView):
     def _tick(self) -> None:
         if self.ccm.proxy_state.running:
             self._render_proxy()
+            self._ticks = getattr(self, "_ticks", 0) + 1
+            if self._ticks % STATUS_POLLS == 0:
+                self._fetch_status()
+
+    @work(exclusive=True, group="overview-status")
+    async def _fetch_status(self) -> None:
+        try:
+            data = await self.ccm.client.status()
+        except (ProxyUnreachable, AdminError):
+            data = None
+        self.show_status(data)
+
+    def show_status(self, data: dict[str, Any] | None) -> None:
+        """Draw the proxy's own warnings (also called by tests with a fixed answer)."""
+        lines = status_warnings(data)
+        widget = self.query_one("#proxy-warnings", Static)
+        widget.update(Text("\n".join(f"⚠ {line}" for line in lines), style="bold yellow"))
+        widget.display = bool(lines)
 
     def _proxy_changed(self, state: ProxyState) -> None:
         self._render_proxy()
@@ -94,6 +139,9 @@ class OverviewView(CcmView):
         self._render_counts()
         if state.running:
             self._count_tokens()
+            self._fetch_status()
+        else:
+            self.show_status(None)
         self._render_recent()
 
     @work(exclusive=True, group="overview-oauth")

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, OptionList, TabbedContent
 
 from config import secrets
-from tests.tui.helpers import SAMPLE, settle, type_into, wait_for
+from tests.tui.helpers import SAMPLE, open_tab, settle, type_into, wait_for
 from tui.app import CcmApp
 from tui.modals.help import HelpScreen
 from tui.modals.presets import PresetScreen, presets
@@ -71,9 +71,8 @@ async def test_broken_config_is_explained_then_picked_up_when_fixed(isolated_env
 async def test_tab_keys_work_while_an_input_has_focus(make_app: Callable[..., CcmApp]) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
+        await open_tab(pilot, "f7", "console")
         tabs = app.query_one(TabbedContent)
-        await pilot.press("f7")
-        await settle(pilot)
         assert tabs.active == "console" and isinstance(app.focused, Input)
         await pilot.press("h", "i")  # printable keys go to the input...
         assert app.focused.value == "hi"
@@ -160,3 +159,22 @@ async def test_a_directory_named_config_toml_is_explained(isolated_env: Path) ->
         shown = text_of(app, "#no-config")
         assert f"{path}: this is a directory, not a config file: move it away, or pass --config FILE" in shown
         assert "No config file" not in shown
+
+
+async def test_the_proxys_own_warnings_show_on_the_overview(make_app: Callable[..., CcmApp]) -> None:
+    from tui.overview import OverviewView, status_warnings
+
+    assert status_warnings(None) == [] and status_warnings({"status": "ok"}) == []  # a proxy without them
+    refused = {"reload": {"status": "refused", "errors": ["config.toml:3: router.default: is required"]}}
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        view = app.query_one(OverviewView)
+        view.show_status({**refused, "warnings": ["config.toml:2: server.prot: unknown key"]})
+        await pilot.pause()
+        shown = str(app.query_one("#proxy-warnings").render())
+        assert "refused the last config reload" in shown and "router.default: is required" in shown
+        assert "server.prot: unknown key" in shown
+        view.show_status(None)
+        await pilot.pause()
+        assert not app.query_one("#proxy-warnings").display
