@@ -129,7 +129,10 @@ class OverviewView(CcmView):
     def show_status(self, data: dict[str, Any] | None) -> None:
         """Draw the proxy's own warnings (also called by tests with a fixed answer)."""
         lines = status_warnings(data)
-        widget = self.query_one("#proxy-warnings", Static)
+        found = self.query("#proxy-warnings")
+        if not found:  # not composed yet, or already gone: nothing to draw on
+            return
+        widget = found.first(Static)
         widget.update(Text("\n".join(f"⚠ {line}" for line in lines), style="bold yellow"))
         widget.display = bool(lines)
 
