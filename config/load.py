@@ -100,6 +100,9 @@ class LoadResult:
     advice: list[Problem] = field(default_factory=list)
     """Valid but worth a second look, shown by `ccm config validate` only (e.g. a Claude login
     forwarded to a host other than api.anthropic.com)."""
+    refused: list[Problem] = field(default_factory=list)
+    """Errors for `ccm config validate` (exit 1) that the proxy tolerates, so that claude-code-mux configs
+    still load (e.g. `auth_type = "oauth"` on an anthropic provider: ccm has no Claude login)."""
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
@@ -134,6 +137,7 @@ class _Checker:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.advice: list[Problem] = []
+        self.refused: list[Problem] = []
 
     def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
         key = ""
@@ -151,6 +155,9 @@ class _Checker:
 
     def advise(self, path: tuple[str | int, ...], message: str) -> None:
         self.advice.append(self._problem(path, message))
+
+    def refuse(self, path: tuple[str | int, ...], message: str) -> None:
+        self.refused.append(self._problem(path, message))
 
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
@@ -351,6 +358,12 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
                 (*path, "auth_type"), f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}"
             )
             auth_type = "apikey"
+        elif auth_type == "oauth" and spec is not None and spec.type in _PASSTHROUGH_TYPES:
+            c.refuse(
+                (*path, "auth_type"),
+                "Claude Pro/Max logins work only inside Claude Code, so ccm has no Claude OAuth: use auth_type = "
+                '"passthrough" (Claude Code\'s own login is forwarded), or "apikey"',
+            )
         elif auth_type == "oauth" and spec is not None and not spec.oauth:
             c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
         elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
@@ -604,7 +617,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         load_balancing=balancing,
         path=Path(file),
     )
-    return LoadResult(config, c.warnings, c.advice)
+    return LoadResult(config, c.warnings, c.advice, c.refused)
 
 
 def _advise_passthrough_host(c: _Checker, path: tuple[str | int, ...], url: str | None) -> None:

@@ -4,6 +4,7 @@ the proxy's `/api/config/json` serves (one shape for both)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from config import secrets
@@ -48,8 +49,11 @@ def masked_view(config: Config, keys: Mapping[str, tuple[str | None, str | None]
             "timeouts": {
                 "api_timeout_ms": server.timeouts.api_timeout_ms,
                 "connect_timeout_ms": server.timeouts.connect_timeout_ms,
+                "headers_timeout_ms": server.timeouts.headers_timeout_ms,
             },
         },
+        "failover": {f.name: getattr(config.failover, f.name) for f in fields(config.failover)},
+        "load_balancing": {"strategy": config.load_balancing.strategy},
         "router": {
             **config.router.slots(),
             "long_context_threshold": config.router.long_context_threshold,

@@ -21,7 +21,7 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm.api.admin_oauth import register_oauth
-from ccm.api.provider_check import check_provider
+from ccm.api.provider_check import check_provider, list_models
 from ccm.api.quart_json import anthropic_error as _error
 from ccm.api.quart_json import json_response as _json
 from ccm.auth.credentials import Credential, CredentialError, Resolver
@@ -82,6 +82,13 @@ def register_admin(
 
         return Response(metrics.prometheus(circuits()), content_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/api/statusline")
+    async def statusline() -> Response:
+        """What `ccm statusline` shows: a session's last request and the providers whose circuit is open."""
+        last = requests.last_of(request.args.get("session", ""))
+        opened = sorted(name for name, (state_, _until) in circuits().items() if state_ == "open")
+        return _json({"last": last.as_dict() if last is not None else None, "open_circuits": opened})
+
     @app.get("/api/requests")
     async def recent_requests() -> Response:
         try:
@@ -120,6 +127,20 @@ def register_admin(
         if provider is None:
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
         return _json(await _test_provider(state["client"], state["credentials"], snapshot, provider.name))
+
+    @app.get("/api/providers/<name>/models")
+    async def provider_models(name: str) -> Response:
+        snapshot = holder.current
+        provider = snapshot.config.provider(name)
+        if provider is None:
+            return _error(404, "not_found_error", f"provider '{name}' is not configured")
+        try:
+            credential = await state["credentials"].resolve(provider, snapshot.keys, {}, snapshot.router_key)
+        except CredentialError as exc:
+            return _json({"models": None, "message": exc.message})
+        connect_s = snapshot.config.server.timeouts.connect_timeout_ms / 1000
+        models = await list_models(state["client"], provider, credential, connect_s=connect_s)
+        return _json({"models": models})
 
     register_oauth(app, holder, state)
 

@@ -34,6 +34,9 @@ from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
 from config.schema import Config
 
+SESSION_HEADER = "x-claude-code-session-id"
+"""Claude Code's session id: kept on the request's record, so `ccm statusline` can show that session's last route."""
+
 Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 
@@ -53,7 +56,9 @@ def make_endpoints(
     metrics: Metrics,
     credentials: Resolver,
 ) -> Endpoints:
-    def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
+    def record(
+        kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config, session: str | None
+    ) -> Any:
         def on_done(done: Done) -> None:
             if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
                 metrics.count_tokens(decision.rule, decision.model, done.provider)
@@ -70,6 +75,7 @@ def make_endpoints(
                     config=config,
                     kind=kind,
                     started=started,
+                    session=session,
                 )
             )
 
@@ -89,7 +95,9 @@ def make_endpoints(
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started, snapshot.config)
+        forwarded = client_headers(headers)
+        session = (forwarded.get(SESSION_HEADER) or "")[:128] or None
+        on_done = record(kind, body, decision, started, snapshot.config, session)
         try:
             attempts = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
@@ -102,7 +110,7 @@ def make_endpoints(
             if too_long is not None:
                 on_done(Done(400, 0, error=too_long))
                 return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
-        call = Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+        call = Call(body, decision, attempts, snapshot, forwarded, query, on_done, started)
         call.too_small = too_small
         return call
 

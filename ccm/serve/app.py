@@ -62,6 +62,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
     metrics = Metrics(_canonical_model(holder), started_at=state["started"])
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
+    journal.on_priced = metrics.add_cost
     requests.sinks += [metrics.observe, journal.append]
     extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
 
