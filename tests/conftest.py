@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -63,12 +64,30 @@ REAL_CCM_HOME = Path(os.environ.get("CCM_HOME") or Path("~/.claude-code-mux").ex
 """The developer's own ccm folder, as it was when the suite started: nothing of the suite may land there."""
 
 
+#: What the developer's own running proxy writes while the suite runs: not the suite's doing.
+_LIVE_FILES = ("requests.jsonl", "ccm.log", "ccm.out")
+
+
+def _own_proxy_runs(folder: Path) -> bool:
+    """Whether a proxy the developer started serves from `folder` (its pid file names a live process)."""
+    try:
+        pid = int(json.loads((folder / "ccm.pid").read_text())["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file under `folder` with its size and modification time (empty when there is no folder)."""
+    """Every file under `folder` with its size and modification time (empty when there is no folder); the
+    files a running proxy of the developer's own keeps writing are left out while it runs."""
     if not folder.is_dir():
         return {}
+    live = _own_proxy_runs(folder)
     out: dict[str, tuple[int, int]] = {}
     for path in folder.rglob("*"):
+        if live and path.name.startswith(_LIVE_FILES):
+            continue
         try:
             stat = path.stat()
         except OSError:
