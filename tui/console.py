@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: What Claude Code asks for: its main model and its background (haiku) model; the router maps them.
 CLAUDE_CODE_MODELS = (
-    ("as Claude Code would · claude-sonnet-4-5", "claude-sonnet-4-5"),
+    ("as Claude Code would · claude-opus-5-5", "claude-opus-5-5"),
     ("as Claude Code's background tasks · claude-haiku-4-5", "claude-haiku-4-5"),
 )
 
