@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import orjson
 
+from ccm.api import openai_chat, openai_responses
+from ccm.api.inbound import StickyResponses
 from ccm.api.validate import validate_messages_request
 from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
@@ -39,11 +41,16 @@ Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens; the caller has
-    refused web pages and checked the router key (ccm.serve.edge does both before it reads a body)."""
+    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens, and the OpenAI
+    clients' two; the caller has refused web pages and checked the router key (ccm.serve.edge does both
+    before it reads a body)."""
 
     answer: Endpoint
     count_tokens: Endpoint
+    chat: Endpoint
+    """POST /v1/chat/completions (ccm.api.openai_chat)."""
+    responses: Endpoint
+    """POST /v1/responses (ccm.api.openai_responses)."""
 
 
 def make_endpoints(
@@ -79,7 +86,6 @@ def make_endpoints(
         """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
         the caller (ccm.serve.edge, before it read the body)."""
         started = time.perf_counter()
-        snapshot = holder.current
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -88,7 +94,15 @@ def make_endpoints(
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
-        decision = route(body, snapshot.config, body_size=len(raw))
+        return dispatchable(kind, headers, body, len(raw), query, started)
+
+    def dispatchable(
+        kind: str, headers: Mapping[str, str], body: dict[str, Any], size: int, query: str, started: float
+    ) -> Call | Result:
+        """Route and resolve a valid request in ccm's internal form (an OpenAI client's, translated, too):
+        the Call to dispatch, or the routing error. `size`: the raw body's length (the token estimate)."""
+        snapshot = holder.current
+        decision = route(body, snapshot.config, body_size=size)
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
             attempts = resolve(decision.model, snapshot.config, decision.original_model)
@@ -96,7 +110,7 @@ def make_endpoints(
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
         too_small: list[str] = []
-        if kind == "messages":  # mappings whose window the request does not fit are skipped
+        if kind != "count_tokens":  # mappings whose window the request does not fit are skipped
             one_m = wants_1m(headers.get("anthropic-beta"))
             attempts, too_small, too_long = fit(attempts, decision.estimated_tokens, one_m)
             if too_long is not None:
@@ -131,7 +145,9 @@ def make_endpoints(
         call.on_done(Done(200, int(counting), "local", "estimate"))
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 
-    return Endpoints(answer, count_tokens)
+    chat = openai_chat.endpoint(dispatchable, state)
+    responses = openai_responses.endpoint(dispatchable, state, StickyResponses())
+    return Endpoints(answer, count_tokens, chat, responses)
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:
