@@ -52,6 +52,7 @@ _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: The request kinds the journal keeps: every answered request (count_tokens never reaches the request log).
 JOURNALED = frozenset({"messages", "chat_completions", "responses"})
 
+
 class WriteFailed(Exception):
     """`done` of the lines given were written whole before `error`; none of the rest was."""
 
