@@ -116,13 +116,20 @@ def template(codex: str, config: Config) -> tuple[dict[str, Any] | None, str | N
     if isinstance(cached, dict) and cached.get("codex") == key:
         return cached.get("template"), cached.get("why")
     found, why = _read_template(codex, config)
-    _write(cache, {"codex": key, "template": found, "why": why})
+    if found is not None or why not in (_NO_RUN, _NO_CHECK):  # a run that did not happen is tried again
+        _write(cache, {"codex": key, "template": found, "why": why})
     return found, why
+
+
+_NO_RUN = "`codex debug models` did not run (timed out, or could not start)"
+_NO_CHECK = "`codex debug models` did not run to check ccm's catalog"
 
 
 def _read_template(codex: str, config: Config) -> tuple[dict[str, Any] | None, str | None]:
     done = _run(codex)
-    if done is None or done.returncode != 0:
+    if done is None:
+        return None, _NO_RUN
+    if done.returncode != 0:
         return None, "this Codex has no `codex debug models` to read its model catalog from"
     try:
         found = template_of(json.loads(done.stdout))
@@ -138,7 +145,9 @@ def _read_template(codex: str, config: Config) -> tuple[dict[str, Any] | None, s
         checked = _run(codex, "-c", f"model_catalog_json={json.dumps(str(probe))}")
     finally:
         probe.unlink(missing_ok=True)
-    if checked is None or checked.returncode != 0:
+    if checked is None:
+        return None, _NO_CHECK
+    if checked.returncode != 0:
         return None, "this Codex does not take ccm's model catalog (a newer catalog format?)"
     return found, None
 
