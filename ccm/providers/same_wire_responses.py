@@ -9,7 +9,7 @@ the mapping that made the response). What ccm changes besides `model`:
 - reasoning items ccm made itself from another provider's thinking (ccm.translate.inbound_parts) are left
   out (they mean nothing to OpenAI), and so are the ids of items ccm named;
 - `max_output_tokens` is clamped to the mapping's `max_output_tokens`;
-- for the ChatGPT backend (an OAuth login), the rules it enforces (DESIGN "Wire formats"): `store: false`,
+- for the ChatGPT backend (an OAuth login), the rules it enforces (as ccm.translate.responses.request): `store: false`,
   `stream: true` (a non-streaming client gets the stream added up), `instructions` present, no fields it
   refuses, `developer` for `system` items, and a `prompt_cache_key`.
 URL, auth, headers and errors are the Responses adapter's (ccm.providers.responses). `on_completed` hears
@@ -34,7 +34,7 @@ from ccm.translate.responses.request import cache_key
 from ccm.translate.responses.response import anthropic_usage, upstream_error
 
 WIRE = "responses"
-#: What the ChatGPT backend refuses (DESIGN "Wire formats").
+#: What the ChatGPT backend refuses (ccm.translate.responses.request leaves them out too).
 BACKEND_REFUSES = ("max_output_tokens", "temperature", "top_p", "user", "metadata", "truncation")
 #: Item ids ccm gives the items it makes (ccm.translate.responses.inbound_stream) carry this mark.
 CCM_ITEM = "_ccm"

@@ -25,7 +25,7 @@ from ccm.translate.tool_names import tool_use_id
 #: Reasoning effort -> thinking budget. The inverse of ccm.translate.request_parts.requested_effort (a
 #: budget under 4,096 is "low", under 16,384 "medium", else "high"), so an effort survives a round trip.
 BUDGETS = {"low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768, "max": 32768, "ultra": 32768}
-#: Efforts that mean "no reasoning" (DESIGN: not the think route).
+#: Efforts that mean "no reasoning": thinking disabled, so such a request is not routed as think.
 NO_EFFORT = frozenset({"none", "minimal"})
 MIN_BUDGET = 1024
 """Anthropic's smallest thinking budget."""

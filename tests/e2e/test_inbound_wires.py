@@ -145,7 +145,7 @@ def test_same_wire_keeps_unknown_fields_ids_and_reasoning(upstreams: Up, proxy: 
 
 
 def test_think_and_websearch_route_from_openai_fields(upstreams: Up, proxy: Px) -> None:
-    """think = a reasoning effort other than none/minimal; websearch = a web search tool (DESIGN "Inbound")."""
+    """think = a reasoning effort other than none/minimal; websearch = a web search tool (ccm.api.openai_chat)."""
     up = upstreams().script(answer("anthropic", stream=False))
     models = {"m": [("up", "actual-m")], "deep": [("up", "actual-deep")], "web": [("up", "actual-web")]}
     p = proxy(make_config([provider("anthropic", "up", up.url)], models, router={"think": "deep", "websearch": "web"}))
