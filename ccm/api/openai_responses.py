@@ -30,7 +30,10 @@ KIND = "responses"
 """The request log's `kind` for these requests."""
 
 
-def endpoint(route: Router, state: dict[str, Any], sticky: StickyResponses) -> Endpoint:
+def endpoint(route: Router, state: dict[str, Any], sticky: StickyResponses | None = None) -> Endpoint:
+    """`sticky`: which mapping made each response (one per proxy: the endpoint is built once)."""
+    sticky = sticky or StickyResponses()
+
     async def responses(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         started = time.perf_counter()
         body = parsed(raw)
