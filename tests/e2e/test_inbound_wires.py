@@ -161,3 +161,22 @@ def test_think_and_websearch_route_from_openai_fields(upstreams: Up, proxy: Px) 
     assert raw2.headers["x-ccm-route"] == "websearch" and up.received[-1].json["model"] == "actual-web"
     raw2 = client.responses.with_raw_response.create(model="m", input="x", reasoning={"effort": "low"})
     assert raw2.headers["x-ccm-route"] == "think"
+
+
+def test_same_wire_streams_are_counted_and_the_usage_ccm_asked_for_is_not_shown(upstreams: Up, proxy: Px) -> None:
+    """ccm asks a same-wire stream for its usage (the request log counts tokens) but the client that did not
+    ask for it never sees it."""
+    chat_up, resp_up = upstreams(), upstreams()
+    chat_up.script(answer("openai", stream=True))
+    resp_up.script(answer("responses", stream=True))
+    p = serve(proxy, [("openai", "oa", chat_up.url)])
+    chunks = list(sdk(p).chat.completions.create(model="m", messages=CHAT_HISTORY, stream=True))
+    assert all(c.usage is None for c in chunks) and chunks[-1].choices[0].finish_reason == "tool_calls"
+    assert chat_up.received[0].json["stream_options"] == {"include_usage": True}
+    q = serve(proxy, [("responses", "rs", resp_up.url)])
+    list(sdk(q).responses.create(model="m", input="hi", stream=True))
+    for proxy_, kind in ((p, "chat_completions"), (q, "responses")):
+        records = httpx.get(f"{proxy_.url}/api/requests?limit=1", timeout=10).json()
+        record = (records.get("requests", records) if isinstance(records, dict) else records)[0]
+        assert record["kind"] == kind and record["status"] == 200
+        assert (record["input_tokens"], record["output_tokens"]) == ((10, 5) if kind == "chat_completions" else (20, 8))
