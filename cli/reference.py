@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SPECIAL_USAGE = {"ccm code": "ccm code [CLAUDE ARGS]..."}
+SPECIAL_USAGE = {"ccm code": "ccm code [CLAUDE ARGS]...", "ccm codex": "ccm codex [CODEX ARGS]..."}
 
 
 def _option(param: Any) -> str:

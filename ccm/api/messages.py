@@ -9,6 +9,7 @@ Framework-free (headers, body and query in; a `Result` out): ccm.serve.edge serv
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -42,11 +43,16 @@ Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens; the caller has
-    refused web pages and checked the router key (ccm.serve.edge does both before it reads a body)."""
+    """`answer` for POST /v1/messages, `count_tokens` for POST /v1/messages/count_tokens, and the OpenAI
+    clients' two; the caller has refused web pages and checked the router key (ccm.serve.edge does both
+    before it reads a body)."""
 
     answer: Endpoint
     count_tokens: Endpoint
+    chat: Endpoint
+    """POST /v1/chat/completions (ccm.api.openai_chat)."""
+    responses: Endpoint
+    """POST /v1/responses (ccm.api.openai_responses)."""
 
 
 def make_endpoints(
@@ -85,7 +91,6 @@ def make_endpoints(
         """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
         the caller (ccm.serve.edge, before it read the body)."""
         started = time.perf_counter()
-        snapshot = holder.current
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -94,7 +99,15 @@ def make_endpoints(
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
-        decision = route(body, snapshot.config, body_size=len(raw))
+        return dispatchable(kind, headers, body, len(raw), query, started)
+
+    def dispatchable(
+        kind: str, headers: Mapping[str, str], body: dict[str, Any], size: int, query: str, started: float
+    ) -> Call | Result:
+        """Route and resolve a valid request in ccm's internal form (an OpenAI client's, translated, too):
+        the Call to dispatch, or the routing error. `size`: the raw body's length (the token estimate)."""
+        snapshot = holder.current
+        decision = route(body, snapshot.config, body_size=size)
         forwarded = client_headers(headers)
         session = (forwarded.get(SESSION_HEADER) or "")[:128] or None
         on_done = record(kind, body, decision, started, snapshot.config, session)
@@ -104,7 +117,7 @@ def make_endpoints(
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
         too_small: list[str] = []
-        if kind == "messages":  # mappings whose window the request does not fit are skipped
+        if kind != "count_tokens":  # mappings whose window the request does not fit are skipped
             one_m = wants_1m(headers.get("anthropic-beta"))
             attempts, too_small, too_long = fit(attempts, decision.estimated_tokens, one_m)
             if too_long is not None:
@@ -139,7 +152,22 @@ def make_endpoints(
         call.on_done(Done(200, int(counting), "local", "estimate"))
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 
-    return Endpoints(answer, count_tokens)
+    chat = _on_first_use("ccm.api.openai_chat", dispatchable, state)
+    responses = _on_first_use("ccm.api.openai_responses", dispatchable, state)
+    return Endpoints(answer, count_tokens, chat, responses)
+
+
+def _on_first_use(module: str, *args: Any) -> Endpoint:
+    """An endpoint whose module (and its translators) is imported by its first request: Claude Code's
+    sessions never pay for the OpenAI clients' endpoints (~60 ms of imports at start)."""
+    built: list[Endpoint] = []
+
+    async def endpoint(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        if not built:
+            built.append(importlib.import_module(module).endpoint(*args))
+        return await built[0](headers, raw, query)
+
+    return endpoint
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:

@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import Credential
+from ccm.dispatch.inbound import Inbound
 from ccm.dispatch.relay import Done, close_quietly
 from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
 from ccm.providers.registry import adapter_for
@@ -59,6 +60,8 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     too_small: list[str] = field(default_factory=list)
     """Mappings left out because the request does not fit their context window (ccm.dispatch.window)."""
+    inbound: Inbound | None = None
+    """A client that spoke OpenAI's Chat or Responses wire (ccm.dispatch.inbound); None for Anthropic's."""
 
     @property
     def stream(self) -> bool:
@@ -176,7 +179,7 @@ async def try_mapping(
         ms = int((time.perf_counter() - started) * 1000)
         return Failure(provider.name, attempt.actual_model, outcome, status, error_type, ms=ms, **kw)
 
-    adapter = adapter_for(provider.wire)
+    adapter = adapter_for(provider.wire) if call.inbound is None else call.inbound.adapter(provider.wire)
     if adapter is None:
         return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
     ctx = RequestContext(

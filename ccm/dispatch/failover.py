@@ -246,20 +246,16 @@ class Dispatcher:
         answered = {"x-ccm-provider": done.provider or "", "x-ccm-actual-model": done.actual_model or ""}
         done.ttft_ms = round((time.perf_counter() - call.started) * 1000)
         if answer.message is not None:
-            raw_usage = answer.message.get("usage")
-            usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
-            done.usage = Usage(
-                _int(usage.get("input_tokens")),
-                _int(usage.get("output_tokens")),
-                _int(usage.get("cache_read_input_tokens")),
-                _int(usage.get("cache_creation_input_tokens")),
-            )
+            if call.inbound is not None:  # an OpenAI client: its own wire, its usage read from it
+                body, done.usage = call.inbound.whole(answer.adapter, answer.message)
+            else:
+                body, done.usage = orjson.dumps(answer.message), _usage(answer.message)
             record_soon(call.on_done, done)
-            body = orjson.dumps(answer.message)
             return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
         assert answer.first is not None and answer.chunks is not None
+        encoder = call.inbound.encoder(answer.adapter) if call.inbound is not None else None
         relay = relay_stream(
-            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest
+            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest, encoder
         )
         return Result(
             200,
@@ -338,6 +334,17 @@ def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | N
 
 def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
     return {**base, "x-ccm-attempts": str(attempts), "x-ccm-retries": str(retries)}
+
+
+def _usage(message: dict[str, Any]) -> Usage:
+    raw = message.get("usage")
+    usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return Usage(
+        _int(usage.get("input_tokens")),
+        _int(usage.get("output_tokens")),
+        _int(usage.get("cache_read_input_tokens")),
+        _int(usage.get("cache_creation_input_tokens")),
+    )
 
 
 def _int(value: Any) -> int:

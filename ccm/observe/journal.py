@@ -53,6 +53,10 @@ _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 """Errors that will not pass by the next flush: the records are dropped (and counted), not kept."""
 
 
+#: The request kinds the journal keeps: every answered request (count_tokens never reaches the request log).
+JOURNALED = frozenset({"messages", "chat_completions", "responses"})
+
+
 class WriteFailed(Exception):
     """`done` of the lines given were written whole before `error`; none of the rest was."""
 
@@ -95,7 +99,7 @@ class Journal:
         self._failing = False
 
     def append(self, record: RequestRecord) -> None:
-        if record.kind != "messages":
+        if record.kind not in JOURNALED:
             return
         self._buffer.append(record)
         if len(self._buffer) > MAX_BUFFER:

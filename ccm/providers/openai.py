@@ -30,7 +30,7 @@ from ccm.translate.openai.errors import error_message, retry_after
 from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
 from ccm.translate.openai.response import to_anthropic_message
 from ccm.translate.openai.stream import OpenAIStream, upstream_error
-from ccm.translate.profile import profile_for
+from ccm.translate.profile import Profile, profile_for
 
 WIRE = "openai"
 #: Tool-call arguments are held until the call is complete (so they can be repaired); while a long call
@@ -47,6 +47,21 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
     return state
 
 
+def request_headers(ctx: RequestContext, profile: Profile) -> dict[str, str]:
+    """What every Chat Completions request carries: the bearer, ccm's user-agent, the provider's own headers."""
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if ctx.stream else "application/json",
+        "user-agent": f"ccm/{__version__}",
+    }
+    if ctx.api_key:
+        headers["authorization"] = f"Bearer {ctx.api_key}"
+    if profile.has("openrouter"):
+        headers.update(OPENROUTER_HEADERS)
+    headers.update(dict(ctx.attempt.provider.headers))
+    return headers
+
+
 class OpenAIAdapter:
     wire = WIRE
 
@@ -61,17 +76,7 @@ class OpenAIAdapter:
         payload = orjson.dumps(translated.body)
         state = _state(ctx)
         state.update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if ctx.stream else "application/json",
-            "user-agent": f"ccm/{__version__}",
-        }
-        if ctx.api_key:
-            headers["authorization"] = f"Bearer {ctx.api_key}"
-        if profile.has("openrouter"):
-            headers.update(OPENROUTER_HEADERS)
-        headers.update(dict(provider.headers))
-        return UpstreamRequest(provider.url("/chat/completions"), headers, payload)
+        return UpstreamRequest(provider.url("/chat/completions"), request_headers(ctx, profile), payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         error_type, message = classify_error(status, error_message(content, status))

@@ -49,6 +49,26 @@ def origin_of(ctx: RequestContext) -> ReasoningOrigin:
     return ReasoningOrigin(ctx.attempt.provider.name, ctx.attempt.actual_model)
 
 
+def request_headers(ctx: RequestContext, *, stream: bool, session: str | None) -> dict[str, str]:
+    """What every Responses request carries: the bearer, ccm's user-agent, and for the ChatGPT backend its
+    originator, the account and the session (the prompt cache key); then the provider's own headers."""
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if stream else "application/json",
+        "user-agent": f"ccm/{__version__}",
+    }
+    if ctx.api_key:
+        headers["authorization"] = f"Bearer {ctx.api_key}"
+    if is_backend(ctx):
+        headers.update(BACKEND_HEADERS)
+        if session:
+            headers["session_id"] = session
+        if ctx.credential.account_id:
+            headers["chatgpt-account-id"] = ctx.credential.account_id
+    headers.update(dict(ctx.attempt.provider.headers))
+    return headers
+
+
 class ResponsesAdapter:
     wire = WIRE
 
@@ -68,19 +88,7 @@ class ResponsesAdapter:
         )
         payload = orjson.dumps(translated.body)
         _state(ctx).update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if translated.stream else "application/json",
-            "user-agent": f"ccm/{__version__}",
-        }
-        if ctx.api_key:
-            headers["authorization"] = f"Bearer {ctx.api_key}"
-        if backend:
-            headers.update(BACKEND_HEADERS)
-            headers["session_id"] = translated.body["prompt_cache_key"]
-            if ctx.credential.account_id:
-                headers["chatgpt-account-id"] = ctx.credential.account_id
-        headers.update(dict(provider.headers))
+        headers = request_headers(ctx, stream=translated.stream, session=translated.body["prompt_cache_key"])
         return UpstreamRequest(provider.url("/responses"), headers, payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:

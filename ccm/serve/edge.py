@@ -6,7 +6,8 @@ the router key), answered here whichever route it is for. Then Claude Code's tra
 /v1/messages` (and bursts of count_tokens), takes the lean path: for a small request Quart's machinery (a
 Request object and two tasks per request, the request and app contexts, URL matching, before/after
 hooks, a Response object, a `wait_for` around the send) was a fifth of the proxy's own time
-(bench/profile.py). The lean path runs ccm.api.messages' endpoints (parse, validate, route, dispatch) and
+(bench/profile.py). The lean path runs ccm.api.messages' endpoints (parse, validate, route, dispatch), and
+the OpenAI clients' two (`/v1/chat/completions`, `/v1/responses`, whose refusals are OpenAI-shaped), and
 only replaces the framework around them: the body read with the same limits as Quart's (32 MiB, 120 s),
 and the answer sent as it comes, a stream chunk by chunk. A client that hangs up cancels the request, as
 Quart did, so the upstream is closed.
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ccm import __version__
-from ccm.api import guard, models
+from ccm.api import guard, models, openai_errors
 from ccm.api.guard import Refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
@@ -45,6 +46,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Answer = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/responses"})
+"""The OpenAI clients' endpoints (ccm.api.openai_chat, ccm.api.openai_responses): their refusals are OpenAI's."""
 
 
 @dataclass
@@ -79,6 +82,8 @@ class ProxyApp:
         self._lean: dict[str, Answer] = {
             "/v1/messages": endpoints.answer,
             "/v1/messages/count_tokens": endpoints.count_tokens,
+            "/v1/chat/completions": endpoints.chat,
+            "/v1/responses": endpoints.responses,
         }
         self._lifespan_hooks = lifespan
         self._build_quart = build_quart
@@ -115,7 +120,7 @@ class ProxyApp:
                 await _send_whole(send, models.refused(headers, refusal))
                 return
             if refusal is not None:
-                await _send_refusal(send, refusal)
+                await _send_whole(send, _shape(path)(refusal))
                 return
             if endpoint is not None:
                 await self._messages(endpoint, scope, receive, send, headers)
@@ -184,7 +189,8 @@ class ProxyApp:
     async def _messages(
         self, answer: Answer, scope: Scope, receive: Receive, send: Send, headers: Mapping[str, str]
     ) -> None:
-        raw = await self._body(receive, send, headers)
+        shape = _shape(scope["path"])
+        raw = await self._body(receive, send, headers, shape)
         if raw is None:
             return
         task = asyncio.current_task()
@@ -218,16 +224,18 @@ class ProxyApp:
             task.uncancel()  # the client is gone: nothing to send, nothing to raise into Hypercorn
         except Exception as exc:
             log.exception("POST %s failed: a bug in ccm", scope["path"])
-            if not started:  # the client still gets an Anthropic error, never a traceback or a hang
-                await _send_refusal(send, guard.failed(exc))
+            if not started:  # the client still gets an error in its shape, never a traceback or a hang
+                await _send_whole(send, shape(guard.failed(exc)))
         finally:
             watcher.cancel()
 
-    async def _body(self, receive: Receive, send: Send, headers: Mapping[str, str]) -> bytes | None:
+    async def _body(
+        self, receive: Receive, send: Send, headers: Mapping[str, str], shape: Callable[[Refusal], Result]
+    ) -> bytes | None:
         """The whole request body, or None after answering 413/408 (or when the client left)."""
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_body:
-            await _send_refusal(send, guard.too_large(self._max_body))
+            await _send_whole(send, shape(guard.too_large(self._max_body)))
             return None
         parts: list[bytes] = []
         size = 0
@@ -240,18 +248,23 @@ class ProxyApp:
                     part = message.get("body", b"")
                     size += len(part)
                     if size > self._max_body:
-                        await _send_refusal(send, guard.too_large(self._max_body))
+                        await _send_whole(send, shape(guard.too_large(self._max_body)))
                         return None
                     parts.append(part)
                     if not message.get("more_body", False):
                         return parts[0] if len(parts) == 1 else b"".join(parts)
         except TimeoutError:
-            await _send_refusal(send, guard.body_too_slow(self._body_timeout))
+            await _send_whole(send, shape(guard.body_too_slow(self._body_timeout)))
             return None
 
 
-async def _send_refusal(send: Send, refusal: Refusal) -> None:
-    await _send_whole(send, error_result(refusal.status, refusal.error_type, refusal.message, refusal.headers))
+def _anthropic(refusal: Refusal) -> Result:
+    return error_result(refusal.status, refusal.error_type, refusal.message, refusal.headers)
+
+
+def _shape(path: str) -> Callable[[Refusal], Result]:
+    """How a refusal reads for the client of a path: OpenAI's shape for the OpenAI clients' endpoints."""
+    return openai_errors.refused if path in OPENAI_PATHS else _anthropic
 
 
 def _head(result: Result, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:
