@@ -9,7 +9,7 @@ Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is
     decision.rule, decision.model          -> "think", "kimi-k2-thinking"
     decision.trace                         -> every rule in order: fires / no / skip / not reached, and why
     forwarded = decision.apply(body)       -> the body without subagent tags (model still the client's)
-    chain = resolve(decision.model, config, decision.original_model)  -> [Attempt(provider, actual_model, ...)]
+    chain = resolve(decision.model, config, decision.original_model)  -> [Candidate(provider, actual_model, ...)]
 
 The name routed is the client's with two client-side decorations removed first: a trailing `[1m]` (Claude
 Code's 1M-window selector, which it strips itself before sending; other clients may not) and the
@@ -111,14 +111,14 @@ class RoutingDecision:
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    """One mapping to try, in priority order."""
+class Candidate:
+    """One mapping a request may be sent to, in priority order (each try of it is an attempt)."""
 
     provider: ProviderConfig
     actual_model: str
     max_output_tokens: int | None = None
     priority: int = 0
-    """The mapping's priority: load balancing reorders only attempts of equal priority."""
+    """The mapping's priority: load balancing reorders only candidates of equal priority."""
     weight: int = 1
     as_asked: bool = False
     """The mapping's actual_model is "*": actual_model is the name the client asked for."""
@@ -314,10 +314,10 @@ def route(
     return decide("default", model, "no other rule fired")
 
 
-def resolve(model: str, config: Config, requested: str | None = None) -> list[Attempt]:
-    """The attempts for a routed name, in priority order; RoutingError (404) when it cannot be served.
+def resolve(model: str, config: Config, requested: str | None = None) -> list[Candidate]:
+    """The candidates for a routed name, in priority order; RoutingError (404) when it cannot be served.
 
-    `provider,model` is one attempt on that provider. A [[models]] name gives its mappings by priority
+    `provider,model` is one candidate on that provider. A [[models]] name gives its mappings by priority
     (ties in file order), leaving out disabled providers and mappings whose `allow` globs do not admit
     `requested` (the name the client asked for: RoutingDecision.original_model), which a mapping with
     actual_model = "*" sends as it is. Without `requested` a "*" stays "*" (the chain as configured).
@@ -332,12 +332,12 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
             raise RoutingError(f"provider '{provider.name}' is disabled in the config")
         if not actual:
             raise RoutingError(f"'{model}' names no model after the ',' (write provider,model)")
-        return [Attempt(provider, actual)]
+        return [Candidate(provider, actual)]
     entry = config.model(model)
     if entry is None:
         known = ", ".join(config.model_names) or "none"
         raise RoutingError(f"model '{model}' is not configured (configured models: {known})")
-    attempts: list[Attempt] = []
+    candidates: list[Candidate] = []
     disabled: list[str] = []
     outside: list[str] = []
     for mapping in entry.mappings:
@@ -350,8 +350,8 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
             outside.append(f"{provider.name} allows only {', '.join(mapping.allow)}")
         else:
             actual = requested if mapping.as_asked and requested else mapping.actual_model
-            attempts.append(
-                Attempt(
+            candidates.append(
+                Candidate(
                     provider,
                     actual,
                     mapping.max_output_tokens,
@@ -361,10 +361,10 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
                     context_window=mapping.context_window,
                 )
             )
-    if not attempts:
+    if not candidates:
         if outside:
             also = f"; disabled: {', '.join(disabled)}" if disabled else ""
             raise RoutingError(f"model '{entry.name}' has no mapping for '{requested}' ({'; '.join(outside)}{also})")
         why = f" (disabled: {', '.join(disabled)})" if disabled else " (it has no [[models.mappings]])"
         raise RoutingError(f"model '{entry.name}' has no mapping to an enabled provider{why}")
-    return attempts
+    return candidates

@@ -27,7 +27,7 @@ from ccm.observe.metrics import Metrics
 from ccm.observe.records import to_record
 from ccm.observe.requestlog import RequestLog
 from ccm.providers.base import RequestContext
-from ccm.routing import Attempt, RoutingDecision, resolve, route
+from ccm.routing import Candidate, RoutingDecision, resolve, route
 from ccm.serve.state import ConfigHolder, Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.catalog import FORWARD_QUERY_TYPES
@@ -91,18 +91,18 @@ def make_endpoints(
         decision = route(body, snapshot.config, body_size=len(raw))
         on_done = record(kind, body, decision, started, snapshot.config)
         try:
-            attempts = resolve(decision.model, snapshot.config, decision.original_model)
+            candidates = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
         too_small: list[str] = []
         if kind == "messages":  # mappings whose window the request does not fit are skipped
             one_m = wants_1m(headers.get("anthropic-beta"))
-            attempts, too_small, too_long = fit(attempts, decision.estimated_tokens, one_m)
+            candidates, too_small, too_long = fit(candidates, decision.estimated_tokens, one_m)
             if too_long is not None:
                 on_done(Done(400, 0, error=too_long))
                 return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
-        call = Call(body, decision, attempts, snapshot, client_headers(headers), query, on_done, started)
+        call = Call(body, decision, candidates, snapshot, client_headers(headers), query, on_done, started)
         call.too_small = too_small
         return call
 
@@ -119,7 +119,7 @@ def make_endpoints(
         call = routed("count_tokens", headers, raw, query)
         if isinstance(call, Result):
             return call
-        first = call.attempts[0]
+        first = call.candidates[0]
         counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
         forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
         answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
@@ -149,7 +149,7 @@ def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def _forward_count(
-    client: httpx.AsyncClient, credentials: Resolver, call: Call, attempt: Attempt
+    client: httpx.AsyncClient, credentials: Resolver, call: Call, candidate: Candidate
 ) -> bytes | None:
     """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
 
@@ -162,15 +162,15 @@ async def _forward_count(
     snapshot: Snapshot = call.snapshot
     try:
         credential = await credentials.resolve(
-            attempt.provider, snapshot.keys, call.client_headers, snapshot.router_key
+            candidate.provider, snapshot.keys, call.client_headers, snapshot.router_key
         )
     except CredentialError:
         return None
-    payload = prepare_body(call.body, call.decision, attempt)
+    payload = prepare_body(call.body, call.decision, candidate)
     payload.pop("max_tokens", None)
     payload.pop("stream", None)
-    upstream = ADAPTER.build(payload, RequestContext(attempt, credential, call.client_headers))
-    url = attempt.provider.url("/v1/messages/count_tokens")
+    upstream = ADAPTER.build(payload, RequestContext(candidate, credential, call.client_headers))
+    url = candidate.provider.url("/v1/messages/count_tokens")
     if call.query:
         url = f"{url}?{call.query}"
     timeouts = snapshot.config.server.timeouts

@@ -24,7 +24,7 @@ from ccm.auth.credentials import Credential
 from ccm.auth.redact import redact
 from ccm.providers.base import RequestContext, UpstreamRequest
 from ccm.providers.registry import adapter_for
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.catalog import BUILT_WIRES
 from config.schema import ProviderConfig
 
@@ -58,7 +58,7 @@ def _ping(provider: ProviderConfig, credential: Credential, model: str) -> Upstr
     adapter = adapter_for(provider.wire)
     assert adapter is not None
     body = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
-    ctx = RequestContext(Attempt(provider, model), credential, {}, requested_model=model)
+    ctx = RequestContext(Candidate(provider, model), credential, {}, requested_model=model)
     return adapter.build(body, ctx)
 
 

@@ -3,7 +3,7 @@
 Adapters receive a ready `Credential` and never read config, keyring or token files themselves:
 
     cred = await credentials.resolve(provider, client_headers)   # Credential, or raises NoCredential
-    ctx = RequestContext(attempt, cred, client_headers, ...)
+    ctx = RequestContext(candidate, cred, client_headers, ...)
     # apikey / adc / oauth: cred.secret is the key or bearer token; oauth adds cred.account_id
     # passthrough: cred.forward holds the client's own Authorization / x-api-key and identity headers
     # none: a keyless local server

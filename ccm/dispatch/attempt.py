@@ -27,7 +27,7 @@ from ccm.auth.credentials import Credential
 from ccm.dispatch.relay import Done, close_quietly
 from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
 from ccm.providers.registry import adapter_for
-from ccm.routing import Attempt, RoutingDecision
+from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
 from ccm.upstream.answer import Answer as UpstreamAnswer
 from ccm.upstream.answer import InvalidAnswer, Reads
@@ -51,7 +51,7 @@ class Call:
 
     body: dict[str, Any]
     decision: RoutingDecision
-    attempts: list[Attempt]
+    candidates: list[Candidate]
     snapshot: Snapshot
     client_headers: Mapping[str, str]
     query: str
@@ -118,11 +118,11 @@ def error_result(status: int, error_type: str, message: str, headers: dict[str, 
     )
 
 
-def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
+def prepare_body(body: dict[str, Any], decision: RoutingDecision, candidate: Candidate) -> dict[str, Any]:
     """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
     out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
-    out["model"] = attempt.actual_model
-    limit = attempt.max_output_tokens
+    out["model"] = candidate.actual_model
+    limit = candidate.max_output_tokens
     max_tokens = out.get("max_tokens")
     if limit and isinstance(max_tokens, int) and max_tokens > limit:
         out["max_tokens"] = limit
@@ -164,26 +164,26 @@ class Answer:
 async def try_mapping(
     client: httpx.AsyncClient,
     call: Call,
-    attempt: Attempt,
+    candidate: Candidate,
     credential: Credential,
     remaining_s: float,
 ) -> Answer | Result | Failure:
     """Send one attempt; an Answer to relay, a Result to pass on as it is, or a Failure."""
-    provider = attempt.provider
+    provider = candidate.provider
     started = time.perf_counter()
 
     def failure(outcome: str, status: int, error_type: str, **kw: Any) -> Failure:
         ms = int((time.perf_counter() - started) * 1000)
-        return Failure(provider.name, attempt.actual_model, outcome, status, error_type, ms=ms, **kw)
+        return Failure(provider.name, candidate.actual_model, outcome, status, error_type, ms=ms, **kw)
 
     adapter = adapter_for(provider.wire)
     if adapter is None:
         return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
     ctx = RequestContext(
-        attempt, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
+        candidate, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
     )
     try:
-        upstream = adapter.build(prepare_body(call.body, call.decision, attempt), ctx)
+        upstream = adapter.build(prepare_body(call.body, call.decision, candidate), ctx)
     except InvalidUpstream as exc:
         return failure(str(exc), 400, "invalid_request_error", refusal=True)
     timeouts: Timeouts = call.snapshot.config.server.timeouts
@@ -242,7 +242,7 @@ async def try_mapping(
         raise
     except Exception as exc:  # a bug of ccm's own (or an answer that trips it): loud, counted, then fail over
         await close_quietly(response)
-        log.exception("attempt %s/%s: ccm failed on this answer", provider.name, attempt.actual_model)
+        log.exception("attempt %s/%s: ccm failed on this answer", provider.name, candidate.actual_model)
         return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", ccm_error=True)
     ttfb = (time.perf_counter() - started) * 1000
     error = _error_before_content(first)
@@ -309,7 +309,7 @@ def _http_failure(
     response: UpstreamAnswer,
     content: bytes,
 ) -> Failure:
-    auth_type = ctx.attempt.provider.auth_type
+    auth_type = ctx.candidate.provider.auth_type
     status = response.status_code
     if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
         where = response.headers.get("location") or "nowhere"
@@ -330,7 +330,7 @@ def _http_failure(
         kw["key_problem"] = account
         # Anthropic itself says the request is wrong: pass it on. Any other host's refusal is usually its own
         # limit, a shape it does not take, or our translation: fail over.
-        kw["corrective"] = "pass" if ctx.attempt.provider.provider_type == "anthropic" and not account else None
+        kw["corrective"] = "pass" if ctx.candidate.provider.provider_type == "anthropic" and not account else None
     elif status in (401, 403):
         kw["key_problem"] = True
         kw["own_credential"] = auth_type != "passthrough"

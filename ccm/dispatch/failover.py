@@ -43,7 +43,7 @@ from ccm.dispatch.verdict import credential_hint, verdict
 from ccm.limits import window_of
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.schema import FailoverConfig
 
 __all__ = ["Call", "Dispatcher", "Result", "error_result", "prepare_body"]
@@ -68,17 +68,17 @@ class Dispatcher:
         self.balancer = balancer or Balancer()
         self._rng = rng or random.Random()
 
-    def plan(self, call: Call) -> tuple[list[Attempt], list[str]]:
+    def plan(self, call: Call) -> tuple[list[Candidate], list[str]]:
         """The attempts in the order they will be tried, and the providers skipped for an open circuit."""
         config = call.snapshot.config
-        ordered = self.balancer.order(call.attempts, config.load_balancing.strategy, call.session)
-        plan: list[Attempt] = []
+        ordered = self.balancer.order(call.candidates, config.load_balancing.strategy, call.session)
+        plan: list[Candidate] = []
         skipped: list[str] = []
-        for attempt in ordered:
-            if self.breakers.available(attempt.provider.name):
-                plan.append(attempt)
+        for candidate in ordered:
+            if self.breakers.available(candidate.provider.name):
+                plan.append(candidate)
             else:
-                skipped.append(attempt.provider.name)
+                skipped.append(candidate.provider.name)
         if not plan:  # the breaker never refuses a request by itself: try the one that opened first
             plan = [min(ordered, key=lambda a: self.breakers.opened_at(a.provider.name))]
             skipped = [name for name in skipped if name != plan[0].provider.name]
@@ -97,11 +97,11 @@ class Dispatcher:
         tries: list[AttemptRecord] = []
         retries = 0
         timed_out = False
-        for index, attempt in enumerate(plan):
-            if answers_locally(call.body, attempt):  # max_tokens 0: a cache pre-warm only Anthropic can use
+        for index, candidate in enumerate(plan):
+            if answers_locally(call.body, candidate):  # max_tokens 0: a cache pre-warm only Anthropic can use
                 done = Done(200, len(tries), "local", OUTCOME, retries=retries, tried=tries)
                 return prewarm_result(call, x_ccm(base_headers, len(tries), retries), done)
-            provider = attempt.provider
+            provider = candidate.provider
             retried = 0
             corrected: set[str] = set()
             while True:
@@ -110,23 +110,25 @@ class Dispatcher:
                     timed_out = True
                     break
                 number = len(tries) + 1
-                outcome = await self._try(call, attempt, remaining, number)
+                outcome = await self._try(call, candidate, remaining, number)
                 if isinstance(outcome, Answer):
                     self.breakers.success(provider.name)
-                    self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
-                    tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
+                    self.balancer.answered(call.session, candidate, outcome.ttfb_ms)
+                    tries.append(AttemptRecord(provider.name, candidate.actual_model, "ok", 200, int(outcome.ttfb_ms)))
                     headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
-                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                    done = Done(200, number, provider.name, candidate.actual_model, retries=retries, tried=tries)
                     done.rate_limit, done.outcome = _claim_and_outcome(failures, "ok")
                     return self._answer(call, outcome, headers, done)
                 if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
                     self.breakers.release(provider.name)
                     tries.append(
-                        AttemptRecord(provider.name, attempt.actual_model, "passed_through", outcome.status, 0)
+                        AttemptRecord(provider.name, candidate.actual_model, "passed_through", outcome.status, 0)
                     )
                     outcome.headers.update(x_ccm(base_headers, number, retries))
                     call.on_done(
-                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                        Done(
+                            outcome.status, number, provider.name, candidate.actual_model, retries=retries, tried=tries
+                        )
                     )
                     return outcome
                 failures.append(outcome)
@@ -134,16 +136,16 @@ class Dispatcher:
                     self.breakers.failure(provider.name, settings, self._open_for(outcome, settings))
                 else:
                     self.breakers.release(provider.name)
-                self.balancer.failed(call.session, attempt)
+                self.balancer.failed(call.session, candidate)
                 wait = self._retry_wait(outcome, settings, retried, corrected)
                 last = index == len(plan) - 1
                 kind = "ccm_error" if outcome.ccm_error else "retried" if wait is not None else "failed_over"
-                tries.append(AttemptRecord(provider.name, attempt.actual_model, kind, outcome.status, outcome.ms))
+                tries.append(AttemptRecord(provider.name, candidate.actual_model, kind, outcome.status, outcome.ms))
                 log.warning(
                     "attempt %d %s/%s failed after %d ms: %s%s",
                     number,
                     provider.name,
-                    attempt.actual_model,
+                    candidate.actual_model,
                     outcome.ms,
                     outcome.outcome,
                     "; retrying" if wait is not None else "" if last else "; failing over",
@@ -155,7 +157,7 @@ class Dispatcher:
                     break
                 if outcome.corrective == "refresh":
                     corrected.add("refresh")
-                    await self._refresh(attempt)
+                    await self._refresh(candidate)
                 elif outcome.corrective == "learned":
                     corrected.add("learned")
                 else:
@@ -166,29 +168,31 @@ class Dispatcher:
                 break
         return self._all_failed(call, failures, tries, skipped, retries, timed_out, settings, base_headers)
 
-    async def _try(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
+    async def _try(self, call: Call, candidate: Candidate, remaining: float, number: int) -> Answer | Result | Failure:
         """One attempt, and the one door its failure text comes through: an upstream's error message, a
         token endpoint's, a library's exception. It is redacted here (ccm.auth.redact), before anything
         logs it, records it or hands it to the client."""
-        outcome = await self._attempt(call, attempt, remaining, number)
+        outcome = await self._attempt(call, candidate, remaining, number)
         if not isinstance(outcome, Failure):
             return outcome
         outcome.outcome, outcome.detail = redact(outcome.outcome), redact(outcome.detail)
         if outcome.own_credential:
-            outcome.hint = redact(outcome.hint) if outcome.hint else credential_hint(attempt.provider, outcome.status)
+            outcome.hint = redact(outcome.hint) if outcome.hint else credential_hint(candidate.provider, outcome.status)
         if outcome.status in REFUSALS:
-            _as_too_long(outcome, call, attempt)
+            _as_too_long(outcome, call, candidate)
         if outcome.corrective == "pass":
             return error_result(
                 outcome.status,
                 outcome.error_type,
                 outcome.detail,
-                {"x-ccm-provider": attempt.provider.name, "x-ccm-actual-model": attempt.actual_model},
+                {"x-ccm-provider": candidate.provider.name, "x-ccm-actual-model": candidate.actual_model},
             )
         return outcome
 
-    async def _attempt(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
-        provider = attempt.provider
+    async def _attempt(
+        self, call: Call, candidate: Candidate, remaining: float, number: int
+    ) -> Answer | Result | Failure:
+        provider = candidate.provider
         try:
             credential = await self.credentials.resolve(
                 provider, call.snapshot.keys, call.client_headers, call.snapshot.router_key
@@ -197,7 +201,7 @@ class Dispatcher:
             status = 502 if exc.transient else exc.status
             return Failure(
                 provider.name,
-                attempt.actual_model,
+                candidate.actual_model,
                 exc.message,
                 status,
                 error_type_for(status),
@@ -207,17 +211,17 @@ class Dispatcher:
                 hint=exc.message,
             )
         try:
-            return await try_mapping(self.client, call, attempt, credential, remaining)
+            return await try_mapping(self.client, call, candidate, credential, remaining)
         except asyncio.CancelledError:
-            call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
+            call.on_done(Done(499, number, provider.name, candidate.actual_model, error=CLIENT_LEFT))
             raise
 
-    async def _refresh(self, attempt: Attempt) -> None:
+    async def _refresh(self, candidate: Candidate) -> None:
         try:
-            await self.credentials.refresh(attempt.provider)
+            await self.credentials.refresh(candidate.provider)
         except CredentialError as exc:
             log.warning(
-                "provider '%s': the forced token refresh failed: %s", attempt.provider.name, redact(exc.message)
+                "provider '%s': the forced token refresh failed: %s", candidate.provider.name, redact(exc.message)
             )
 
     @staticmethod
@@ -319,13 +323,13 @@ class Dispatcher:
         return error_result(status, error_type, message, headers)
 
 
-def _as_too_long(failure: Failure, call: Call, attempt: Attempt) -> None:
+def _as_too_long(failure: Failure, call: Call, candidate: Candidate) -> None:
     """A refusal that says the context is too long, in any host's words, becomes Anthropic's."""
     found = window.context_overflow(failure.detail)
     if found is None:
         return
     one_m = window.wants_1m(call.client_headers.get("anthropic-beta"))
-    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(attempt, one_m=one_m))
+    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(candidate, one_m=one_m))
     failure.too_long = True
     failure.outcome = f"{failure.outcome} (context window)"
 

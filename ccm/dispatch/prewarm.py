@@ -21,7 +21,7 @@ import orjson
 from ccm.dispatch.attempt import Call, Result
 from ccm.dispatch.relay import Done, record_soon
 from ccm.providers.base import Usage
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.sse import encode
 from ccm.tokens import estimate_input_tokens
 
@@ -30,9 +30,9 @@ __all__ = ["answers_locally", "prewarm_result"]
 OUTCOME = "prewarm"
 
 
-def answers_locally(body: dict[str, Any], attempt: Attempt) -> bool:
+def answers_locally(body: dict[str, Any], candidate: Candidate) -> bool:
     """A pre-warm this mapping cannot use: ccm answers it."""
-    provider = attempt.provider
+    provider = candidate.provider
     prewarm = body.get("max_tokens") == 0 and not isinstance(body.get("max_tokens"), bool)
     return prewarm and provider.provider_type != "anthropic" and provider.auth_type != "passthrough"
 

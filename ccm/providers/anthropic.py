@@ -49,7 +49,7 @@ class AnthropicAdapter:
     wire = "anthropic"
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        provider = ctx.attempt.provider
+        provider = ctx.candidate.provider
         messages = body.get("messages")
         own, lost_last = thinking.own_thinking(
             messages, thinking.key_of(provider), thinking.is_anthropic_host(provider)
@@ -74,7 +74,7 @@ class AnthropicAdapter:
         agent = ctx.client_headers.get("user-agent")
         if agent:  # coding-plan endpoints admit coding agents by their user-agent (DESIGN)
             headers["user-agent"] = agent
-        fix = compat.adaptations(provider, ctx.attempt.actual_model)
+        fix = compat.adaptations(provider, ctx.candidate.actual_model)
         if fix is not None:  # a third-party host: what it refuses is adapted; what it sent is kept for learn()
             if fix:
                 body = compat.adapt(body, headers, fix)
@@ -94,8 +94,8 @@ class AnthropicAdapter:
             status,
             content,
             sent if isinstance(sent, compat.Sent) else None,
-            ctx.attempt.provider,
-            ctx.attempt.actual_model,
+            ctx.candidate.provider,
+            ctx.candidate.actual_model,
         )
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
@@ -143,7 +143,7 @@ class AnthropicAdapter:
 
 def _wrap_for(ctx: RequestContext) -> str | None:
     """The provider whose thinking signatures must be wrapped (None for api.anthropic.com's own)."""
-    provider = ctx.attempt.provider
+    provider = ctx.candidate.provider
     return None if thinking.is_anthropic_host(provider) else thinking.key_of(provider)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ccm.auth.credentials import Credential
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.translate.anthropic import (  # re-exported: adapters import them from here
     CCM_SIGNATURE_PREFIX,
     ERROR_TYPES,
@@ -53,7 +53,7 @@ __all__ = [
 
 @dataclass(slots=True)
 class RequestContext:
-    attempt: Attempt
+    candidate: Candidate
     credential: Credential
     """Resolved by ccm.auth.credentials before the adapter builds anything."""
     client_headers: Mapping[str, str]

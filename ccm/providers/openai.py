@@ -51,9 +51,9 @@ class OpenAIAdapter:
     wire = WIRE
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
-        provider = attempt.provider
-        profile = profile_for(provider.spec.type, attempt.actual_model, attempt.max_output_tokens)
+        candidate = ctx.candidate
+        provider = candidate.provider
+        profile = profile_for(provider.spec.type, candidate.actual_model, candidate.max_output_tokens)
         try:
             translated = to_openai_request(body, profile, stream=ctx.stream)
         except UnsupportedRequest as exc:
@@ -89,7 +89,7 @@ class OpenAIAdapter:
             raise InvalidUpstream(upstream_error(data["error"])["message"])
         return to_anthropic_message(
             data,
-            model=ctx.requested_model or ctx.attempt.actual_model,
+            model=ctx.requested_model or ctx.candidate.actual_model,
             tool_names=state.get("tool_names"),
             input_estimate=state.get("input_estimate", 0),
         )
@@ -97,7 +97,7 @@ class OpenAIAdapter:
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
         state = _state(ctx)
         wire = OpenAIStream(
-            model=ctx.requested_model or ctx.attempt.actual_model,
+            model=ctx.requested_model or ctx.candidate.actual_model,
             tool_names=state.get("tool_names"),
             input_estimate=state.get("input_estimate", 0),
         )

@@ -42,29 +42,29 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
 
 def is_backend(ctx: RequestContext) -> bool:
     """The ChatGPT backend (an OAuth login) rather than the public API (an API key)."""
-    return ctx.attempt.provider.auth_type == "oauth"
+    return ctx.candidate.provider.auth_type == "oauth"
 
 
 def origin_of(ctx: RequestContext) -> ReasoningOrigin:
-    return ReasoningOrigin(ctx.attempt.provider.name, ctx.attempt.actual_model)
+    return ReasoningOrigin(ctx.candidate.provider.name, ctx.candidate.actual_model)
 
 
 class ResponsesAdapter:
     wire = WIRE
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
-        provider = attempt.provider
+        candidate = ctx.candidate
+        provider = candidate.provider
         backend = is_backend(ctx)
         session = ctx.client_headers.get(SESSION_HEADER)
         translated = to_responses_request(
             body,
-            model=attempt.actual_model,
+            model=candidate.actual_model,
             backend=backend,
             stream=ctx.stream,
             origin=origin_of(ctx),
             session=session,
-            max_output_tokens=attempt.max_output_tokens,
+            max_output_tokens=candidate.max_output_tokens,
         )
         payload = orjson.dumps(translated.body)
         _state(ctx).update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
@@ -97,7 +97,7 @@ class ResponsesAdapter:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
         return to_anthropic_message(
             data,
-            model=ctx.requested_model or ctx.attempt.actual_model,
+            model=ctx.requested_model or ctx.candidate.actual_model,
             origin=origin_of(ctx),
             tool_names=state.get("tool_names"),
             input_estimate=state.get("input_estimate", 0),
@@ -106,7 +106,7 @@ class ResponsesAdapter:
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
         state = _state(ctx)
         wire = ResponsesStream(
-            model=ctx.requested_model or ctx.attempt.actual_model,
+            model=ctx.requested_model or ctx.candidate.actual_model,
             origin=origin_of(ctx),
             tool_names=state.get("tool_names"),
             input_estimate=state.get("input_estimate", 0),
