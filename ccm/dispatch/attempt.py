@@ -3,7 +3,7 @@
 Returns a `Result` (an answer, or an error that goes to the client as it is) or a classified `Failure`;
 the dispatcher (ccm.dispatch.failover) decides what happens next: a retry, the next mapping, or the summary error.
 
-    outcome = await try_mapping(client, call, attempt, number, remaining_s)
+    reply = await try_mapping(client, call, candidate, credential, remaining_s)
 
 What a failure is (DESIGN, "Dispatch and failover"): `retryable` for connection errors, timeouts before
 the first event, 408, 429, 500, 502, 503, 504, 529; `transient` (the breaker counts it) for those and
@@ -83,7 +83,8 @@ class Result:
 class Failure:
     provider: str
     model: str
-    outcome: str
+    reason: str
+    """What went wrong, in words: named in the log and in the summary error."""
     status: int
     error_type: str
     retry_after: str | None = None
@@ -109,7 +110,7 @@ class Failure:
     """A context-length refusal: `detail` is Anthropic's "prompt is too long" text (ccm.dispatch.window)."""
 
     def describe(self) -> str:
-        return f"{self.provider}/{self.model}: {self.outcome}"
+        return f"{self.provider}/{self.model}: {self.reason}"
 
 
 def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
@@ -172,9 +173,9 @@ async def try_mapping(
     provider = candidate.provider
     started = time.perf_counter()
 
-    def failure(outcome: str, status: int, error_type: str, **kw: Any) -> Failure:
+    def failure(reason: str, status: int, error_type: str, **kw: Any) -> Failure:
         ms = int((time.perf_counter() - started) * 1000)
-        return Failure(provider.name, candidate.actual_model, outcome, status, error_type, ms=ms, **kw)
+        return Failure(provider.name, candidate.actual_model, reason, status, error_type, ms=ms, **kw)
 
     adapter = adapter_for(provider.wire)
     if adapter is None:

@@ -37,7 +37,7 @@ from ccm.dispatch.attempt import (
 )
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
-from ccm.dispatch.prewarm import OUTCOME, answers_locally, prewarm_result
+from ccm.dispatch.prewarm import FLAG, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
 from ccm.dispatch.verdict import credential_hint, verdict
 from ccm.limits import window_of
@@ -99,7 +99,7 @@ class Dispatcher:
         timed_out = False
         for index, candidate in enumerate(plan):
             if answers_locally(call.body, candidate):  # max_tokens 0: a cache pre-warm only Anthropic can use
-                done = Done(200, len(tries), "local", OUTCOME, retries=retries, tried=tries)
+                done = Done(200, len(tries), "local", FLAG, retries=retries, tried=tries)
                 return prewarm_result(call, x_ccm(base_headers, len(tries), retries), done)
             provider = candidate.provider
             retried = 0
@@ -110,44 +110,42 @@ class Dispatcher:
                     timed_out = True
                     break
                 number = len(tries) + 1
-                outcome = await self._try(call, candidate, remaining, number)
-                if isinstance(outcome, Answer):
+                reply = await self._try(call, candidate, remaining, number)
+                if isinstance(reply, Answer):
                     self.breakers.success(provider.name)
-                    self.balancer.answered(call.session, candidate, outcome.ttfb_ms)
-                    tries.append(AttemptRecord(provider.name, candidate.actual_model, "ok", 200, int(outcome.ttfb_ms)))
+                    self.balancer.answered(call.session, candidate, reply.ttfb_ms)
+                    tries.append(AttemptRecord(provider.name, candidate.actual_model, "ok", 200, int(reply.ttfb_ms)))
                     headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
                     done = Done(200, number, provider.name, candidate.actual_model, retries=retries, tried=tries)
-                    done.rate_limit, done.outcome = _claim_and_outcome(failures, "ok")
-                    return self._answer(call, outcome, headers, done)
-                if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
+                    done.rate_limit, done.flag = _claim_and_flag(failures, "ok")
+                    return self._answer(call, reply, headers, done)
+                if isinstance(reply, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
                     self.breakers.release(provider.name)
                     tries.append(
-                        AttemptRecord(provider.name, candidate.actual_model, "passed_through", outcome.status, 0)
+                        AttemptRecord(provider.name, candidate.actual_model, "passed_through", reply.status, 0)
                     )
-                    outcome.headers.update(x_ccm(base_headers, number, retries))
+                    reply.headers.update(x_ccm(base_headers, number, retries))
                     call.on_done(
-                        Done(
-                            outcome.status, number, provider.name, candidate.actual_model, retries=retries, tried=tries
-                        )
+                        Done(reply.status, number, provider.name, candidate.actual_model, retries=retries, tried=tries)
                     )
-                    return outcome
-                failures.append(outcome)
-                if outcome.transient:
-                    self.breakers.failure(provider.name, settings, self._open_for(outcome, settings))
+                    return reply
+                failures.append(reply)
+                if reply.transient:
+                    self.breakers.failure(provider.name, settings, self._open_for(reply, settings))
                 else:
                     self.breakers.release(provider.name)
                 self.balancer.failed(call.session, candidate)
-                wait = self._retry_wait(outcome, settings, retried, corrected)
+                wait = self._retry_wait(reply, settings, retried, corrected)
                 last = index == len(plan) - 1
-                kind = "ccm_error" if outcome.ccm_error else "retried" if wait is not None else "failed_over"
-                tries.append(AttemptRecord(provider.name, candidate.actual_model, kind, outcome.status, outcome.ms))
+                kind = "ccm_error" if reply.ccm_error else "retried" if wait is not None else "failed_over"
+                tries.append(AttemptRecord(provider.name, candidate.actual_model, kind, reply.status, reply.ms))
                 log.warning(
                     "attempt %d %s/%s failed after %d ms: %s%s",
                     number,
                     provider.name,
                     candidate.actual_model,
-                    outcome.ms,
-                    outcome.outcome,
+                    reply.ms,
+                    reply.reason,
                     "; retrying" if wait is not None else "" if last else "; failing over",
                 )
                 if wait is None:
@@ -155,10 +153,10 @@ class Dispatcher:
                 if wait >= deadline - loop.time():
                     timed_out = True
                     break
-                if outcome.corrective == "refresh":
+                if reply.corrective == "refresh":
                     corrected.add("refresh")
                     await self._refresh(candidate)
-                elif outcome.corrective == "learned":
+                elif reply.corrective == "learned":
                     corrected.add("learned")
                 else:
                     retried += 1
@@ -172,22 +170,22 @@ class Dispatcher:
         """One attempt, and the one door its failure text comes through: an upstream's error message, a
         token endpoint's, a library's exception. It is redacted here (ccm.auth.redact), before anything
         logs it, records it or hands it to the client."""
-        outcome = await self._attempt(call, candidate, remaining, number)
-        if not isinstance(outcome, Failure):
-            return outcome
-        outcome.outcome, outcome.detail = redact(outcome.outcome), redact(outcome.detail)
-        if outcome.own_credential:
-            outcome.hint = redact(outcome.hint) if outcome.hint else credential_hint(candidate.provider, outcome.status)
-        if outcome.status in REFUSALS:
-            _as_too_long(outcome, call, candidate)
-        if outcome.corrective == "pass":
+        reply = await self._attempt(call, candidate, remaining, number)
+        if not isinstance(reply, Failure):
+            return reply
+        reply.reason, reply.detail = redact(reply.reason), redact(reply.detail)
+        if reply.own_credential:
+            reply.hint = redact(reply.hint) if reply.hint else credential_hint(candidate.provider, reply.status)
+        if reply.status in REFUSALS:
+            _as_too_long(reply, call, candidate)
+        if reply.corrective == "pass":
             return error_result(
-                outcome.status,
-                outcome.error_type,
-                outcome.detail,
+                reply.status,
+                reply.error_type,
+                reply.detail,
                 {"x-ccm-provider": candidate.provider.name, "x-ccm-actual-model": candidate.actual_model},
             )
-        return outcome
+        return reply
 
     async def _attempt(
         self, call: Call, candidate: Candidate, remaining: float, number: int
@@ -308,7 +306,7 @@ class Dispatcher:
                 headers["retry-after"] = str(later)
             elif seconds is not None:  # not worth waiting for here: said, not passed on
                 message += f" (the limit resets in {int(seconds)} s)"
-        claim, outcome = _claim_and_outcome(failures, "failed")
+        claim, flag = _claim_and_flag(failures, "failed")
         call.on_done(
             Done(
                 status,
@@ -317,7 +315,7 @@ class Dispatcher:
                 retries=retries,
                 tried=tries,
                 rate_limit=claim,
-                outcome=outcome,
+                flag=flag,
             )
         )
         return error_result(status, error_type, message, headers)
@@ -331,10 +329,10 @@ def _as_too_long(failure: Failure, call: Call, candidate: Candidate) -> None:
     one_m = window.wants_1m(call.client_headers.get("anthropic-beta"))
     failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(candidate, one_m=one_m))
     failure.too_long = True
-    failure.outcome = f"{failure.outcome} (context window)"
+    failure.reason = f"{failure.reason} (context window)"
 
 
-def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
+def _claim_and_flag(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
     """The rate limit a 429 named (the latest), and "ccm_error" when a bug of ours showed in any attempt."""
     claim = next((f.claim for f in reversed(failures) if f.claim), None)
     return claim, "ccm_error" if any(f.ccm_error for f in failures) else otherwise

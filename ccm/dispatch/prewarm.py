@@ -27,7 +27,7 @@ from ccm.tokens import estimate_input_tokens
 
 __all__ = ["answers_locally", "prewarm_result"]
 
-OUTCOME = "prewarm"
+FLAG = "prewarm"
 
 
 def answers_locally(body: dict[str, Any], candidate: Candidate) -> bool:
@@ -40,7 +40,7 @@ def answers_locally(body: dict[str, Any], candidate: Candidate) -> bool:
 def prewarm_result(call: Call, headers: dict[str, str], done: Done) -> Result:
     """The empty answer, whole or streamed; `done` is recorded once it is out."""
     usage = Usage(input_tokens=estimate_input_tokens(call.body))
-    done.usage, done.outcome = usage, OUTCOME
+    done.usage, done.flag = usage, FLAG
     message: dict[str, Any] = {
         "id": "msg_" + os.urandom(12).hex(),
         "type": "message",

@@ -32,7 +32,7 @@ def verdict(failures: Sequence[Failure]) -> tuple[int, str, str]:
         return transient.status, transient.error_type or error_type_for(transient.status), ""
     refused = [f for f in failures if f.own_credential and f.status in (401, 403)]
     if refused:
-        fixes = "; ".join(dict.fromkeys(f.hint or f.outcome for f in refused))
+        fixes = "; ".join(dict.fromkeys(f.hint or f.reason for f in refused))
         return 403, "permission_error", f"ccm's credentials were refused: {fixes}"
     refusals = [f for f in failures if f.status in REFUSALS]
     if refusals:
