@@ -1,13 +1,10 @@
 """One try of one mapping: build, send, check the answer up to the end of the failover window.
 
-Returns a `Result` (an answer, or an error that goes to the client as it is) or a classified `Failure`;
-the dispatcher (ccm.dispatch.failover) decides what happens next: a retry, the next mapping, or the summary error.
+Returns an `Answer` to relay or a `Failure` of one `Kind` (ccm.dispatch.policy); the dispatcher
+(ccm.dispatch.failover) reads the kind's rule to decide what happens next: a retry, the next mapping, the
+upstream's answer passed on as it is, or the summary error.
 
     reply = await try_mapping(client, call, candidate, credential, remaining_s)
-
-What a failure is (DESIGN, "Dispatch and failover"): `retryable` for connection errors, timeouts before
-the first event, 408, 429, 500, 502, 503, 504, 529; `transient` (the breaker counts it) for those and
-invalid answers; `refusal` for a 400/413/422; `key_problem` for a missing key or login and 401/403.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import Credential
+from ccm.dispatch.policy import POLICY, Kind, Rule, kind_for_event, kind_for_status
 from ccm.dispatch.relay import Done, close_quietly
 from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
 from ccm.providers.registry import adapter_for
@@ -36,10 +34,6 @@ from config.schema import Timeouts
 
 log = logging.getLogger("ccm.dispatch.failover")
 
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
-REFUSALS = frozenset({400, 413, 422})
-#: A passthrough provider's 400 that is the account's problem, not the request's: fail over.
-_ACCOUNT_400 = ("out of extra usage", "only authorized for use with claude code", "credit balance is too low")
 #: Events that close the failover window: the first content the client would see.
 _CONTENT = frozenset({"content_block_delta", "message_delta", "message_stop"})
 RATELIMIT_CLAIM = "anthropic-ratelimit-unified-representative-claim"
@@ -87,18 +81,9 @@ class Failure:
     """What went wrong, in words: named in the log and in the summary error."""
     status: int
     error_type: str
+    kind: Kind
+    """What went wrong; POLICY[kind] says what follows (see `rule`)."""
     retry_after: str | None = None
-    retryable: bool = False
-    transient: bool = False
-    refusal: bool = False
-    key_problem: bool = False
-    own_credential: bool = False
-    """A 401/403 on a credential ccm holds (an API key, OAuth token, ADC, or none at all): the user fixes it
-    in ccm, not in Claude Code."""
-    ccm_error: bool = False
-    corrective: str | None = None
-    """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401), "learned" (the
-    adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
     hint: str = ""
     """For a refused credential of ccm's own: the provider and what fixes it (see ccm.dispatch.verdict)."""
     claim: str | None = None
@@ -108,6 +93,10 @@ class Failure:
     ms: int = 0
     too_long: bool = False
     """A context-length refusal: `detail` is Anthropic's "prompt is too long" text (ccm.dispatch.window)."""
+
+    @property
+    def rule(self) -> Rule:
+        return POLICY[self.kind]
 
     def describe(self) -> str:
         return f"{self.provider}/{self.model}: {self.reason}"
@@ -168,25 +157,27 @@ async def try_mapping(
     candidate: Candidate,
     credential: Credential,
     remaining_s: float,
-) -> Answer | Result | Failure:
-    """Send one attempt; an Answer to relay, a Result to pass on as it is, or a Failure."""
+) -> Answer | Failure:
+    """Send one attempt; an Answer to relay, or a Failure."""
     provider = candidate.provider
     started = time.perf_counter()
 
-    def failure(reason: str, status: int, error_type: str, **kw: Any) -> Failure:
+    def failure(reason: str, status: int, error_type: str, kind: Kind, **kw: Any) -> Failure:
         ms = int((time.perf_counter() - started) * 1000)
-        return Failure(provider.name, candidate.actual_model, reason, status, error_type, ms=ms, **kw)
+        return Failure(provider.name, candidate.actual_model, reason, status, error_type, kind, ms=ms, **kw)
 
     adapter = adapter_for(provider.wire)
     if adapter is None:
-        return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
+        return failure(
+            f"the {provider.wire} wire format is not supported yet", 404, "not_found_error", Kind.WIRE_NOT_BUILT
+        )
     ctx = RequestContext(
         candidate, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
     )
     try:
         upstream = adapter.build(prepare_body(call.body, call.decision, candidate), ctx)
     except InvalidUpstream as exc:
-        return failure(str(exc), 400, "invalid_request_error", refusal=True)
+        return failure(str(exc), 400, "invalid_request_error", Kind.UNTRANSLATABLE)
     timeouts: Timeouts = call.snapshot.config.server.timeouts
     connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
     headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
@@ -198,9 +189,7 @@ async def try_mapping(
             try:
                 response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
             except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
-                return failure(
-                    _bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True
-                )
+                return failure(_bad_header(provider.name), 403, "permission_error", Kind.FORBIDDEN)
         status = response.status_code
         content_type = response.headers.get("content-type", "")
         phase = "first event"
@@ -221,30 +210,30 @@ async def try_mapping(
             first, rest = await _window(chunks, translator)
     except (InvalidUpstream, InvalidAnswer) as exc:
         await close_quietly(response)
-        return failure(f"invalid answer: {exc}", 502, "api_error", transient=True)
+        return failure(f"invalid answer: {exc}", 502, "api_error", Kind.INVALID_ANSWER)
     except TimeoutError:
         await close_quietly(response)
         waited = min(remaining_s, connect_s + (headers_s if phase == "headers" else api_s))
-        return failure(f"timed out after {waited:g} s waiting for the {phase}", 504, "timeout_error", **_TRANSIENT)
+        return failure(f"timed out after {waited:g} s waiting for the {phase}", 504, "timeout_error", Kind.TIMEOUT)
     except httpx.TimeoutException as exc:
         await close_quietly(response)
-        kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
-        return failure(f"{kind} timeout", 504, "timeout_error", **_TRANSIENT)
+        which = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+        return failure(f"{which} timeout", 504, "timeout_error", Kind.TIMEOUT)
     except httpx.LocalProtocolError:
         # h11 quotes the offending header value (the API key) in its message: never pass it on.
         await close_quietly(response)
-        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True)
+        return failure(_bad_header(provider.name), 403, "permission_error", Kind.FORBIDDEN)
     except httpx.HTTPError as exc:
         await close_quietly(response)
         text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
-        return failure(text, 502, "api_error", **_TRANSIENT)
+        return failure(text, 502, "api_error", Kind.CONNECTION_ERROR)
     except asyncio.CancelledError:
         await close_quietly(response)  # the client left mid-window: never leak the upstream
         raise
     except Exception as exc:  # a bug of ccm's own (or an answer that trips it): loud, counted, then fail over
         await close_quietly(response)
         log.exception("attempt %s/%s: ccm failed on this answer", provider.name, candidate.actual_model)
-        return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", ccm_error=True)
+        return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", Kind.CCM_ERROR)
     ttfb = (time.perf_counter() - started) * 1000
     error = _error_before_content(first)
     if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
@@ -254,17 +243,9 @@ async def try_mapping(
         detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         error_type = str(detail.get("type") or "api_error")
         status = status_for(error_type)
-        return failure(
-            f"stream error {error_type}: {detail.get('message', '')}",
-            status,
-            error_type,
-            retryable=status in RETRYABLE,
-            transient=status in RETRYABLE,
-        )
+        reason = f"stream error {error_type}: {detail.get('message', '')}"
+        return failure(reason, status, error_type, kind_for_event(status))
     return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks, rest=rest)
-
-
-_TRANSIENT: dict[str, Any] = {"retryable": True, "transient": True}
 
 
 async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[Frame], bytes]:
@@ -310,36 +291,24 @@ def _http_failure(
     response: UpstreamAnswer,
     content: bytes,
 ) -> Failure:
-    auth_type = ctx.candidate.provider.auth_type
+    provider = ctx.candidate.provider
     status = response.status_code
     if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
         where = response.headers.get("location") or "nowhere"
-        return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error", transient=True)
+        reason = f"HTTP {status} redirect to {where} (check base_url)"
+        return failure(reason, 502, "api_error", Kind.INVALID_ANSWER)
     err = adapter.parse_error(status, response.headers, content)
     text = f"HTTP {status} {err.error_type}: {err.message}"
     kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
     learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema,
     if learn is not None and learn(status, content, ctx):  # what a third-party Anthropic-format host named)
-        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
-    if status in RETRYABLE:
-        kw.update(_TRANSIENT)
-        if status == 429:
-            kw["claim"] = response.headers.get(RATELIMIT_CLAIM)
-    elif status in REFUSALS:
-        account = auth_type == "passthrough" and any(p in err.message.lower() for p in _ACCOUNT_400)
-        kw["refusal"] = not account
-        kw["key_problem"] = account
-        # Anthropic itself says the request is wrong: pass it on. Any other host's refusal is usually its own
-        # limit, a shape it does not take, or our translation: fail over.
-        kw["corrective"] = "pass" if ctx.candidate.provider.provider_type == "anthropic" and not account else None
-    elif status in (401, 403):
-        kw["key_problem"] = True
-        kw["own_credential"] = auth_type != "passthrough"
-        if status == 401 and auth_type == "passthrough":
-            kw["corrective"] = "pass"  # Claude Code refreshes its own login and retries
-        elif status == 401 and auth_type == "oauth":
-            kw["corrective"] = "refresh"
-    return failure(text, status, err.error_type, **kw)
+        return failure(f"{text} (corrected: trying again)", status, err.error_type, Kind.CORRECTIVE_LEARNED, **kw)
+    if status == 429:
+        kw["claim"] = response.headers.get(RATELIMIT_CLAIM)
+    kind = kind_for_status(
+        status, auth_type=provider.auth_type, provider_type=provider.provider_type, message=err.message
+    )
+    return failure(text, status, err.error_type, kind, **kw)
 
 
 def _bad_header(provider: str) -> str:

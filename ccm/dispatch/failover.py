@@ -25,7 +25,6 @@ from ccm.auth.credentials import CredentialError, Resolver
 from ccm.auth.redact import redact
 from ccm.dispatch import window
 from ccm.dispatch.attempt import (
-    REFUSALS,
     Answer,
     Call,
     Failure,
@@ -37,6 +36,7 @@ from ccm.dispatch.attempt import (
 )
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
+from ccm.dispatch.policy import REFUSALS, Action, Corrective, Kind
 from ccm.dispatch.prewarm import FLAG, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
 from ccm.dispatch.verdict import credential_hint, verdict
@@ -103,7 +103,7 @@ class Dispatcher:
                 return prewarm_result(call, x_ccm(base_headers, len(tries), retries), done)
             provider = candidate.provider
             retried = 0
-            corrected: set[str] = set()
+            corrected: set[Corrective] = set()
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -130,14 +130,11 @@ class Dispatcher:
                     )
                     return reply
                 failures.append(reply)
-                if reply.transient:
-                    self.breakers.failure(provider.name, settings, self._open_for(reply, settings))
-                else:
-                    self.breakers.release(provider.name)
+                self.breakers.settle(provider.name, reply.rule, settings, self._open_for(reply, settings))
                 self.balancer.failed(call.session, candidate)
                 wait = self._retry_wait(reply, settings, retried, corrected)
                 last = index == len(plan) - 1
-                kind = "ccm_error" if reply.ccm_error else "retried" if wait is not None else "failed_over"
+                kind = "ccm_error" if reply.kind is Kind.CCM_ERROR else "retried" if wait is not None else "failed_over"
                 tries.append(AttemptRecord(provider.name, candidate.actual_model, kind, reply.status, reply.ms))
                 log.warning(
                     "attempt %d %s/%s failed after %d ms: %s%s",
@@ -153,11 +150,11 @@ class Dispatcher:
                 if wait >= deadline - loop.time():
                     timed_out = True
                     break
-                if reply.corrective == "refresh":
-                    corrected.add("refresh")
-                    await self._refresh(candidate)
-                elif reply.corrective == "learned":
-                    corrected.add("learned")
+                corrective = reply.rule.corrective
+                if corrective is not None and corrective not in corrected:
+                    corrected.add(corrective)
+                    if corrective is Corrective.REFRESH:
+                        await self._refresh(candidate)
                 else:
                     retried += 1
                     await asyncio.sleep(wait)
@@ -174,11 +171,11 @@ class Dispatcher:
         if not isinstance(reply, Failure):
             return reply
         reply.reason, reply.detail = redact(reply.reason), redact(reply.detail)
-        if reply.own_credential:
+        if reply.rule.ccm_credential:
             reply.hint = redact(reply.hint) if reply.hint else credential_hint(candidate.provider, reply.status)
         if reply.status in REFUSALS:
             _as_too_long(reply, call, candidate)
-        if reply.corrective == "pass":
+        if reply.rule.action is Action.PASS_THROUGH:
             return error_result(
                 reply.status,
                 reply.error_type,
@@ -197,15 +194,20 @@ class Dispatcher:
             )
         except CredentialError as exc:
             status = 502 if exc.transient else exc.status
+            kind = (
+                Kind.TOKEN_FETCH_FAILED
+                if exc.transient
+                else Kind.NO_CLIENT_LOGIN
+                if provider.auth_type == "passthrough"
+                else Kind.NO_KEY
+            )
             return Failure(
                 provider.name,
                 candidate.actual_model,
                 exc.message,
                 status,
                 error_type_for(status),
-                transient=exc.transient,
-                key_problem=not exc.transient,
-                own_credential=not exc.transient and provider.auth_type != "passthrough",
+                kind,
                 hint=exc.message,
             )
         try:
@@ -231,12 +233,13 @@ class Dispatcher:
         return None
 
     def _retry_wait(
-        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[str]
+        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[Corrective]
     ) -> float | None:
         """Seconds to wait before trying this mapping again, or None to move on."""
-        if failure.corrective in ("refresh", "learned") and failure.corrective not in corrected:
+        rule = failure.rule
+        if rule.corrective is not None and rule.corrective not in corrected:
             return 0.0  # corrective: once each, even with max_retries = 0
-        if not settings.enabled or not failure.retryable or retried >= settings.max_retries:
+        if not settings.enabled or rule.action is not Action.RETRY or retried >= settings.max_retries:
             return None
         seconds = retry_after_seconds(failure.retry_after)
         if seconds is not None:
@@ -335,7 +338,7 @@ def _as_too_long(failure: Failure, call: Call, candidate: Candidate) -> None:
 def _claim_and_flag(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
     """The rate limit a 429 named (the latest), and "ccm_error" when a bug of ours showed in any attempt."""
     claim = next((f.claim for f in reversed(failures) if f.claim), None)
-    return claim, "ccm_error" if any(f.ccm_error for f in failures) else otherwise
+    return claim, "ccm_error" if any(f.kind is Kind.CCM_ERROR for f in failures) else otherwise
 
 
 def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
