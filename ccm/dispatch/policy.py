@@ -61,6 +61,9 @@ class Kind(enum.Enum):
     """500, 502, 503, 504."""
     HTTP_529 = "http_529"
     """Anthropic's "overloaded"."""
+    HTTP_OTHER_5XX = "http_other_5xx"
+    """Any other 5xx (501, 505, a gateway's 520-524, ...): the server failing, but not one a second try is
+    known to get past."""
     UNAUTHORIZED = "unauthorized"
     """401 on a credential ccm holds (an API key, ADC)."""
     PAYMENT = "payment"
@@ -72,7 +75,7 @@ class Kind(enum.Enum):
     CONFLICT = "conflict"
     """409."""
     OTHER_STATUS = "other_status"
-    """Any other error status (405, 410, 501, ...)."""
+    """Any other error status (405, 410, 451, ...)."""
     NO_KEY = "no_key"
     """No key, no login, an unreadable credentials file: nothing to send."""
     TOKEN_FETCH_FAILED = "token_fetch_failed"
@@ -149,6 +152,7 @@ POLICY: dict[Kind, Rule] = {
     Kind.HTTP_429: _FLAKY,
     Kind.HTTP_5XX: _FLAKY,
     Kind.HTTP_529: _FLAKY,
+    Kind.HTTP_OTHER_5XX: _UNHEALTHY,
     Kind.INVALID_ANSWER: _UNHEALTHY,
     Kind.TOKEN_FETCH_FAILED: _UNHEALTHY,
     Kind.UNAUTHORIZED: _OWN_CREDENTIAL,
@@ -205,7 +209,9 @@ def kind_for_status(status: int, *, auth_type: str, provider_type: str, message:
         return Kind.PASSTHROUGH_401 if status == 401 else Kind.PASSTHROUGH_403
     if auth_type == "oauth" and status == 401:
         return Kind.CORRECTIVE_REFRESH
-    return _BY_STATUS.get(status, Kind.OTHER_STATUS)
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return Kind.HTTP_OTHER_5XX if 500 <= status < 600 else Kind.OTHER_STATUS
 
 
 def kind_for_event(status: int) -> Kind:

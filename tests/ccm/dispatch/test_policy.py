@@ -67,15 +67,18 @@ def test_the_circuit_breaker_counts_only() -> None:
     """The circuit breaker counts only connection errors, timeouts, 408, 429, 5xx, 529 and invalid answers
     (never a 4xx that is the request's or the key's fault). A token endpoint that could not be reached is a
     connection error on the way to that provider."""
-    named = {K.CONNECTION_ERROR, K.TIMEOUT, K.HTTP_408, K.HTTP_429, K.HTTP_5XX, K.HTTP_529, K.INVALID_ANSWER}
+    five = {K.HTTP_5XX, K.HTTP_OTHER_5XX}
+    named = {K.CONNECTION_ERROR, K.TIMEOUT, K.HTTP_408, K.HTTP_429, K.HTTP_529, K.INVALID_ANSWER} | five
     assert kinds(breaker=True) == named | {K.TOKEN_FETCH_FAILED}
+    assert {api_key(s) for s in range(500, 600) if s != 529} == five
+    assert not any(POLICY[api_key(s)].breaker for s in range(400, 500) if s not in (408, 429))
 
 
 def test_fail_over_on() -> None:
     """Fail over on: connection errors, timeouts, 401 (not passthrough), 402, 403, 404, 408, 409, 429, 5xx,
     529, 400/413/422 from every host but Anthropic, no key, a wire format not built, an invalid answer.
     A retried kind fails over once its retries are spent: every one of these ends on the next mapping."""
-    statuses = (401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529, 400, 413, 422)
+    statuses = (401, 402, 403, 404, 408, 409, 429, *range(500, 600), 400, 413, 422)
     named = {api_key(s) for s in statuses} | {K.CONNECTION_ERROR, K.TIMEOUT, K.NO_KEY, K.WIRE_NOT_BUILT}
     assert all(POLICY[kind].action is not Action.PASS_THROUGH for kind in named | {K.INVALID_ANSWER})
 
@@ -113,7 +116,7 @@ def test_the_verdict_lists() -> None:
     OAuth refresh or token fetch that failed transiently; an invalid answer is ccm's own 502) gives its
     status; (2) else a 401/403 on a credential ccm holds (an API key, an OAuth token after its one refresh,
     ADC, or no key at all) gives 403."""
-    transient = {K.CONNECTION_ERROR, K.TIMEOUT, K.HTTP_408, K.HTTP_429, K.HTTP_5XX, K.HTTP_529}
+    transient = {K.CONNECTION_ERROR, K.TIMEOUT, K.HTTP_408, K.HTTP_429, K.HTTP_5XX, K.HTTP_OTHER_5XX, K.HTTP_529}
     assert kinds(transient=True) == transient | {K.TOKEN_FETCH_FAILED, K.INVALID_ANSWER}
     assert kinds(ccm_credential=True) == {K.UNAUTHORIZED, K.FORBIDDEN, K.NO_KEY, K.CORRECTIVE_REFRESH}
 
@@ -128,6 +131,7 @@ def fail(kind: Kind, status: int, error_type: str = "api_error") -> Failure:
         # (1) the last transient failure wins over everything after it
         ([fail(K.HTTP_5XX, 503), fail(K.UNAUTHORIZED, 401), fail(K.REFUSED_REQUEST, 400)], 503),
         ([fail(K.TIMEOUT, 504), fail(K.HTTP_429, 429), fail(K.NOT_FOUND, 404)], 429),
+        ([fail(K.HTTP_OTHER_5XX, 520), fail(K.NOT_FOUND, 404)], 520),
         # (2) a credential ccm holds, refused, wins over a refusal
         ([fail(K.REFUSED_REQUEST, 400), fail(K.NO_KEY, 403)], 403),
         ([fail(K.CORRECTIVE_REFRESH, 401)], 403),
