@@ -21,9 +21,8 @@ from ccm.api.quart_json import json_response as _json
 from ccm.auth.credentials import CredentialError
 from ccm.auth.oauth import flow, tokens
 from ccm.auth.oauth.callback import redirect_uri
-from ccm.auth.oauth.manager import TokenManager
 from ccm.auth.redact import redact
-from ccm.serve.state import ConfigHolder
+from ccm.serve.services import Services
 from config.schema import Config
 
 OPENAI_TYPES = ("openai", "openai-codex", "chatgpt", "codex")
@@ -71,15 +70,8 @@ def _code(raw: str, state: str | None) -> str:
     return raw.strip()
 
 
-def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> None:
-    def manager() -> TokenManager:
-        return state["oauth"]  # type: ignore[no-any-return]
-
-    def fresh_start(name: str) -> None:
-        """A new token closes the provider's circuit (DESIGN, Dispatch): its failures were the old login's."""
-        dispatcher = state.get("dispatcher")
-        if dispatcher is not None:
-            dispatcher.breakers.reset(name)
+def register_oauth(app: Quart, services: Services) -> None:
+    holder = services.holder
 
     @app.post("/api/oauth/authorize")
     async def oauth_authorize() -> Response:
@@ -110,7 +102,7 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
         tid = _token_id(holder.current.config, name)
         try:
             token = await flow.exchange(
-                state["client"],
+                services.client,
                 _code(code, body.get("state")),
                 verifier,
                 str(body.get("redirect_uri") or redirect_uri(flow.CALLBACK_PORTS[0])),
@@ -118,8 +110,8 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
         except flow.LoginError as exc:
             return _error(400, "invalid_request_error", redact(exc.message, code, verifier))
         await asyncio.to_thread(tokens.save, tid, token)
-        manager().adopt(tid, token)
-        fresh_start(name)
+        services.oauth.adopt(tid, token)
+        services.fresh_start(name)
         return _json({"status": "ok", "token": tokens.view(tid, token)})
 
     @app.get("/api/oauth/tokens")
@@ -138,8 +130,8 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
         if await asyncio.to_thread(tokens.load, tid) is None:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}' (`ccm oauth login {name}`)")
         try:
-            token = await manager().refresh_now(tid, name)
-            fresh_start(name)
+            token = await services.oauth.refresh_now(tid, name)
+            services.fresh_start(name)
         except CredentialError as exc:  # never 401 here: that status means "wrong router key" to our clients
             return _error(
                 502 if exc.transient else 400,
@@ -155,7 +147,7 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
             return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
         tid = _token_id(holder.current.config, name)
         removed = await asyncio.to_thread(tokens.delete, tid)
-        manager().drop(tid)
+        services.oauth.drop(tid)
         if not removed:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}'")
         return _json({"status": "deleted", "provider": tid})
@@ -166,6 +158,6 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
         if not name:
             return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
         tid = _token_id(holder.current.config, name)
-        manager().drop(tid)
-        fresh_start(name)
+        services.oauth.drop(tid)
+        services.fresh_start(name)
         return _json({"status": "reloaded", "provider": tid})

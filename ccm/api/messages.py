@@ -20,15 +20,14 @@ import orjson
 from ccm.api.validate import validate_messages_request
 from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
-from ccm.dispatch.failover import Dispatcher, Result
+from ccm.dispatch.failover import Result
 from ccm.dispatch.relay import Done
 from ccm.dispatch.window import fit, wants_1m
-from ccm.observe.metrics import Metrics
 from ccm.observe.records import to_record
-from ccm.observe.requestlog import RequestLog
 from ccm.providers.base import RequestContext
 from ccm.routing import Candidate, RoutingDecision, resolve, route
-from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.serve.services import Services
+from ccm.serve.state import Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
@@ -46,13 +45,9 @@ class Endpoints:
     count_tokens: Endpoint
 
 
-def make_endpoints(
-    holder: ConfigHolder,
-    state: dict[str, Any],
-    requests: RequestLog,
-    metrics: Metrics,
-    credentials: Resolver,
-) -> Endpoints:
+def make_endpoints(services: Services) -> Endpoints:
+    holder, requests, metrics = services.holder, services.requests, services.metrics
+
     def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
         def on_done(done: Done) -> None:
             if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
@@ -111,8 +106,7 @@ def make_endpoints(
         call = routed("messages", headers, raw, query)
         if isinstance(call, Result):
             return call
-        dispatcher: Dispatcher = state["dispatcher"]
-        return await dispatcher.run(call)
+        return await services.dispatcher.run(call)
 
     async def count_tokens(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         """POST /v1/messages/count_tokens: the first mapping's own count when it can give one, else ccm's."""
@@ -121,7 +115,7 @@ def make_endpoints(
             return call
         first = call.candidates[0]
         counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
-        forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
+        forwarded = await _forward_count(services.client, services.credentials, call, first) if counting else None
         answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
         if forwarded is not None:
             answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
