@@ -23,7 +23,7 @@ import orjson
 from ccm.auth.credentials import Credential
 from ccm.dispatch.policy import POLICY, Kind, Rule, kind_for_event, kind_for_status
 from ccm.dispatch.relay import Done, close_quietly
-from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
+from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, UpstreamRequest, error_body
 from ccm.providers.registry import adapter_for
 from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
@@ -159,93 +159,122 @@ async def try_mapping(
     remaining_s: float,
 ) -> Answer | Failure:
     """Send one attempt; an Answer to relay, or a Failure."""
+    attempt = _Try(candidate, remaining_s, call.snapshot.config.server.timeouts, call.stream)
     provider = candidate.provider
-    started = time.perf_counter()
-
-    def failure(reason: str, status: int, error_type: str, kind: Kind, **kw: Any) -> Failure:
-        ms = int((time.perf_counter() - started) * 1000)
-        return Failure(provider.name, candidate.actual_model, reason, status, error_type, kind, ms=ms, **kw)
-
     adapter = adapter_for(provider.wire)
     if adapter is None:
-        return failure(
-            f"the {provider.wire} wire format is not supported yet", 404, "not_found_error", Kind.WIRE_NOT_BUILT
-        )
+        reason = f"the {provider.wire} wire format is not supported yet"
+        return attempt.failure(reason, 404, "not_found_error", Kind.WIRE_NOT_BUILT)
     ctx = RequestContext(
         candidate, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
     )
     try:
         upstream = adapter.build(prepare_body(call.body, call.decision, candidate), ctx)
     except InvalidUpstream as exc:
-        return failure(str(exc), 400, "invalid_request_error", Kind.UNTRANSLATABLE)
-    timeouts: Timeouts = call.snapshot.config.server.timeouts
-    connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
-    headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
-    timeout = httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0)
-    response: UpstreamAnswer | None = None
-    phase = "headers"
+        return attempt.failure(str(exc), 400, "invalid_request_error", Kind.UNTRANSLATABLE)
     try:
-        async with asyncio.timeout(min(remaining_s, connect_s + headers_s)):
+        got = await attempt.exchange(client, upstream, adapter, ctx)
+    except asyncio.CancelledError:
+        await close_quietly(attempt.response)  # the client left mid-window: never leak the upstream
+        raise
+    except Exception as exc:
+        await close_quietly(attempt.response)
+        return attempt.failed_by(exc)
+    error = _error_before_content(got.first) if isinstance(got, Answer) and got.first is not None else None
+    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
+        await close_quietly(attempt.response)
+        return attempt.error_event(error)
+    return got
+
+
+class _Try:
+    """One attempt on its way: its clock, its timeouts, the phase it is in and the response once there is one."""
+
+    def __init__(self, candidate: Candidate, remaining_s: float, timeouts: Timeouts, stream: bool) -> None:
+        self.candidate = candidate
+        self.started = time.perf_counter()
+        self.remaining_s = remaining_s
+        self.connect_s, self.api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
+        self.headers_s = timeouts.headers_timeout_ms / 1000 if stream else self.api_s
+        self.phase = "headers"
+        self.response: UpstreamAnswer | None = None
+
+    def failure(self, reason: str, status: int, error_type: str, kind: Kind, **kw: Any) -> Failure:
+        ms = int((time.perf_counter() - self.started) * 1000)
+        name, model = self.candidate.provider.name, self.candidate.actual_model
+        return Failure(name, model, reason, status, error_type, kind, ms=ms, **kw)
+
+    def _bound(self) -> float:
+        """The wait allowed for the current phase, within what is left of the request's deadline."""
+        return min(self.remaining_s, self.connect_s + (self.headers_s if self.phase == "headers" else self.api_s))
+
+    async def exchange(
+        self, client: httpx.AsyncClient, upstream: UpstreamRequest, adapter: Adapter, ctx: RequestContext
+    ) -> Answer | Failure:
+        """Send, then read to the end of the failover window: the first content event of a stream, or the
+        whole answer. An exception is the caller's to classify (`failed_by`)."""
+        timeout = httpx.Timeout(connect=self.connect_s, read=self.api_s, write=60.0, pool=30.0)
+        async with asyncio.timeout(self._bound()):
             try:
-                response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
+                self.response = response = await post(
+                    client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout
+                )
             except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
-                return failure(_bad_header(provider.name), 403, "permission_error", Kind.FORBIDDEN)
+                return self.failure(_bad_header(self.candidate.provider.name), 403, "permission_error", Kind.FORBIDDEN)
         status = response.status_code
         content_type = response.headers.get("content-type", "")
-        phase = "first event"
+        self.phase = "first event"
         # A backstop: httpx's read timeout (api_s) already ends any silence between chunks.
-        async with asyncio.timeout(min(remaining_s, connect_s + api_s)):
+        async with asyncio.timeout(self._bound()):
             if status >= 300:
                 content = await response.aread()
                 await response.aclose()
-                return _http_failure(failure, adapter, ctx, response, content)
-            if not call.stream:
+                return _http_failure(self.failure, adapter, ctx, response, content)
+            if not ctx.stream:
                 content = await response.aread()
                 await response.aclose()
                 message = adapter.translate_message(content, content_type, ctx)
-                ttfb = (time.perf_counter() - started) * 1000
-                return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
+                return Answer(ctx, adapter, response, message=message, ttfb_ms=self._ms())
             translator = adapter.stream(ctx, content_type)
-            chunks = Reads(response, idle_s=api_s)
+            chunks = Reads(response, idle_s=self.api_s)
             first, rest = await _window(chunks, translator)
-    except (InvalidUpstream, InvalidAnswer) as exc:
-        await close_quietly(response)
-        return failure(f"invalid answer: {exc}", 502, "api_error", Kind.INVALID_ANSWER)
-    except TimeoutError:
-        await close_quietly(response)
-        waited = min(remaining_s, connect_s + (headers_s if phase == "headers" else api_s))
-        return failure(f"timed out after {waited:g} s waiting for the {phase}", 504, "timeout_error", Kind.TIMEOUT)
-    except httpx.TimeoutException as exc:
-        await close_quietly(response)
-        which = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
-        return failure(f"{which} timeout", 504, "timeout_error", Kind.TIMEOUT)
-    except httpx.LocalProtocolError:
-        # h11 quotes the offending header value (the API key) in its message: never pass it on.
-        await close_quietly(response)
-        return failure(_bad_header(provider.name), 403, "permission_error", Kind.FORBIDDEN)
-    except httpx.HTTPError as exc:
-        await close_quietly(response)
-        text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
-        return failure(text, 502, "api_error", Kind.CONNECTION_ERROR)
-    except asyncio.CancelledError:
-        await close_quietly(response)  # the client left mid-window: never leak the upstream
-        raise
-    except Exception as exc:  # a bug of ccm's own (or an answer that trips it): loud, counted, then fail over
-        await close_quietly(response)
-        log.exception("attempt %s/%s: ccm failed on this answer", provider.name, candidate.actual_model)
-        return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", Kind.CCM_ERROR)
-    ttfb = (time.perf_counter() - started) * 1000
-    error = _error_before_content(first)
-    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
-        await close_quietly(response)
+        return Answer(
+            ctx, adapter, response, first=first, ttfb_ms=self._ms(), translator=translator, chunks=chunks, rest=rest
+        )
+
+    def _ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def failed_by(self, exc: Exception) -> Failure:
+        """The failure an exception during the exchange stands for (called while it is being handled)."""
+        if isinstance(exc, InvalidUpstream | InvalidAnswer):
+            return self.failure(f"invalid answer: {exc}", 502, "api_error", Kind.INVALID_ANSWER)
+        if isinstance(exc, TimeoutError):
+            reason = f"timed out after {self._bound():g} s waiting for the {self.phase}"
+            return self.failure(reason, 504, "timeout_error", Kind.TIMEOUT)
+        if isinstance(exc, httpx.TimeoutException):
+            which = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+            return self.failure(f"{which} timeout", 504, "timeout_error", Kind.TIMEOUT)
+        if isinstance(exc, httpx.LocalProtocolError):
+            # h11 quotes the offending header value (the API key) in its message: never pass it on.
+            return self.failure(_bad_header(self.candidate.provider.name), 403, "permission_error", Kind.FORBIDDEN)
+        if isinstance(exc, httpx.HTTPError):
+            text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
+            return self.failure(text, 502, "api_error", Kind.CONNECTION_ERROR)
+        # A bug of ccm's own (or an answer that trips it): loud, counted, then fail over.
+        name, model = self.candidate.provider.name, self.candidate.actual_model
+        log.exception("attempt %s/%s: ccm failed on this answer", name, model)
+        return self.failure(f"ccm error: {type(exc).__name__}", 502, "api_error", Kind.CCM_ERROR)
+
+    def error_event(self, error: Frame) -> Failure:
+        """An error event ahead of the first content: a failed attempt like the HTTP status its type means."""
         data: dict[str, Any] = error.data if isinstance(error.data, dict) else {}
         raw_detail = data.get("error")
         detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         error_type = str(detail.get("type") or "api_error")
         status = status_for(error_type)
         reason = f"stream error {error_type}: {detail.get('message', '')}"
-        return failure(reason, status, error_type, kind_for_event(status))
-    return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks, rest=rest)
+        return self.failure(reason, status, error_type, kind_for_event(status))
 
 
 async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[Frame], bytes]:
