@@ -71,7 +71,12 @@ def _code(raw: str, state: str | None) -> str:
 
 
 def register_oauth(app: Quart, services: Services) -> None:
-    holder = services.holder
+    _register_login(app, services)
+    _register_tokens(app, services)
+
+
+def _register_login(app: Quart, services: Services) -> None:
+    """The login's two steps: authorize (a URL to open) and exchange (the pasted code for a token)."""
 
     @app.post("/api/oauth/authorize")
     async def oauth_authorize() -> Response:
@@ -99,7 +104,7 @@ def register_oauth(app: Quart, services: Services) -> None:
             return _error(400, "invalid_request_error", refused)
         if not (name and code and verifier):
             return _error(400, "invalid_request_error", 'the body needs {"code", "verifier", "provider_id"}')
-        tid = _token_id(holder.current.config, name)
+        tid = _token_id(services.holder.current.config, name)
         try:
             token = await flow.exchange(
                 services.client,
@@ -113,6 +118,11 @@ def register_oauth(app: Quart, services: Services) -> None:
         services.oauth.adopt(tid, token)
         services.fresh_start(name)
         return _json({"status": "ok", "token": tokens.view(tid, token)})
+
+
+def _register_tokens(app: Quart, services: Services) -> None:
+    """The tokens' life after a login: list, refresh, delete, and reload after a login elsewhere."""
+    holder = services.holder
 
     @app.get("/api/oauth/tokens")
     async def oauth_tokens() -> Response:

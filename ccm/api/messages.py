@@ -46,29 +46,7 @@ class Endpoints:
 
 
 def make_endpoints(services: Services) -> Endpoints:
-    holder, requests, metrics = services.holder, services.requests, services.metrics
-
-    def record(kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config) -> Any:
-        def on_done(done: Done) -> None:
-            if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
-                metrics.count_tokens(decision.rule, decision.model, done.provider)
-                return
-            requests.add(
-                to_record(
-                    done,
-                    record_id=requests.next_id(),
-                    time=time.time(),
-                    body=body,
-                    route=decision.rule,
-                    routed_model=decision.model,
-                    latency_ms=round((time.perf_counter() - started) * 1000),
-                    config=config,
-                    kind=kind,
-                    started=started,
-                )
-            )
-
-        return on_done
+    holder = services.holder
 
     def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
         """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
@@ -84,7 +62,7 @@ def make_endpoints(services: Services) -> Endpoints:
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = record(kind, body, decision, started, snapshot.config)
+        on_done = recorder(services, kind, body, decision, started, snapshot.config)
         try:
             candidates = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
@@ -126,6 +104,35 @@ def make_endpoints(services: Services) -> Endpoints:
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 
     return Endpoints(answer, count_tokens)
+
+
+def recorder(
+    services: Services, kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config
+) -> Callable[[Done], None]:
+    """What records a request once it is done: count_tokens in metrics only (Claude Code sends dozens at
+    once, and they are no conversation), every Messages request in the request log and so its sinks."""
+    requests, metrics = services.requests, services.metrics
+
+    def on_done(done: Done) -> None:
+        if kind == "count_tokens":
+            metrics.count_tokens(decision.rule, decision.model, done.provider)
+            return
+        requests.add(
+            to_record(
+                done,
+                record_id=requests.next_id(),
+                time=time.time(),
+                body=body,
+                route=decision.rule,
+                routed_model=decision.model,
+                latency_ms=round((time.perf_counter() - started) * 1000),
+                config=config,
+                kind=kind,
+                started=started,
+            )
+        )
+
+    return on_done
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:
