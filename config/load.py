@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from config.catalog import ALIASES, CATALOG, lookup
+from config.catalog import ALIASES, CATALOG, ProviderSpec, lookup
 from config.errors import ConfigError, Problem
 from config.locate import Locator
 from config.schema import (
@@ -288,82 +288,100 @@ def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
         if not isinstance(item, dict):
             c.error(path, "must be a table")
             continue
-        c.unknown_keys(item, _PROVIDER_KEYS, path)
-        name = c.string(item, "name", path, required=True)
-        if name is not None and not name.strip():
-            c.error((*path, "name"), "must not be empty")
-            name = None
-        if name is not None:
-            if name.lower() in seen:
-                c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
-            seen.setdefault(name.lower(), i)
-            if "," in name:
-                c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
-        ptype = c.string(item, "provider_type", path, required=True)
-        spec = lookup(ptype) if ptype else None
-        if ptype is not None and spec is None:
-            guess = nearest(ptype, _TYPE_NAMES)
-            hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
-            c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
-        default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
-        auth_raw = (c.string(item, "auth_type", path, default=default_auth) or default_auth).lower()
-        auth_type = _AUTH_TYPES.get(auth_raw)
-        if auth_type is None:
-            c.error(
-                (*path, "auth_type"), f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}"
-            )
-            auth_type = "apikey"
-        elif auth_type == "oauth" and spec is not None and not spec.oauth:
-            c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
-        elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
-            c.error(
-                (*path, "auth_type"),
-                f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
-                f"anthropic-compatible take it, not {spec.type!r}",
-            )
-        elif auth_type == "adc" and spec is not None and spec.type not in _ADC_TYPES:
-            c.error((*path, "auth_type"), f'"adc" (Google credentials) is for vertex-ai, not {spec.type!r}')
-        base_url = c.string(item, "base_url", path) or None
-        if base_url is not None and not re.match(r"^https?://", base_url):
-            c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
-        if spec is not None and spec.base_url is None and not base_url:
-            c.error((*path, "base_url"), f"is required for provider type {spec.type!r} (the server's URL)")
-        headers_raw = c.table(item.get("headers"), (*path, "headers"))
-        for key, value in headers_raw.items():
-            if not isinstance(value, str):
-                c.error((*path, "headers", key), f"must be a string, not {type(value).__name__}")
-        headers = tuple((str(k), v) for k, v in headers_raw.items() if isinstance(v, str))
-        enabled = c.boolean(item, "enabled", path, default_of(ProviderConfig, "enabled"))
-        api_key = c.string(item, "api_key", path) or None
-        oauth_provider = c.string(item, "oauth_provider", path) or None
-        project_id = c.string(item, "project_id", path) or None
-        location = c.string(item, "location", path) or None
-        credentials_file = c.string(item, "credentials_file", path) or None
-        if spec is not None and spec.type == "vertex-ai" and not project_id:
-            c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
-        if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
-            c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
-        if name is None or spec is None:
-            continue
-        if auth_type == "passthrough":
-            _advise_passthrough_host(c, path, base_url or spec.base_url)
-        out.append(
-            ProviderConfig(
-                name=name,
-                provider_type=spec.type,
-                spec=spec,
-                enabled=enabled,
-                auth_type=auth_type,
-                api_key=api_key,
-                base_url=base_url,
-                oauth_provider=oauth_provider,
-                project_id=project_id,
-                location=location,
-                credentials_file=credentials_file,
-                headers=headers,
-            )
-        )
+        provider = _provider(c, item, path, seen)
+        if provider is not None:
+            out.append(provider)
     return out
+
+
+def _provider(
+    c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]
+) -> ProviderConfig | None:
+    """One [[providers]] entry (None when its name or type is unusable: the error is said)."""
+    c.unknown_keys(item, _PROVIDER_KEYS, path)
+    name = _provider_name(c, item, path, seen)
+    ptype = c.string(item, "provider_type", path, required=True)
+    spec = lookup(ptype) if ptype else None
+    if ptype is not None and spec is None:
+        guess = nearest(ptype, _TYPE_NAMES)
+        hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
+        c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
+    auth_type = _auth_type(c, item, path, spec)
+    base_url = c.string(item, "base_url", path) or None
+    if base_url is not None and not re.match(r"^https?://", base_url):
+        c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
+    if spec is not None and spec.base_url is None and not base_url:
+        c.error((*path, "base_url"), f"is required for provider type {spec.type!r} (the server's URL)")
+    headers_raw = c.table(item.get("headers"), (*path, "headers"))
+    for key, value in headers_raw.items():
+        if not isinstance(value, str):
+            c.error((*path, "headers", key), f"must be a string, not {type(value).__name__}")
+    headers = tuple((str(k), v) for k, v in headers_raw.items() if isinstance(v, str))
+    enabled = c.boolean(item, "enabled", path, default_of(ProviderConfig, "enabled"))
+    api_key = c.string(item, "api_key", path) or None
+    oauth_provider = c.string(item, "oauth_provider", path) or None
+    project_id = c.string(item, "project_id", path) or None
+    location = c.string(item, "location", path) or None
+    credentials_file = c.string(item, "credentials_file", path) or None
+    if spec is not None and spec.type == "vertex-ai" and not project_id:
+        c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
+    if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
+        c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
+    if name is None or spec is None:
+        return None
+    if auth_type == "passthrough":
+        _advise_passthrough_host(c, path, base_url or spec.base_url)
+    return ProviderConfig(
+        name=name,
+        provider_type=spec.type,
+        spec=spec,
+        enabled=enabled,
+        auth_type=auth_type,
+        api_key=api_key,
+        base_url=base_url,
+        oauth_provider=oauth_provider,
+        project_id=project_id,
+        location=location,
+        credentials_file=credentials_file,
+        headers=headers,
+    )
+
+
+def _provider_name(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]) -> str | None:
+    """The entry's name; `seen` (lower-case name -> the first entry's index) finds a duplicate."""
+    name = c.string(item, "name", path, required=True)
+    if name is not None and not name.strip():
+        c.error((*path, "name"), "must not be empty")
+        return None
+    if name is not None:
+        if name.lower() in seen:
+            c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
+        seen.setdefault(name.lower(), int(path[-1]))
+        if "," in name:
+            c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
+    return name
+
+
+def _auth_type(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], spec: ProviderSpec | None) -> str:
+    """The provider's auth_type, normalised ("api_key" -> "apikey"), refused where its type cannot take it."""
+    default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
+    auth_raw = (c.string(item, "auth_type", path, default=default_auth) or default_auth).lower()
+    auth_type = _AUTH_TYPES.get(auth_raw)
+    where = (*path, "auth_type")
+    if auth_type is None:
+        c.error(where, f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}")
+        return "apikey"
+    if auth_type == "oauth" and spec is not None and not spec.oauth:
+        c.error(where, f'provider type {spec.type!r} has no OAuth login; use "apikey"')
+    elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
+        c.error(
+            where,
+            f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
+            f"anthropic-compatible take it, not {spec.type!r}",
+        )
+    elif auth_type == "adc" and spec is not None and spec.type not in _ADC_TYPES:
+        c.error(where, f'"adc" (Google credentials) is for vertex-ai, not {spec.type!r}')
+    return auth_type
 
 
 def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, str]) -> list[ModelConfig]:
@@ -376,23 +394,13 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, s
         return []
     out: list[ModelConfig] = []
     seen: dict[str, int] = {}
-    known = ", ".join(providers.values()) or "none"
     for i, item in enumerate(raw):
         path: tuple[str | int, ...] = ("models", i)
         if not isinstance(item, dict):
             c.error(path, "must be a table")
             continue
         c.unknown_keys(item, keys_of(ModelConfig), path)
-        name = c.string(item, "name", path, required=True)
-        if name is not None and not name.strip():
-            c.error((*path, "name"), "must not be empty")
-            name = None
-        if name is not None and "," in name:
-            c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
-        if name is not None:
-            if name.lower() in seen:
-                c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
-            seen.setdefault(name.lower(), i)
+        name = _model_name(c, item, path, seen)
         maps_raw = item.get("mappings", [])
         if not isinstance(maps_raw, list):
             c.error((*path, "mappings"), "must be an array of tables ([[models.mappings]])")
@@ -405,51 +413,75 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, s
             if not isinstance(m, dict):
                 c.error(mpath, "must be a table")
                 continue
-            c.unknown_keys(m, keys_of(Mapping), mpath)
-            provider = c.string(m, "provider", mpath, required=True)
-            actual = c.string(m, "actual_model", mpath, required=True)
-            if actual is not None and not actual.strip():
-                c.error((*mpath, "actual_model"), "must not be empty")
-                actual = None
-            priority = c.setting(m, Mapping, "priority", mpath, default=j)
-            max_out = c.setting(m, Mapping, "max_output_tokens", mpath)
-            weight = c.setting(m, Mapping, "weight", mpath)
-            prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
-            window = c.setting(m, Mapping, "context_window", mpath)
-            allow = _globs(c, m, mpath)
-            if (
-                actual == AS_ASKED
-                and provider is not None
-                and types.get(provider.lower()) not in (None, *AS_ASKED_TYPES)
-            ):
-                c.error(
-                    (*mpath, "actual_model"),
-                    f'"*" (the name the client asked for) works only on types {", ".join(sorted(AS_ASKED_TYPES))}; '
-                    f"provider {provider!r} is {types[provider.lower()]!r}: name the model it serves",
-                )
-            if provider is not None and provider.lower() not in providers:
-                hint = _did_you_mean(provider, providers.values())
-                c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
-                continue
-            if provider is None or actual is None:
-                continue
-            prio = j if priority is None else priority
-            mapping = Mapping(
-                providers[provider.lower()],
-                actual,
-                prio,
-                max_out,
-                default_of(Mapping, "weight") if weight is None else weight,
-                **prices,
-                allow=allow,
-                context_window=window,
-            )
-            mappings.append((prio, j, mapping))
+            mapping = _mapping(c, m, mpath, j, providers, types)
+            if mapping is not None:
+                mappings.append((mapping.priority, j, mapping))
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))
         out.append(ModelConfig(name=name, mappings=tuple(m for _, _, m in mappings)))
     return out
+
+
+def _model_name(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]) -> str | None:
+    """The entry's name; `seen` (lower-case name -> the first entry's index) finds a duplicate."""
+    name = c.string(item, "name", path, required=True)
+    if name is not None and not name.strip():
+        c.error((*path, "name"), "must not be empty")
+        return None
+    if name is not None and "," in name:
+        c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
+    if name is not None:
+        if name.lower() in seen:
+            c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
+        seen.setdefault(name.lower(), int(path[-1]))
+    return name
+
+
+def _mapping(
+    c: _Checker,
+    m: dict[str, Any],
+    mpath: tuple[str | int, ...],
+    index: int,
+    providers: dict[str, str],
+    types: dict[str, str],
+) -> Mapping | None:
+    """One [[models.mappings]] entry, the `index`-th of its model (its priority when none is written)."""
+    c.unknown_keys(m, keys_of(Mapping), mpath)
+    provider = c.string(m, "provider", mpath, required=True)
+    actual = c.string(m, "actual_model", mpath, required=True)
+    if actual is not None and not actual.strip():
+        c.error((*mpath, "actual_model"), "must not be empty")
+        actual = None
+    priority = c.setting(m, Mapping, "priority", mpath, default=index)
+    max_out = c.setting(m, Mapping, "max_output_tokens", mpath)
+    weight = c.setting(m, Mapping, "weight", mpath)
+    prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
+    window = c.setting(m, Mapping, "context_window", mpath)
+    allow = _globs(c, m, mpath)
+    if actual == AS_ASKED and provider is not None and types.get(provider.lower()) not in (None, *AS_ASKED_TYPES):
+        c.error(
+            (*mpath, "actual_model"),
+            f'"*" (the name the client asked for) works only on types {", ".join(sorted(AS_ASKED_TYPES))}; '
+            f"provider {provider!r} is {types[provider.lower()]!r}: name the model it serves",
+        )
+    if provider is not None and provider.lower() not in providers:
+        hint = _did_you_mean(provider, providers.values())
+        known = ", ".join(providers.values()) or "none"
+        c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
+        return None
+    if provider is None or actual is None:
+        return None
+    return Mapping(
+        providers[provider.lower()],
+        actual,
+        index if priority is None else priority,
+        max_out,
+        default_of(Mapping, "weight") if weight is None else weight,
+        **prices,
+        allow=allow,
+        context_window=window,
+    )
 
 
 def _globs(c: _Checker, table: AbcMapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
