@@ -1,6 +1,6 @@
 """Which model serves a request: a pure function of the request body and the config.
 
-Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is DESIGN.md's:
+Imports nothing heavy (the TUI and `ccm route explain` use it too). The rules, in the order they are tried:
 
     0 explicit "provider,model"   1 auto-map (a transform)   2 websearch   3 subagent tag
     4 long context                5 think                     6 background (original name)   7 default

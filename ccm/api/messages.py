@@ -1,6 +1,6 @@
 """The two Messages endpoints: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
-Both share one path (DESIGN's picture): authorize, parse once, validate, route, resolve the model's
+Both share one path: authorize, parse once, validate, route, resolve the model's
 mappings into a `Call` (ccm.dispatch.attempt), then dispatch it, or, for count_tokens, forward it to an
 Anthropic-format first mapping or answer with the local estimate.
 
@@ -57,7 +57,7 @@ def make_endpoints(services: Services) -> Endpoints:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_result(400, "invalid_request_error", f"request body is not valid JSON: {exc}", {})
-        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
+        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers: nothing was routed.
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
@@ -99,7 +99,7 @@ def make_endpoints(services: Services) -> Endpoints:
             answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
             call.on_done(Done(200, 1, first.provider.name, first.actual_model))
             return Result(200, answered, forwarded)
-        # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
+        # No mapping answered: x-ccm-provider stays absent (no provider served it); the request log says "local".
         call.on_done(Done(200, int(counting), "local", "estimate"))
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 

@@ -49,7 +49,8 @@ class CheckResult:
 #: Where each wire lists its models (a 1-token request where none is listed, or the server has none).
 _MODEL_LISTS = {"anthropic": "/v1/models", "openai": "/models", "responses": "/models", "gemini": "/models"}
 CHATGPT_CLIENT_VERSION = "0.124.0"
-"""The ChatGPT backend lists models only for a Codex client this recent (research §3.2)."""
+"""The ChatGPT backend lists models only for a Codex client this recent (`client_version`; an older one
+gets no list), as the Codex CLI (https://github.com/openai/codex) asks for them."""
 
 
 def _ping(provider: ProviderConfig, credential: Credential, model: str) -> UpstreamRequest:

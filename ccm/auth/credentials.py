@@ -72,7 +72,8 @@ class GoogleTokens(Protocol):
     async def token(self, provider: ProviderConfig) -> str: ...
 
 
-#: The client's identity headers a passthrough provider receives as they came (DESIGN, Credentials).
+#: The client's identity headers a passthrough provider receives as they came: a Claude Pro/Max login is
+#: accepted only on requests that are Claude Code's own, headers included.
 _IDENTITY_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 _IDENTITY_NAMES = frozenset({"x-app", "user-agent"})
 

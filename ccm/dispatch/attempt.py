@@ -41,7 +41,7 @@ RATELIMIT_CLAIM = "anthropic-ratelimit-unified-representative-claim"
 
 @dataclass(slots=True)
 class Call:
-    """One client request on its way: what every attempt shares (DESIGN's request path, one object)."""
+    """One client request on its way: what every attempt shares, made once by the endpoint."""
 
     body: dict[str, Any]
     decision: RoutingDecision
@@ -304,7 +304,8 @@ async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[F
 
 def _error_before_content(frames: list[Frame]) -> Frame | None:
     """An error event ahead of the first content event: however the upstream's bytes were split into reads,
-    only such an error fails over (DESIGN: after the window, an upstream failure ends the stream)."""
+    only such an error fails over (after the window the client has content, so a failure can only end the
+    stream with an error event)."""
     for frame in frames:
         if frame.event == "error":
             return frame

@@ -4,7 +4,7 @@
     balancer.answered(session, attempt, ttfb_ms)  # the session sticks to it; its latency is noted
     balancer.failed(session, attempt)             # the session is free to move
 
-Strategies (DESIGN, `[load_balancing]`): "priority" keeps file order; "round-robin" rotates; "weighted"
+Strategies (`[load_balancing] strategy`): "priority" keeps file order; "round-robin" rotates; "weighted"
 draws by `weight`; "latency" puts the lowest p50 time to first event (its last 50 answers) first, with 5%
 of requests exploring so a recovered provider is noticed. A request with `x-claude-code-session-id` sticks
 to the mapping its session's first request got, until that one fails: the provider's prompt cache and the

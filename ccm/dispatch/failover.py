@@ -1,7 +1,7 @@
 """Dispatch and failover: try a model's mappings until one answers.
 
-DESIGN.md, "Dispatch and failover", is the contract; one try of one mapping lives in ccm.dispatch.attempt, and
-this module decides what follows each: a retry of the same mapping (retryable failures, with backoff
+One try of one mapping lives in ccm.dispatch.attempt, and what a failure leads to in the failure policy
+(ccm.dispatch.policy); this module carries it out: a retry of the same mapping (with backoff
 and full jitter, or the upstream's Retry-After when it is short enough), a corrective retry (one forced
 OAuth refresh after a 401; one retry once the adapter learned what the upstream refused, e.g. Vertex's
 beta flags), the next mapping, or the summary error. Around that: the deadline over the whole search for

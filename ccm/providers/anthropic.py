@@ -5,7 +5,7 @@ Bodies go upstream faithfully to Anthropic itself (the dispatcher only changed m
 max_tokens); a third-party host gets what it refuses adapted first (ccm.providers.anthropic_compat). This
 module removes thinking blocks that ccm itself signed for another provider, sets auth, and passes SSE events
 through as they arrive, checking each is JSON, noting usage, and naming the answer's `model` as the client
-asked (DESIGN: in every wire format alike; `x-ccm-actual-model` says what served it).
+asked (as every wire format does: `x-ccm-actual-model` says what served it).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class AnthropicAdapter:
         if beta:
             headers["anthropic-beta"] = beta
         agent = ctx.client_headers.get("user-agent")
-        if agent:  # coding-plan endpoints admit coding agents by their user-agent (DESIGN)
+        if agent:  # coding-plan endpoints admit coding agents by their user-agent
             headers["user-agent"] = agent
         fix = compat.adaptations(provider, ctx.candidate.actual_model)
         if fix is not None:  # a third-party host: what it refuses is adapted; what it sent is kept for learn()

@@ -47,7 +47,8 @@ from config.schema import ProviderConfig
 
 WIRE = "vertex"
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
-#: Flags Vertex refused in 2026 reports (research §6): sending them only costs a 400 and a retry.
+#: Flags Vertex AI answered with `400 Unexpected value(s) ... for the anthropic-beta header` in 2026 reports:
+#: sending them only costs a 400 and a retry.
 UNSUPPORTED_BETAS = frozenset(
     {
         "oauth-2025-04-20",

@@ -1,6 +1,7 @@
 """Helpers for the Gemini translation tests: contexts, response builders, and a validator that holds every
 body ccm sends to Gemini to the `google-genai` SDK's own pydantic request types (extra keys forbidden)
-plus the turn rules Gemini enforces (research/subscriptions-2026.md §5.6, §10.C)."""
+plus the turn rules Gemini enforces (roles alternate, a call is answered in the next turn, all of a
+turn's results in one turn)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ccm.translate.gemini.signature import DUMMY_SIGNATURE
 from config.schema import ProviderConfig, spec_for
 
 TOP_KEYS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"}
-#: Keys the OpenAPI-subset `parameters` form rejects (research §5.2).
+#: Keys the OpenAPI-subset `parameters` form rejects (`Unknown name "<key>"... Cannot find field`).
 REJECTED_BY_PARAMETERS = {
     "$schema",
     "additionalProperties",
