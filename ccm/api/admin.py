@@ -38,7 +38,16 @@ def config_view(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def register_admin(app: Quart, services: Services) -> None:
-    holder, requests, metrics = services.holder, services.requests, services.metrics
+    _register_config(app, services)
+    _register_metrics(app, services)
+    _register_requests(app, services)
+    _register_providers(app, services)
+    register_oauth(app, services)
+
+
+def _register_config(app: Quart, services: Services) -> None:
+    """The live config (masked), its reload state, and a reload on demand."""
+    holder = services.holder
 
     @app.get("/api/config/json")
     async def config_json() -> Response:
@@ -59,6 +68,10 @@ def register_admin(app: Quart, services: Services) -> None:
             body["restart_required"] = outcome.restart_required
         return _json(body)
 
+
+def _register_metrics(app: Quart, services: Services) -> None:
+    metrics = services.metrics
+
     @app.get("/api/metrics")
     async def metrics_json() -> Response:
         return _json(metrics.snapshot(services.circuits()))
@@ -68,6 +81,11 @@ def register_admin(app: Quart, services: Services) -> None:
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(metrics.prometheus(services.circuits()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _register_requests(app: Quart, services: Services) -> None:
+    """The request log: the recent records, and a live feed of each one as it is made."""
+    requests = services.requests
 
     @app.get("/api/requests")
     async def recent_requests() -> Response:
@@ -100,15 +118,15 @@ def register_admin(app: Quart, services: Services) -> None:
         response.timeout = None
         return response
 
+
+def _register_providers(app: Quart, services: Services) -> None:
     @app.post("/api/providers/<name>/test")
     async def provider_test(name: str) -> Response:
-        snapshot = holder.current
+        snapshot = services.holder.current
         provider = snapshot.config.provider(name)
         if provider is None:
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
         return _json(await _test_provider(services.client, services.credentials, snapshot, provider.name))
-
-    register_oauth(app, services)
 
 
 async def _test_provider(
