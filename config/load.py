@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +119,33 @@ class _Checker:
         for key in table:
             if key not in known:
                 self.warn((*path, key), f"unknown key, ignored{_did_you_mean(key, known)}")
+
+    def entries(
+        self, raw: Any, path: tuple[str | int, ...], header: str
+    ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+        """Each table of an array of tables (`[[providers]]`) with its path; what is not one is said."""
+        if raw is None:
+            return
+        if not isinstance(raw, list):
+            self.error(path, f"must be an array of tables ({header})")
+            return
+        for i, item in enumerate(raw):
+            if isinstance(item, dict):
+                yield (*path, i), item
+            else:
+                self.error((*path, i), "must be a table")
+
+    def name(self, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int], what: str) -> str | None:
+        """An entry's required, non-empty, unique name; `seen` maps each lower-case name to its first index."""
+        name = self.string(item, "name", path, required=True)
+        if name is not None and not name.strip():
+            self.error((*path, "name"), "must not be empty")
+            return None
+        if name is not None:
+            if name.lower() in seen:
+                self.error((*path, "name"), f"duplicate {what} name {name!r} (also {path[0]}[{seen[name.lower()]}])")
+            seen.setdefault(name.lower(), int(path[-1]))
+        return name
 
     def table(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
         if value is None:
@@ -276,18 +303,9 @@ def _router(c: _Checker, raw: dict[str, Any], present: bool) -> RouterConfig:
 
 
 def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        c.error(("providers",), "must be an array of tables ([[providers]])")
-        return []
     out: list[ProviderConfig] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        path: tuple[str | int, ...] = ("providers", i)
-        if not isinstance(item, dict):
-            c.error(path, "must be a table")
-            continue
+    for path, item in c.entries(raw, ("providers",), "[[providers]]"):
         provider = _provider(c, item, path, seen)
         if provider is not None:
             out.append(provider)
@@ -299,7 +317,9 @@ def _provider(
 ) -> ProviderConfig | None:
     """One [[providers]] entry (None when its name or type is unusable: the error is said)."""
     c.unknown_keys(item, _PROVIDER_KEYS, path)
-    name = _provider_name(c, item, path, seen)
+    name = c.name(item, path, seen, "provider")
+    if name is not None and "," in name:
+        c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
     ptype = c.string(item, "provider_type", path, required=True)
     spec = lookup(ptype) if ptype else None
     if ptype is not None and spec is None:
@@ -347,21 +367,6 @@ def _provider(
     )
 
 
-def _provider_name(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]) -> str | None:
-    """The entry's name; `seen` (lower-case name -> the first entry's index) finds a duplicate."""
-    name = c.string(item, "name", path, required=True)
-    if name is not None and not name.strip():
-        c.error((*path, "name"), "must not be empty")
-        return None
-    if name is not None:
-        if name.lower() in seen:
-            c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
-        seen.setdefault(name.lower(), int(path[-1]))
-        if "," in name:
-            c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
-    return name
-
-
 def _auth_type(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], spec: ProviderSpec | None) -> str:
     """The provider's auth_type, normalised ("api_key" -> "apikey"), refused where its type cannot take it."""
     default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
@@ -387,32 +392,19 @@ def _auth_type(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], s
 def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, str]) -> list[ModelConfig]:
     """`providers`: every configured provider name, lower-case -> as written (valid entries or not);
     `types`: lower-case name -> catalog type, for the providers whose type is known."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        c.error(("models",), "must be an array of tables ([[models]])")
-        return []
     out: list[ModelConfig] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        path: tuple[str | int, ...] = ("models", i)
-        if not isinstance(item, dict):
-            c.error(path, "must be a table")
-            continue
+    for path, item in c.entries(raw, ("models",), "[[models]]"):
         c.unknown_keys(item, keys_of(ModelConfig), path)
-        name = _model_name(c, item, path, seen)
+        name = c.name(item, path, seen, "model")
+        if name is not None and "," in name:
+            c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
         maps_raw = item.get("mappings", [])
-        if not isinstance(maps_raw, list):
-            c.error((*path, "mappings"), "must be an array of tables ([[models.mappings]])")
-            maps_raw = []
-        if not maps_raw and name is not None:
+        if name is not None and not (isinstance(maps_raw, list) and maps_raw):
             c.warn(path, f"model {name!r} has no [[models.mappings]]: a request routed to it cannot be served")
         mappings: list[tuple[int, int, Mapping]] = []
-        for j, m in enumerate(maps_raw):
-            mpath: tuple[str | int, ...] = (*path, "mappings", j)
-            if not isinstance(m, dict):
-                c.error(mpath, "must be a table")
-                continue
+        for mpath, m in c.entries(maps_raw, (*path, "mappings"), "[[models.mappings]]"):
+            j = int(mpath[-1])
             mapping = _mapping(c, m, mpath, j, providers, types)
             if mapping is not None:
                 mappings.append((mapping.priority, j, mapping))
@@ -421,21 +413,6 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, s
         mappings.sort(key=lambda t: (t[0], t[1]))
         out.append(ModelConfig(name=name, mappings=tuple(m for _, _, m in mappings)))
     return out
-
-
-def _model_name(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]) -> str | None:
-    """The entry's name; `seen` (lower-case name -> the first entry's index) finds a duplicate."""
-    name = c.string(item, "name", path, required=True)
-    if name is not None and not name.strip():
-        c.error((*path, "name"), "must not be empty")
-        return None
-    if name is not None and "," in name:
-        c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
-    if name is not None:
-        if name.lower() in seen:
-            c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
-        seen.setdefault(name.lower(), int(path[-1]))
-    return name
 
 
 def _mapping(
