@@ -52,6 +52,14 @@ def _token_id(config: Config, name: str) -> str:
     return tokens.token_id(provider) if provider is not None else name
 
 
+async def _named(config: Config) -> tuple[str, str] | Response:
+    """The provider a token route is about, and its token id; a 400 when the body names none."""
+    name = _name(await _body())
+    if not name:
+        return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
+    return name, _token_id(config, name)
+
+
 def _refused_type(oauth_type: str) -> str | None:
     kind = oauth_type.lower()
     if kind.startswith(("anthropic", "claude")):
@@ -133,10 +141,10 @@ def _register_tokens(app: Quart, services: Services) -> None:
 
     @app.post("/api/oauth/tokens/refresh")
     async def oauth_refresh() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
         if await asyncio.to_thread(tokens.load, tid) is None:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}' (`ccm oauth login {name}`)")
         try:
@@ -152,10 +160,10 @@ def _register_tokens(app: Quart, services: Services) -> None:
 
     @app.post("/api/oauth/tokens/delete")
     async def oauth_delete() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
         removed = await asyncio.to_thread(tokens.delete, tid)
         services.oauth.drop(tid)
         if not removed:
@@ -164,10 +172,10 @@ def _register_tokens(app: Quart, services: Services) -> None:
 
     @app.post("/api/oauth/tokens/reload")
     async def oauth_reload() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
         services.oauth.drop(tid)
         services.fresh_start(name)
         return _json({"status": "reloaded", "provider": tid})

@@ -138,13 +138,8 @@ class GeminiAdapter:
         return whole_message(self.stream(ctx, form), content)
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
-        state = ctx.state.get(WIRE) or {}
-        wire = GeminiStream(
-            model=ctx.requested_model or ctx.candidate.actual_model,
-            scope=state.get("scope") or "",
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        scope = (ctx.state.get(WIRE) or {}).get("scope") or ""
+        wire = GeminiStream(scope=scope, **ctx.answer_names(WIRE))
         return TranslatedStream(wire, content_type)
 
 

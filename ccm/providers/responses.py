@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from ccm import __version__
-from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest
+from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest, bearer_json_headers
 from ccm.providers.translated import TranslatedStream, is_sse, whole_message
 from ccm.routing import estimate_tokens
 from ccm.translate.responses.errors import parse_error
@@ -68,13 +67,7 @@ class ResponsesAdapter:
         )
         payload = orjson.dumps(translated.body)
         _state(ctx).update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if translated.stream else "application/json",
-            "user-agent": f"ccm/{__version__}",
-        }
-        if ctx.api_key:
-            headers["authorization"] = f"Bearer {ctx.api_key}"
+        headers = bearer_json_headers(ctx, stream=translated.stream)
         if backend:
             headers.update(BACKEND_HEADERS)
             headers["session_id"] = translated.body["prompt_cache_key"]
@@ -90,27 +83,14 @@ class ResponsesAdapter:
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         if is_sse(content, content_type):
             return whole_message(self.stream(ctx, "text/event-stream"), content)
-        state = _state(ctx)
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
-        return to_anthropic_message(
-            data,
-            model=ctx.requested_model or ctx.candidate.actual_model,
-            origin=origin_of(ctx),
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        return to_anthropic_message(data, origin=origin_of(ctx), **ctx.answer_names(WIRE))
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
-        state = _state(ctx)
-        wire = ResponsesStream(
-            model=ctx.requested_model or ctx.candidate.actual_model,
-            origin=origin_of(ctx),
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        wire = ResponsesStream(origin=origin_of(ctx), **ctx.answer_names(WIRE))
         return TranslatedStream(wire, content_type, busy_ping_s=BUSY_PING_S)
 
 
