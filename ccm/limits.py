@@ -3,8 +3,8 @@
 Light (the CLI and GET /v1/models use it too): the facts live in config/catalog.py (CLAUDE_LIMITS,
 LIMIT_RULES), this module only picks the one that applies.
 
-    window_of(attempt)                  -> 200000, or None when nobody knows
-    window_of(attempt, one_m=True)      -> the window with Anthropic's context-1m beta, where it differs
+    window_of(candidate)                -> 200000, or None when nobody knows
+    window_of(candidate, one_m=True)    -> the window with Anthropic's context-1m beta, where it differs
     model_limits(config, "glm")         -> (largest reachable window, largest output limit), None when unknown
 """
 

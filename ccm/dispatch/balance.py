@@ -1,8 +1,8 @@
 """Load balancing among mappings of equal priority, and session stickiness.
 
-    balancer.order(attempts, strategy, session)   # attempts reordered within each priority
-    balancer.answered(session, attempt, ttfb_ms)  # the session sticks to it; its latency is noted
-    balancer.failed(session, attempt)             # the session is free to move
+    balancer.order(candidates, strategy, session)   # candidates reordered within each priority
+    balancer.answered(session, candidate, ttfb_ms)  # the session sticks to it; its latency is noted
+    balancer.failed(session, candidate)             # the session is free to move
 
 Strategies (`[load_balancing] strategy`): "priority" keeps file order; "round-robin" rotates; "weighted"
 draws by `weight`; "latency" puts the lowest p50 time to first event (its last 50 answers) first, with 5%

@@ -6,7 +6,7 @@ for every other mapping ccm answers at once, without an upstream call: an empty 
 `stop_reason: "max_tokens"` and the estimated input (as message_start, message_delta, message_stop when
 streamed), recorded with cost 0 and outcome `prewarm`.
 
-    if answers_locally(call.body, attempt):
+    if answers_locally(call.body, candidate):
         return prewarm_result(call, headers, done)
 """
 

@@ -1,7 +1,7 @@
 """Context windows in dispatch: skip a mapping the request cannot fit, and say "prompt is too long" the way
 Anthropic does, so that Claude Code compacts instead of failing.
 
-    kept, skipped, too_long = fit(attempts, estimate, one_m)
+    kept, skipped, too_long = fit(candidates, estimate, one_m)
     overflow = context_overflow(upstream_message)      -> (tokens, limit) or None
 
 A mapping is skipped (not an attempt: nothing is sent, the breaker never hears of it) when the estimate
@@ -67,7 +67,7 @@ def too_long_text(tokens: int, limit: int) -> str:
 
 
 def fit(candidates: list[Candidate], estimate: int, one_m: bool) -> tuple[list[Candidate], list[str], str | None]:
-    """(the attempts to try, the skipped ones described, the prompt-too-long text when none can take it)."""
+    """(the candidates to try, the skipped ones described, the prompt-too-long text when none can take it)."""
     windows = [window_of(a, one_m=one_m) for a in candidates]
     kept = [a for a, w in zip(candidates, windows, strict=True) if w is None or estimate <= FIT * w]
     if not kept:
