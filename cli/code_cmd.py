@@ -39,7 +39,9 @@ def _enter() -> tuple[sessions.Session, str, claude_env.Token, str]:
         info = common.running()
         if info is None:
             path = common.config_path(None, live=False)
-            info = server_cmds.start_proxy(path)
+            # `ccm code` hands every argument to claude, so it has no --port: the port comes from CCM_PORT
+            choose = "with CCM_PORT=N (or [server] port in the config)"
+            info = server_cmds.start_proxy(path, choose=choose)
             sessions.mark_owned(info)
             common.note(
                 f"ccm: started the proxy at {common.proxy_url(info)} (pid {info.pid}); "

@@ -24,6 +24,7 @@ from cli import _typer_fast, common
 from config.errors import CcmError, ConfigError
 
 _typer_fast.install()
+_typer_fast.hide_flag_types()
 
 HELP = f"""ccm {__version__}: route Claude Code to any model on any provider, with failover.
 
@@ -68,6 +69,7 @@ def _register() -> None:
         oauth_cmds,
         route_cmds,
         server_cmds,
+        setup_cmds,
         switch_cmds,
         tui_cmd,
     )
@@ -83,6 +85,7 @@ def _register() -> None:
     app.add_typer(route_cmds.app, name="route", rich_help_panel="Inspection")
     metrics_cmds.register(app)
     app.add_typer(switch_cmds.router_app, name="router", rich_help_panel="Configuration")
+    del setup_cmds  # imported for its commands, which it adds to the providers, models and router groups
 
 
 _register()

@@ -66,7 +66,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "https://api.anthropic.com",
         "ANTHROPIC_API_KEY",
         oauth=True,
-        notes="Claude API; OAuth for Claude Pro/Max",
+        notes="Claude API; Claude Pro/Max through Claude Code's own login (passthrough)",
     ),
     ProviderSpec(
         "anthropic-compatible",
@@ -449,6 +449,28 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     ModelRule(r"^(anthropic/|google/gemini)", _s("openrouter"), quirks=_s("cache-control")),
     ModelRule(r"deepseek|kimi|moonshot", _s("openrouter"), quirks=_s("reasoning-roundtrip")),
 )
+
+#: Where a type's models are in the maintained price table (genai-prices' provider ids): a mapping of an
+#: API-key or ADC provider that sets no price of its own is priced from it. Types missing here (custom URLs,
+#: local servers, subscription plans) have no table price. https://github.com/pydantic/genai-prices
+PRICE_TABLE_PROVIDERS: dict[str, str] = {
+    "anthropic": "anthropic",
+    "z.ai": "zai",
+    "minimax": "minimax",
+    "openai": "openai",
+    "openai-responses": "openai",
+    "openrouter": "openrouter",
+    "groq": "groq",
+    "together": "together",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "moonshot": "moonshotai",
+    "novita": "novita",
+    "baseten": "baseten",
+    "deepseek": "deepseek",
+    "gemini": "google",
+    "vertex-ai": "google",
+}
 
 #: Spellings seen in other tools' configs that mean a catalog type.
 ALIASES: dict[str, str] = {

@@ -63,6 +63,9 @@ class LoadResult:
     advice: list[Problem] = field(default_factory=list)
     """Valid but worth a second look, shown by `ccm config validate` only (e.g. a Claude login
     forwarded to a host other than api.anthropic.com)."""
+    refused: list[Problem] = field(default_factory=list)
+    """Errors for `ccm config validate` (exit 1) that the proxy tolerates, so that claude-code-mux configs
+    still load (e.g. `auth_type = "oauth"` on an anthropic provider: ccm has no Claude login)."""
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
@@ -97,6 +100,7 @@ class _Checker:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.advice: list[Problem] = []
+        self.refused: list[Problem] = []
 
     def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
         key = ""
@@ -114,6 +118,9 @@ class _Checker:
 
     def advise(self, path: tuple[str | int, ...], message: str) -> None:
         self.advice.append(self._problem(path, message))
+
+    def refuse(self, path: tuple[str | int, ...], message: str) -> None:
+        self.refused.append(self._problem(path, message))
 
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
@@ -376,7 +383,13 @@ def _auth_type(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], s
     if auth_type is None:
         c.error(where, f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}")
         return "apikey"
-    if auth_type == "oauth" and spec is not None and not spec.oauth:
+    if auth_type == "oauth" and spec is not None and spec.type in _PASSTHROUGH_TYPES:
+        c.refuse(
+            where,
+            "Claude Pro/Max logins work only inside Claude Code, so ccm has no Claude OAuth: use auth_type = "
+            '"passthrough" (Claude Code\'s own login is forwarded), or "apikey"',
+        )
+    elif auth_type == "oauth" and spec is not None and not spec.oauth:
         c.error(where, f'provider type {spec.type!r} has no OAuth login; use "apikey"')
     elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
         c.error(
@@ -575,7 +588,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         load_balancing=balancing,
         path=Path(file),
     )
-    return LoadResult(config, c.warnings, c.advice)
+    return LoadResult(config, c.warnings, c.advice, c.refused)
 
 
 def _advise_passthrough_host(c: _Checker, path: tuple[str | int, ...], url: str | None) -> None:

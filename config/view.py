@@ -38,11 +38,11 @@ def masked_view(config: Config, keys: Mapping[str, tuple[str | None, str | None]
     return {
         "path": str(config.path) if config.path else None,
         "server": server,
+        "failover": plain(config.failover),
+        "load_balancing": plain(config.load_balancing),
         "router": plain(config.router),
         "providers": [_provider(p, *keys.get(p.name.lower(), (None, None))) for p in config.providers],
         "models": plain(config.models),
-        "failover": plain(config.failover),
-        "load_balancing": plain(config.load_balancing),
     }
 
 

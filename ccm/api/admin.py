@@ -21,7 +21,7 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm.api.admin_oauth import register_oauth
-from ccm.api.provider_check import check_provider
+from ccm.api.provider_check import check_provider, list_models
 from ccm.api.quart_json import anthropic_error as _error
 from ccm.api.quart_json import json_response as _json
 from ccm.auth.credentials import Credential, CredentialError, Resolver
@@ -87,6 +87,13 @@ def _register_requests(app: Quart, services: Services) -> None:
     """The request log: the recent records, and a live feed of each one as it is made."""
     requests = services.requests
 
+    @app.get("/api/statusline")
+    async def statusline() -> Response:
+        """What `ccm statusline` shows: a session's last request and the providers whose circuit is open."""
+        last = requests.last_of(request.args.get("session", ""))
+        opened = sorted(name for name, (state_, _until) in services.circuits().items() if state_ == "open")
+        return _json({"last": last.as_dict() if last is not None else None, "open_circuits": opened})
+
     @app.get("/api/requests")
     async def recent_requests() -> Response:
         try:
@@ -127,6 +134,20 @@ def _register_providers(app: Quart, services: Services) -> None:
         if provider is None:
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
         return _json(await _test_provider(services.client, services.credentials, snapshot, provider.name))
+
+    @app.get("/api/providers/<name>/models")
+    async def provider_models(name: str) -> Response:
+        snapshot = services.holder.current
+        provider = snapshot.config.provider(name)
+        if provider is None:
+            return _error(404, "not_found_error", f"provider '{name}' is not configured")
+        try:
+            credential = await services.credentials.resolve(provider, snapshot.keys, {}, snapshot.router_key)
+        except CredentialError as exc:
+            return _json({"models": None, "message": exc.message})
+        connect_s = snapshot.config.server.timeouts.connect_timeout_ms / 1000
+        models = await list_models(services.client, provider, credential, connect_s=connect_s)
+        return _json({"models": models})
 
 
 async def _test_provider(

@@ -33,6 +33,9 @@ from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
 from config.schema import Config
 
+SESSION_HEADER = "x-claude-code-session-id"
+"""Claude Code's session id: kept on the request's record, so `ccm statusline` can show that session's last route."""
+
 Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
 
 
@@ -62,7 +65,9 @@ def make_endpoints(services: Services) -> Endpoints:
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
         decision = route(body, snapshot.config, body_size=len(raw))
-        on_done = recorder(services, kind, body, decision, started, snapshot.config)
+        forwarded = client_headers(headers)
+        session = (forwarded.get(SESSION_HEADER) or "")[:128] or None
+        on_done = recorder(services, kind, body, decision, started, snapshot.config, session)
         try:
             candidates = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
@@ -75,7 +80,7 @@ def make_endpoints(services: Services) -> Endpoints:
             if too_long is not None:
                 on_done(Done(400, 0, error=too_long))
                 return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
-        call = Call(body, decision, candidates, snapshot, client_headers(headers), query, on_done, started)
+        call = Call(body, decision, candidates, snapshot, forwarded, query, on_done, started)
         call.too_small = too_small
         return call
 
@@ -107,7 +112,13 @@ def make_endpoints(services: Services) -> Endpoints:
 
 
 def recorder(
-    services: Services, kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config
+    services: Services,
+    kind: str,
+    body: dict[str, Any],
+    decision: RoutingDecision,
+    started: float,
+    config: Config,
+    session: str | None = None,
 ) -> Callable[[Done], None]:
     """What records a request once it is done: count_tokens in metrics only (Claude Code sends dozens at
     once, and they are no conversation), every Messages request in the request log and so its sinks."""
@@ -129,6 +140,7 @@ def recorder(
                 config=config,
                 kind=kind,
                 started=started,
+                session=session,
             )
         )
 

@@ -126,6 +126,46 @@ async def check_provider(
     return CheckResult(False, status, latency, f"{response.request.method} {url}: {_reason(response)}", url)
 
 
+async def list_models(
+    client: httpx.AsyncClient, provider: ProviderConfig, credential: Credential, *, connect_s: float
+) -> list[str] | None:
+    """The model ids the provider's API lists, with its own credential (for a person picking a model);
+    None when the API has no list or does not give it."""
+    url = _models_url(provider)
+    if url is None or credential.kind == "passthrough" or adapter_for(provider.wire) is None:
+        return None
+    headers = _list_headers(_ping(provider, credential, "ping"))
+    try:
+        response = await client.get(url, headers=headers, timeout=httpx.Timeout(connect_s, read=30.0))
+    except (httpx.HTTPError, UnicodeEncodeError):
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return model_ids(data)
+
+
+def model_ids(data: Any) -> list[str] | None:
+    """Ids from a model list: `data[].id` (Anthropic, OpenAI), `models[].name` (Gemini) or `models[].slug`
+    (ChatGPT), sorted; None when the shape is none of these."""
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        items = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return None
+    ids = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        value = item.get("id") or item.get("slug") or item.get("name")
+        if isinstance(value, str) and value:
+            ids.add(value.removeprefix("models/"))
+    return sorted(ids)
+
+
 def _reason(response: httpx.Response) -> str:
     """The upstream's own error message where it sent one, else its body's start; redacted (it may quote
     the key it was sent)."""

@@ -158,7 +158,7 @@ class Metrics:
                     stats.retries += 1
                 elif attempt.outcome == "failed_over":
                     stats.failovers += 1
-                if attempt.outcome in ("retried", "failed_over", "ccm_error"):
+                if attempt.outcome in ("retried", "ccm_error"):  # a failover is counted as one, not as an error
                     stats.errors += 1
             if record.provider is None:
                 return
@@ -184,6 +184,14 @@ class Metrics:
         """The request log lost `count` records (ccm.observe.journal's on_dropped)."""
         with self.lock:
             self.request_log_dropped += count
+
+    def add_cost(self, record: RequestRecord) -> None:
+        """A cost found after the record was counted (the price table, priced in the journal's thread)."""
+        if record.provider is None or not record.cost_usd:
+            return
+        model = self.model_label(record.route, record.routed_model)
+        with self.lock:
+            self.cost[(record.provider, model)] += record.cost_usd
 
     def count_tokens(self, route: str, routed_model: str, provider: str | None) -> None:
         """One count_tokens call (forwarded or estimated): not a request, no latency, no breaker."""

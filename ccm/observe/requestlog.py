@@ -73,6 +73,13 @@ class RequestRecord:
     stream: bool = False
     error: str | None = None
     kind: str = "messages"
+    session: str | None = None
+    """Claude Code's session id (`x-claude-code-session-id`), for `ccm statusline`."""
+    pricing: str | None = None
+    """Where cost_usd comes from: "config" (the mapping's prices), "table" (the maintained price table),
+    "plan" (a subscription: passthrough or OAuth, cost 0), or None (no price)."""
+    price_key: tuple[str, str] | None = None
+    """(provider type, actual model) while the record waits for a table price (ccm.observe.prices); not shown."""
 
     def as_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively (42 us a record, measured; this is ~3 us).
@@ -84,7 +91,7 @@ class RequestRecord:
         return out
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
+_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "price_key")
 
 
 class RequestLog:
@@ -128,6 +135,10 @@ class RequestLog:
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         items = list(self._records)[-limit:] if limit > 0 else []
         return [r.as_dict() for r in reversed(items)]
+
+    def last_of(self, session: str) -> RequestRecord | None:
+        """The newest request of a Claude Code session still in memory (for `ccm statusline`)."""
+        return next((r for r in reversed(self._records) if session and r.session == session), None)
 
     def subscribe(self) -> asyncio.Queue[RequestRecord | None]:
         """A queue of finished requests; None in it means the server is stopping (end the feed)."""

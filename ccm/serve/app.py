@@ -62,6 +62,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     metrics = Metrics(_canonical_model(holder), started_at=started)
     services = Services(holder, RequestLog(), metrics, Resolver(), started)
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
+    journal.on_priced = metrics.add_cost
     services.requests.sinks += [metrics.observe, journal.append]
     watcher: asyncio.Task[None] | None = None
 
