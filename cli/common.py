@@ -36,7 +36,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None, *, live: bool = 
 
 
 def writable_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The file a writer edits (DESIGN "CLI": chosen as config_path does), warning on stderr when a proxy
+    """The file a writer edits (chosen as config_path does), warning on stderr when a proxy
     runs and serves another file: the edit will not reach it."""
     path = config_path(explicit)
     info = running()

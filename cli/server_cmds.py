@@ -71,7 +71,7 @@ def start_proxy(
 
 def start_warnings(config: Path, host: str | None = None) -> list[str]:
     """What the proxy about to serve `config` cannot do: routed providers with no key or login, and an
-    open address with no router key (DESIGN, CLI). Reads the keyring, as the proxy will."""
+    open address with no router key. Reads the keyring, as the proxy will."""
     if not config.exists():
         return []  # the shipped default is created by the server: nothing of the user's to warn about yet
     from config import keycheck  # deferred: keyring (~60 ms) only for the commands that start a proxy

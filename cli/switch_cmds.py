@@ -1,4 +1,4 @@
-"""Scripted switching (seed 003's `ccmctl switch`): `ccm providers enable|disable NAME`, `ccm router set SLOT MODEL`.
+"""Scripted switching: `ccm providers enable|disable NAME`, `ccm router set SLOT MODEL`.
 
 Each edits one key through the surgical writer (config.save: the rest of the file stays byte for byte),
 validates before writing, and asks a running proxy to reload (it would also see the file within 2 s).

@@ -77,7 +77,7 @@ def _add(row: dict[str, Any], record: dict[str, Any]) -> None:
 
 
 def summarize(records: Iterable[dict[str, Any]], by: str, cutoff: float) -> dict[str, Any]:
-    """`ccm usage --json` (DESIGN.md): {since, by, rows: [{key, requests, ...tokens, cost_usd}], total}."""
+    """`ccm usage --json`: {since, by, rows: [{key, requests, ...tokens, cost_usd}], total}."""
     rows: dict[str, dict[str, Any]] = {}
     total = _empty()
     for record in records:

@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
-"""Real Claude Code captures, kept with the tests (copied from ../shared/fixtures/claude-code: data)."""
+"""Real Claude Code captures, kept with the tests (data: requests as Claude Code sent them)."""
 
 
 def fixture_names(*, count_tokens: bool = True) -> list[str]:

@@ -162,7 +162,7 @@ class AdminClient:
             raise ProxyUnreachable(f"the request stream ended ({type(exc).__name__})") from None
 
     async def metrics(self) -> dict[str, Any]:
-        """The proxy's since-start counters (GET /api/metrics; DESIGN.md's JSON shape)."""
+        """The proxy's since-start counters (GET /api/metrics, ccm.observe.metrics' JSON shape)."""
         return dict(await self._call("GET", "/api/metrics", timeout=5.0) or {})
 
     async def test_provider(self, name: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from ccm.providers.registry import adapter_for
 from ccm.providers.same_wire import usage_of
 from ccm.providers.same_wire_chat import ChatSameWire
 from ccm.providers.same_wire_responses import Completed, ResponsesSameWire
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.translate import inbound_parts
 from ccm.translate.anthropic_events import events_from_message
 from ccm.translate.openai.inbound_request import WIRE as CHAT_WIRE
@@ -65,7 +65,7 @@ class Translated:
         if self.refusal:
             raise InvalidUpstream(self.refusal)
         if "max_tokens" not in body and self.wire in _NEEDS_MAX_TOKENS:
-            body = {**body, "max_tokens": default_max_tokens(ctx.attempt, stream=ctx.stream)}
+            body = {**body, "max_tokens": default_max_tokens(ctx.candidate, stream=ctx.stream)}
             inbound_parts.fit_thinking(body)
         return self.inner.build(body, ctx)
 
@@ -79,7 +79,7 @@ class Translated:
         return self.inner.stream(ctx, content_type)
 
 
-def default_max_tokens(attempt: Attempt, *, stream: bool) -> int:
+def default_max_tokens(attempt: Candidate, *, stream: bool) -> int:
     limit = output_limit(attempt) or DEFAULT_MAX_TOKENS
     return limit if stream else min(limit, WHOLE_MAX_TOKENS)
 
@@ -197,7 +197,7 @@ class StickyResponses:
         self._made: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._size = size
 
-    def remember(self, response_id: str, attempt: Attempt) -> None:
+    def remember(self, response_id: str, attempt: Candidate) -> None:
         self._made[response_id] = (attempt.provider.name.lower(), attempt.actual_model)
         self._made.move_to_end(response_id)
         while len(self._made) > self._size:

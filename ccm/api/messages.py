@@ -1,6 +1,6 @@
 """The two Messages endpoints: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
-Both share one path (DESIGN's picture): authorize, parse once, validate, route, resolve the model's
+Both share one path: authorize, parse once, validate, route, resolve the model's
 mappings into a `Call` (ccm.dispatch.attempt), then dispatch it, or, for count_tokens, forward it to an
 Anthropic-format first mapping or answer with the local estimate.
 
@@ -21,15 +21,14 @@ import orjson
 from ccm.api.validate import validate_messages_request
 from ccm.auth.credentials import CredentialError, Resolver
 from ccm.dispatch.attempt import Call, error_result, prepare_body
-from ccm.dispatch.failover import Dispatcher, Result
+from ccm.dispatch.failover import Result
 from ccm.dispatch.relay import Done
 from ccm.dispatch.window import fit, wants_1m
-from ccm.observe.metrics import Metrics
 from ccm.observe.records import to_record
-from ccm.observe.requestlog import RequestLog
 from ccm.providers.base import RequestContext
-from ccm.routing import Attempt, RoutingDecision, resolve, route
-from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.routing import Candidate, RoutingDecision, resolve, route
+from ccm.serve.services import Services
+from ccm.serve.state import Snapshot
 from ccm.tokens import estimate_input_tokens
 from config.catalog import FORWARD_QUERY_TYPES
 from config.errors import RoutingError
@@ -55,37 +54,8 @@ class Endpoints:
     """POST /v1/responses (ccm.api.openai_responses)."""
 
 
-def make_endpoints(
-    holder: ConfigHolder,
-    state: dict[str, Any],
-    requests: RequestLog,
-    metrics: Metrics,
-    credentials: Resolver,
-) -> Endpoints:
-    def record(
-        kind: str, body: dict[str, Any], decision: RoutingDecision, started: float, config: Config, session: str | None
-    ) -> Any:
-        def on_done(done: Done) -> None:
-            if kind == "count_tokens":  # DESIGN: counted in metrics only, never in the request log or feed
-                metrics.count_tokens(decision.rule, decision.model, done.provider)
-                return
-            requests.add(
-                to_record(
-                    done,
-                    record_id=requests.next_id(),
-                    time=time.time(),
-                    body=body,
-                    route=decision.rule,
-                    routed_model=decision.model,
-                    latency_ms=round((time.perf_counter() - started) * 1000),
-                    config=config,
-                    kind=kind,
-                    started=started,
-                    session=session,
-                )
-            )
-
-        return on_done
+def make_endpoints(services: Services) -> Endpoints:
+    holder = services.holder
 
     def routed(kind: str, headers: Mapping[str, str], raw: bytes, query: str) -> Call | Result:
         """Parse, validate, route and resolve: what both endpoints share. The router key was checked by
@@ -95,7 +65,7 @@ def make_endpoints(
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_result(400, "invalid_request_error", f"request body is not valid JSON: {exc}", {})
-        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers (DESIGN).
+        # Validated once, before routing, for every wire; a 400 here carries no x-ccm-* headers: nothing was routed.
         problem = validate_messages_request(body, count_tokens=kind == "count_tokens")
         if problem is not None:
             return error_result(400, "invalid_request_error", problem, {})
@@ -110,20 +80,20 @@ def make_endpoints(
         decision = route(body, snapshot.config, body_size=size)
         forwarded = client_headers(headers)
         session = (forwarded.get(SESSION_HEADER) or "")[:128] or None
-        on_done = record(kind, body, decision, started, snapshot.config, session)
+        on_done = recorder(services, kind, body, decision, started, snapshot.config, session)
         try:
-            attempts = resolve(decision.model, snapshot.config, decision.original_model)
+            candidates = resolve(decision.model, snapshot.config, decision.original_model)
         except RoutingError as exc:
             on_done(Done(exc.status, 0, error=exc.message))
             return error_result(exc.status, exc.error_type, exc.message, routing_headers(decision))
         too_small: list[str] = []
         if kind != "count_tokens":  # mappings whose window the request does not fit are skipped
             one_m = wants_1m(headers.get("anthropic-beta"))
-            attempts, too_small, too_long = fit(attempts, decision.estimated_tokens, one_m)
+            candidates, too_small, too_long = fit(candidates, decision.estimated_tokens, one_m)
             if too_long is not None:
                 on_done(Done(400, 0, error=too_long))
                 return error_result(400, "invalid_request_error", too_long, routing_headers(decision))
-        call = Call(body, decision, attempts, snapshot, forwarded, query, on_done, started)
+        call = Call(body, decision, candidates, snapshot, forwarded, query, on_done, started)
         call.too_small = too_small
         return call
 
@@ -132,28 +102,27 @@ def make_endpoints(
         call = routed("messages", headers, raw, query)
         if isinstance(call, Result):
             return call
-        dispatcher: Dispatcher = state["dispatcher"]
-        return await dispatcher.run(call)
+        return await services.dispatcher.run(call)
 
     async def count_tokens(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         """POST /v1/messages/count_tokens: the first mapping's own count when it can give one, else ccm's."""
         call = routed("count_tokens", headers, raw, query)
         if isinstance(call, Result):
             return call
-        first = call.attempts[0]
+        first = call.candidates[0]
         counting = first.provider.wire == "anthropic" and first.provider.provider_type in FORWARD_QUERY_TYPES
-        forwarded = await _forward_count(state["client"], credentials, call, first) if counting else None
+        forwarded = await _forward_count(services.client, services.credentials, call, first) if counting else None
         answered = routing_headers(call.decision, attempts=int(counting)) | {"content-type": "application/json"}
         if forwarded is not None:
             answered |= {"x-ccm-provider": first.provider.name, "x-ccm-actual-model": first.actual_model}
             call.on_done(Done(200, 1, first.provider.name, first.actual_model))
             return Result(200, answered, forwarded)
-        # No mapping answered: x-ccm-provider stays absent (DESIGN); the request log says "local".
+        # No mapping answered: x-ccm-provider stays absent (no provider served it); the request log says "local".
         call.on_done(Done(200, int(counting), "local", "estimate"))
         return Result(200, answered, orjson.dumps({"input_tokens": estimate_input_tokens(call.body)}))
 
-    chat = _on_first_use("ccm.api.openai_chat", dispatchable, state)
-    responses = _on_first_use("ccm.api.openai_responses", dispatchable, state)
+    chat = _on_first_use("ccm.api.openai_chat", dispatchable, services)
+    responses = _on_first_use("ccm.api.openai_responses", dispatchable, services)
     return Endpoints(answer, count_tokens, chat, responses)
 
 
@@ -168,6 +137,42 @@ def _on_first_use(module: str, *args: Any) -> Endpoint:
         return await built[0](headers, raw, query)
 
     return endpoint
+
+
+def recorder(
+    services: Services,
+    kind: str,
+    body: dict[str, Any],
+    decision: RoutingDecision,
+    started: float,
+    config: Config,
+    session: str | None = None,
+) -> Callable[[Done], None]:
+    """What records a request once it is done: count_tokens in metrics only (Claude Code sends dozens at
+    once, and they are no conversation), every Messages request in the request log and so its sinks."""
+    requests, metrics = services.requests, services.metrics
+
+    def on_done(done: Done) -> None:
+        if kind == "count_tokens":
+            metrics.count_tokens(decision.rule, decision.model, done.provider)
+            return
+        requests.add(
+            to_record(
+                done,
+                record_id=requests.next_id(),
+                time=time.time(),
+                body=body,
+                route=decision.rule,
+                routed_model=decision.model,
+                latency_ms=round((time.perf_counter() - started) * 1000),
+                config=config,
+                kind=kind,
+                started=started,
+                session=session,
+            )
+        )
+
+    return on_done
 
 
 def routing_headers(decision: RoutingDecision, attempts: int = 0) -> dict[str, str]:
@@ -185,7 +190,7 @@ def client_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def _forward_count(
-    client: httpx.AsyncClient, credentials: Resolver, call: Call, attempt: Attempt
+    client: httpx.AsyncClient, credentials: Resolver, call: Call, candidate: Candidate
 ) -> bytes | None:
     """Ask an Anthropic-format upstream to count; None on any failure (the caller estimates locally).
 
@@ -198,15 +203,15 @@ async def _forward_count(
     snapshot: Snapshot = call.snapshot
     try:
         credential = await credentials.resolve(
-            attempt.provider, snapshot.keys, call.client_headers, snapshot.router_key
+            candidate.provider, snapshot.keys, call.client_headers, snapshot.router_key
         )
     except CredentialError:
         return None
-    payload = prepare_body(call.body, call.decision, attempt)
+    payload = prepare_body(call.body, call.decision, candidate)
     payload.pop("max_tokens", None)
     payload.pop("stream", None)
-    upstream = ADAPTER.build(payload, RequestContext(attempt, credential, call.client_headers))
-    url = attempt.provider.url("/v1/messages/count_tokens")
+    upstream = ADAPTER.build(payload, RequestContext(candidate, credential, call.client_headers))
+    url = candidate.provider.url("/v1/messages/count_tokens")
     if call.query:
         url = f"{url}?{call.query}"
     timeouts = snapshot.config.server.timeouts

@@ -23,7 +23,7 @@ from ccm.api import openai_errors
 from ccm.api.inbound import ChatWire
 from ccm.api.openai_validate import validate_chat
 from ccm.dispatch.attempt import Call, Result
-from ccm.dispatch.failover import Dispatcher
+from ccm.serve.services import Services
 from ccm.translate.openai.inbound_request import InboundError, from_chat
 
 KIND = "chat_completions"
@@ -47,7 +47,7 @@ def parsed(raw: bytes) -> dict[str, Any] | Result:
     )
 
 
-def endpoint(route: Router, state: dict[str, Any]) -> Endpoint:
+def endpoint(route: Router, services: Services) -> Endpoint:
     async def chat(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
         started = time.perf_counter()
         body = parsed(raw)
@@ -65,7 +65,6 @@ def endpoint(route: Router, state: dict[str, Any]) -> Endpoint:
             return openai_errors.reshaped(call)
         call.inbound = ChatWire(body, inbound)
         # Client limits (per client key) are checked here, as for /v1/messages, before anything is sent.
-        dispatcher: Dispatcher = state["dispatcher"]
-        return openai_errors.reshaped(await dispatcher.run(call))
+        return openai_errors.reshaped(await services.dispatcher.run(call))
 
     return chat

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from ccm.api import openai_errors
 from ccm.api.inbound import ResponsesWire, StickyResponses
 from ccm.api.openai_chat import Endpoint, Router, parsed
 from ccm.api.openai_validate import validate_responses
 from ccm.dispatch.attempt import Call, Result
-from ccm.dispatch.failover import Dispatcher, x_ccm
+from ccm.dispatch.failover import x_ccm
 from ccm.dispatch.relay import Done
-from ccm.routing import Attempt
+from ccm.routing import Candidate
+from ccm.serve.services import Services
 from ccm.translate.openai.inbound_request import InboundError
 from ccm.translate.responses.inbound_request import from_responses
 
@@ -30,7 +30,7 @@ KIND = "responses"
 """The request log's `kind` for these requests."""
 
 
-def endpoint(route: Router, state: dict[str, Any], sticky: StickyResponses | None = None) -> Endpoint:
+def endpoint(route: Router, services: Services, sticky: StickyResponses | None = None) -> Endpoint:
     """`sticky`: which mapping made each response (one per proxy: the endpoint is built once)."""
     sticky = sticky or StickyResponses()
 
@@ -56,20 +56,19 @@ def endpoint(route: Router, state: dict[str, Any], sticky: StickyResponses | Non
                 return refusal
         call.inbound = ResponsesWire(body, inbound, sticky.remember)
         # Client limits (per client key) are checked here, as for /v1/messages, before anything is sent.
-        dispatcher: Dispatcher = state["dispatcher"]
-        return openai_errors.reshaped(await dispatcher.run(call))
+        return openai_errors.reshaped(await services.dispatcher.run(call))
 
     return responses
 
 
-def stores_responses(attempt: Attempt) -> bool:
+def stores_responses(attempt: Candidate) -> bool:
     """A mapping that keeps responses for `previous_response_id`: the Responses wire with an API key."""
     return attempt.provider.wire == "responses" and attempt.provider.auth_type != "oauth"
 
 
 def _stick(call: Call, previous: str, sticky: StickyResponses) -> Result | None:
     """Leave only the mappings that can read `previous` (the one that made it, when known); or the 400."""
-    able = [a for a in call.attempts if stores_responses(a)]
+    able = [a for a in call.candidates if stores_responses(a)]
     maker = sticky.maker(previous)
     if maker is not None:
         able = [a for a in able if (a.provider.name.lower(), a.actual_model) == maker]
@@ -82,5 +81,5 @@ def _stick(call: Call, previous: str, sticky: StickyResponses) -> Result | None:
         call.on_done(Done(400, 0, error=message))
         headers = x_ccm({"x-ccm-route": call.decision.rule, "x-ccm-model": call.decision.model}, 0, 0)
         return openai_errors.error_result(400, "invalid_request_error", message, headers, "previous_response_id")
-    call.attempts = able
+    call.candidates = able
     return None

@@ -24,7 +24,7 @@ from ccm.auth.credentials import Credential
 from ccm.auth.redact import redact
 from ccm.providers.base import RequestContext, UpstreamRequest
 from ccm.providers.registry import adapter_for
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.catalog import BUILT_WIRES
 from config.schema import ProviderConfig
 
@@ -49,7 +49,8 @@ class CheckResult:
 #: Where each wire lists its models (a 1-token request where none is listed, or the server has none).
 _MODEL_LISTS = {"anthropic": "/v1/models", "openai": "/models", "responses": "/models", "gemini": "/models"}
 CHATGPT_CLIENT_VERSION = "0.124.0"
-"""The ChatGPT backend lists models only for a Codex client this recent (research §3.2)."""
+"""The ChatGPT backend lists models only for a Codex client this recent (`client_version`; an older one
+gets no list), as the Codex CLI (https://github.com/openai/codex) asks for them."""
 
 
 def _ping(provider: ProviderConfig, credential: Credential, model: str) -> UpstreamRequest:
@@ -58,7 +59,7 @@ def _ping(provider: ProviderConfig, credential: Credential, model: str) -> Upstr
     adapter = adapter_for(provider.wire)
     assert adapter is not None
     body = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
-    ctx = RequestContext(Attempt(provider, model), credential, {}, requested_model=model)
+    ctx = RequestContext(Candidate(provider, model), credential, {}, requested_model=model)
     return adapter.build(body, ctx)
 
 

@@ -43,8 +43,9 @@ class Done:
     actual_model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
-    outcome: str = "ok"
-    """"ccm_error" when a bug of ccm's own showed in this request (logged with its traceback)."""
+    flag: str = "ok"
+    """"ccm_error" when a bug of ccm's own showed in this request (logged with its traceback), "prewarm" when
+    ccm answered a cache pre-warm itself; the request record's outcome is read from it (ccm.observe.records)."""
     recorded: bool = False
     """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
     tried: list[AttemptRecord] = field(default_factory=list)
@@ -174,7 +175,7 @@ async def relay_stream(
             yield out.error("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
         except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
             log.exception("relaying %s/%s failed: a bug in ccm", done.provider, done.actual_model)
-            done.status, done.error, done.outcome = 502, redact(f"{type(exc).__name__}: {exc}"), "ccm_error"
+            done.status, done.error, done.flag = 502, redact(f"{type(exc).__name__}: {exc}"), "ccm_error"
             yield out.error("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             reads.cancel()

@@ -7,7 +7,7 @@ quantiles in the JSON are read from those buckets as Prometheus's histogram_quan
     metrics = Metrics(canonical_model=lambda name: ...)   # a configured model's name, else None
     metrics.observe(record)                               # one RequestRecord per finished request
     metrics.count_tokens(route, model, provider)          # count_tokens: counted here and nowhere else
-    metrics.snapshot(circuits)                            # DESIGN's JSON shape
+    metrics.snapshot(circuits)                            # the /api/metrics JSON (README, HTTP API)
     metrics.prometheus(circuits)                          # text exposition (bytes)
 
 `circuits` is the circuit breaker's read side: provider name -> (state, until), state one of closed,
@@ -200,7 +200,7 @@ class Metrics:
 
     # -- reading ------------------------------------------------------------------------------------------
     def snapshot(self, circuits: Circuits | None = None) -> dict[str, Any]:
-        """The /api/metrics JSON (DESIGN.md): requests by status/route/model/provider, per-provider figures."""
+        """The /api/metrics JSON: requests by status/route/model/provider, per-provider figures."""
         circuits = circuits or {}
         with self.lock:
             by: dict[str, Counter[str]] = {k: Counter() for k in ("status", "route", "model", "provider")}

@@ -33,9 +33,9 @@ def mapping_for(config: Config, routed_model: str, provider: str | None, actual_
 def request_outcome(done: Done) -> str:
     """ok | passed_through | failed | cut | client_left | not_served | ccm_error | prewarm (see
     RequestRecord.outcome)."""
-    if done.outcome == "ccm_error" or any(t.outcome == "ccm_error" for t in done.tried):
+    if done.flag == "ccm_error" or any(t.outcome == "ccm_error" for t in done.tried):
         return "ccm_error"  # a bug of ours showed, even when a later mapping answered: counted, never hidden
-    if done.outcome == "prewarm":
+    if done.flag == "prewarm":
         return "prewarm"
     if done.status == 499:
         return "client_left"
@@ -91,7 +91,7 @@ def to_record(
     usage = done.usage
     stream = bool(body.get("stream"))
     cost, pricing, price_key = _pricing(done, config, routed_model)
-    if done.outcome == "prewarm":  # answered by ccm itself: nothing was spent
+    if done.flag == "prewarm":  # answered by ccm itself: nothing was spent
         cost, pricing, price_key = 0.0, None, None
     ttft = done.ttft_ms
     if ttft is None and done.status < 400 and started is not None:

@@ -1,6 +1,6 @@
 """The recent-request log: a ring buffer for /api/requests and a fan-out for /api/requests/stream.
 
-One RequestRecord per finished /v1/messages request (DESIGN.md, "Metrics and the request log"): what was
+One RequestRecord per finished /v1/messages request: what was
 asked, what answered, each attempt's outcome, time and tokens. Never any request or answer content.
 count_tokens calls are not recorded here (only counted in ccm.observe.metrics).
 """

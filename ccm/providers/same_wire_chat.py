@@ -41,7 +41,7 @@ class ChatSameWire:
         self.include_usage = include_usage
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
+        attempt = ctx.candidate
         profile = profile_for(attempt.provider.spec.type, attempt.actual_model, attempt.max_output_tokens)
         payload = dict(self.original)
         payload["model"] = attempt.actual_model

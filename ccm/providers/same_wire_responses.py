@@ -27,7 +27,7 @@ from ccm.providers import responses as responses_wire
 from ccm.providers.base import Frame, InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest
 from ccm.providers.same_wire import CONTENT, END, HELD, SameWireStream, error_frame, obj, parse, usage_of
 from ccm.providers.translated import is_sse
-from ccm.routing import Attempt, estimate_tokens
+from ccm.routing import Candidate, estimate_tokens
 from ccm.sse import SSEEvent, SSEParser
 from ccm.translate.inbound_parts import REASONING_PREFIX
 from ccm.translate.responses.request import cache_key
@@ -40,7 +40,7 @@ BACKEND_REFUSES = ("max_output_tokens", "temperature", "top_p", "user", "metadat
 CCM_ITEM = "_ccm"
 _HELD = frozenset({"response.created", "response.in_progress", "response.queued", "response.output_item.added"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
-Completed = Callable[[str, Attempt], None]
+Completed = Callable[[str, Candidate], None]
 
 
 class ResponsesSameWire:
@@ -51,7 +51,7 @@ class ResponsesSameWire:
         self.on_completed = on_completed
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
+        attempt = ctx.candidate
         payload = dict(self.original)
         payload["model"] = attempt.actual_model
         if isinstance(payload.get("input"), list):
@@ -84,17 +84,17 @@ class ResponsesSameWire:
                 raise InvalidUpstream(upstream_error(error)["message"] if error else "the answer is not a response")
         if ctx.requested_model:
             data["model"] = ctx.requested_model
-        self._completed(data, ctx.attempt)
+        self._completed(data, ctx.candidate)
         return data
 
     def stream(self, ctx: RequestContext, content_type: str) -> SameWireStream:
         state = ctx.state.get(WIRE) or {}
-        relay = _ResponsesRelay(ctx.requested_model, lambda data: self._completed(data, ctx.attempt))
+        relay = _ResponsesRelay(ctx.requested_model, lambda data: self._completed(data, ctx.candidate))
         stream = SameWireStream(relay.event, relay.close, relay.replay, content_type, state.get("input_estimate", 0))
         relay.owner = stream
         return stream
 
-    def _completed(self, response: Mapping[str, Any], attempt: Attempt) -> None:
+    def _completed(self, response: Mapping[str, Any], attempt: Candidate) -> None:
         if self.on_completed is not None and isinstance(response.get("id"), str):
             self.on_completed(response["id"], attempt)
 

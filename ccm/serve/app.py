@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ccm.api.messages import make_endpoints
 from ccm.auth.adc import AdcTokens
@@ -25,6 +25,7 @@ from ccm.observe.journal import Journal
 from ccm.observe.metrics import Metrics
 from ccm.observe.requestlog import RequestLog
 from ccm.serve.edge import Lifespan, ProxyApp
+from ccm.serve.services import Running, Services
 from ccm.serve.state import ConfigHolder
 from ccm.upstream import client as upstream
 from config import paths
@@ -57,49 +58,49 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     holder = holder or ConfigHolder(Path(config_path))
     if holder._snapshot is None:
         holder.load()
-    requests = RequestLog()
-    credentials = Resolver()
-    state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
-    metrics = Metrics(_canonical_model(holder), started_at=state["started"])
+    started = time.time()
+    metrics = Metrics(_canonical_model(holder), started_at=started)
+    services = Services(holder, RequestLog(), metrics, Resolver(), started)
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
     journal.on_priced = metrics.add_cost
-    requests.sinks += [metrics.observe, journal.append]
-    extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
+    services.requests.sinks += [metrics.observe, journal.append]
+    watcher: asyncio.Task[None] | None = None
 
     async def startup() -> None:
-        client = state["client"] = upstream.make_client()
-        dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
+        nonlocal watcher
+        client = upstream.make_client()
+        credentials = services.credentials
+        dispatcher = Dispatcher(client, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
-        state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
-        state["oauth"] = credentials.oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
+        services.breaker_view = dispatcher.breakers.states
+        credentials.oauth = oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
         credentials.adc = AdcTokens()  # Google tokens for vertex-ai (google-auth is imported on first use)
+        services.running = Running(client, dispatcher, oauth)
         if watch:
-            state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
+            watcher = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()
         preload_tls(holder.current.config)
         holder.listeners.append(lambda old, new: preload_tls(new))
 
     async def shutdown() -> None:
-        watcher = state.pop("watcher", None)
+        nonlocal watcher
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        client = state.pop("client", None)
-        if client is not None:
-            await client.aclose()
+            watcher = None
+        running, services.running = services.running, None
+        if running is not None:
+            await running.client.aclose()
         await journal.close()
 
     def build_quart() -> Quart:
         from ccm.serve.quart_app import build_quart
 
-        quart = build_quart(holder, requests, state, metrics, MAX_BODY, BODY_TIMEOUT)
-        quart.extensions.update(extensions)
-        return quart
+        return build_quart(services, MAX_BODY, BODY_TIMEOUT)
 
-    endpoints = make_endpoints(holder, state, requests, metrics, credentials)
     lifespan = Lifespan(startup, shutdown)
-    return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
+    return ProxyApp(services, make_endpoints(services), lifespan, build_quart, MAX_BODY, BODY_TIMEOUT)
 
 
 def _canonical_model(holder: ConfigHolder) -> Callable[[str], str | None]:

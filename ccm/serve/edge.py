@@ -35,7 +35,8 @@ from ccm.api import guard, models, openai_errors
 from ccm.api.guard import Refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
-from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.serve.services import Services
+from ccm.serve.state import Snapshot
 
 if TYPE_CHECKING:
     from quart import Quart
@@ -69,16 +70,15 @@ class ProxyApp:
 
     def __init__(
         self,
-        holder: ConfigHolder,
+        services: Services,
         endpoints: Endpoints,
         lifespan: Lifespan,
         build_quart: Callable[[], Quart],
-        extensions: dict[str, Any],
         max_body: int,
         body_timeout: float,
-        started: float,
     ) -> None:
-        self._holder = holder
+        self.services = services
+        self._holder = services.holder
         self._lean: dict[str, Answer] = {
             "/v1/messages": endpoints.answer,
             "/v1/messages/count_tokens": endpoints.count_tokens,
@@ -89,10 +89,8 @@ class ProxyApp:
         self._build_quart = build_quart
         self._quart: Quart | None = None
         self._quart_started: asyncio.Task[None] | None = None
-        self.extensions = extensions
         self._max_body = max_body
         self._body_timeout = body_timeout
-        self._started = started
 
     @property
     def quart(self) -> Quart:
@@ -172,7 +170,7 @@ class ProxyApp:
                 "status": "ok",
                 "version": __version__,
                 "pid": os.getpid(),
-                "uptime_s": round(time.time() - self._started, 1),
+                "uptime_s": round(time.time() - self.services.started, 1),
                 "config": str(self._holder.path),
                 "generation": snapshot.generation,
             }

@@ -263,11 +263,11 @@ def test_time_to_first_token_of_a_stream_is_before_its_end(upstreams: Up, proxy:
 
 
 def test_the_breakers_circuit_states_reach_both_endpoints(upstreams: Up, proxy: Px) -> None:
-    """The read interface the dispatcher's breaker fills: state["circuits"]() -> {provider: (state, until)}."""
+    """The read interface the dispatcher's breaker fills: Services.breaker_view() -> {provider: (state, until)}."""
     a = upstreams()
     p = proxy(config(a.url, a.url, a.url))
     until = time.time() + 30
-    p.app.extensions["ccm"]["state"]["circuits"] = lambda: {"pa": ("open", until), "pb": ("half_open", None)}
+    p.app.services.breaker_view = lambda: {"pa": ("open", until), "pb": ("half_open", None)}
     providers = get(p, "/api/metrics").json()["providers"]
     assert (providers["pa"]["circuit"], providers["pa"]["circuit_until"]) == ("open", until)
     assert (providers["pb"]["circuit"], providers["po"]["circuit"]) == ("half_open", "closed")

@@ -1,5 +1,5 @@
 """Any JSON value as a request body gets a 2xx or a 4xx Anthropic error from the real proxy, never a 5xx,
-and a body that fails validation never reaches an upstream (DESIGN.md, "HTTP: Request validation")."""
+and a body that fails validation never reaches an upstream."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@
     ... point a provider's base_url at fake.url ...
     fake.rejected          -> [] when every request obeyed the rules
 
-A request that breaks a rule of the backend (research/subscriptions-2026.md §3.4) or of the Responses API
+A request that breaks a rule the backend was seen to enforce in 2026 (no max_output_tokens, instructions
+required, no system role, stream and store fixed) or a rule of the Responses API
 itself (a tool output without its call, an orphan reasoning id, foreign encrypted reasoning, ids and names
 over 64 characters), or that the `openai` SDK's request types refuse, gets the 400 the real service sends
 (`{"detail": ...}` on the backend) instead of its scripted reply.

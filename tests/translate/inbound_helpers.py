@@ -132,7 +132,7 @@ def inbound(client: str, wire: str, pieces: Iterable[bytes]) -> bytes:
     """What a `client` ("chat" or "responses") receives for an upstream `wire` answer read in `pieces`, as the
     relay sends it (ccm.dispatch.relay): frames encoded as they come, then the end or the in-band error."""
     ctx = upstream_ctx(wire)
-    adapter = adapter_for(ctx.attempt.provider.wire)
+    adapter = adapter_for(ctx.candidate.provider.wire)
     assert adapter is not None
     ctx.state.clear()
     translator = adapter.stream(ctx, "text/event-stream")

@@ -1,4 +1,4 @@
-"""Tool input schemas in the two forms Gemini takes (research/subscriptions-2026.md §5.2).
+"""Tool input schemas in the two forms Gemini takes (https://ai.google.dev/api/caching#FunctionDeclaration).
 
 Claude Code's tool schemas are JSON Schema (draft 2020-12, with `$schema`, `additionalProperties`, MCP
 tools with `$defs`/`$ref`, `const`, type arrays). Gemini has two fields for them:

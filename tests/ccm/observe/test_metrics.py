@@ -129,7 +129,7 @@ def test_scripted_mix_gives_exact_json_counters() -> None:
         "tokens",
         "cost_usd",
         "request_log",
-    }  # DESIGN's shape, exactly
+    }  # the documented shape, exactly
     # Latency: only answered requests (1 and 5 for zai: 200 ms and 100 ms), quantiles from buckets.
     assert zai["latency_ms"]["p50"] is not None and 75 <= zai["latency_ms"]["p50"] <= 200
     assert snap["providers"]["openrouter"]["ttft_ms"] == {"p50": None, "p95": None, "p99": None}
