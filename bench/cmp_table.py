@@ -1,4 +1,4 @@
-"""The table half of bench/compare.py: issue #12's rows, their bar, and how they print (pure functions).
+"""The table half of bench/compare.py: the rows, the bar each must meet, and how they print (pure functions).
 
 A row's figure is a list of floats (one, or two such as first text / total); the bar compares ccm's
 with CCR's from the same run (a ratio), or with an absolute limit (startup, RSS)."""
@@ -105,7 +105,7 @@ def fmt_bar(row: Row, ccm: list[float], ccr: list[float] | None) -> str:
 
 
 def render_table(table_rows: list[Row], results: dict[str, dict[str, list[float]]]) -> str:
-    """The issue's markdown table: figure | ccm | CCR | ccm / CCR | bar (rows without results are left out)."""
+    """The markdown table: figure | ccm | CCR | ccm / CCR | bar (rows without results are left out)."""
     lines = [f"| figure | ccm | CCR {CCR_VERSION} | ccm / CCR | bar |", "|---|---|---|---|---|"]
     for row in table_rows:
         got = results.get(row.key)

@@ -1,4 +1,4 @@
-"""ccm against claude-code-router 2.0.0, side by side in one run (issue #12's table, with its bar).
+"""ccm against claude-code-router 2.0.0, side by side in one run: one table, each row with the bar it must meet.
 
     python bench/compare.py [--rounds 3] [--requests 1000] [--duration 5] [--startups 5]
                             [--resilience off|on|both] [--skip-ccr] [--only hello_p50,stream_rps,...]

@@ -1,4 +1,4 @@
-"""Where a proxied request's time goes: py-spy on the pinned ccm process under load (issue 12's "How").
+"""Where a proxied request's time goes: py-spy on the pinned ccm process under load.
 
     python bench/profile.py [--mode json|stream] [--body hello|big] [--concurrency 32] [--seconds 15] [--top 30]
                             [--native]

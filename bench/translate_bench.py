@@ -33,7 +33,7 @@ from ccm.providers.base import RequestContext  # noqa: E402
 from ccm.providers.gemini import ADAPTER as GEMINI  # noqa: E402
 from ccm.providers.openai import ADAPTER  # noqa: E402
 from ccm.providers.responses import ADAPTER as RESPONSES  # noqa: E402
-from ccm.routing import Attempt  # noqa: E402
+from ccm.routing import Candidate  # noqa: E402
 from config.schema import ProviderConfig, spec_for  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
@@ -42,7 +42,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
 def ctx(provider_type: str, model: str, stream: bool = True) -> RequestContext:
     provider = ProviderConfig("p", provider_type, spec_for(provider_type), base_url="http://127.0.0.1:1/v1")
     return RequestContext(
-        Attempt(provider, model), api_key("sk-bench"), {}, requested_model="claude-opus-5-5", stream=stream
+        Candidate(provider, model), api_key("sk-bench"), {}, requested_model="claude-opus-5-5", stream=stream
     )
 
 

@@ -1,6 +1,6 @@
 """Which model serves a request: a pure function of the request body and the config.
 
-Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is DESIGN.md's:
+Imports nothing heavy (the TUI and `ccm route explain` use it too). The rules, in the order they are tried:
 
     0 explicit "provider,model"   1 auto-map (a transform)   2 websearch   3 subagent tag
     4 long context                5 think                     6 background (original name)   7 default
@@ -9,7 +9,7 @@ Imports nothing heavy (the TUI and `ccm route explain` use it too). The order is
     decision.rule, decision.model          -> "think", "kimi-k2-thinking"
     decision.trace                         -> every rule in order: fires / no / skip / not reached, and why
     forwarded = decision.apply(body)       -> the body without subagent tags (model still the client's)
-    chain = resolve(decision.model, config, decision.original_model)  -> [Attempt(provider, actual_model, ...)]
+    chain = resolve(decision.model, config, decision.original_model)  -> [Candidate(provider, actual_model, ...)]
 
 The name routed is the client's with two client-side decorations removed first: a trailing `[1m]` (Claude
 Code's 1M-window selector, which it strips itself before sending; other clients may not) and the
@@ -24,14 +24,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping as AbcMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
 
 from ccm.media import media_tokens
 from config.errors import RoutingError
-from config.schema import Config, Mapping, ProviderConfig
+from config.schema import Config, Mapping, ProviderConfig, RouterConfig
 
 VIA_PREFIX = "claude-via-ccm/"
 """GET /v1/models lists a name without "claude"/"anthropic" under this prefix too (Claude Code keeps only
@@ -111,14 +111,14 @@ class RoutingDecision:
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    """One mapping to try, in priority order."""
+class Candidate:
+    """One mapping a request may be sent to, in priority order (each try of it is an attempt)."""
 
     provider: ProviderConfig
     actual_model: str
     max_output_tokens: int | None = None
     priority: int = 0
-    """The mapping's priority: load balancing reorders only attempts of equal priority."""
+    """The mapping's priority: load balancing reorders only candidates of equal priority."""
     weight: int = 1
     as_asked: bool = False
     """The mapping's actual_model is "*": actual_model is the name the client asked for."""
@@ -242,82 +242,101 @@ def route(
     documents by their size in the body (ccm.media: by default they count by their own rules).
     """
     raw_model = body.get("model")
-    original = requested_name(raw_model) if isinstance(raw_model, str) else ""
-    router = config.router
     system, tagged, system_changed = _strip_blocks(body.get("system"))
     messages, tagged_in_messages, messages_changed = _strip_messages(body.get("messages"))
-    tagged = tagged or tagged_in_messages
     if estimated_tokens is not None:
         tokens = estimated_tokens
     else:
         size = body_size if body_size is not None else body_size_of(body)
         tokens = estimate_request(body, size, media=media)
+    deciding = _Deciding(
+        config,
+        requested_name(raw_model) if isinstance(raw_model, str) else "",
+        tokens,
+        tagged or tagged_in_messages,
+        (system, system_changed),
+        (messages, messages_changed),
+    )
+    return _rules(deciding, body, config.router)
 
-    trace: list[RuleCheck] = []
+
+@dataclass(slots=True)
+class _Deciding:
+    """A decision being made: the request as routing reads it, and each rule's check so far."""
+
+    config: Config
+    original: str
+    tokens: int
+    tagged: str | None
+    system: tuple[Any, bool]
+    """The system prompt without subagent tags, and whether a tag was removed; `messages` likewise."""
+    messages: tuple[Any, bool]
     auto_mapped: str | None = None
+    trace: list[RuleCheck] = field(default_factory=list)
 
-    def decide(rule: Rule, name: str, reason: str) -> RoutingDecision:
+    def decide(self, rule: Rule, name: str, reason: str) -> RoutingDecision:
+        trace = self.trace
         trace.append(RuleCheck(rule, "fires", reason))
         trace.extend(RuleCheck(r, "not reached", "not reached") for r in RULES[len(trace) :])
-        entry = config.model(name) if "," not in name else None
+        entry = self.config.model(name) if "," not in name else None
+        (system, system_changed), (messages, messages_changed) = self.system, self.messages
         return RoutingDecision(
             rule=rule,
             model=entry.name if entry is not None else name,
-            original_model=original,
+            original_model=self.original,
             system=system if system_changed else None,
             system_changed=system_changed,
-            estimated_tokens=tokens,
-            subagent_model=tagged,
+            estimated_tokens=self.tokens,
+            subagent_model=self.tagged,
             messages=messages if messages_changed else None,
             messages_changed=messages_changed,
-            auto_mapped_to=auto_mapped,
+            auto_mapped_to=self.auto_mapped,
             trace=tuple(trace),
         )
 
-    def no(rule: Rule, reason: str, *, slot: str | None = "-") -> None:
+    def no(self, rule: Rule, reason: str, *, slot: str | None = "-") -> None:
         """A rule that did not fire; `slot`, for the rules that have one, turns an empty slot into a skip."""
         if slot:
-            trace.append(RuleCheck(rule, "no", reason))
+            self.trace.append(RuleCheck(rule, "no", reason))
         else:
-            trace.append(RuleCheck(rule, "skip", f"router.{rule} is empty"))
+            self.trace.append(RuleCheck(rule, "skip", f"router.{rule} is empty"))
 
+
+def _rules(d: _Deciding, body: AbcMapping[str, Any], router: RouterConfig) -> RoutingDecision:
+    """The rules in order: the first that fires decides."""
+    original, tagged, tokens = d.original, d.tagged, d.tokens
     if "," in original:
-        return decide("explicit", original.strip(), "the model is written provider,model")
-    no("explicit", "the model is not written provider,model")
+        return d.decide("explicit", original.strip(), "the model is written provider,model")
+    d.no("explicit", "the model is not written provider,model")
     model = original
-    if router.default and config.model(model) is None and router.auto_map.search(model):
-        model = auto_mapped = router.default
+    if router.default and d.config.model(model) is None and router.auto_map.search(model):
+        model = d.auto_mapped = router.default
     if router.websearch and has_web_search(body.get("tools")):
-        return decide("websearch", router.websearch, "the request offers the web_search tool")
-    no("websearch", "no web_search tool in the request", slot=router.websearch)
+        return d.decide("websearch", router.websearch, "the request offers the web_search tool")
+    d.no("websearch", "no web_search tool in the request", slot=router.websearch)
     if tagged:
-        return decide("subagent", tagged, f"<CCM-SUBAGENT-MODEL>{tagged}</CCM-SUBAGENT-MODEL> in the system prompt")
-    no("subagent", "no <CCM-SUBAGENT-MODEL> tag in the system prompt")
+        return d.decide("subagent", tagged, f"<CCM-SUBAGENT-MODEL>{tagged}</CCM-SUBAGENT-MODEL> in the system prompt")
+    d.no("subagent", "no <CCM-SUBAGENT-MODEL> tag in the system prompt")
     limit = router.long_context_threshold
     if router.long_context and tokens > limit:
-        return decide("long_context", router.long_context, f"~{tokens:,} tokens > {limit:,}")
-    no("long_context", f"~{tokens:,} tokens <= {limit:,}", slot=router.long_context)
+        return d.decide("long_context", router.long_context, f"~{tokens:,} tokens > {limit:,}")
+    d.no("long_context", f"~{tokens:,} tokens <= {limit:,}", slot=router.long_context)
     thinking = body.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if router.think and kind == "enabled":
-        return decide("think", router.think, 'thinking.type is "enabled"')
-    no("think", f"thinking is {kind or 'absent'}", slot=router.think)
+        return d.decide("think", router.think, 'thinking.type is "enabled"')
+    d.no("think", f"thinking is {kind or 'absent'}", slot=router.think)
+    regex = f"background_regex {router.background_regex}"
     if router.background and router.background_pattern.search(original):
-        return decide(
-            "background", router.background, f"{original!r} matches background_regex {router.background_regex}"
-        )
-    no(
-        "background",
-        f"{original!r} does not match background_regex {router.background_regex}",
-        slot=router.background,
-    )
-    return decide("default", model, "no other rule fired")
+        return d.decide("background", router.background, f"{original!r} matches {regex}")
+    d.no("background", f"{original!r} does not match {regex}", slot=router.background)
+    return d.decide("default", model, "no other rule fired")
 
 
-def resolve(model: str, config: Config, requested: str | None = None) -> list[Attempt]:
-    """The attempts for a routed name, in priority order; RoutingError (404) when it cannot be served.
+def resolve(model: str, config: Config, requested: str | None = None) -> list[Candidate]:
+    """The candidates for a routed name, in priority order; RoutingError (404) when it cannot be served.
 
-    `provider,model` is one attempt on that provider. A [[models]] name gives its mappings by priority
+    `provider,model` is one candidate on that provider. A [[models]] name gives its mappings by priority
     (ties in file order), leaving out disabled providers and mappings whose `allow` globs do not admit
     `requested` (the name the client asked for: RoutingDecision.original_model), which a mapping with
     actual_model = "*" sends as it is. Without `requested` a "*" stays "*" (the chain as configured).
@@ -332,12 +351,12 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
             raise RoutingError(f"provider '{provider.name}' is disabled in the config")
         if not actual:
             raise RoutingError(f"'{model}' names no model after the ',' (write provider,model)")
-        return [Attempt(provider, actual)]
+        return [Candidate(provider, actual)]
     entry = config.model(model)
     if entry is None:
         known = ", ".join(config.model_names) or "none"
         raise RoutingError(f"model '{model}' is not configured (configured models: {known})")
-    attempts: list[Attempt] = []
+    candidates: list[Candidate] = []
     disabled: list[str] = []
     outside: list[str] = []
     for mapping in entry.mappings:
@@ -350,8 +369,8 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
             outside.append(f"{provider.name} allows only {', '.join(mapping.allow)}")
         else:
             actual = requested if mapping.as_asked and requested else mapping.actual_model
-            attempts.append(
-                Attempt(
+            candidates.append(
+                Candidate(
                     provider,
                     actual,
                     mapping.max_output_tokens,
@@ -361,10 +380,10 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[At
                     context_window=mapping.context_window,
                 )
             )
-    if not attempts:
+    if not candidates:
         if outside:
             also = f"; disabled: {', '.join(disabled)}" if disabled else ""
             raise RoutingError(f"model '{entry.name}' has no mapping for '{requested}' ({'; '.join(outside)}{also})")
         why = f" (disabled: {', '.join(disabled)})" if disabled else " (it has no [[models.mappings]])"
         raise RoutingError(f"model '{entry.name}' has no mapping to an enabled provider{why}")
-    return attempts
+    return candidates

@@ -1,4 +1,8 @@
-"""Keep pydantic out of `ccm <command>`: plain str/bool/int/float/Path options are coerced by hand.
+"""Every change ccm makes to typer's behaviour (typer 0.29, read against 0.29.2), in one place.
+
+1. `install()`: keep pydantic out of `ccm <command>`: plain str/bool/int/float/Path options are coerced by hand.
+2. `hide_flag_types()`: typer 0.29's rich help shows `<bool>` beside every flag (`--json <bool>`), which
+   reads as if the flag took a value; flags show no type, as click's own help does.
 
 typer 0.29 coerces every parameter value through a pydantic TypeAdapter, built on first use. Importing
 pydantic and building the adapters costs 55-70 ms on every command (measured: a `route explain` stand-in
@@ -17,6 +21,29 @@ from pathlib import Path
 from typing import Any
 
 _SIMPLE: tuple[type, ...] = (str, bool, int, float, Path)
+
+
+def hide_flag_types() -> bool:
+    """Help shows no `<bool>` beside a flag (idempotent); False when typer's internals moved."""
+    try:
+        from typer import core
+    except ImportError:
+        return False
+    option = getattr(core, "TyperOption", None)
+    original = getattr(option, "display_type_rich", None)
+    if option is None or original is None:
+        return False
+    if getattr(original, "_ccm_flag", False):
+        return True
+
+    def display_type_rich(self: Any, ctx: Any) -> Any:
+        if getattr(self, "is_flag", False) and getattr(self, "metavar", None) is None:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._ccm_flag = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+    return True
 
 
 def install() -> bool:

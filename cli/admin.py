@@ -8,6 +8,8 @@ never consults HTTP_PROXY, so a corporate proxy cannot intercept them. When the 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from ccm import pidfile
@@ -98,10 +100,24 @@ def error_message(data: Any, status: int) -> str:
     return f"HTTP {status}"
 
 
-def reload_if_running() -> None:
-    """Ask a running proxy to reload its config and keys now (it caches resolved keys per config load)."""
+def serves(info: pidfile.PidInfo, path: str | os.PathLike[str]) -> bool:
+    """Whether the running proxy serves this config file."""
+    try:
+        return Path(info.config).resolve() == Path(path).resolve()
+    except OSError:
+        return False
+
+
+def reload_if_running(written: str | os.PathLike[str] | None = None) -> None:
+    """Ask a running proxy to reload its config and keys now (it caches resolved keys per config load).
+
+    `written`: the config file just saved; a proxy serving another file is left alone (and said so), since
+    a reload would not show it this edit."""
     info = common.running()
     if info is None:
+        return
+    if written is not None and not serves(info, written):
+        common.note(f"ccm: the running proxy serves {info.config}, not {written}: it was not reloaded")
         return
     try:
         status, data = call("POST", "/api/config/reload", info=info)

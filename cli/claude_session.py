@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ccm import limits
-from ccm.routing import Attempt, requested_name, resolve, route
+from ccm.routing import Candidate, requested_name, resolve, route
 from config.catalog import CLAUDE_CODE_HAIKU, limits_of
 from config.errors import RoutingError
 from config.schema import Config
@@ -99,22 +99,22 @@ def reachable_window(config: Config, asked: str) -> int | None:
     windows: list[int] = []
     for name in routes:
         try:
-            attempts = resolve(name, config, decision.original_model)
+            candidates = resolve(name, config, decision.original_model)
         except RoutingError:
             continue
-        for attempt in attempts:
-            known = window_of(attempt)
+        for candidate in candidates:
+            known = window_of(candidate)
             if known is None:
                 return None
             windows.append(known)
     return max(windows) if windows else None
 
 
-def window_of(attempt: Attempt) -> int | None:
+def window_of(candidate: Candidate) -> int | None:
     """A mapping's window (ccm.limits); None for `*` without its own: Claude Code knows Claude's windows."""
-    if attempt.as_asked and not attempt.context_window:
+    if candidate.as_asked and not candidate.context_window:
         return None
-    return limits.window_of(attempt)
+    return limits.window_of(candidate)
 
 
 def model_argument(args: list[str], env: Mapping[str, str]) -> str | None:

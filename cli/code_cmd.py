@@ -31,19 +31,22 @@ def _find_claude() -> str:
     return found
 
 
-def _enter() -> tuple[sessions.Session, str, claude_env.Token, str]:
-    """Register a session, starting the proxy first when none runs; (session, URL, router token, config)."""
+def _enter(command: str = "ccm code") -> tuple[sessions.Session, str, claude_env.Token, str]:
+    """Register a session, starting the proxy first when none runs; (session, URL, router token, config).
+    `command`: the session's command, as the note about a started proxy names it (`ccm codex` too)."""
     from cli import server_cmds
 
     with sessions.registry_lock():
         info = common.running()
         if info is None:
             path = common.config_path(None, live=False)
-            info = server_cmds.start_proxy(path)
+            # `ccm code` hands every argument to claude, so it has no --port: the port comes from CCM_PORT
+            choose = "with CCM_PORT=N (or [server] port in the config)"
+            info = server_cmds.start_proxy(path, choose=choose)
             sessions.mark_owned(info)
             common.note(
                 f"ccm: started the proxy at {common.proxy_url(info)} (pid {info.pid}); "
-                "it stops when the last `ccm code` session ends"
+                f"it stops when the last `{command}` session ends"
             )
             server_cmds.warn(server_cmds.start_warnings(path, info.host))
         session = sessions.open_session()
@@ -68,12 +71,12 @@ def _leave(session: sessions.Session) -> None:
         sessions.clear_owner()
 
 
-def _run_claude(argv: list[str], env: dict[str, str]) -> int:
-    """Run claude in this terminal; Ctrl-C goes to it (it is in our process group), not to us."""
+def _run_claude(argv: list[str], env: dict[str, str], hint: str = INSTALL_HINT) -> int:
+    """Run claude (or codex) in this terminal; Ctrl-C goes to it (it is in our process group), not to us."""
     try:
         child = subprocess.Popen(argv, env=env)
     except OSError as exc:
-        raise CcmError(f"cannot run {argv[0]}: {exc.strerror or exc}", hint=INSTALL_HINT) from None
+        raise CcmError(f"cannot run {argv[0]}: {exc.strerror or exc}", hint=hint) from None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if signum != signal.SIGINT:  # the terminal already sent SIGINT to claude itself

@@ -36,7 +36,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None, *, live: bool = 
 
 
 def writable_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The file a writer edits (DESIGN "CLI": chosen as config_path does), warning on stderr when a proxy
+    """The file a writer edits (chosen as config_path does), warning on stderr when a proxy
     runs and serves another file: the edit will not reach it."""
     path = config_path(explicit)
     info = running()
@@ -120,12 +120,15 @@ def error_line(message: str, hint: str | None = None) -> str:
 
 
 def confirm(question: str, default: bool) -> bool:
-    """A yes/no question; end of input (a script with nothing more to say) counts as no."""
+    """A yes/no question; end of input (a script with nothing more to say) counts as no, and Ctrl-C
+    interrupts the command (exit 130) as at any prompt."""
     import typer
 
     try:
         return bool(typer.confirm(question, default=default))
-    except typer.Abort:
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns both into Abort, keeping the cause
+            raise KeyboardInterrupt from None
         print(file=sys.stderr)
         return False
 

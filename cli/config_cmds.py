@@ -109,6 +109,12 @@ def validate(config: ConfigOpt = None) -> None:
         if exc.hint:
             print(f"ccm: {exc.hint}", file=sys.stderr)
         raise typer.Exit(1) from None
+    if result.refused:  # loadable (old configs keep working), but wrong: an error here
+        for problem in result.refused:
+            print(problem, file=sys.stderr)
+        count = len(result.refused)
+        print(f"ccm: {path} is not valid ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
+        raise typer.Exit(1)
     for warning in [*result.warnings, *result.advice]:
         print(f"{warning} (warning)", file=sys.stderr)
     cfg = result.config
@@ -148,6 +154,7 @@ def path_cmd(
         ("log", paths.log_path()),
         ("output", paths.out_path()),
         ("secrets", paths.secrets_path()),
+        ("requests", paths.requests_path()),
         ("sessions", paths.ccm_home() / "sessions"),
     ]
     for label, item in rows:
@@ -208,4 +215,4 @@ def edit(config: ConfigOpt = None) -> None:
         tmp.unlink(missing_ok=True)
     from cli import admin
 
-    admin.reload_if_running()
+    admin.reload_if_running(path)

@@ -1,4 +1,5 @@
-"""The `ccm` console script. `--version` answers before typer (or anything heavy) is imported."""
+"""The `ccm` console script. `--version` and `statusline` (Claude Code runs it after every turn) answer
+before typer (or anything heavy) is imported."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ def main() -> None:
         from ccm import __version__
 
         print(f"ccm {__version__}")
+        return
+    if sys.argv[1:2] == ["statusline"] and sys.argv[2:3] not in (["--help"], ["-h"]):
+        from cli import statusline
+
+        statusline.main()
         return
     from cli.main import run
 

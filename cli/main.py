@@ -24,12 +24,13 @@ from cli import _typer_fast, common
 from config.errors import CcmError, ConfigError
 
 _typer_fast.install()
+_typer_fast.hide_flag_types()
 
 HELP = f"""ccm {__version__}: route Claude Code to any model on any provider, with failover.
 
 Quick start: [bold]ccm config init[/bold] (pick a preset, enter keys), then [bold]ccm code[/bold].
 
-Exit codes: 0 success; 1 any error (a bad flag, a bad config, the proxy not running, a port taken, a failed check; also `ccm status` when the proxy is stopped and `ccm config validate` when the config is invalid); 130 interrupted; `ccm code` returns Claude Code's own exit code. Add --debug to see a traceback."""
+Exit codes: 0 success; 1 any error (a bad flag, a bad config, the proxy not running, a port taken, a failed check; also `ccm status` when the proxy is stopped and `ccm config validate` when the config is invalid); 130 interrupted; `ccm code` and `ccm codex` return Claude Code's and Codex's own exit code. Add --debug to see a traceback."""
 
 app = typer.Typer(
     name="ccm",
@@ -62,6 +63,7 @@ def _register() -> None:
     from cli import (
         clients_cmds,
         code_cmd,
+        codex_cmd,
         config_cmds,
         keys_cmds,
         listing,
@@ -69,11 +71,13 @@ def _register() -> None:
         oauth_cmds,
         route_cmds,
         server_cmds,
+        setup_cmds,
         switch_cmds,
         tui_cmd,
     )
 
     code_cmd.register(app)
+    codex_cmd.register(app)
     server_cmds.register(app)
     tui_cmd.register(app)
     app.add_typer(config_cmds.app, name="config", rich_help_panel="Configuration")
@@ -85,6 +89,7 @@ def _register() -> None:
     app.add_typer(route_cmds.app, name="route", rich_help_panel="Inspection")
     metrics_cmds.register(app)
     app.add_typer(switch_cmds.router_app, name="router", rich_help_panel="Configuration")
+    del setup_cmds  # imported for its commands, which it adds to the providers, models and router groups
 
 
 _register()
@@ -128,15 +133,17 @@ def run(argv: list[str] | None = None) -> None:
         first += 1
     debug = first > 0 or os.environ.get("CCM_DEBUG") == "1"
     _quiet_logs(debug)
-    # `ccm code ARGS`: every argument belongs to Claude Code (its own --debug too), so click never sees them.
-    if args[first : first + 1] == ["code"] and args[first + 1 :] not in (["--help"], ["-h"]):
-        from cli import code_cmd
+    # `ccm code ARGS` / `ccm codex ARGS`: every argument belongs to Claude Code or Codex (their own --debug
+    # too), so click never sees them.
+    if args[first : first + 1] in (["code"], ["codex"]) and args[first + 1 :] not in (["--help"], ["-h"]):
+        from cli import code_cmd, codex_cmd
 
+        runner = code_cmd.run_code if args[first] == "code" else codex_cmd.run_codex
         code_args = args[first + 1 :]
         if code_args[:1] == ["--"]:
             code_args = code_args[1:]
         try:
-            sys.exit(code_cmd.run_code(code_args))
+            sys.exit(runner(code_args))
         except CcmError as exc:
             _print_error(exc, debug)
             sys.exit(1)

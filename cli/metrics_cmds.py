@@ -52,6 +52,14 @@ def usd(value: float | None) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def cost_cell(row: dict[str, Any]) -> str:
+    """A usage row's cost: "plan" when subscriptions answered all of it, "+ plan" when some of it."""
+    plan = int(row.get("plan_requests") or 0)
+    if plan and plan == row.get("requests"):
+        return "plan"
+    return usd(row.get("cost_usd")) + (" + plan" if plan else "")
+
+
 def circuit(state: str, until: float | None) -> str:
     if state == "open" and until:
         return f"open ({max(0, round(until - time.time()))} s left)"
@@ -59,22 +67,32 @@ def circuit(state: str, until: float | None) -> str:
 
 
 def summary_line(data: dict[str, Any]) -> str:
-    """One line for `ccm status`: requests, errors, p50, tokens, cost, circuits."""
+    """One line for `ccm status`: requests, failed requests and failovers apart, p50, tokens, cost, circuits.
+
+    A request that failed over and then got its answer is a success (its failover is counted as one); a
+    failed request is one whose client got an error (every mapping failed, or a refusal passed on)."""
     providers: dict[str, Any] = data.get("providers") or {}
-    total = int((data.get("requests") or {}).get("total") or 0)
-    errors = sum(int(p.get("errors") or 0) for p in providers.values())
+    requests = data.get("requests") or {}
+    total = int(requests.get("total") or 0)
+    failed = sum(int(n or 0) for status, n in (requests.get("by_status") or {}).items() if _failed(status))
+    failovers = sum(int(p.get("failovers") or 0) for p in providers.values())
     busiest = max(providers.values(), key=lambda p: int(p.get("requests") or 0), default=None)
     p50 = (busiest or {}).get("latency_ms", {}).get("p50") if busiest and busiest.get("requests") else None
     used = sum(int(v or 0) for v in (data.get("tokens") or {}).values())
     opened = [name for name, p in providers.items() if p.get("circuit") != "closed"]
     parts = [
-        f"{common.plural(total, 'request')} ({common.plural(errors, 'error')})",
+        f"{common.plural(total, 'request')} ({failed} failed, {common.plural(failovers, 'failover')})",
         f"p50 {ms(p50)}",
         f"{tokens(used)} tokens",
         usd(data.get("cost_usd")) if data.get("cost_usd") else "no cost (no prices)",
         "circuits closed" if not opened else "circuit " + ", ".join(f"{n} {providers[n]['circuit']}" for n in opened),
     ]
     return " · ".join(parts)
+
+
+def _failed(status: str) -> bool:
+    """A status the client got as an error (499: the client left, which is not the proxy's failure)."""
+    return status.isdigit() and int(status) >= 400 and status != "499"
 
 
 def _print_metrics(data: dict[str, Any]) -> None:
@@ -88,6 +106,7 @@ def _print_metrics(data: dict[str, Any]) -> None:
                 name,
                 str(p.get("requests", 0)),
                 str(p.get("errors", 0)),
+                str(p.get("failovers", 0)),
                 ms((p.get("latency_ms") or {}).get("p50")),
                 ms((p.get("latency_ms") or {}).get("p95")),
                 ms((p.get("ttft_ms") or {}).get("p50")),
@@ -99,7 +118,18 @@ def _print_metrics(data: dict[str, Any]) -> None:
         )
     uptime = max(0, round(time.time() - float(data.get("started_at") or time.time())))
     title = f"Since start ({uptime // 3600}h {uptime % 3600 // 60:02d}m): {summary_line(data)}"
-    headers = ["Provider", "Requests", "Errors", "p50", "p95", "TTFT p50", "Tokens in / out", "Cost", "Circuit"]
+    headers = [
+        "Provider",
+        "Requests",
+        "Errors",
+        "Failovers",
+        "p50",
+        "p95",
+        "TTFT p50",
+        "Tokens in / out",
+        "Cost",
+        "Circuit",
+    ]
     tables.print_table(headers, rows, title=title)
 
 
@@ -131,7 +161,7 @@ def usage_cmd(
         typer.Option(
             "--by",
             metavar="model|provider|day|client",
-            help="Group by model, provider, day (local time) or client ([[clients]]; - for the router key).",
+            help="Group by model, provider, day (local time) or client (its name in the config; '-' is the router key).",
         ),
     ] = ("provider"),
     json_out: JsonOpt = False,
@@ -148,7 +178,7 @@ def usage_cmd(
     fields = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
     def line(key: str, row: dict[str, Any]) -> list[str]:
-        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), usd(row["cost_usd"])]
+        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), cost_cell(row)]
 
     table = [line(str(r["key"]), r) for r in report["rows"]]
     table.append(line("total", report["total"]))
@@ -156,6 +186,14 @@ def usage_cmd(
     tables.print_table(headers, table, title=f"Usage since {report['since']} (last {since})")
 
 
+def statusline_cmd() -> None:
+    """A Claude Code statusLine command: the session's route, provider and model, today's cost (reads stdin)."""
+    from cli import statusline  # `ccm statusline` itself is answered before typer loads (cli.entry)
+
+    statusline.main()
+
+
 def register(app: typer.Typer) -> None:
     app.command("metrics", rich_help_panel="Inspection")(metrics)
+    app.command("statusline", rich_help_panel="Inspection")(statusline_cmd)
     app.command("usage", rich_help_panel="Inspection")(usage_cmd)

@@ -8,6 +8,7 @@ A login happens here either way (it spends nothing), and then the proxy is told 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def login(
         )
     from ccm.auth.oauth import tokens
 
-    token = _run_login(no_browser, device)
+    token = _run_login(no_browser, device, provider.name)
     tid = tokens.token_id(provider)
     where = tokens.save(tid, token)
     from config import secrets
@@ -92,7 +93,25 @@ def login(
             common.note(f"ccm: could not tell the running proxy ({exc.message}); `ccm restart` picks the login up")
 
 
-def _run_login(no_browser: bool, device: bool) -> Token:
+def _no_browser(name: str, why: str) -> CcmError:
+    return CcmError(
+        f"no browser to open on this machine ({why})",
+        hint=f"`ccm oauth login {name} --device` (a code to enter on any device) or `--no-browser` (paste the "
+        "redirect URL from a browser elsewhere)",
+    )
+
+
+def browser_missing() -> str | None:
+    """Why no browser can open here, or None when one may: a Linux session without a display (SSH, a
+    container) has none, unless $BROWSER names one (a text browser, a script)."""
+    if os.environ.get("BROWSER"):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no DISPLAY or WAYLAND_DISPLAY, and no $BROWSER"
+    return None
+
+
+def _run_login(no_browser: bool, device: bool, name: str) -> Token:
     import asyncio  # deferred with httpx (~90 ms): only a login pays them
 
     import httpx
@@ -108,6 +127,9 @@ def _run_login(no_browser: bool, device: bool) -> Token:
                     common.echo("Waiting for you to approve (15 minutes; Ctrl-C to stop)...")
 
                 return await flow.device_login(client, show)
+            missing = None if no_browser else browser_missing()
+            if missing:  # said at once: the callback would wait 5 minutes for a browser that never comes
+                raise _no_browser(name, missing)
             login = flow.BrowserLogin.start(serve=not no_browser)
             try:
                 common.echo("Open this URL in a browser to log in to ChatGPT:")
@@ -119,7 +141,7 @@ def _run_login(no_browser: bool, device: bool) -> Token:
                     )
                     return await login.finish(client, flow.code_from_paste(_read_paste(), login.state))
                 if not await asyncio.to_thread(_open_browser, login.url):
-                    common.note("ccm: could not open a browser: open the URL above yourself")
+                    raise _no_browser(name, "opening one failed")
                 common.echo("Waiting for the browser (5 minutes; Ctrl-C to stop)...")
                 return await login.finish(client)
             finally:
@@ -165,7 +187,7 @@ def _offer_passthrough(provider: ProviderConfig, path: Path, yes: bool) -> None:
         common.note(f"ccm: writing {path}, but the running proxy serves {info.config}")
     doc.save()
     common.echo(f'Set {provider.name} to auth_type = "passthrough" in {path}. Next: `claude /login`, then `ccm code`.')
-    admin.reload_if_running()
+    admin.reload_if_running(path)
 
 
 def _when(epoch: object) -> str:

@@ -26,14 +26,18 @@ from ccm import pidfile
 from config import paths
 from config.errors import CcmError
 
-#: The server drains streams for 30 s on SIGTERM (ccm.serve.main.GRACEFUL_TIMEOUT); give it 5 s more.
-STOP_GRACE_S = 35.0
+DRAIN_S = 30.0
+"""The server lets streams in flight finish for this long on SIGTERM (ccm.serve.main.GRACEFUL_TIMEOUT)."""
+STOP_GRACE_S = DRAIN_S + 5.0
+"""`ccm stop` waits this long (the drain, then 5 s to exit) before SIGKILL."""
 HEALTH_DEADLINE_S = 10.0
 POLL_S = 0.03
 
 
-def port_problem(host: str, port: int) -> str | None:
-    """Why the proxy could not listen on host:port, or None when it can (we try to bind it ourselves)."""
+def port_problem(host: str, port: int, choose: str = "with --port") -> str | None:
+    """Why the proxy could not listen on host:port, or None when it can (we try to bind it ourselves).
+
+    `choose` says how this command picks another port (`ccm code` takes no --port of its own)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -44,10 +48,10 @@ def port_problem(host: str, port: int) -> str | None:
         try:
             sock.bind(address)
         except PermissionError:
-            return f"no permission to listen on port {port} on {host}; pick a port above 1023 with --port"
+            return f"no permission to listen on port {port} on {host}; pick a port above 1023 {choose}"
         except OSError as exc:
             if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-                return f"port {port} on {host} is in use by another program; pick another with --port"
+                return f"port {port} on {host} is in use by another program; pick another {choose}"
             return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
     return None
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SPECIAL_USAGE = {"ccm code": "ccm code [CLAUDE ARGS]..."}
+SPECIAL_USAGE = {"ccm code": "ccm code [CLAUDE ARGS]...", "ccm codex": "ccm codex [CODEX ARGS]..."}
 
 
 def _option(param: Any) -> str:
     names = [o for o in param.opts if o.startswith("--")] or list(param.opts)
     name = names[0]
     text = name if getattr(param, "is_flag", False) else f"{name} {param.metavar or param.name.upper()}"
-    return f"[{text}]" + ("..." if getattr(param, "multiple", False) else "")
+    text = text if getattr(param, "required", False) else f"[{text}]"
+    return text + ("..." if getattr(param, "multiple", False) else "")
 
 
 def _usage(path: str, command: Any) -> str:

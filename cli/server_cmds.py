@@ -16,17 +16,24 @@ from cli import claude_env, common, logs, process
 from cli.options import ConfigOpt, JsonOpt
 from config import paths
 from config.errors import CcmError
-from config.load import load_config
+from config.load import LoadResult, load_config
 from config.schema import DEFAULT_HOST, DEFAULT_PORT
 
 HostOpt = Annotated[
     str | None,
-    typer.Option("--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else [server] host)."),
+    typer.Option(
+        "--host", metavar="HOST", help="Address to listen on (default: $CCM_HOST, else server.host in the config)."
+    ),
 ]
 PortOpt = Annotated[
     int | None,
     typer.Option(
-        "--port", "-p", metavar="N", min=1, max=paths.MAX_PORT, help="Port (default: $CCM_PORT, else [server] port)."
+        "--port",
+        "-p",
+        metavar="N",
+        min=1,
+        max=paths.MAX_PORT,
+        help="Port (default: $CCM_PORT, else server.port in the config).",
     ),
 ]
 
@@ -42,8 +49,12 @@ def listen_address(config: Path, host: str | None, port: int | None) -> tuple[st
     return host or os.environ.get("CCM_HOST") or cfg_host, port or cfg_port
 
 
-def start_proxy(config: Path, host: str | None = None, port: int | None = None) -> pidfile.PidInfo:
-    """Start the proxy in the background and wait for its /health; CcmError when it cannot."""
+def start_proxy(
+    config: Path, host: str | None = None, port: int | None = None, choose: str = "with --port"
+) -> pidfile.PidInfo:
+    """Start the proxy in the background and wait for its /health; CcmError when it cannot.
+
+    `choose`: how the caller's user picks another port when this one is taken."""
     info = common.running()
     if info is not None:
         raise CcmError(
@@ -52,7 +63,7 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
         )
     process.remove_stale_pidfile()
     listen_host, listen_port = listen_address(config, host, port)
-    problem = process.port_problem(listen_host, listen_port)
+    problem = process.port_problem(listen_host, listen_port, choose)
     if problem:
         raise CcmError(problem)
     return process.wait_healthy(process.spawn(config, host, port))
@@ -60,16 +71,30 @@ def start_proxy(config: Path, host: str | None = None, port: int | None = None) 
 
 def start_warnings(config: Path, host: str | None = None) -> list[str]:
     """What the proxy about to serve `config` cannot do: routed providers with no key or login, and an
-    open address with no router key (DESIGN, CLI). Reads the keyring, as the proxy will."""
+    open address with no router key. Reads the keyring, as the proxy will."""
     if not config.exists():
         return []  # the shipped default is created by the server: nothing of the user's to warn about yet
     from config import keycheck  # deferred: keyring (~60 ms) only for the commands that start a proxy
 
     try:
-        loaded = load_config(config).config
-        return keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
+        result = load_config(config)
+        loaded = result.config
+        return config_warnings(result) + keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
     except CcmError:
         return []  # the server reports a bad config itself, as one line
+
+
+def config_warnings(result: LoadResult) -> list[str]:
+    """The config's own warnings (an unknown key, such as `prot = 24564`, with the nearest known one)."""
+    return [str(problem) for problem in [*result.refused, *result.warnings]]
+
+
+def served_warnings(config: str) -> list[str]:
+    """The warnings of the file a running proxy serves, read again (it may have been edited since)."""
+    try:
+        return config_warnings(load_config(config))
+    except CcmError as exc:
+        return [f"{config}: {exc.message}"]
 
 
 def warn(lines: list[str], log_format: str = "text") -> None:
@@ -147,7 +172,7 @@ def start(
 
 
 def stop() -> None:
-    """Stop the proxy: SIGTERM, let streams in flight finish (up to 35 s), then SIGKILL."""
+    """Stop the proxy: SIGTERM, let streams in flight finish (up to 30 s), then SIGKILL."""
     info = common.running()
     if info is None:
         if process.remove_stale_pidfile():
@@ -156,7 +181,11 @@ def stop() -> None:
             common.echo("ccm is not running")
         return
     clean = process.stop(info)
-    how = "" if clean else " (it did not exit within 35 s and was killed)"
+    how = (
+        ""
+        if clean
+        else f" (it was still running {process.STOP_GRACE_S - process.DRAIN_S:.0f} s after its {process.DRAIN_S:.0f} s drain and was killed)"
+    )
     common.echo(f"stopped ccm (pid {info.pid}){how}")
 
 
@@ -216,6 +245,11 @@ def status(json_out: JsonOpt = False) -> None:
     }
     reload_state = _reload_state(info) if answer is not None else None
     data["reload"] = reload_state
+    if reload_state is not None and isinstance(reload_state.get("warnings"), list):
+        warnings = [str(w) for w in reload_state["warnings"]]  # the served config's, as the proxy read it
+    else:
+        warnings = served_warnings(info.config) if info.config else []
+    data["config_warnings"] = warnings
     if json_out:
         common.echo(json.dumps(data))
         return
@@ -233,6 +267,8 @@ def status(json_out: JsonOpt = False) -> None:
         common.echo(f"  {'metrics':<8} {_metrics_line()}")
     for line in _reload_lines(reload_state):
         common.echo(line)
+    for line in warnings:  # the config's own warnings (unknown keys), one line each
+        common.echo(f"  {'warning':<8} {line}")
 
 
 def _reload_state(info: pidfile.PidInfo) -> dict[str, Any] | None:
@@ -247,7 +283,7 @@ def _reload_state(info: pidfile.PidInfo) -> dict[str, Any] | None:
 
 
 def _reload_lines(state: dict[str, Any] | None) -> list[str]:
-    """A refused reload (the file, its first error, since when) and the config's warnings, in `ccm status`."""
+    """A refused reload (the file, its first error, since when), in `ccm status`."""
     if state is None:
         return []
     lines: list[str] = []
@@ -256,7 +292,6 @@ def _reload_lines(state: dict[str, Any] | None) -> list[str]:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(refused.get("since") or 0)))
         lines.append(f"  {'reload':<8} refused {refused.get('path')} since {since}; the previous config serves")
         lines.append(f"  {'':<8} {refused.get('error')}")
-    lines += [f"  {'warning':<8} {warning}" for warning in state.get("warnings") or []]
     return lines
 
 

@@ -1,4 +1,4 @@
-"""Scripted switching (seed 003's `ccmctl switch`): `ccm providers enable|disable NAME`, `ccm router set SLOT MODEL`.
+"""Scripted switching: `ccm providers enable|disable NAME`, `ccm router set SLOT MODEL`.
 
 Each edits one key through the surgical writer (config.save: the rest of the file stays byte for byte),
 validates before writing, and asks a running proxy to reload (it would also see the file within 2 s).
@@ -46,7 +46,7 @@ def _switch(name: str, enabled: bool, config: str | None) -> None:
     doc.set_provider_value(provider.name, "enabled", enabled)
     doc.save()
     common.echo(f"provider {provider.name} {word} in {path}")
-    admin.reload_if_running()
+    admin.reload_if_running(path)
 
 
 @providers_app.command("enable")
@@ -101,4 +101,4 @@ def set_slot(
     doc.set_value("router", key, value)
     doc.save()
     common.echo(f"router.{key} = {value} in {path}")
-    admin.reload_if_running()
+    admin.reload_if_running(path)

@@ -16,6 +16,8 @@ from config.errors import CcmError
 
 GROUPS = ("provider", "model", "day", "client")
 FIELDS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")
+PLAN = "plan"
+"""A record's `pricing` when a subscription answered (Claude Pro/Max, ChatGPT Plus/Pro): no cost per request."""
 ROTATED = 5
 _AGE = re.compile(r"^\s*(\d+)\s*([hd])\s*$")
 
@@ -64,6 +66,7 @@ def _empty() -> dict[str, Any]:
         "cache_read_tokens": 0,
         "cache_write_tokens": 0,
         "cost_usd": 0.0,
+        "plan_requests": 0,
     }
 
 
@@ -72,10 +75,11 @@ def _add(row: dict[str, Any], record: dict[str, Any]) -> None:
     for field in FIELDS[1:5]:
         row[field] += int(record.get(field) or 0)
     row["cost_usd"] += float(record.get("cost_usd") or 0.0)
+    row["plan_requests"] += record.get("pricing") == PLAN
 
 
 def summarize(records: Iterable[dict[str, Any]], by: str, cutoff: float) -> dict[str, Any]:
-    """`ccm usage --json` (DESIGN.md): {since, by, rows: [{key, requests, ...tokens, cost_usd}], total}."""
+    """`ccm usage --json`: {since, by, rows: [{key, requests, ...tokens, cost_usd}], total}."""
     rows: dict[str, dict[str, Any]] = {}
     total = _empty()
     for record in records:

@@ -18,7 +18,7 @@ import typer
 
 import config
 from cli import common
-from config import secrets
+from config import preset_order, secrets
 from config.errors import CcmError
 from config.save import ConfigDocument
 from config.schema import key_env
@@ -50,7 +50,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset("cost", "Cost-optimized", "a cheap primary (z.ai GLM), Anthropic as the quality fallback"),
     Preset("full", "Full template", "every provider type ccm knows, commented, to edit by hand"),
 )
-DEFAULT_PRESET = "apikeys"
+DEFAULT_PRESET = preset_order.DEFAULT
 
 
 def preset(name: str) -> Preset:
@@ -180,7 +180,7 @@ def init(
     common.echo("Next: `ccm code` starts the proxy and Claude Code through it.")
     from cli import admin
 
-    admin.reload_if_running()
+    admin.reload_if_running(path)
 
 
 def _has_key(name: str, env_var: str) -> bool:

@@ -20,7 +20,7 @@ Auth = Literal["x-api-key", "bearer", "bearer+x-api-key", "x-goog-api-key", "goo
 
 #: Wire formats the proxy can speak today; a mapping of any other format fails over with a clear message.
 #: The Anthropic-format types that are Anthropic's API itself or speak all of it: the client's query string
-#: (`?beta=true`) is forwarded to them, and their count_tokens endpoint is asked (DESIGN).
+#: (`?beta=true`) is forwarded to them, and their count_tokens endpoint is asked (others may not have one).
 FORWARD_QUERY_TYPES: frozenset[str] = frozenset({"anthropic", "anthropic-compatible"})
 BUILT_WIRES: frozenset[str] = frozenset({"anthropic", "openai", "responses", "gemini", "vertex"})
 
@@ -66,7 +66,7 @@ _SPECS: tuple[ProviderSpec, ...] = (
         "https://api.anthropic.com",
         "ANTHROPIC_API_KEY",
         oauth=True,
-        notes="Claude API; OAuth for Claude Pro/Max",
+        notes="Claude API; Claude Pro/Max through Claude Code's own login (passthrough)",
     ),
     ProviderSpec(
         "anthropic-compatible",
@@ -450,6 +450,28 @@ MODEL_RULES: tuple[ModelRule, ...] = (
     ModelRule(r"deepseek|kimi|moonshot", _s("openrouter"), quirks=_s("reasoning-roundtrip")),
 )
 
+#: Where a type's models are in the maintained price table (genai-prices' provider ids): a mapping of an
+#: API-key or ADC provider that sets no price of its own is priced from it. Types missing here (custom URLs,
+#: local servers, subscription plans) have no table price. https://github.com/pydantic/genai-prices
+PRICE_TABLE_PROVIDERS: dict[str, str] = {
+    "anthropic": "anthropic",
+    "z.ai": "zai",
+    "minimax": "minimax",
+    "openai": "openai",
+    "openai-responses": "openai",
+    "openrouter": "openrouter",
+    "groq": "groq",
+    "together": "together",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "moonshot": "moonshotai",
+    "novita": "novita",
+    "baseten": "baseten",
+    "deepseek": "deepseek",
+    "gemini": "google",
+    "vertex-ai": "google",
+}
+
 #: Spellings seen in other tools' configs that mean a catalog type.
 ALIASES: dict[str, str] = {
     "zai": "z.ai",
@@ -480,7 +502,7 @@ VERTEX_MULTI_REGIONS = frozenset({"us", "eu"})
 
 
 def vertex_base_url(location: str | None) -> str:
-    """Vertex AI's default base URL for a location (DESIGN.md, Wire formats: vertex)."""
+    """Vertex AI's default base URL for a location (https://cloud.google.com/vertex-ai/docs/general/locations)."""
     where = (location or "global").strip().lower()
     if where == "global":
         return "https://aiplatform.googleapis.com/v1"
@@ -490,7 +512,8 @@ def vertex_base_url(location: str | None) -> str:
 
 
 def join_url(base_url: str, endpoint: str) -> str:
-    """Append an endpoint path to a base URL, by each API's convention (see DESIGN.md, base_url).
+    """Append an endpoint path to a base URL: the Anthropic format's root gets `/v1/messages`, the OpenAI
+    format's URL ends in its version (`.../v1`) and gets `/chat/completions`.
 
     A trailing slash is dropped; a URL that already ends with the endpoint path is used as it is.
     """

@@ -1,4 +1,4 @@
-"""Which providers cannot authenticate, said before a request finds out (DESIGN.md, "Config" and "CLI").
+"""Which providers cannot authenticate, said before a request finds out.
 
 A provider with no key, or whose `api_key = "$VAR"` names an unset variable, is not fatal: the proxy
 logs it once at start (and again when a reload changes it), `ccm start` warns about it, and a request

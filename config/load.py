@@ -13,24 +13,22 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from config import paths
-from config.catalog import ALIASES, CATALOG, lookup
+from config.catalog import ALIASES, CATALOG, ProviderSpec, lookup
 from config.errors import ConfigError, Problem
 from config.locate import Locator
 from config.schema import (
     AS_ASKED,
     AS_ASKED_TYPES,
     CLIENT_NAME,
-    DEFAULT_AUTO_MAP,
-    DEFAULT_BACKGROUND,
-    DEFAULT_LONG_CONTEXT_THRESHOLD,
+    LOG_LEVELS,
+    STRATEGIES,
     ClientConfig,
     Config,
     FailoverConfig,
@@ -42,51 +40,15 @@ from config.schema import (
     ServerConfig,
     TelemetryConfig,
     Timeouts,
+    bounds_of,
+    default_of,
+    keys_of,
 )
 
-_TOP_KEYS = ("server", "router", "providers", "models", "failover", "load_balancing", "clients", "telemetry")
-_SERVER_KEYS = ("host", "port", "log_level", "api_key", "timeouts")
-_TIMEOUT_KEYS = ("api_timeout_ms", "connect_timeout_ms", "headers_timeout_ms")
-_FAILOVER_KEYS = tuple(f for f in FailoverConfig.__dataclass_fields__)
-_STRATEGIES = ("priority", "round-robin", "weighted", "latency")
-_ROUTER_KEYS = (
-    "default",
-    "think",
-    "background",
-    "websearch",
-    "long_context",
-    "long_context_threshold",
-    "auto_map_regex",
-    "background_regex",
-)
-_PROVIDER_KEYS = (
-    "name",
-    "provider_type",
-    "enabled",
-    "auth_type",
-    "api_key",
-    "base_url",
-    "oauth_provider",
-    "project_id",
-    "location",
-    "credentials_file",
-    "models",
-    "headers",
-)
-_MODEL_KEYS = ("name", "mappings")
-_PRICE_KEYS = ("price_in", "price_out", "price_cache_read", "price_cache_write")
-_MAPPING_KEYS = (
-    "provider",
-    "actual_model",
-    "priority",
-    "max_output_tokens",
-    "weight",
-    *_PRICE_KEYS,
-    "allow",
-    "context_window",
-)
-_CLIENT_KEYS = ("name", "api_key", "models", "rpm", "tpm", "daily_tokens", "monthly_usd")
-_LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
+#: Every table's keys come from its schema class; `models` in a provider is claude-code-mux's legacy list,
+#: accepted and ignored.
+_PROVIDER_KEYS = (*keys_of(ProviderConfig), "models")
+_PRICE_KEYS = tuple(key for key in keys_of(Mapping) if key.startswith("price_"))
 _AUTH_TYPES = {"apikey": "apikey", "api_key": "apikey", "oauth": "oauth", "passthrough": "passthrough", "adc": "adc"}
 _PASSTHROUGH_TYPES = ("anthropic", "anthropic-compatible")
 #: Provider types whose default auth_type is not "apikey".
@@ -104,6 +66,9 @@ class LoadResult:
     advice: list[Problem] = field(default_factory=list)
     """Valid but worth a second look, shown by `ccm config validate` only (e.g. a Claude login
     forwarded to a host other than api.anthropic.com)."""
+    refused: list[Problem] = field(default_factory=list)
+    """Errors for `ccm config validate` (exit 1) that the proxy tolerates, so that claude-code-mux configs
+    still load (e.g. `auth_type = "oauth"` on an anthropic provider: ccm has no Claude login)."""
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
@@ -138,6 +103,7 @@ class _Checker:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.advice: list[Problem] = []
+        self.refused: list[Problem] = []
 
     def _problem(self, path: tuple[str | int, ...], message: str) -> Problem:
         key = ""
@@ -156,10 +122,40 @@ class _Checker:
     def advise(self, path: tuple[str | int, ...], message: str) -> None:
         self.advice.append(self._problem(path, message))
 
+    def refuse(self, path: tuple[str | int, ...], message: str) -> None:
+        self.refused.append(self._problem(path, message))
+
     def unknown_keys(self, table: AbcMapping[str, Any], known: tuple[str, ...], path: tuple[str | int, ...]) -> None:
         for key in table:
             if key not in known:
                 self.warn((*path, key), f"unknown key, ignored{_did_you_mean(key, known)}")
+
+    def entries(
+        self, raw: Any, path: tuple[str | int, ...], header: str
+    ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+        """Each table of an array of tables (`[[providers]]`) with its path; what is not one is said."""
+        if raw is None:
+            return
+        if not isinstance(raw, list):
+            self.error(path, f"must be an array of tables ({header})")
+            return
+        for i, item in enumerate(raw):
+            if isinstance(item, dict):
+                yield (*path, i), item
+            else:
+                self.error((*path, i), "must be a table")
+
+    def name(self, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int], what: str) -> str | None:
+        """An entry's required, non-empty, unique name; `seen` maps each lower-case name to its first index."""
+        name = self.string(item, "name", path, required=True)
+        if name is not None and not name.strip():
+            self.error((*path, "name"), "must not be empty")
+            return None
+        if name is not None:
+            if name.lower() in seen:
+                self.error((*path, "name"), f"duplicate {what} name {name!r} (also {path[0]}[{seen[name.lower()]}])")
+            seen.setdefault(name.lower(), int(path[-1]))
+        return name
 
     def table(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
         if value is None:
@@ -187,6 +183,27 @@ class _Checker:
             self.error((*path, key), f"must be a string, not {type(value).__name__}")
             return default
         return value
+
+    def setting(
+        self, table: AbcMapping[str, Any], schema: type, key: str, path: tuple[str | int, ...], **default: int | None
+    ) -> int | None:
+        """An integer key with its schema's bounds, and its schema's default unless `default=` is given."""
+        minimum, maximum = bounds_of(schema, key)
+        fallback = default["default"] if "default" in default else default_of(schema, key)
+        return self.integer(table, key, path, default=fallback, minimum=minimum, maximum=maximum)
+
+    def settings(self, table: AbcMapping[str, Any], schema: type, path: tuple[str | int, ...]) -> dict[str, Any]:
+        """Every key of a table of true/false and integer keys (its unknown keys warned), by the schema."""
+        self.unknown_keys(table, keys_of(schema), path)
+        out: dict[str, Any] = {}
+        for key in keys_of(schema):
+            default = default_of(schema, key)
+            if isinstance(default, bool):
+                out[key] = self.boolean(table, key, path, default)
+            else:
+                value = self.setting(table, schema, key, path)
+                out[key] = default if value is None else value
+        return out
 
     def integer(
         self,
@@ -244,71 +261,49 @@ class _Checker:
 
 
 def _server(c: _Checker, raw: dict[str, Any]) -> ServerConfig:
-    c.unknown_keys(raw, _SERVER_KEYS, ("server",))
-    timeouts_raw = c.table(raw.get("timeouts"), ("server", "timeouts"))
-    c.unknown_keys(timeouts_raw, _TIMEOUT_KEYS, ("server", "timeouts"))
-    tpath = ("server", "timeouts")
-    timeouts = Timeouts(
-        api_timeout_ms=c.integer(timeouts_raw, "api_timeout_ms", tpath, default=600_000, minimum=1) or 600_000,
-        connect_timeout_ms=c.integer(timeouts_raw, "connect_timeout_ms", tpath, default=10_000, minimum=1) or 10_000,
-        headers_timeout_ms=c.integer(timeouts_raw, "headers_timeout_ms", tpath, default=30_000, minimum=1) or 30_000,
-    )
-    log_level = (c.string(raw, "log_level", ("server",), default="info") or "info").lower()
-    if log_level not in _LOG_LEVELS:
-        c.error(("server", "log_level"), f"must be one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
-        log_level = "info"
+    path = ("server",)
+    c.unknown_keys(raw, keys_of(ServerConfig), path)
+    timeouts = Timeouts(**c.settings(c.table(raw.get("timeouts"), (*path, "timeouts")), Timeouts, (*path, "timeouts")))
+    level_default: str = default_of(ServerConfig, "log_level")
+    log_level = (c.string(raw, "log_level", path, default=level_default) or level_default).lower()
+    if log_level not in LOG_LEVELS:
+        c.error((*path, "log_level"), f"must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        log_level = level_default
+    host_default: str = default_of(ServerConfig, "host")
+    port_default: int = default_of(ServerConfig, "port")
     return ServerConfig(
-        host=c.string(raw, "host", ("server",), default="127.0.0.1") or "127.0.0.1",
-        port=c.integer(raw, "port", ("server",), default=13456, minimum=1, maximum=paths.MAX_PORT) or 13456,
+        host=c.string(raw, "host", path, default=host_default) or host_default,
+        port=c.setting(raw, ServerConfig, "port", path) or port_default,
         log_level=log_level,
-        api_key=c.string(raw, "api_key", ("server",)) or None,
+        api_key=c.string(raw, "api_key", path) or None,
         timeouts=timeouts,
     )
 
 
-def _failover(c: _Checker, raw: dict[str, Any]) -> FailoverConfig:
-    c.unknown_keys(raw, _FAILOVER_KEYS, ("failover",))
-    d = FailoverConfig()
-    path = ("failover",)
-
-    def ms(key: str, minimum: int = 0) -> int:
-        value = c.integer(raw, key, path, default=getattr(d, key), minimum=minimum)
-        return getattr(d, key) if value is None else value
-
-    return FailoverConfig(
-        enabled=c.boolean(raw, "enabled", path, True),
-        max_retries=ms("max_retries"),
-        backoff_ms=ms("backoff_ms"),
-        max_backoff_ms=ms("max_backoff_ms"),
-        max_retry_after_ms=ms("max_retry_after_ms"),
-        deadline_ms=ms("deadline_ms", 1),
-        circuit_failures=ms("circuit_failures", 1),
-        circuit_cooldown_ms=ms("circuit_cooldown_ms", 1),
-    )
-
-
 def _load_balancing(c: _Checker, raw: dict[str, Any]) -> LoadBalancingConfig:
-    c.unknown_keys(raw, ("strategy",), ("load_balancing",))
-    strategy = c.string(raw, "strategy", ("load_balancing",), default="priority") or "priority"
-    if strategy not in _STRATEGIES:
-        hint = _did_you_mean(strategy, _STRATEGIES)
-        c.error(("load_balancing", "strategy"), f"must be one of {', '.join(_STRATEGIES)}, not {strategy!r}{hint}")
-        strategy = "priority"
+    path = ("load_balancing",)
+    c.unknown_keys(raw, keys_of(LoadBalancingConfig), path)
+    fallback: str = default_of(LoadBalancingConfig, "strategy")
+    strategy = c.string(raw, "strategy", path, default=fallback) or fallback
+    if strategy not in STRATEGIES:
+        hint = _did_you_mean(strategy, STRATEGIES)
+        c.error((*path, "strategy"), f"must be one of {', '.join(STRATEGIES)}, not {strategy!r}{hint}")
+        strategy = fallback
     return LoadBalancingConfig(strategy)
 
 
 def _router(c: _Checker, raw: dict[str, Any], present: bool) -> RouterConfig:
-    c.unknown_keys(raw, _ROUTER_KEYS, ("router",))
+    c.unknown_keys(raw, keys_of(RouterConfig), ("router",))
     default = c.string(raw, "default", ("router",), required=present) or ""
     if present and "default" in raw and isinstance(raw["default"], str) and not default.strip():
         c.error(("router", "default"), "must name a model (it is where every request goes by default)")
     slots = {k: (c.string(raw, k, ("router",)) or None) for k in ("think", "background", "websearch", "long_context")}
-    auto_src, auto = c.regex(raw, "auto_map_regex", DEFAULT_AUTO_MAP)
-    bg_src, bg = c.regex(raw, "background_regex", DEFAULT_BACKGROUND)
-    threshold = c.integer(raw, "long_context_threshold", ("router",), default=DEFAULT_LONG_CONTEXT_THRESHOLD, minimum=1)
+    auto_src, auto = c.regex(raw, "auto_map_regex", default_of(RouterConfig, "auto_map_regex"))
+    bg_src, bg = c.regex(raw, "background_regex", default_of(RouterConfig, "background_regex"))
+    threshold = c.setting(raw, RouterConfig, "long_context_threshold", ("router",))
     return RouterConfig(
         default=default.strip(),
-        long_context_threshold=threshold or DEFAULT_LONG_CONTEXT_THRESHOLD,
+        long_context_threshold=threshold or default_of(RouterConfig, "long_context_threshold"),
         auto_map_regex=auto_src,
         background_regex=bg_src,
         auto_map=auto,
@@ -318,175 +313,117 @@ def _router(c: _Checker, raw: dict[str, Any], present: bool) -> RouterConfig:
 
 
 def _providers(c: _Checker, raw: Any) -> list[ProviderConfig]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        c.error(("providers",), "must be an array of tables ([[providers]])")
-        return []
     out: list[ProviderConfig] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        path: tuple[str | int, ...] = ("providers", i)
-        if not isinstance(item, dict):
-            c.error(path, "must be a table")
-            continue
-        c.unknown_keys(item, _PROVIDER_KEYS, path)
-        name = c.string(item, "name", path, required=True)
-        if name is not None and not name.strip():
-            c.error((*path, "name"), "must not be empty")
-            name = None
-        if name is not None:
-            if name.lower() in seen:
-                c.error((*path, "name"), f"duplicate provider name {name!r} (also providers[{seen[name.lower()]}])")
-            seen.setdefault(name.lower(), i)
-            if "," in name:
-                c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
-        ptype = c.string(item, "provider_type", path, required=True)
-        spec = lookup(ptype) if ptype else None
-        if ptype is not None and spec is None:
-            guess = nearest(ptype, _TYPE_NAMES)
-            hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
-            c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
-        default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
-        auth_raw = (c.string(item, "auth_type", path, default=default_auth) or default_auth).lower()
-        auth_type = _AUTH_TYPES.get(auth_raw)
-        if auth_type is None:
-            c.error(
-                (*path, "auth_type"), f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}"
-            )
-            auth_type = "apikey"
-        elif auth_type == "oauth" and spec is not None and not spec.oauth:
-            c.error((*path, "auth_type"), f'provider type {spec.type!r} has no OAuth login; use "apikey"')
-        elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
-            c.error(
-                (*path, "auth_type"),
-                f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
-                f"anthropic-compatible take it, not {spec.type!r}",
-            )
-        elif auth_type == "adc" and spec is not None and spec.type not in _ADC_TYPES:
-            c.error((*path, "auth_type"), f'"adc" (Google credentials) is for vertex-ai, not {spec.type!r}')
-        base_url = c.string(item, "base_url", path) or None
-        if base_url is not None and not re.match(r"^https?://", base_url):
-            c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
-        if spec is not None and spec.base_url is None and not base_url:
-            c.error((*path, "base_url"), f"is required for provider type {spec.type!r} (the server's URL)")
-        headers_raw = c.table(item.get("headers"), (*path, "headers"))
-        for key, value in headers_raw.items():
-            if not isinstance(value, str):
-                c.error((*path, "headers", key), f"must be a string, not {type(value).__name__}")
-        headers = tuple((str(k), v) for k, v in headers_raw.items() if isinstance(v, str))
-        enabled = c.boolean(item, "enabled", path, True)
-        api_key = c.string(item, "api_key", path) or None
-        oauth_provider = c.string(item, "oauth_provider", path) or None
-        project_id = c.string(item, "project_id", path) or None
-        location = c.string(item, "location", path) or None
-        credentials_file = c.string(item, "credentials_file", path) or None
-        if spec is not None and spec.type == "vertex-ai" and not project_id:
-            c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
-        if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
-            c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
-        if name is None or spec is None:
-            continue
-        if auth_type == "passthrough":
-            _advise_passthrough_host(c, path, base_url or spec.base_url)
-        out.append(
-            ProviderConfig(
-                name=name,
-                provider_type=spec.type,
-                spec=spec,
-                enabled=enabled,
-                auth_type=auth_type,
-                api_key=api_key,
-                base_url=base_url,
-                oauth_provider=oauth_provider,
-                project_id=project_id,
-                location=location,
-                credentials_file=credentials_file,
-                headers=headers,
-            )
-        )
+    for path, item in c.entries(raw, ("providers",), "[[providers]]"):
+        provider = _provider(c, item, path, seen)
+        if provider is not None:
+            out.append(provider)
     return out
+
+
+def _provider(
+    c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], seen: dict[str, int]
+) -> ProviderConfig | None:
+    """One [[providers]] entry (None when its name or type is unusable: the error is said)."""
+    c.unknown_keys(item, _PROVIDER_KEYS, path)
+    name = c.name(item, path, seen, "provider")
+    if name is not None and "," in name:
+        c.warn((*path, "name"), f"{name!r} contains ',': it cannot be selected as `provider,model`")
+    ptype = c.string(item, "provider_type", path, required=True)
+    spec = lookup(ptype) if ptype else None
+    if ptype is not None and spec is None:
+        guess = nearest(ptype, _TYPE_NAMES)
+        hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
+        c.error((*path, "provider_type"), f"unknown provider type {ptype!r}{hint}")
+    auth_type = _auth_type(c, item, path, spec)
+    base_url = c.string(item, "base_url", path) or None
+    if base_url is not None and not re.match(r"^https?://", base_url):
+        c.error((*path, "base_url"), f"must start with http:// or https://, not {base_url!r}")
+    if spec is not None and spec.base_url is None and not base_url:
+        c.error((*path, "base_url"), f"is required for provider type {spec.type!r} (the server's URL)")
+    headers_raw = c.table(item.get("headers"), (*path, "headers"))
+    for key, value in headers_raw.items():
+        if not isinstance(value, str):
+            c.error((*path, "headers", key), f"must be a string, not {type(value).__name__}")
+    headers = tuple((str(k), v) for k, v in headers_raw.items() if isinstance(v, str))
+    enabled = c.boolean(item, "enabled", path, default_of(ProviderConfig, "enabled"))
+    api_key = c.string(item, "api_key", path) or None
+    oauth_provider = c.string(item, "oauth_provider", path) or None
+    project_id = c.string(item, "project_id", path) or None
+    location = c.string(item, "location", path) or None
+    credentials_file = c.string(item, "credentials_file", path) or None
+    if spec is not None and spec.type == "vertex-ai" and not project_id:
+        c.warn((*path, "project_id"), "is needed for provider type 'vertex-ai' (your Google Cloud project)")
+    if location is not None and not re.fullmatch(r"[a-z0-9-]+", location):
+        c.error((*path, "location"), f'must be "global", a region or a multi-region, not {location!r}')
+    if name is None or spec is None:
+        return None
+    if auth_type == "passthrough":
+        _advise_passthrough_host(c, path, base_url or spec.base_url)
+    return ProviderConfig(
+        name=name,
+        provider_type=spec.type,
+        spec=spec,
+        enabled=enabled,
+        auth_type=auth_type,
+        api_key=api_key,
+        base_url=base_url,
+        oauth_provider=oauth_provider,
+        project_id=project_id,
+        location=location,
+        credentials_file=credentials_file,
+        headers=headers,
+    )
+
+
+def _auth_type(c: _Checker, item: dict[str, Any], path: tuple[str | int, ...], spec: ProviderSpec | None) -> str:
+    """The provider's auth_type, normalised ("api_key" -> "apikey"), refused where its type cannot take it."""
+    default_auth = _DEFAULT_AUTH.get(spec.type, "apikey") if spec is not None else "apikey"
+    auth_raw = (c.string(item, "auth_type", path, default=default_auth) or default_auth).lower()
+    auth_type = _AUTH_TYPES.get(auth_raw)
+    where = (*path, "auth_type")
+    if auth_type is None:
+        c.error(where, f"must be one of {', '.join(sorted(set(_AUTH_TYPES.values())))}, not {auth_raw!r}")
+        return "apikey"
+    if auth_type == "oauth" and spec is not None and spec.type in _PASSTHROUGH_TYPES:
+        c.refuse(
+            where,
+            "Claude Pro/Max logins work only inside Claude Code, so ccm has no Claude OAuth: use auth_type = "
+            '"passthrough" (Claude Code\'s own login is forwarded), or "apikey"',
+        )
+    elif auth_type == "oauth" and spec is not None and not spec.oauth:
+        c.error(where, f'provider type {spec.type!r} has no OAuth login; use "apikey"')
+    elif auth_type == "passthrough" and spec is not None and spec.type not in _PASSTHROUGH_TYPES:
+        c.error(
+            where,
+            f'"passthrough" forwards Claude Code\'s own login, so only types anthropic and '
+            f"anthropic-compatible take it, not {spec.type!r}",
+        )
+    elif auth_type == "adc" and spec is not None and spec.type not in _ADC_TYPES:
+        c.error(where, f'"adc" (Google credentials) is for vertex-ai, not {spec.type!r}')
+    return auth_type
 
 
 def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, str]) -> list[ModelConfig]:
     """`providers`: every configured provider name, lower-case -> as written (valid entries or not);
     `types`: lower-case name -> catalog type, for the providers whose type is known."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        c.error(("models",), "must be an array of tables ([[models]])")
-        return []
     out: list[ModelConfig] = []
     seen: dict[str, int] = {}
-    known = ", ".join(providers.values()) or "none"
-    for i, item in enumerate(raw):
-        path: tuple[str | int, ...] = ("models", i)
-        if not isinstance(item, dict):
-            c.error(path, "must be a table")
-            continue
-        c.unknown_keys(item, _MODEL_KEYS, path)
-        name = c.string(item, "name", path, required=True)
-        if name is not None and not name.strip():
-            c.error((*path, "name"), "must not be empty")
-            name = None
+    for path, item in c.entries(raw, ("models",), "[[models]]"):
+        c.unknown_keys(item, keys_of(ModelConfig), path)
+        name = c.name(item, path, seen, "model")
         if name is not None and "," in name:
             c.error((*path, "name"), f"must not contain ',' (it selects a provider explicitly): {name!r}")
-        if name is not None:
-            if name.lower() in seen:
-                c.error((*path, "name"), f"duplicate model name {name!r} (also models[{seen[name.lower()]}])")
-            seen.setdefault(name.lower(), i)
         maps_raw = item.get("mappings", [])
-        if not isinstance(maps_raw, list):
-            c.error((*path, "mappings"), "must be an array of tables ([[models.mappings]])")
-            maps_raw = []
-        if not maps_raw and name is not None:
+        if name is not None and not (isinstance(maps_raw, list) and maps_raw):
             c.warn(path, f"model {name!r} has no [[models.mappings]]: a request routed to it cannot be served")
         mappings: list[tuple[int, int, Mapping]] = []
-        for j, m in enumerate(maps_raw):
-            mpath: tuple[str | int, ...] = (*path, "mappings", j)
-            if not isinstance(m, dict):
-                c.error(mpath, "must be a table")
-                continue
-            c.unknown_keys(m, _MAPPING_KEYS, mpath)
-            provider = c.string(m, "provider", mpath, required=True)
-            actual = c.string(m, "actual_model", mpath, required=True)
-            if actual is not None and not actual.strip():
-                c.error((*mpath, "actual_model"), "must not be empty")
-                actual = None
-            priority = c.integer(m, "priority", mpath, default=j, minimum=0)
-            max_out = c.integer(m, "max_output_tokens", mpath, default=None, minimum=1)
-            weight = c.integer(m, "weight", mpath, default=1, minimum=0, maximum=1_000_000)
-            prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
-            window = c.integer(m, "context_window", mpath, default=None, minimum=1)
-            allow = _globs(c, m, mpath)
-            if (
-                actual == AS_ASKED
-                and provider is not None
-                and types.get(provider.lower()) not in (None, *AS_ASKED_TYPES)
-            ):
-                c.error(
-                    (*mpath, "actual_model"),
-                    f'"*" (the name the client asked for) works only on types {", ".join(sorted(AS_ASKED_TYPES))}; '
-                    f"provider {provider!r} is {types[provider.lower()]!r}: name the model it serves",
-                )
-            if provider is not None and provider.lower() not in providers:
-                hint = _did_you_mean(provider, providers.values())
-                c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
-                continue
-            if provider is None or actual is None:
-                continue
-            prio = j if priority is None else priority
-            mapping = Mapping(
-                providers[provider.lower()],
-                actual,
-                prio,
-                max_out,
-                1 if weight is None else weight,
-                **prices,
-                allow=allow,
-                context_window=window,
-            )
-            mappings.append((prio, j, mapping))
+        for mpath, m in c.entries(maps_raw, (*path, "mappings"), "[[models.mappings]]"):
+            j = int(mpath[-1])
+            mapping = _mapping(c, m, mpath, j, providers, types)
+            if mapping is not None:
+                mappings.append((mapping.priority, j, mapping))
         if name is None:
             continue
         mappings.sort(key=lambda t: (t[0], t[1]))
@@ -494,12 +431,56 @@ def _models(c: _Checker, raw: Any, providers: dict[str, str], types: dict[str, s
     return out
 
 
-def _globs(c: _Checker, table: AbcMapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
-    """`allow`: a list of non-empty glob strings (`["claude-*"]`), or absent."""
-    return _name_globs(c, table, "allow", path)
+def _mapping(
+    c: _Checker,
+    m: dict[str, Any],
+    mpath: tuple[str | int, ...],
+    index: int,
+    providers: dict[str, str],
+    types: dict[str, str],
+) -> Mapping | None:
+    """One [[models.mappings]] entry, the `index`-th of its model (its priority when none is written)."""
+    c.unknown_keys(m, keys_of(Mapping), mpath)
+    provider = c.string(m, "provider", mpath, required=True)
+    actual = c.string(m, "actual_model", mpath, required=True)
+    if actual is not None and not actual.strip():
+        c.error((*mpath, "actual_model"), "must not be empty")
+        actual = None
+    priority = c.setting(m, Mapping, "priority", mpath, default=index)
+    max_out = c.setting(m, Mapping, "max_output_tokens", mpath)
+    weight = c.setting(m, Mapping, "weight", mpath)
+    prices = {key: c.price(m, key, mpath) for key in _PRICE_KEYS}
+    window = c.setting(m, Mapping, "context_window", mpath)
+    allow = _globs(c, m, mpath)
+    if actual == AS_ASKED and provider is not None and types.get(provider.lower()) not in (None, *AS_ASKED_TYPES):
+        c.error(
+            (*mpath, "actual_model"),
+            f'"*" (the name the client asked for) works only on types {", ".join(sorted(AS_ASKED_TYPES))}; '
+            f"provider {provider!r} is {types[provider.lower()]!r}: name the model it serves",
+        )
+    if provider is not None and provider.lower() not in providers:
+        hint = _did_you_mean(provider, providers.values())
+        known = ", ".join(providers.values()) or "none"
+        c.error((*mpath, "provider"), f"unknown provider {provider!r}{hint}; configured: {known}")
+        return None
+    if provider is None or actual is None:
+        return None
+    return Mapping(
+        providers[provider.lower()],
+        actual,
+        index if priority is None else priority,
+        max_out,
+        default_of(Mapping, "weight") if weight is None else weight,
+        **prices,
+        allow=allow,
+        context_window=window,
+    )
 
 
-def _name_globs(c: _Checker, table: AbcMapping[str, Any], key: str, path: tuple[str | int, ...]) -> tuple[str, ...]:
+def _globs(
+    c: _Checker, table: AbcMapping[str, Any], path: tuple[str | int, ...], key: str = "allow"
+) -> tuple[str, ...]:
+    """A list of non-empty glob strings (`["claude-*"]`), or absent: a mapping's `allow`, a client's `models`."""
     value = table.get(key)
     if value is None:
         return ()
@@ -510,7 +491,7 @@ def _name_globs(c: _Checker, table: AbcMapping[str, Any], key: str, path: tuple[
 
 
 def _telemetry(c: _Checker, raw: dict[str, Any]) -> TelemetryConfig:
-    c.unknown_keys(raw, ("otlp_endpoint",), ("telemetry",))
+    c.unknown_keys(raw, keys_of(TelemetryConfig), ("telemetry",))
     endpoint = c.string(raw, "otlp_endpoint", ("telemetry",)) or None
     if endpoint is not None and not re.match(r"^https?://", endpoint):
         c.error(("telemetry", "otlp_endpoint"), f"must start with http:// or https://, not {endpoint!r}")
@@ -520,11 +501,6 @@ def _telemetry(c: _Checker, raw: dict[str, Any]) -> TelemetryConfig:
 
 def _clients(c: _Checker, raw: Any, router_key: str | None) -> list[ClientConfig]:
     """[[clients]]: each a name, a key (literal, $VAR, or the keyring's `client:NAME`), globs and limits."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        c.error(("clients",), "must be an array of tables ([[clients]])")
-        return []
     if raw and not router_key:
         c.error(
             ("clients",),
@@ -532,32 +508,23 @@ def _clients(c: _Checker, raw: Any, router_key: str | None) -> list[ClientConfig
         )
     out: list[ClientConfig] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        path: tuple[str | int, ...] = ("clients", i)
-        if not isinstance(item, dict):
-            c.error(path, "must be a table")
-            continue
-        c.unknown_keys(item, _CLIENT_KEYS, path)
-        name = c.string(item, "name", path, required=True)
+    for path, item in c.entries(raw, ("clients",), "[[clients]]"):
+        c.unknown_keys(item, keys_of(ClientConfig), path)
+        name = c.name(item, path, seen, "client")
         if name is not None and not CLIENT_NAME.match(name):
             c.error(
                 (*path, "name"), f"must be 1-64 letters, digits or ._@- (starting with a letter or digit), not {name!r}"
             )
             name = None
-        if name is not None:
-            if name.lower() in seen:
-                c.error((*path, "name"), f"duplicate client name {name!r} (also clients[{seen[name.lower()]}])")
-            seen.setdefault(name.lower(), i)
         api_key = c.string(item, "api_key", path) or None
-        globs = _name_globs(c, item, "models", path)
-        limits = {key: c.integer(item, key, path, default=None, minimum=1) for key in ("rpm", "tpm", "daily_tokens")}
+        globs = _globs(c, item, path, "models")
+        counts = {key: c.setting(item, ClientConfig, key, path) for key in ("rpm", "tpm", "daily_tokens")}
         usd = c.price(item, "monthly_usd", path)
         if usd is not None and usd <= 0:
             c.error((*path, "monthly_usd"), f"must be a number of USD > 0, not {usd!r}")
             usd = None
-        if name is None:
-            continue
-        out.append(ClientConfig(name, api_key, globs, **limits, monthly_usd=usd))
+        if name is not None:
+            out.append(ClientConfig(name, api_key, globs, **counts, monthly_usd=usd))
     return out
 
 
@@ -641,7 +608,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
             [Problem(f"not valid TOML: {exc}", file=file_s, line=int(match.group(1)) if match else None)]
         ) from None
     c = _Checker(text, file_s)
-    c.unknown_keys(raw, _TOP_KEYS, ())
+    c.unknown_keys(raw, keys_of(Config), ())
     server = _server(c, c.table(raw.get("server"), ("server",)))
     if "router" not in raw:
         c.errors.append(Problem("missing [router] table (router.default is required)", key="router", file=file_s))
@@ -651,7 +618,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
     models = _models(c, raw.get("models"), provider_names, _provider_types(raw.get("providers")))
     _check_slot_refs(c, router, provider_names, _names(raw.get("models")))
     _warn_as_asked_slots(c, router, models, _provider_types(raw.get("providers")))
-    failover = _failover(c, c.table(raw.get("failover"), ("failover",)))
+    failover = FailoverConfig(**c.settings(c.table(raw.get("failover"), ("failover",)), FailoverConfig, ("failover",)))
     balancing = _load_balancing(c, c.table(raw.get("load_balancing"), ("load_balancing",)))
     clients = _clients(c, raw.get("clients"), server.api_key)
     telemetry = _telemetry(c, c.table(raw.get("telemetry"), ("telemetry",)))
@@ -668,7 +635,7 @@ def parse_config(text: str, file: str | Path = "config.toml") -> LoadResult:
         telemetry=telemetry,
         path=Path(file),
     )
-    return LoadResult(config, c.warnings, c.advice)
+    return LoadResult(config, c.warnings, c.advice, c.refused)
 
 
 def _advise_passthrough_host(c: _Checker, path: tuple[str | int, ...], url: str | None) -> None:

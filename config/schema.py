@@ -7,16 +7,25 @@ it started with.
     cfg.model("GLM-4.6")          -> ModelConfig (names match case-insensitively)
     cfg.provider("zai")           -> ProviderConfig
     cfg.router.default            -> "minimax-m2"
+
+The classes are the one statement of the file's shape: a table's keys are its fields (less those marked
+NOT_A_KEY), each key's default is the field's, and an integer's bounds are in its field's `limits(...)`.
+The loader (config.load) checks a file against them and the masked view (config.view) shows them:
+
+    keys_of(FailoverConfig)              -> ("enabled", "max_retries", ...)
+    bounds_of(ServerConfig, "port")      -> (1, 65535)
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from config.catalog import ProviderSpec, Wire, join_url, lookup, vertex_base_url
+from config.paths import MAX_PORT
 from config.secrets import client_key_name, key_name
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,6 +37,43 @@ AS_ASKED = "*"
 """`actual_model = "*"`: the mapping sends the model name the client asked for (Opus stays Opus)."""
 AS_ASKED_TYPES = frozenset({"anthropic", "anthropic-compatible", "vertex-ai"})
 """The provider types that take `*`: they serve Claude's own model names."""
+
+
+NOT_A_KEY = {"key": False}
+"""Field metadata: made by the loader (a compiled regex, a catalog entry), never written in the file."""
+LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical")
+STRATEGIES = ("priority", "round-robin", "weighted", "latency")
+
+
+def limits(minimum: int | None = None, maximum: int | None = None) -> dict[str, int | None]:
+    """Field metadata: the bounds an integer key must keep (either may be None: unbounded)."""
+    return {"minimum": minimum, "maximum": maximum}
+
+
+def keys_of(table: type) -> tuple[str, ...]:
+    """The keys of a config table, in declaration order."""
+    return tuple(f.name for f in fields(table) if f.init and f.metadata.get("key", True))
+
+
+def bounds_of(table: type, key: str) -> tuple[int | None, int | None]:
+    metadata = _field(table, key).metadata
+    return metadata.get("minimum"), metadata.get("maximum")
+
+
+def default_of(table: type, key: str) -> Any:
+    found = _field(table, key)
+    if found.default is not MISSING:
+        return found.default
+    if found.default_factory is not MISSING:
+        return found.default_factory()
+    raise KeyError(f"{table.__name__}.{key} has no default")
+
+
+def _field(table: type, key: str) -> Any:
+    for found in fields(table):
+        if found.name == key:
+            return found
+    raise KeyError(f"{table.__name__} has no field {key!r}")
 
 
 def key_env(provider: str) -> str:
@@ -43,11 +89,11 @@ class Timeouts:
     headers and first event, and any later silence between chunks (a stream may run as long as it talks).
     """
 
-    api_timeout_ms: int = 600_000
+    api_timeout_ms: int = field(default=600_000, metadata=limits(minimum=1))
     """The wait for a first event, and any later silence between chunks; bounds a whole JSON answer."""
-    connect_timeout_ms: int = 10_000
+    connect_timeout_ms: int = field(default=10_000, metadata=limits(minimum=1))
     """The TCP/TLS connect."""
-    headers_timeout_ms: int = 30_000
+    headers_timeout_ms: int = field(default=30_000, metadata=limits(minimum=1))
     """Streams only: a healthy streaming server sends its headers at once; past this, the next mapping."""
 
 
@@ -55,7 +101,7 @@ class Timeouts:
 class ServerConfig:
     host: str = DEFAULT_HOST
     """The address the proxy listens on ($CCM_HOST overrides); not loopback: any Host header is accepted."""
-    port: int = DEFAULT_PORT
+    port: int = field(default=DEFAULT_PORT, metadata=limits(minimum=1, maximum=MAX_PORT))
     """The port the proxy listens on ($CCM_PORT and --port override); a change needs a restart."""
     log_level: str = "info"
     """debug, info, warning or error (trace and warn are accepted); applied on reload too."""
@@ -67,7 +113,7 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class FailoverConfig:
-    """Retries, backoff, the deadline and the circuit breaker (seed 003's `[failover]` names).
+    """Retries, backoff, the deadline and the circuit breaker.
 
     retry n (0 first) waits random(0, min(max_backoff_ms, backoff_ms * 2**n)), or the upstream's
     Retry-After when that is at most max_retry_after_ms (a longer one fails over at once)
@@ -75,19 +121,19 @@ class FailoverConfig:
 
     enabled: bool = True
     """False: one attempt per request, no retry, no failover."""
-    max_retries: int = 1
+    max_retries: int = field(default=1, metadata=limits(minimum=0))
     """Extra tries of the same mapping on a retryable failure, before any byte reached the client."""
-    backoff_ms: int = 250
+    backoff_ms: int = field(default=250, metadata=limits(minimum=0))
     """The base of the exponential backoff (full jitter)."""
-    max_backoff_ms: int = 8_000
+    max_backoff_ms: int = field(default=8_000, metadata=limits(minimum=0))
     """The cap of one backoff wait."""
-    max_retry_after_ms: int = 20_000
+    max_retry_after_ms: int = field(default=20_000, metadata=limits(minimum=0))
     """A longer Retry-After is not waited for (nor passed on): fail over instead."""
-    deadline_ms: int = 600_000
+    deadline_ms: int = field(default=600_000, metadata=limits(minimum=1))
     """All attempts of one request must reach a first byte within this, or the answer is a 504."""
-    circuit_failures: int = 5
+    circuit_failures: int = field(default=5, metadata=limits(minimum=1))
     """Consecutive failed attempts that open a provider's circuit."""
-    circuit_cooldown_ms: int = 30_000
+    circuit_cooldown_ms: int = field(default=30_000, metadata=limits(minimum=1))
     """Then one probe (half-open); a failed probe doubles it, up to 5 minutes."""
 
 
@@ -109,15 +155,19 @@ class RouterConfig:
     """The model for requests that offer the web_search tool."""
     long_context: str | None = None
     """The model for requests whose estimated input exceeds long_context_threshold."""
-    long_context_threshold: int = DEFAULT_LONG_CONTEXT_THRESHOLD
+    long_context_threshold: int = field(default=DEFAULT_LONG_CONTEXT_THRESHOLD, metadata=limits(minimum=1))
     """Input tokens (estimated from the body's size) above which long_context takes a request."""
     auto_map_regex: str = DEFAULT_AUTO_MAP
     """Model names matching it (and not themselves configured) become router.default; as written."""
     background_regex: str = DEFAULT_BACKGROUND
     """Original model names matching it go to router.background; as written."""
-    auto_map: re.Pattern[str] = field(default=re.compile(DEFAULT_AUTO_MAP), compare=False, repr=False)
+    auto_map: re.Pattern[str] = field(
+        default=re.compile(DEFAULT_AUTO_MAP), compare=False, repr=False, metadata=NOT_A_KEY
+    )
     """auto_map_regex compiled (global flags moved to the front, as claude-code-mux's engine reads them)."""
-    background_pattern: re.Pattern[str] = field(default=re.compile(DEFAULT_BACKGROUND), compare=False, repr=False)
+    background_pattern: re.Pattern[str] = field(
+        default=re.compile(DEFAULT_BACKGROUND), compare=False, repr=False, metadata=NOT_A_KEY
+    )
     """background_regex compiled, likewise."""
 
     def slots(self) -> dict[str, str | None]:
@@ -137,7 +187,7 @@ class ProviderConfig:
     """Any string without ','; compared case-insensitively; names the keyring entry `provider:NAME`."""
     provider_type: str
     """A catalog type (config.catalog): decides the default base URL, the auth style and the wire format."""
-    spec: ProviderSpec = field(compare=False, repr=False)
+    spec: ProviderSpec = field(compare=False, repr=False, metadata=NOT_A_KEY)
     """The catalog entry for provider_type."""
     enabled: bool = True
     """False: the provider's mappings are skipped (and `provider,model` to it is a 404)."""
@@ -199,11 +249,11 @@ class Mapping:
     """The [[providers]] name this mapping sends to."""
     actual_model: str
     """The model name as the provider knows it; "*" (AS_ASKED_TYPES only): the name the client asked for."""
-    priority: int = 0
-    """Lower is tried first; ties keep file order."""
-    max_output_tokens: int | None = None
+    priority: int = field(default=0, metadata=limits(minimum=0))
+    """Lower is tried first; ties keep file order (unset: the mapping's place in the list)."""
+    max_output_tokens: int | None = field(default=None, metadata=limits(minimum=1))
     """Clamp the request's max_tokens to this for this mapping."""
-    weight: int = 1
+    weight: int = field(default=1, metadata=limits(minimum=0, maximum=1_000_000))
     """Share of requests among mappings of equal priority when `load_balancing.strategy = "weighted"`."""
     price_in: float | None = None
     """USD per million (uncached) input tokens; with price_out, turns usage into cost in metrics."""
@@ -216,7 +266,7 @@ class Mapping:
     allow: tuple[str, ...] = ()
     """Globs (`claude-*`, case-insensitive) the name asked for must match, or the mapping is skipped; empty:
     every name. Keeps a `*` mapping from sending a non-Claude name to Anthropic."""
-    context_window: int | None = None
+    context_window: int | None = field(default=None, metadata=limits(minimum=1))
     """Input tokens the model takes (overrides the catalog's): a request that does not fit skips the mapping."""
 
     @property
@@ -251,11 +301,11 @@ class ClientConfig:
     """As written: a literal or "$VAR"; None: the keyring's `client:NAME` (`ccm clients add`)."""
     models: tuple[str, ...] = ()
     """Globs (case-insensitive) the routed [[models]] name must match; empty: every model."""
-    rpm: int | None = None
+    rpm: int | None = field(default=None, metadata=limits(minimum=1))
     """Requests per minute (a sliding minute); None: no limit."""
-    tpm: int | None = None
+    tpm: int | None = field(default=None, metadata=limits(minimum=1))
     """Tokens per minute (input, cached and output, charged after each answer)."""
-    daily_tokens: int | None = None
+    daily_tokens: int | None = field(default=None, metadata=limits(minimum=1))
     """Tokens per UTC day."""
     monthly_usd: float | None = None
     """USD per UTC month, from the mappings' prices; such a client cannot use a mapping with no price."""
@@ -301,7 +351,7 @@ class Config:
     """[[clients]] in file order: each its own key, model globs and limits (needs server.api_key)."""
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     """[telemetry]: where OpenTelemetry traces and metrics go."""
-    path: Path | None = None
+    path: Path | None = field(default=None, metadata=NOT_A_KEY)
     """The file this was loaded from (None when parsed from text)."""
     # Lookup tables, built from providers/models (not init fields: dataclasses.replace() rebuilds them).
     _providers_by_name: dict[str, ProviderConfig] = field(init=False, compare=False, repr=False)

@@ -63,3 +63,8 @@ def test_route_explain_example_is_a_real_run(tmp_path: Path) -> None:
     start = README.index("<!-- route-explain:start -->") + len("<!-- route-explain:start -->")
     end = README.index("<!-- route-explain:end -->")
     assert README[start:end].strip() == expected, f"paste this into README.md:\n{expected}"
+
+
+def test_pgrep_in_the_readme_matches_only_the_users_processes() -> None:
+    for found in re.findall(r"pgrep[^`]*", README):
+        assert '-u "$USER"' in found, found

@@ -376,8 +376,8 @@ class CcmApp(App[None]):
         if focused is not None and views.first() in focused.ancestors:
             return
         target = views.first(CcmView).default_focus()
-        if target is not None:
-            target.focus()
+        if target is not None:  # not scrolled to: a small terminal's view still opens at its top
+            target.focus(scroll_visible=False)
 
     def action_help(self) -> None:
         from tui.modals.help import HelpScreen

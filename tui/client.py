@@ -103,9 +103,29 @@ class AdminClient:
     async def health(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/health", timeout=2.0))
 
-    async def status(self) -> dict[str, Any]:
-        """The config the proxy serves and its reload state (GET /api/status): a refused file, warnings."""
-        return dict(await self._call("GET", "/api/status", timeout=5.0) or {})
+    async def provider_models(self, name: str) -> list[str] | None:
+        """The provider's own model list, asked by the proxy with the provider's credential; None when its
+        API has none (or the proxy is older than this route)."""
+        from urllib.parse import quote
+
+        try:
+            data = await self._call("GET", f"/api/providers/{quote(name, safe='')}/models", timeout=40.0)
+        except AdminError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        models = data.get("models") if isinstance(data, dict) else None
+        return [str(m) for m in models] if isinstance(models, list) else None
+
+    async def status(self) -> dict[str, Any] | None:
+        """GET /api/status (the proxy's own state: a refused reload, warnings); None from a proxy without it."""
+        try:
+            data = await self._call("GET", "/api/status", timeout=5.0)
+        except AdminError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        return dict(data) if isinstance(data, dict) else None
 
     async def reload(self) -> dict[str, Any]:
         """Ask the proxy to re-read its config now (it also polls the file by itself)."""
@@ -142,7 +162,7 @@ class AdminClient:
             raise ProxyUnreachable(f"the request stream ended ({type(exc).__name__})") from None
 
     async def metrics(self) -> dict[str, Any]:
-        """The proxy's since-start counters (GET /api/metrics; DESIGN.md's JSON shape)."""
+        """The proxy's since-start counters (GET /api/metrics, ccm.observe.metrics' JSON shape)."""
         return dict(await self._call("GET", "/api/metrics", timeout=5.0) or {})
 
     async def test_provider(self, name: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: What Claude Code asks for: its main model and its background (haiku) model; the router maps them.
 CLAUDE_CODE_MODELS = (
-    ("as Claude Code would · claude-sonnet-4-5", "claude-sonnet-4-5"),
+    ("as Claude Code would · claude-opus-5-5", "claude-opus-5-5"),
     ("as Claude Code's background tasks · claude-haiku-4-5", "claude-haiku-4-5"),
 )
 
@@ -169,7 +169,10 @@ class ConsoleView(CcmView):
             yield Checkbox("Stream", True, id="stream", compact=True)
         with Horizontal(id="console-input"):
             yield MessageInput(
-                placeholder="Type a message and press Enter (↑ for the last ones)", id="message", compact=True
+                placeholder="Type a message and press Enter (↑ for the last ones)",
+                id="message",
+                compact=True,
+                select_on_focus=False,  # a key typed elsewhere in the tab lands here, and is not replaced
             )
             yield Button("Send", id="send", variant="primary", compact=True)
         with VerticalScroll(id="answer-scroll", classes="panel") as scroll:
@@ -183,6 +186,23 @@ class ConsoleView(CcmView):
 
     def default_focus(self) -> Widget | None:
         return self.query_one("#message")
+
+    def on_key(self, event: events.Key) -> None:
+        """Wherever the focus is in this tab (one Tab press takes it off the message line), typing goes on
+        in the message line and Enter sends: the tab never goes silently dead."""
+        focused = self.app.focused
+        message = self.query_one("#message", MessageInput)
+        if focused is message or isinstance(focused, Input | Select):  # these take their own keys
+            return
+        if event.key == "enter" and not isinstance(focused, Button | Checkbox):  # those press and tick
+            event.stop()
+            event.prevent_default()
+            self.send()
+        elif event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            message.focus()
+            message.insert_text_at_cursor(event.character)
 
     @staticmethod
     def _options(config: Config | None) -> list[tuple[str, str]]:
@@ -203,8 +223,11 @@ class ConsoleView(CcmView):
     @on(Input.Submitted, "#message")
     @on(Button.Pressed, "#send")
     def send(self) -> None:
-        text = self.query_one("#message", Input).value.strip()
+        message = self.query_one("#message", Input)
+        text = message.value.strip()
         if not text:
+            message.focus()
+            self.ccm.say("type a message first (it is sent with Enter)", "info")
             return
         if not self.ccm.proxy_state.running:
             self.ccm.say("start the proxy first (Overview, s): the test goes through it", "warning")

@@ -10,19 +10,21 @@ with `auth_type = "oauth"` but without a token are listed too, so the user sees 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from ccm.auth.credentials import CredentialError
 from ccm.auth.oauth import local, tokens
-from ccm.auth.oauth.flow import BrowserLogin, LoginError
+from ccm.auth.oauth.flow import BrowserLogin, LoginError, code_from_paste
 from config.schema import Config, ProviderConfig
 from tui import format as fmt
 from tui.base import CcmView
@@ -62,8 +64,16 @@ class OAuthView(CcmView):
     def compose(self) -> ComposeResult:
         yield DataTable(id="oauth-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="oauth-hint", markup=False)
+        with Vertical(id="oauth-login"):  # shown while a login waits: the whole URL, and where to paste
+            yield Static(id="oauth-url", markup=False)
+            yield Input(
+                placeholder="…or paste the URL the browser was sent to (or just the code) and press Enter",
+                id="oauth-paste",
+                compact=True,
+            )
 
     def on_mount(self) -> None:
+        self.query_one("#oauth-login").display = False
         table = self.query_one(DataTable)
         for label, key in (("Provider", "provider"), ("Status", "status"), ("Expires", "expires"), ("In", "in")):
             table.add_column(label, key=key)
@@ -190,12 +200,16 @@ class OAuthView(CcmView):
             self.ccm.say(f"login of {provider.name} failed · {exc.message}", "error")
             return
         self.login = login
-        self._hint(f"Log in to ChatGPT in the browser (c cancels; 5 minutes):\n{login.url}")
+        self._pasted = asyncio.get_running_loop().create_future()
+        self._hint("Log in to ChatGPT in the browser (c cancels; 5 minutes). The login URL, whole (select it to copy):")
+        self.query_one("#oauth-url", Static).update(Text(login.url, overflow="fold"))
+        self.query_one("#oauth-login").display = True
         try:
             if not await asyncio.to_thread(self.open_url, login.url):
                 self.ccm.say("could not open a browser: open the URL shown below the table", "warning")
+            code = await self._code(login, self._pasted)
             async with httpx.AsyncClient() as client:
-                token = await login.finish(client)
+                token = await login.finish(client, code)
             tid = tokens.token_id(provider)
             await asyncio.to_thread(tokens.save, tid, token)
         except LoginError as exc:
@@ -208,6 +222,8 @@ class OAuthView(CcmView):
         finally:
             login.close()
             self.login = None
+            self.query_one("#oauth-login").display = False
+            self.query_one("#oauth-paste", Input).value = ""
         if self.ccm.proxy_state.running:
             try:
                 await self.ccm.client.oauth_reload(tid)
@@ -215,6 +231,30 @@ class OAuthView(CcmView):
                 self.ccm.say(f"logged in, but the proxy was not told · {exc.message}", "warning")
         self.ccm.say(f"logged in to {provider.name}", "ok")
         self.action_reload()
+
+    @staticmethod
+    async def _code(login: BrowserLogin, pasted: asyncio.Future[str]) -> str:
+        """The code from whichever comes first: the browser's redirect to the callback server, or a paste
+        (a browser on another machine, whose redirect to localhost cannot load)."""
+        waiting = asyncio.ensure_future(login.wait_code())
+        try:
+            done, _ = await asyncio.wait({waiting, pasted}, return_when=asyncio.FIRST_COMPLETED)
+            return (waiting if waiting in done else pasted).result()
+        finally:
+            if not waiting.done() and login.server is not None:
+                login.server.cancel()  # ends the callback server's wait: its thread returns at once
+                with contextlib.suppress(LoginError, asyncio.CancelledError):
+                    await waiting
+
+    @on(Input.Submitted, "#oauth-paste")
+    def _paste(self, event: Input.Submitted) -> None:
+        login, pasted = self.login, getattr(self, "_pasted", None)
+        if login is None or pasted is None or pasted.done():
+            return
+        try:
+            pasted.set_result(code_from_paste(event.value, login.state))
+        except LoginError as exc:
+            self.ccm.say(f"{exc.message}" + (f" · {exc.hint}" if exc.hint else ""), "error")
 
     # -- refresh and log out -----------------------------------------------------------------------------
     def action_refresh(self) -> None:

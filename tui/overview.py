@@ -104,7 +104,7 @@ class OverviewView(CcmView):
         if self.ccm.proxy_state.running:
             self._fetch_status()
         else:
-            self._render_status(None)
+            self.show_status(None)
 
     @work(exclusive=True, group="overview-status")
     async def _fetch_status(self) -> None:
@@ -112,11 +112,15 @@ class OverviewView(CcmView):
             status: dict[str, Any] | None = await self.ccm.client.status()
         except (ProxyUnreachable, AdminError):
             status = None
-        self._render_status(status)
+        self.show_status(status)
 
-    def _render_status(self, status: dict[str, Any] | None) -> None:
-        """A reload the proxy refused (the file, its first error, since when) and the config's warnings."""
-        widget = self.query_one("#reload-state", Static)
+    def show_status(self, status: dict[str, Any] | None) -> None:
+        """A reload the proxy refused (the file, its first error, since when) and the config's warnings, from
+        GET /api/status (None: no proxy, or one without the route)."""
+        found = self.query("#reload-state")
+        if not found:  # not composed yet, or already gone: nothing to draw on
+            return
+        widget = found.first(Static)
         refused = status.get("refused") if status else None
         warnings = [str(w) for w in (status.get("warnings") or [])] if status else []
         text = Text()

@@ -33,8 +33,8 @@ COLUMNS = (
     ("Type", "type"),
     ("Key", "key"),
     ("Auth", "auth"),
+    ("Check", "check"),  # before the URL: at 80 columns the long URL is what runs off the edge, not the check
     ("Base URL", "url"),
-    ("Check", "check"),
 )
 
 
@@ -118,8 +118,8 @@ class ProvidersView(CcmView):
                 p.provider_type,
                 self.keys.get(p.name, "…"),
                 p.auth_type,
-                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
                 self.checks.get(p.name, ""),
+                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
                 key=p.name,
             )
         if current is not None and config.provider(current.name) is not None:

@@ -86,7 +86,7 @@ class RouterView(CcmView):
                 preview.border_title = "Which rule fires?"
                 with Grid(classes="form-grid"):
                     yield Label("Model asked")
-                    yield Input("claude-sonnet-4-5", id="preview-model", compact=True)
+                    yield Input("claude-opus-5-5", id="preview-model", compact=True)
                     yield Label("Tokens")
                     yield Input("1000", id="preview-tokens", compact=True, type="integer")
                     yield Label("Subagent tag")

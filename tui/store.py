@@ -22,7 +22,7 @@ from config.atomic import atomic_write
 from config.errors import ConfigError, Problem
 from config.load import LoadResult, load_config, parse_config
 from config.save import ConfigDocument
-from config.schema import Config
+from config.schema import Config, Mapping, keys_of
 
 _UNSET = object()
 #: The provider fields the form always sends, with the value a missing key already means.
@@ -166,15 +166,9 @@ def _find(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return None
 
 
-_KEPT_MAPPING_KEYS = (
-    "weight",
-    "price_in",
-    "price_out",
-    "price_cache_read",
-    "price_cache_write",
-    "allow",
-    "context_window",
-)
+#: A mapping's keys _renumber writes itself; every other key of the schema is kept as written.
+_RENUMBERED = ("provider", "actual_model", "priority", "max_output_tokens")
+_KEPT_MAPPING_KEYS = tuple(key for key in keys_of(Mapping) if key not in _RENUMBERED)
 
 
 def _renumber(mappings: list[dict[str, Any]]) -> list[dict[str, Any]]:

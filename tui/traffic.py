@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 HISTORY = 60
 """Polls the sparkline remembers: 5 minutes at the default 5 s."""
+PLAN_AUTH = ("passthrough", "oauth")
+"""Subscriptions (Claude Pro/Max, ChatGPT Plus/Pro): their cost column says "plan", not a price."""
 CIRCUIT_STYLES = {"closed": "green", "half_open": "yellow", "open": "bold red"}
 COLUMNS = (
     ("Provider", "provider"),
@@ -112,14 +114,17 @@ class TrafficPanel(Vertical):
         table = self.query_one("#provider-metrics", DataTable)
         table.clear()
         now = self.ccm.clock()
+        config = self.ccm.config
         for name, p in sorted((data.get("providers") or {}).items()):
             errors = int(p.get("errors") or 0)
+            provider = config.provider(name) if config is not None else None
+            plan = provider is not None and provider.auth_type in PLAN_AUTH
             table.add_row(
                 name,
                 str(p.get("requests", 0)),
                 Text(str(errors), style="red" if errors else ""),
                 fmt.latency((p.get("latency_ms") or {}).get("p50")),
-                cost_text(p.get("cost_usd")),
+                "plan" if plan else cost_text(p.get("cost_usd")),
                 circuit_text(str(p.get("circuit") or "closed"), p.get("circuit_until"), now),
                 key=name,
             )

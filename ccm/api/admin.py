@@ -5,15 +5,15 @@ Every route here (and /metrics) needs the router key when `server.api_key` is se
 is refused altogether while ccm serves beyond loopback with none: the config view masks secrets, but even
 provider names and request history are nobody else's business. ccm.api.guard enforces both, at the edge.
 
-Circuit states in /api/metrics and /metrics come from `state["circuits"]` when the dispatcher sets it: a
-callable returning {provider name: (state, until)} with state "closed" | "half_open" | "open" and until the
-epoch second an open circuit lets a probe through (None otherwise). Unset, every provider shows closed.
+Circuit states in /api/metrics and /metrics come from `Services.circuits()`: {provider name: (state,
+until)} with state "closed" | "half_open" | "open" and until the epoch second an open circuit lets a probe
+through (None otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,13 +21,12 @@ import orjson
 from quart import Quart, Response, request
 
 from ccm.api.admin_oauth import register_oauth
-from ccm.api.provider_check import check_provider
+from ccm.api.provider_check import check_provider, list_models
 from ccm.api.quart_json import anthropic_error as _error
 from ccm.api.quart_json import json_response as _json
 from ccm.auth.credentials import Credential, CredentialError, Resolver
-from ccm.observe.metrics import Metrics
-from ccm.observe.requestlog import RequestLog
-from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.serve.services import Services
+from ccm.serve.state import Snapshot
 from config.catalog import CLAUDE_CODE_HAIKU
 from config.view import masked_view
 
@@ -38,13 +37,18 @@ def config_view(snapshot: Snapshot) -> dict[str, Any]:
     return {**masked_view(snapshot.config, keys), "generation": snapshot.generation}
 
 
-def register_admin(
-    app: Quart,
-    holder: ConfigHolder,
-    requests: RequestLog,
-    state: dict[str, Any],
-    metrics: Metrics,
-) -> None:
+def register_admin(app: Quart, services: Services) -> None:
+    _register_config(app, services)
+    _register_metrics(app, services)
+    _register_requests(app, services)
+    _register_providers(app, services)
+    register_oauth(app, services)
+
+
+def _register_config(app: Quart, services: Services) -> None:
+    """The live config (masked), its reload state, and a reload on demand."""
+    holder = services.holder
+
     @app.get("/api/config/json")
     async def config_json() -> Response:
         return _json(config_view(holder.current))
@@ -64,23 +68,31 @@ def register_admin(
             body["restart_required"] = outcome.restart_required
         return _json(body)
 
-    def circuits() -> dict[str, tuple[str, float | None]]:
-        """Every configured provider closed, overlaid with the breaker's view (state["circuits"], when wired)."""
-        out: dict[str, tuple[str, float | None]] = {p.name: ("closed", None) for p in holder.current.config.providers}
-        source: Callable[[], Mapping[str, tuple[str, float | None]]] | None = state.get("circuits")
-        if source is not None:
-            out.update(source())
-        return out
+
+def _register_metrics(app: Quart, services: Services) -> None:
+    metrics = services.metrics
 
     @app.get("/api/metrics")
     async def metrics_json() -> Response:
-        return _json(metrics.snapshot(circuits()))
+        return _json(metrics.snapshot(services.circuits()))
 
     @app.get("/metrics")
     async def metrics_text() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(metrics.prometheus(circuits()), content_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.prometheus(services.circuits()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _register_requests(app: Quart, services: Services) -> None:
+    """The request log: the recent records, and a live feed of each one as it is made."""
+    requests = services.requests
+
+    @app.get("/api/statusline")
+    async def statusline() -> Response:
+        """What `ccm statusline` shows: a session's last request and the providers whose circuit is open."""
+        last = requests.last_of(request.args.get("session", ""))
+        opened = sorted(name for name, (state_, _until) in services.circuits().items() if state_ == "open")
+        return _json({"last": last.as_dict() if last is not None else None, "open_circuits": opened})
 
     @app.get("/api/requests")
     async def recent_requests() -> Response:
@@ -113,15 +125,29 @@ def register_admin(
         response.timeout = None
         return response
 
+
+def _register_providers(app: Quart, services: Services) -> None:
     @app.post("/api/providers/<name>/test")
     async def provider_test(name: str) -> Response:
-        snapshot = holder.current
+        snapshot = services.holder.current
         provider = snapshot.config.provider(name)
         if provider is None:
             return _error(404, "not_found_error", f"provider '{name}' is not configured")
-        return _json(await _test_provider(state["client"], state["credentials"], snapshot, provider.name))
+        return _json(await _test_provider(services.client, services.credentials, snapshot, provider.name))
 
-    register_oauth(app, holder, state)
+    @app.get("/api/providers/<name>/models")
+    async def provider_models(name: str) -> Response:
+        snapshot = services.holder.current
+        provider = snapshot.config.provider(name)
+        if provider is None:
+            return _error(404, "not_found_error", f"provider '{name}' is not configured")
+        try:
+            credential = await services.credentials.resolve(provider, snapshot.keys, {}, snapshot.router_key)
+        except CredentialError as exc:
+            return _json({"models": None, "message": exc.message})
+        connect_s = snapshot.config.server.timeouts.connect_timeout_ms / 1000
+        models = await list_models(services.client, provider, credential, connect_s=connect_s)
+        return _json({"models": models})
 
 
 async def _test_provider(

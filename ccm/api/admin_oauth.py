@@ -21,9 +21,8 @@ from ccm.api.quart_json import json_response as _json
 from ccm.auth.credentials import CredentialError
 from ccm.auth.oauth import flow, tokens
 from ccm.auth.oauth.callback import redirect_uri
-from ccm.auth.oauth.manager import TokenManager
 from ccm.auth.redact import redact
-from ccm.serve.state import ConfigHolder
+from ccm.serve.services import Services
 from config.schema import Config
 
 OPENAI_TYPES = ("openai", "openai-codex", "chatgpt", "codex")
@@ -53,6 +52,14 @@ def _token_id(config: Config, name: str) -> str:
     return tokens.token_id(provider) if provider is not None else name
 
 
+async def _named(config: Config) -> tuple[str, str] | Response:
+    """The provider a token route is about, and its token id; a 400 when the body names none."""
+    name = _name(await _body())
+    if not name:
+        return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
+    return name, _token_id(config, name)
+
+
 def _refused_type(oauth_type: str) -> str | None:
     kind = oauth_type.lower()
     if kind.startswith(("anthropic", "claude")):
@@ -71,15 +78,13 @@ def _code(raw: str, state: str | None) -> str:
     return raw.strip()
 
 
-def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> None:
-    def manager() -> TokenManager:
-        return state["oauth"]  # type: ignore[no-any-return]
+def register_oauth(app: Quart, services: Services) -> None:
+    _register_login(app, services)
+    _register_tokens(app, services)
 
-    def fresh_start(name: str) -> None:
-        """A new token closes the provider's circuit (DESIGN, Dispatch): its failures were the old login's."""
-        dispatcher = state.get("dispatcher")
-        if dispatcher is not None:
-            dispatcher.breakers.reset(name)
+
+def _register_login(app: Quart, services: Services) -> None:
+    """The login's two steps: authorize (a URL to open) and exchange (the pasted code for a token)."""
 
     @app.post("/api/oauth/authorize")
     async def oauth_authorize() -> Response:
@@ -107,10 +112,10 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
             return _error(400, "invalid_request_error", refused)
         if not (name and code and verifier):
             return _error(400, "invalid_request_error", 'the body needs {"code", "verifier", "provider_id"}')
-        tid = _token_id(holder.current.config, name)
+        tid = _token_id(services.holder.current.config, name)
         try:
             token = await flow.exchange(
-                state["client"],
+                services.client,
                 _code(code, body.get("state")),
                 verifier,
                 str(body.get("redirect_uri") or redirect_uri(flow.CALLBACK_PORTS[0])),
@@ -118,9 +123,14 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
         except flow.LoginError as exc:
             return _error(400, "invalid_request_error", redact(exc.message, code, verifier))
         await asyncio.to_thread(tokens.save, tid, token)
-        manager().adopt(tid, token)
-        fresh_start(name)
+        services.oauth.adopt(tid, token)
+        services.fresh_start(name)
         return _json({"status": "ok", "token": tokens.view(tid, token)})
+
+
+def _register_tokens(app: Quart, services: Services) -> None:
+    """The tokens' life after a login: list, refresh, delete, and reload after a login elsewhere."""
+    holder = services.holder
 
     @app.get("/api/oauth/tokens")
     async def oauth_tokens() -> Response:
@@ -131,15 +141,15 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
 
     @app.post("/api/oauth/tokens/refresh")
     async def oauth_refresh() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
         if await asyncio.to_thread(tokens.load, tid) is None:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}' (`ccm oauth login {name}`)")
         try:
-            token = await manager().refresh_now(tid, name)
-            fresh_start(name)
+            token = await services.oauth.refresh_now(tid, name)
+            services.fresh_start(name)
         except CredentialError as exc:  # never 401 here: that status means "wrong router key" to our clients
             return _error(
                 502 if exc.transient else 400,
@@ -150,22 +160,22 @@ def register_oauth(app: Quart, holder: ConfigHolder, state: dict[str, Any]) -> N
 
     @app.post("/api/oauth/tokens/delete")
     async def oauth_delete() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
         removed = await asyncio.to_thread(tokens.delete, tid)
-        manager().drop(tid)
+        services.oauth.drop(tid)
         if not removed:
             return _error(404, "not_found_error", f"no OAuth token for provider '{name}'")
         return _json({"status": "deleted", "provider": tid})
 
     @app.post("/api/oauth/tokens/reload")
     async def oauth_reload() -> Response:
-        name = _name(await _body())
-        if not name:
-            return _error(400, "invalid_request_error", 'the body needs {"provider_id": NAME}')
-        tid = _token_id(holder.current.config, name)
-        manager().drop(tid)
-        fresh_start(name)
+        named = await _named(holder.current.config)
+        if isinstance(named, Response):
+            return named
+        name, tid = named
+        services.oauth.drop(tid)
+        services.fresh_start(name)
         return _json({"status": "reloaded", "provider": tid})

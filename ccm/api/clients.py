@@ -1,5 +1,5 @@
 """What a [[clients]] key may do with a request, once it is routed: the one gate every endpoint calls
-(/v1/messages and count_tokens here; any inbound endpoint the same way).
+(/v1/messages, count_tokens and the OpenAI clients' endpoints: ccm.api.messages.make_endpoints routes them all).
 
     client, refusal = caller(snapshot, headers)                   # the edge named it (ccm.api.guard)
     decision = within_globs(client, decision, config)             # or a Refusal (403)
@@ -29,7 +29,7 @@ from ccm.api.client_limits import ClientLimits
 from ccm.api.guard import Refusal, client_of
 from ccm.dispatch.attempt import Result
 from ccm.observe.records import mapping_for
-from ccm.routing import Attempt, RoutingDecision
+from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
 from ccm.sse import encode
 from ccm.translate.anthropic import error_body
@@ -89,7 +89,7 @@ def _canonical(name: str, config: Config) -> str:
     return model.name if model is not None else name
 
 
-def price_known(config: Config, decision: RoutingDecision, attempt: Attempt) -> bool:
+def price_known(config: Config, decision: RoutingDecision, attempt: Candidate) -> bool:
     """Whether what this mapping serves can be priced: a subscription (cost 0), or the mapping's own price
     keys. The one place a budget asks it."""
     if attempt.provider.auth_type in PLANS:
@@ -101,12 +101,12 @@ def price_known(config: Config, decision: RoutingDecision, attempt: Attempt) -> 
 def admit(
     client: ClientConfig,
     decision: RoutingDecision,
-    attempts: list[Attempt],
+    attempts: list[Candidate],
     config: Config,
     limits: ClientLimits | None,
     *,
     counted: bool = True,
-) -> list[Attempt] | Refusal:
+) -> list[Candidate] | Refusal:
     """The attempts this client may use, admitted against its limits (`counted`: false for count_tokens,
     which neither counts nor is limited); or the refusal."""
     if client.monthly_usd is not None and counted:

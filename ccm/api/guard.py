@@ -188,18 +188,6 @@ def needs_key(path: str) -> bool:
     return path.startswith("/v1/") or (is_admin(path) and path != "/api/hello")
 
 
-def refuse(
-    snapshot: Snapshot,
-    headers: Mapping[str, str],
-    scope: Mapping[str, Any],
-    listen_host: str,
-    methods: tuple[str, ...] | None = None,
-) -> Refusal | None:
-    """admit()'s refusal, or None to serve the request."""
-    verdict = admit(snapshot, headers, scope, listen_host, methods)
-    return verdict if isinstance(verdict, Refusal) else None
-
-
 def admit(
     snapshot: Snapshot,
     headers: Mapping[str, str],

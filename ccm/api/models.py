@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from ccm.api import openai_errors
 from ccm.api.guard import Refusal
 from ccm.dispatch.attempt import Result
 from ccm.limits import model_limits
@@ -34,7 +35,6 @@ from config.schema import Config
 PREFIX = "/v1/models"
 EPOCH = "1970-01-01T00:00:00Z"
 MAX_LIMIT = 1000
-_OPENAI_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 404: ("invalid_request_error", "model_not_found")}
 
 
 def serves(path: str) -> bool:
@@ -140,9 +140,7 @@ def _error(anthropic: bool, status: int, error_type: str, message: str, param: s
     headers = {"content-type": "application/json"}
     if status == 405:
         headers["allow"] = "GET, HEAD"
-    if anthropic:
-        body: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
-    else:
-        kind, code = _OPENAI_TYPES.get(status, (error_type, None))
-        body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    if not anthropic:
+        return openai_errors.error_result(status, error_type, message, headers, param)
+    body: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
     return Result(status, headers, orjson.dumps(body))

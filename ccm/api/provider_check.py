@@ -24,7 +24,7 @@ from ccm.auth.credentials import Credential
 from ccm.auth.redact import redact
 from ccm.providers.base import RequestContext, UpstreamRequest
 from ccm.providers.registry import adapter_for
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.catalog import BUILT_WIRES
 from config.schema import ProviderConfig
 
@@ -49,7 +49,8 @@ class CheckResult:
 #: Where each wire lists its models (a 1-token request where none is listed, or the server has none).
 _MODEL_LISTS = {"anthropic": "/v1/models", "openai": "/models", "responses": "/models", "gemini": "/models"}
 CHATGPT_CLIENT_VERSION = "0.124.0"
-"""The ChatGPT backend lists models only for a Codex client this recent (research §3.2)."""
+"""The ChatGPT backend lists models only for a Codex client this recent (`client_version`; an older one
+gets no list), as the Codex CLI (https://github.com/openai/codex) asks for them."""
 
 
 def _ping(provider: ProviderConfig, credential: Credential, model: str) -> UpstreamRequest:
@@ -58,7 +59,7 @@ def _ping(provider: ProviderConfig, credential: Credential, model: str) -> Upstr
     adapter = adapter_for(provider.wire)
     assert adapter is not None
     body = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
-    ctx = RequestContext(Attempt(provider, model), credential, {}, requested_model=model)
+    ctx = RequestContext(Candidate(provider, model), credential, {}, requested_model=model)
     return adapter.build(body, ctx)
 
 
@@ -123,6 +124,46 @@ async def check_provider(
     if 200 <= status < 300:
         return CheckResult(True, status, latency, "ok", url)
     return CheckResult(False, status, latency, f"{response.request.method} {url}: {_reason(response)}", url)
+
+
+async def list_models(
+    client: httpx.AsyncClient, provider: ProviderConfig, credential: Credential, *, connect_s: float
+) -> list[str] | None:
+    """The model ids the provider's API lists, with its own credential (for a person picking a model);
+    None when the API has no list or does not give it."""
+    url = _models_url(provider)
+    if url is None or credential.kind == "passthrough" or adapter_for(provider.wire) is None:
+        return None
+    headers = _list_headers(_ping(provider, credential, "ping"))
+    try:
+        response = await client.get(url, headers=headers, timeout=httpx.Timeout(connect_s, read=30.0))
+    except (httpx.HTTPError, UnicodeEncodeError):
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return model_ids(data)
+
+
+def model_ids(data: Any) -> list[str] | None:
+    """Ids from a model list: `data[].id` (Anthropic, OpenAI), `models[].name` (Gemini) or `models[].slug`
+    (ChatGPT), sorted; None when the shape is none of these."""
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        items = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return None
+    ids = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        value = item.get("id") or item.get("slug") or item.get("name")
+        if isinstance(value, str) and value:
+            ids.add(value.removeprefix("models/"))
+    return sorted(ids)
 
 
 def _reason(response: httpx.Response) -> str:

@@ -1,4 +1,4 @@
-"""Request validation for /v1/messages and count_tokens, before routing (DESIGN.md, "HTTP").
+"""Request validation for /v1/messages and count_tokens, before routing.
 
 A malformed request gets a 400 that names the field, instead of a silent rewrite downstream (a missing
 `messages` once went to OpenAI providers as `[]`, and `"max_tokens": "lots"` was dropped). Only the shape

@@ -3,7 +3,7 @@
 Adapters receive a ready `Credential` and never read config, keyring or token files themselves:
 
     cred = await credentials.resolve(provider, client_headers)   # Credential, or raises NoCredential
-    ctx = RequestContext(attempt, cred, client_headers, ...)
+    ctx = RequestContext(candidate, cred, client_headers, ...)
     # apikey / adc / oauth: cred.secret is the key or bearer token; oauth adds cred.account_id
     # passthrough: cred.forward holds the client's own Authorization / x-api-key and identity headers
     # none: a keyless local server
@@ -72,7 +72,8 @@ class GoogleTokens(Protocol):
     async def token(self, provider: ProviderConfig) -> str: ...
 
 
-#: The client's identity headers a passthrough provider receives as they came (DESIGN, Credentials).
+#: The client's identity headers a passthrough provider receives as they came: a Claude Pro/Max login is
+#: accepted only on requests that are Claude Code's own, headers included.
 _IDENTITY_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 _IDENTITY_NAMES = frozenset({"x-app", "user-agent"})
 

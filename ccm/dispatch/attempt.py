@@ -1,13 +1,10 @@
 """One try of one mapping: build, send, check the answer up to the end of the failover window.
 
-Returns a `Result` (an answer, or an error that goes to the client as it is) or a classified `Failure`;
-the dispatcher (ccm.dispatch.failover) decides what happens next: a retry, the next mapping, or the summary error.
+Returns an `Answer` to relay or a `Failure` of one `Kind` (ccm.dispatch.policy); the dispatcher
+(ccm.dispatch.failover) reads the kind's rule to decide what happens next: a retry, the next mapping, the
+upstream's answer passed on as it is, or the summary error.
 
-    outcome = await try_mapping(client, call, attempt, number, remaining_s)
-
-What a failure is (DESIGN, "Dispatch and failover"): `retryable` for connection errors, timeouts before
-the first event, 408, 429, 500, 502, 503, 504, 529; `transient` (the breaker counts it) for those and
-invalid answers; `refusal` for a 400/413/422; `key_problem` for a missing key or login and 401/403.
+    reply = await try_mapping(client, call, candidate, credential, remaining_s)
 """
 
 from __future__ import annotations
@@ -24,10 +21,12 @@ import httpx
 import orjson
 
 from ccm.auth.credentials import Credential
+from ccm.dispatch.inbound import Inbound
+from ccm.dispatch.policy import POLICY, Kind, Rule, kind_for_event, kind_for_status
 from ccm.dispatch.relay import Done, close_quietly
-from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, error_body
+from ccm.providers.base import Adapter, Frame, InvalidUpstream, RequestContext, UpstreamRequest, error_body
 from ccm.providers.registry import adapter_for
-from ccm.routing import Attempt, RoutingDecision
+from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
 from ccm.upstream.answer import Answer as UpstreamAnswer
 from ccm.upstream.answer import InvalidAnswer, Reads
@@ -36,10 +35,6 @@ from config.schema import ClientConfig, Timeouts
 
 log = logging.getLogger("ccm.dispatch.failover")
 
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
-REFUSALS = frozenset({400, 413, 422})
-#: A passthrough provider's 400 that is the account's problem, not the request's: fail over.
-_ACCOUNT_400 = ("out of extra usage", "only authorized for use with claude code", "credit balance is too low")
 #: Events that close the failover window: the first content the client would see.
 _CONTENT = frozenset({"content_block_delta", "message_delta", "message_stop"})
 RATELIMIT_CLAIM = "anthropic-ratelimit-unified-representative-claim"
@@ -47,11 +42,11 @@ RATELIMIT_CLAIM = "anthropic-ratelimit-unified-representative-claim"
 
 @dataclass(slots=True)
 class Call:
-    """One client request on its way: what every attempt shares (DESIGN's request path, one object)."""
+    """One client request on its way: what every attempt shares, made once by the endpoint."""
 
     body: dict[str, Any]
     decision: RoutingDecision
-    attempts: list[Attempt]
+    candidates: list[Candidate]
     snapshot: Snapshot
     client_headers: Mapping[str, str]
     query: str
@@ -61,6 +56,8 @@ class Call:
     """Mappings left out because the request does not fit their context window (ccm.dispatch.window)."""
     client: ClientConfig | None = None
     """The [[clients]] entry whose key sent the request (None: the router key, or no key)."""
+    inbound: Inbound | None = None
+    """A client that spoke OpenAI's Chat or Responses wire (ccm.dispatch.inbound); None for Anthropic's."""
 
     @property
     def stream(self) -> bool:
@@ -85,21 +82,13 @@ class Result:
 class Failure:
     provider: str
     model: str
-    outcome: str
+    reason: str
+    """What went wrong, in words: named in the log and in the summary error."""
     status: int
     error_type: str
+    kind: Kind
+    """What went wrong; POLICY[kind] says what follows (see `rule`)."""
     retry_after: str | None = None
-    retryable: bool = False
-    transient: bool = False
-    refusal: bool = False
-    key_problem: bool = False
-    own_credential: bool = False
-    """A 401/403 on a credential ccm holds (an API key, OAuth token, ADC, or none at all): the user fixes it
-    in ccm, not in Claude Code."""
-    ccm_error: bool = False
-    corrective: str | None = None
-    """A one-time fix before another try of the same mapping: "refresh" (an OAuth 401), "learned" (the
-    adapter read what the upstream refused and will leave it out), or "pass" (answer the client as is)."""
     hint: str = ""
     """For a refused credential of ccm's own: the provider and what fixes it (see ccm.dispatch.verdict)."""
     claim: str | None = None
@@ -110,8 +99,12 @@ class Failure:
     too_long: bool = False
     """A context-length refusal: `detail` is Anthropic's "prompt is too long" text (ccm.dispatch.window)."""
 
+    @property
+    def rule(self) -> Rule:
+        return POLICY[self.kind]
+
     def describe(self) -> str:
-        return f"{self.provider}/{self.model}: {self.outcome}"
+        return f"{self.provider}/{self.model}: {self.reason}"
 
 
 def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
@@ -120,11 +113,11 @@ def error_result(status: int, error_type: str, message: str, headers: dict[str, 
     )
 
 
-def prepare_body(body: dict[str, Any], decision: RoutingDecision, attempt: Attempt) -> dict[str, Any]:
+def prepare_body(body: dict[str, Any], decision: RoutingDecision, candidate: Candidate) -> dict[str, Any]:
     """The body this mapping receives: its actual model, the tag-free system, max_tokens clamped."""
     out = decision.apply(body)  # a copy without subagent tags (system and role:system messages)
-    out["model"] = attempt.actual_model
-    limit = attempt.max_output_tokens
+    out["model"] = candidate.actual_model
+    limit = candidate.max_output_tokens
     max_tokens = out.get("max_tokens")
     if limit and isinstance(max_tokens, int) and max_tokens > limit:
         out["max_tokens"] = limit
@@ -166,106 +159,127 @@ class Answer:
 async def try_mapping(
     client: httpx.AsyncClient,
     call: Call,
-    attempt: Attempt,
+    candidate: Candidate,
     credential: Credential,
     remaining_s: float,
-) -> Answer | Result | Failure:
-    """Send one attempt; an Answer to relay, a Result to pass on as it is, or a Failure."""
-    provider = attempt.provider
-    started = time.perf_counter()
-
-    def failure(outcome: str, status: int, error_type: str, **kw: Any) -> Failure:
-        ms = int((time.perf_counter() - started) * 1000)
-        return Failure(provider.name, attempt.actual_model, outcome, status, error_type, ms=ms, **kw)
-
-    adapter = adapter_for(provider.wire)
+) -> Answer | Failure:
+    """Send one attempt; an Answer to relay, or a Failure."""
+    attempt = _Try(candidate, remaining_s, call.snapshot.config.server.timeouts, call.stream)
+    provider = candidate.provider
+    adapter = adapter_for(provider.wire) if call.inbound is None else call.inbound.adapter(provider.wire)
     if adapter is None:
-        return failure(f"the {provider.wire} wire format is not supported yet", 404, "not_found_error")
+        reason = f"the {provider.wire} wire format is not supported yet"
+        return attempt.failure(reason, 404, "not_found_error", Kind.WIRE_NOT_BUILT)
     ctx = RequestContext(
-        attempt, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
+        candidate, credential, call.client_headers, call.query, str(call.body.get("model") or ""), call.stream
     )
     try:
-        upstream = adapter.build(prepare_body(call.body, call.decision, attempt), ctx)
+        upstream = adapter.build(prepare_body(call.body, call.decision, candidate), ctx)
     except InvalidUpstream as exc:
-        return failure(str(exc), 400, "invalid_request_error", refusal=True)
-    timeouts: Timeouts = call.snapshot.config.server.timeouts
-    connect_s, api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
-    headers_s = timeouts.headers_timeout_ms / 1000 if call.stream else api_s
-    timeout = httpx.Timeout(connect=connect_s, read=api_s, write=60.0, pool=30.0)
-    response: UpstreamAnswer | None = None
-    phase = "headers"
+        return attempt.failure(str(exc), 400, "invalid_request_error", Kind.UNTRANSLATABLE)
     try:
-        async with asyncio.timeout(min(remaining_s, connect_s + headers_s)):
+        got = await attempt.exchange(client, upstream, adapter, ctx)
+    except asyncio.CancelledError:
+        await close_quietly(attempt.response)  # the client left mid-window: never leak the upstream
+        raise
+    except Exception as exc:
+        await close_quietly(attempt.response)
+        return attempt.failed_by(exc)
+    error = _error_before_content(got.first) if isinstance(got, Answer) and got.first is not None else None
+    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
+        await close_quietly(attempt.response)
+        return attempt.error_event(error)
+    return got
+
+
+class _Try:
+    """One attempt on its way: its clock, its timeouts, the phase it is in and the response once there is one."""
+
+    def __init__(self, candidate: Candidate, remaining_s: float, timeouts: Timeouts, stream: bool) -> None:
+        self.candidate = candidate
+        self.started = time.perf_counter()
+        self.remaining_s = remaining_s
+        self.connect_s, self.api_s = timeouts.connect_timeout_ms / 1000, timeouts.api_timeout_ms / 1000
+        self.headers_s = timeouts.headers_timeout_ms / 1000 if stream else self.api_s
+        self.phase = "headers"
+        self.response: UpstreamAnswer | None = None
+
+    def failure(self, reason: str, status: int, error_type: str, kind: Kind, **kw: Any) -> Failure:
+        ms = int((time.perf_counter() - self.started) * 1000)
+        name, model = self.candidate.provider.name, self.candidate.actual_model
+        return Failure(name, model, reason, status, error_type, kind, ms=ms, **kw)
+
+    def _bound(self) -> float:
+        """The wait allowed for the current phase, within what is left of the request's deadline."""
+        return min(self.remaining_s, self.connect_s + (self.headers_s if self.phase == "headers" else self.api_s))
+
+    async def exchange(
+        self, client: httpx.AsyncClient, upstream: UpstreamRequest, adapter: Adapter, ctx: RequestContext
+    ) -> Answer | Failure:
+        """Send, then read to the end of the failover window: the first content event of a stream, or the
+        whole answer. An exception is the caller's to classify (`failed_by`)."""
+        timeout = httpx.Timeout(connect=self.connect_s, read=self.api_s, write=60.0, pool=30.0)
+        async with asyncio.timeout(self._bound()):
             try:
-                response = await post(client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout)
-            except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
-                return failure(
-                    _bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True
+                self.response = response = await post(
+                    client, parsed_url(upstream.url), upstream.headers, upstream.body, timeout
                 )
+            except UnicodeEncodeError:  # httpx's refusal of a non-ASCII header, on a transport of its own
+                return self.failure(_bad_header(self.candidate.provider.name), 403, "permission_error", Kind.FORBIDDEN)
         status = response.status_code
         content_type = response.headers.get("content-type", "")
-        phase = "first event"
+        self.phase = "first event"
         # A backstop: httpx's read timeout (api_s) already ends any silence between chunks.
-        async with asyncio.timeout(min(remaining_s, connect_s + api_s)):
+        async with asyncio.timeout(self._bound()):
             if status >= 300:
                 content = await response.aread()
                 await response.aclose()
-                return _http_failure(failure, adapter, ctx, response, content)
-            if not call.stream:
+                return _http_failure(self.failure, adapter, ctx, response, content)
+            if not ctx.stream:
                 content = await response.aread()
                 await response.aclose()
                 message = adapter.translate_message(content, content_type, ctx)
-                ttfb = (time.perf_counter() - started) * 1000
-                return Answer(ctx, adapter, response, message=message, ttfb_ms=ttfb)
+                return Answer(ctx, adapter, response, message=message, ttfb_ms=self._ms())
             translator = adapter.stream(ctx, content_type)
-            chunks = Reads(response, idle_s=api_s)
+            chunks = Reads(response, idle_s=self.api_s)
             first, rest = await _window(chunks, translator)
-    except (InvalidUpstream, InvalidAnswer) as exc:
-        await close_quietly(response)
-        return failure(f"invalid answer: {exc}", 502, "api_error", transient=True)
-    except TimeoutError:
-        await close_quietly(response)
-        waited = min(remaining_s, connect_s + (headers_s if phase == "headers" else api_s))
-        return failure(f"timed out after {waited:g} s waiting for the {phase}", 504, "timeout_error", **_TRANSIENT)
-    except httpx.TimeoutException as exc:
-        await close_quietly(response)
-        kind = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
-        return failure(f"{kind} timeout", 504, "timeout_error", **_TRANSIENT)
-    except httpx.LocalProtocolError:
-        # h11 quotes the offending header value (the API key) in its message: never pass it on.
-        await close_quietly(response)
-        return failure(_bad_header(provider.name), 403, "permission_error", key_problem=True, own_credential=True)
-    except httpx.HTTPError as exc:
-        await close_quietly(response)
-        text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
-        return failure(text, 502, "api_error", **_TRANSIENT)
-    except asyncio.CancelledError:
-        await close_quietly(response)  # the client left mid-window: never leak the upstream
-        raise
-    except Exception as exc:  # a bug of ccm's own (or an answer that trips it): loud, counted, then fail over
-        await close_quietly(response)
-        log.exception("attempt %s/%s: ccm failed on this answer", provider.name, attempt.actual_model)
-        return failure(f"ccm error: {type(exc).__name__}", 502, "api_error", ccm_error=True)
-    ttfb = (time.perf_counter() - started) * 1000
-    error = _error_before_content(first)
-    if error is not None:  # a failed attempt like an HTTP error (one after content is the relay's to pass)
-        await close_quietly(response)
+        return Answer(
+            ctx, adapter, response, first=first, ttfb_ms=self._ms(), translator=translator, chunks=chunks, rest=rest
+        )
+
+    def _ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def failed_by(self, exc: Exception) -> Failure:
+        """The failure an exception during the exchange stands for (called while it is being handled)."""
+        if isinstance(exc, InvalidUpstream | InvalidAnswer):
+            return self.failure(f"invalid answer: {exc}", 502, "api_error", Kind.INVALID_ANSWER)
+        if isinstance(exc, TimeoutError):
+            reason = f"timed out after {self._bound():g} s waiting for the {self.phase}"
+            return self.failure(reason, 504, "timeout_error", Kind.TIMEOUT)
+        if isinstance(exc, httpx.TimeoutException):
+            which = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+            return self.failure(f"{which} timeout", 504, "timeout_error", Kind.TIMEOUT)
+        if isinstance(exc, httpx.LocalProtocolError):
+            # h11 quotes the offending header value (the API key) in its message: never pass it on.
+            return self.failure(_bad_header(self.candidate.provider.name), 403, "permission_error", Kind.FORBIDDEN)
+        if isinstance(exc, httpx.HTTPError):
+            text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
+            return self.failure(text, 502, "api_error", Kind.CONNECTION_ERROR)
+        # A bug of ccm's own (or an answer that trips it): loud, counted, then fail over.
+        name, model = self.candidate.provider.name, self.candidate.actual_model
+        log.exception("attempt %s/%s: ccm failed on this answer", name, model)
+        return self.failure(f"ccm error: {type(exc).__name__}", 502, "api_error", Kind.CCM_ERROR)
+
+    def error_event(self, error: Frame) -> Failure:
+        """An error event ahead of the first content: a failed attempt like the HTTP status its type means."""
         data: dict[str, Any] = error.data if isinstance(error.data, dict) else {}
         raw_detail = data.get("error")
         detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         error_type = str(detail.get("type") or "api_error")
         status = status_for(error_type)
-        return failure(
-            f"stream error {error_type}: {detail.get('message', '')}",
-            status,
-            error_type,
-            retryable=status in RETRYABLE,
-            transient=status in RETRYABLE,
-        )
-    return Answer(ctx, adapter, response, first=first, ttfb_ms=ttfb, translator=translator, chunks=chunks, rest=rest)
-
-
-_TRANSIENT: dict[str, Any] = {"retryable": True, "transient": True}
+        reason = f"stream error {error_type}: {detail.get('message', '')}"
+        return self.failure(reason, status, error_type, kind_for_event(status))
 
 
 async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[Frame], bytes]:
@@ -295,7 +309,8 @@ async def _window(chunks: AsyncIterator[bytes], translator: Any) -> tuple[list[F
 
 def _error_before_content(frames: list[Frame]) -> Frame | None:
     """An error event ahead of the first content event: however the upstream's bytes were split into reads,
-    only such an error fails over (DESIGN: after the window, an upstream failure ends the stream)."""
+    only such an error fails over (after the window the client has content, so a failure can only end the
+    stream with an error event)."""
     for frame in frames:
         if frame.event == "error":
             return frame
@@ -311,36 +326,24 @@ def _http_failure(
     response: UpstreamAnswer,
     content: bytes,
 ) -> Failure:
-    auth_type = ctx.attempt.provider.auth_type
+    provider = ctx.candidate.provider
     status = response.status_code
     if status < 400:  # a redirect is not followed (it would carry the key): a bad gateway
         where = response.headers.get("location") or "nowhere"
-        return failure(f"HTTP {status} redirect to {where} (check base_url)", 502, "api_error", transient=True)
+        reason = f"HTTP {status} redirect to {where} (check base_url)"
+        return failure(reason, 502, "api_error", Kind.INVALID_ANSWER)
     err = adapter.parse_error(status, response.headers, content)
     text = f"HTTP {status} {err.error_type}: {err.message}"
     kw: dict[str, Any] = {"retry_after": err.retry_after, "detail": err.message}
     learn = getattr(adapter, "learn", None)  # a refusal the adapter can correct (Vertex's beta flags, a schema,
     if learn is not None and learn(status, content, ctx):  # what a third-party Anthropic-format host named)
-        return failure(f"{text} (corrected: trying again)", status, err.error_type, corrective="learned", **kw)
-    if status in RETRYABLE:
-        kw.update(_TRANSIENT)
-        if status == 429:
-            kw["claim"] = response.headers.get(RATELIMIT_CLAIM)
-    elif status in REFUSALS:
-        account = auth_type == "passthrough" and any(p in err.message.lower() for p in _ACCOUNT_400)
-        kw["refusal"] = not account
-        kw["key_problem"] = account
-        # Anthropic itself says the request is wrong: pass it on. Any other host's refusal is usually its own
-        # limit, a shape it does not take, or our translation: fail over.
-        kw["corrective"] = "pass" if ctx.attempt.provider.provider_type == "anthropic" and not account else None
-    elif status in (401, 403):
-        kw["key_problem"] = True
-        kw["own_credential"] = auth_type != "passthrough"
-        if status == 401 and auth_type == "passthrough":
-            kw["corrective"] = "pass"  # Claude Code refreshes its own login and retries
-        elif status == 401 and auth_type == "oauth":
-            kw["corrective"] = "refresh"
-    return failure(text, status, err.error_type, **kw)
+        return failure(f"{text} (corrected: trying again)", status, err.error_type, Kind.CORRECTIVE_LEARNED, **kw)
+    if status == 429:
+        kw["claim"] = response.headers.get(RATELIMIT_CLAIM)
+    kind = kind_for_status(
+        status, auth_type=provider.auth_type, provider_type=provider.provider_type, message=err.message
+    )
+    return failure(text, status, err.error_type, kind, **kw)
 
 
 def _bad_header(provider: str) -> str:

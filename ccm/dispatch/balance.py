@@ -1,10 +1,10 @@
 """Load balancing among mappings of equal priority, and session stickiness.
 
-    balancer.order(attempts, strategy, session)   # attempts reordered within each priority
-    balancer.answered(session, attempt, ttfb_ms)  # the session sticks to it; its latency is noted
-    balancer.failed(session, attempt)             # the session is free to move
+    balancer.order(candidates, strategy, session)   # candidates reordered within each priority
+    balancer.answered(session, candidate, ttfb_ms)  # the session sticks to it; its latency is noted
+    balancer.failed(session, candidate)             # the session is free to move
 
-Strategies (DESIGN, `[load_balancing]`): "priority" keeps file order; "round-robin" rotates; "weighted"
+Strategies (`[load_balancing] strategy`): "priority" keeps file order; "round-robin" rotates; "weighted"
 draws by `weight`; "latency" puts the lowest p50 time to first event (its last 50 answers) first, with 5%
 of requests exploring so a recovered provider is noticed. A request with `x-claude-code-session-id` sticks
 to the mapping its session's first request got, until that one fails: the provider's prompt cache and the
@@ -19,7 +19,7 @@ import statistics
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 
 SAMPLES = 50
 EXPLORE = 0.05
@@ -28,8 +28,8 @@ MAX_SESSIONS = 4096
 Key = tuple[str, str]
 
 
-def key_of(attempt: Attempt) -> Key:
-    return (attempt.provider.name.lower(), attempt.actual_model)
+def key_of(candidate: Candidate) -> Key:
+    return (candidate.provider.name.lower(), candidate.actual_model)
 
 
 class Balancer:
@@ -39,10 +39,10 @@ class Balancer:
         self._latency: dict[Key, deque[float]] = {}
         self._sessions: OrderedDict[str, Key] = OrderedDict()
 
-    def order(self, attempts: Sequence[Attempt], strategy: str, session: str | None = None) -> list[Attempt]:
-        out: list[Attempt] = []
+    def order(self, candidates: Sequence[Candidate], strategy: str, session: str | None = None) -> list[Candidate]:
+        out: list[Candidate] = []
         sticky = self._sessions.get(session) if session else None
-        for _, group_iter in itertools.groupby(attempts, key=lambda a: a.priority):
+        for _, group_iter in itertools.groupby(candidates, key=lambda a: a.priority):
             group = list(group_iter)
             if len(group) > 1:
                 group = self._arrange(group, strategy)
@@ -51,7 +51,7 @@ class Balancer:
             out += group
         return out
 
-    def _arrange(self, group: list[Attempt], strategy: str) -> list[Attempt]:
+    def _arrange(self, group: list[Candidate], strategy: str) -> list[Candidate]:
         if strategy == "round-robin":
             turn = self._turns.setdefault(tuple(key_of(a) for a in group), itertools.count())
             start = next(turn) % len(group)
@@ -66,17 +66,17 @@ class Balancer:
             return sorted(group, key=lambda a: self.p50(key_of(a)))  # stable: unmeasured (0) first
         return group
 
-    def _weighted(self, group: list[Attempt]) -> list[Attempt]:
+    def _weighted(self, group: list[Candidate]) -> list[Candidate]:
         """A weighted draw without replacement: the first is chosen with probability weight / total."""
         left = group[:]
-        out: list[Attempt] = []
+        out: list[Candidate] = []
         while left:
             total = sum(max(0, a.weight) for a in left)
             if total <= 0:
                 return out + left
             pick = self._rng.uniform(0, total)
-            for i, attempt in enumerate(left):
-                pick -= max(0, attempt.weight)
+            for i, candidate in enumerate(left):
+                pick -= max(0, candidate.weight)
                 if pick <= 0 or i == len(left) - 1:
                     out.append(left.pop(i))
                     break
@@ -86,8 +86,8 @@ class Balancer:
         samples = self._latency.get(key)
         return statistics.median(samples) if samples else 0.0
 
-    def answered(self, session: str | None, attempt: Attempt, ttfb_ms: float) -> None:
-        key = key_of(attempt)
+    def answered(self, session: str | None, candidate: Candidate, ttfb_ms: float) -> None:
+        key = key_of(candidate)
         self._latency.setdefault(key, deque(maxlen=SAMPLES)).append(ttfb_ms)
         if session and session not in self._sessions:
             self._sessions[session] = key
@@ -96,6 +96,6 @@ class Balancer:
         elif session:
             self._sessions.move_to_end(session)
 
-    def failed(self, session: str | None, attempt: Attempt) -> None:
-        if session and self._sessions.get(session) == key_of(attempt):
+    def failed(self, session: str | None, candidate: Candidate) -> None:
+        if session and self._sessions.get(session) == key_of(candidate):
             del self._sessions[session]

@@ -3,7 +3,8 @@
     breakers = Breakers()
     breakers.available(provider, settings)   # False while open (the dispatcher skips the mapping)
     breakers.success(provider)                # closes it
-    breakers.failure(provider, settings, open_for_s=None)   # a transient failure; opens after N in a row
+    breakers.settle(provider, rule, settings)  # a failed attempt: counted when its rule (ccm.dispatch.policy) says
+    breakers.failure(provider, settings, open_for_s=None)   # a counted failure; opens after N in a row
     breakers.reset(provider)                  # a reload that changed it, a new token, `providers enable`
 
 Closed -> (circuit_failures consecutive transient failures) -> open for the cooldown -> half-open: one
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ccm.dispatch.policy import Rule
 from config.schema import FailoverConfig
 
 MAX_COOLDOWN_S = 300.0
@@ -83,6 +85,13 @@ class Breakers:
         elif circuit.failures >= settings.circuit_failures:
             circuit.cooldown_s = settings.circuit_cooldown_ms / 1000
             self._open(circuit, now, circuit.cooldown_s)
+
+    def settle(self, provider: str, rule: Rule, settings: FailoverConfig, open_for_s: float | None = None) -> None:
+        """A failed attempt: a failure for the circuit when its rule says so, else the probe is released."""
+        if rule.breaker:
+            self.failure(provider, settings, open_for_s)
+        else:
+            self.release(provider)
 
     def release(self, provider: str) -> None:
         """A probe that ended neither way (the request was refused for its own fault): let another in."""

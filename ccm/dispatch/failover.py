@@ -1,7 +1,7 @@
 """Dispatch and failover: try a model's mappings until one answers.
 
-DESIGN.md, "Dispatch and failover", is the contract; one try of one mapping lives in ccm.dispatch.attempt, and
-this module decides what follows each: a retry of the same mapping (retryable failures, with backoff
+One try of one mapping lives in ccm.dispatch.attempt, and what a failure leads to in the failure policy
+(ccm.dispatch.policy); this module carries it out: a retry of the same mapping (with backoff
 and full jitter, or the upstream's Retry-After when it is short enough), a corrective retry (one forced
 OAuth refresh after a 401; one retry once the adapter learned what the upstream refused, e.g. Vertex's
 beta flags), the next mapping, or the summary error. Around that: the deadline over the whole search for
@@ -25,7 +25,6 @@ from ccm.auth.credentials import CredentialError, Resolver
 from ccm.auth.redact import redact
 from ccm.dispatch import window
 from ccm.dispatch.attempt import (
-    REFUSALS,
     Answer,
     Call,
     Failure,
@@ -37,13 +36,14 @@ from ccm.dispatch.attempt import (
 )
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
-from ccm.dispatch.prewarm import OUTCOME, answers_locally, prewarm_result
+from ccm.dispatch.policy import REFUSALS, Action, Corrective, Kind
+from ccm.dispatch.prewarm import FLAG, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
 from ccm.dispatch.verdict import credential_hint, verdict
 from ccm.limits import window_of
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.schema import FailoverConfig
 
 __all__ = ["Call", "Dispatcher", "Result", "error_result", "prepare_body"]
@@ -68,17 +68,17 @@ class Dispatcher:
         self.balancer = balancer or Balancer()
         self._rng = rng or random.Random()
 
-    def plan(self, call: Call) -> tuple[list[Attempt], list[str]]:
+    def plan(self, call: Call) -> tuple[list[Candidate], list[str]]:
         """The attempts in the order they will be tried, and the providers skipped for an open circuit."""
         config = call.snapshot.config
-        ordered = self.balancer.order(call.attempts, config.load_balancing.strategy, call.session)
-        plan: list[Attempt] = []
+        ordered = self.balancer.order(call.candidates, config.load_balancing.strategy, call.session)
+        plan: list[Candidate] = []
         skipped: list[str] = []
-        for attempt in ordered:
-            if self.breakers.available(attempt.provider.name):
-                plan.append(attempt)
+        for candidate in ordered:
+            if self.breakers.available(candidate.provider.name):
+                plan.append(candidate)
             else:
-                skipped.append(attempt.provider.name)
+                skipped.append(candidate.provider.name)
         if not plan:  # the breaker never refuses a request by itself: try the one that opened first
             plan = [min(ordered, key=lambda a: self.breakers.opened_at(a.provider.name))]
             skipped = [name for name in skipped if name != plan[0].provider.name]
@@ -97,55 +97,52 @@ class Dispatcher:
         tries: list[AttemptRecord] = []
         retries = 0
         timed_out = False
-        for index, attempt in enumerate(plan):
-            if answers_locally(call.body, attempt):  # max_tokens 0: a cache pre-warm only Anthropic can use
-                done = Done(200, len(tries), "local", OUTCOME, retries=retries, tried=tries)
+        for index, candidate in enumerate(plan):
+            if answers_locally(call.body, candidate):  # max_tokens 0: a cache pre-warm only Anthropic can use
+                done = Done(200, len(tries), "local", FLAG, retries=retries, tried=tries)
                 return prewarm_result(call, x_ccm(base_headers, len(tries), retries), done)
-            provider = attempt.provider
+            provider = candidate.provider
             retried = 0
-            corrected: set[str] = set()
+            corrected: set[Corrective] = set()
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     timed_out = True
                     break
                 number = len(tries) + 1
-                outcome = await self._try(call, attempt, remaining, number)
-                if isinstance(outcome, Answer):
+                reply = await self._try(call, candidate, remaining, number)
+                if isinstance(reply, Answer):
                     self.breakers.success(provider.name)
-                    self.balancer.answered(call.session, attempt, outcome.ttfb_ms)
-                    tries.append(AttemptRecord(provider.name, attempt.actual_model, "ok", 200, int(outcome.ttfb_ms)))
+                    self.balancer.answered(call.session, candidate, reply.ttfb_ms)
+                    tries.append(AttemptRecord(provider.name, candidate.actual_model, "ok", 200, int(reply.ttfb_ms)))
                     headers = {**base_headers, "x-ccm-attempts": str(number), "x-ccm-retries": str(retries)}
-                    done = Done(200, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
-                    done.rate_limit, done.outcome = _claim_and_outcome(failures, "ok")
-                    return self._answer(call, outcome, headers, done)
-                if isinstance(outcome, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
+                    done = Done(200, number, provider.name, candidate.actual_model, retries=retries, tried=tries)
+                    done.rate_limit, done.flag = _claim_and_flag(failures, "ok")
+                    return self._answer(call, reply, headers, done)
+                if isinstance(reply, Result):  # passed on as it is (a refusal on the Anthropic wire, a 401)
                     self.breakers.release(provider.name)
                     tries.append(
-                        AttemptRecord(provider.name, attempt.actual_model, "passed_through", outcome.status, 0)
+                        AttemptRecord(provider.name, candidate.actual_model, "passed_through", reply.status, 0)
                     )
-                    outcome.headers.update(x_ccm(base_headers, number, retries))
+                    reply.headers.update(x_ccm(base_headers, number, retries))
                     call.on_done(
-                        Done(outcome.status, number, provider.name, attempt.actual_model, retries=retries, tried=tries)
+                        Done(reply.status, number, provider.name, candidate.actual_model, retries=retries, tried=tries)
                     )
-                    return outcome
-                failures.append(outcome)
-                if outcome.transient:
-                    self.breakers.failure(provider.name, settings, self._open_for(outcome, settings))
-                else:
-                    self.breakers.release(provider.name)
-                self.balancer.failed(call.session, attempt)
-                wait = self._retry_wait(outcome, settings, retried, corrected)
+                    return reply
+                failures.append(reply)
+                self.breakers.settle(provider.name, reply.rule, settings, self._open_for(reply, settings))
+                self.balancer.failed(call.session, candidate)
+                wait = self._retry_wait(reply, settings, retried, corrected)
                 last = index == len(plan) - 1
-                kind = "ccm_error" if outcome.ccm_error else "retried" if wait is not None else "failed_over"
-                tries.append(AttemptRecord(provider.name, attempt.actual_model, kind, outcome.status, outcome.ms))
+                kind = "ccm_error" if reply.kind is Kind.CCM_ERROR else "retried" if wait is not None else "failed_over"
+                tries.append(AttemptRecord(provider.name, candidate.actual_model, kind, reply.status, reply.ms))
                 log.warning(
                     "attempt %d %s/%s failed after %d ms: %s%s",
                     number,
                     provider.name,
-                    attempt.actual_model,
-                    outcome.ms,
-                    outcome.outcome,
+                    candidate.actual_model,
+                    reply.ms,
+                    reply.reason,
                     "; retrying" if wait is not None else "" if last else "; failing over",
                 )
                 if wait is None:
@@ -153,11 +150,11 @@ class Dispatcher:
                 if wait >= deadline - loop.time():
                     timed_out = True
                     break
-                if outcome.corrective == "refresh":
-                    corrected.add("refresh")
-                    await self._refresh(attempt)
-                elif outcome.corrective == "learned":
-                    corrected.add("learned")
+                corrective = reply.rule.corrective
+                if corrective is not None and corrective not in corrected:
+                    corrected.add(corrective)
+                    if corrective is Corrective.REFRESH:
+                        await self._refresh(candidate)
                 else:
                     retried += 1
                     await asyncio.sleep(wait)
@@ -166,58 +163,65 @@ class Dispatcher:
                 break
         return self._all_failed(call, failures, tries, skipped, retries, timed_out, settings, base_headers)
 
-    async def _try(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
+    async def _try(self, call: Call, candidate: Candidate, remaining: float, number: int) -> Answer | Result | Failure:
         """One attempt, and the one door its failure text comes through: an upstream's error message, a
         token endpoint's, a library's exception. It is redacted here (ccm.auth.redact), before anything
         logs it, records it or hands it to the client."""
-        outcome = await self._attempt(call, attempt, remaining, number)
-        if not isinstance(outcome, Failure):
-            return outcome
-        outcome.outcome, outcome.detail = redact(outcome.outcome), redact(outcome.detail)
-        if outcome.own_credential:
-            outcome.hint = redact(outcome.hint) if outcome.hint else credential_hint(attempt.provider, outcome.status)
-        if outcome.status in REFUSALS:
-            _as_too_long(outcome, call, attempt)
-        if outcome.corrective == "pass":
+        reply = await self._attempt(call, candidate, remaining, number)
+        if not isinstance(reply, Failure):
+            return reply
+        reply.reason, reply.detail = redact(reply.reason), redact(reply.detail)
+        if reply.rule.ccm_credential:
+            reply.hint = redact(reply.hint) if reply.hint else credential_hint(candidate.provider, reply.status)
+        if reply.status in REFUSALS:
+            _as_too_long(reply, call, candidate)
+        if reply.rule.action is Action.PASS_THROUGH:
             return error_result(
-                outcome.status,
-                outcome.error_type,
-                outcome.detail,
-                {"x-ccm-provider": attempt.provider.name, "x-ccm-actual-model": attempt.actual_model},
+                reply.status,
+                reply.error_type,
+                reply.detail,
+                {"x-ccm-provider": candidate.provider.name, "x-ccm-actual-model": candidate.actual_model},
             )
-        return outcome
+        return reply
 
-    async def _attempt(self, call: Call, attempt: Attempt, remaining: float, number: int) -> Answer | Result | Failure:
-        provider = attempt.provider
+    async def _attempt(
+        self, call: Call, candidate: Candidate, remaining: float, number: int
+    ) -> Answer | Result | Failure:
+        provider = candidate.provider
         try:
             credential = await self.credentials.resolve(
                 provider, call.snapshot.keys, call.client_headers, call.snapshot.router_key
             )
         except CredentialError as exc:
             status = 502 if exc.transient else exc.status
+            kind = (
+                Kind.TOKEN_FETCH_FAILED
+                if exc.transient
+                else Kind.NO_CLIENT_LOGIN
+                if provider.auth_type == "passthrough"
+                else Kind.NO_KEY
+            )
             return Failure(
                 provider.name,
-                attempt.actual_model,
+                candidate.actual_model,
                 exc.message,
                 status,
                 error_type_for(status),
-                transient=exc.transient,
-                key_problem=not exc.transient,
-                own_credential=not exc.transient and provider.auth_type != "passthrough",
+                kind,
                 hint=exc.message,
             )
         try:
-            return await try_mapping(self.client, call, attempt, credential, remaining)
+            return await try_mapping(self.client, call, candidate, credential, remaining)
         except asyncio.CancelledError:
-            call.on_done(Done(499, number, provider.name, attempt.actual_model, error=CLIENT_LEFT))
+            call.on_done(Done(499, number, provider.name, candidate.actual_model, error=CLIENT_LEFT))
             raise
 
-    async def _refresh(self, attempt: Attempt) -> None:
+    async def _refresh(self, candidate: Candidate) -> None:
         try:
-            await self.credentials.refresh(attempt.provider)
+            await self.credentials.refresh(candidate.provider)
         except CredentialError as exc:
             log.warning(
-                "provider '%s': the forced token refresh failed: %s", attempt.provider.name, redact(exc.message)
+                "provider '%s': the forced token refresh failed: %s", candidate.provider.name, redact(exc.message)
             )
 
     @staticmethod
@@ -229,12 +233,13 @@ class Dispatcher:
         return None
 
     def _retry_wait(
-        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[str]
+        self, failure: Failure, settings: FailoverConfig, retried: int, corrected: set[Corrective]
     ) -> float | None:
         """Seconds to wait before trying this mapping again, or None to move on."""
-        if failure.corrective in ("refresh", "learned") and failure.corrective not in corrected:
+        rule = failure.rule
+        if rule.corrective is not None and rule.corrective not in corrected:
             return 0.0  # corrective: once each, even with max_retries = 0
-        if not settings.enabled or not failure.retryable or retried >= settings.max_retries:
+        if not settings.enabled or rule.action is not Action.RETRY or retried >= settings.max_retries:
             return None
         seconds = retry_after_seconds(failure.retry_after)
         if seconds is not None:
@@ -246,20 +251,16 @@ class Dispatcher:
         answered = {"x-ccm-provider": done.provider or "", "x-ccm-actual-model": done.actual_model or ""}
         done.ttft_ms = round((time.perf_counter() - call.started) * 1000)
         if answer.message is not None:
-            raw_usage = answer.message.get("usage")
-            usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
-            done.usage = Usage(
-                _int(usage.get("input_tokens")),
-                _int(usage.get("output_tokens")),
-                _int(usage.get("cache_read_input_tokens")),
-                _int(usage.get("cache_creation_input_tokens")),
-            )
+            if call.inbound is not None:  # an OpenAI client: its own wire, its usage read from it
+                body, done.usage = call.inbound.whole(answer.adapter, answer.message)
+            else:
+                body, done.usage = orjson.dumps(answer.message), _usage(answer.message)
             record_soon(call.on_done, done)
-            body = orjson.dumps(answer.message)
             return Result(200, {**headers, **answered, "content-type": "application/json"}, body)
         assert answer.first is not None and answer.chunks is not None
+        encoder = call.inbound.encoder(answer.adapter) if call.inbound is not None else None
         relay = relay_stream(
-            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest
+            answer.first, answer.chunks, answer.translator, answer.response, done, call.on_done, answer.rest, encoder
         )
         return Result(
             200,
@@ -304,7 +305,7 @@ class Dispatcher:
                 headers["retry-after"] = str(later)
             elif seconds is not None:  # not worth waiting for here: said, not passed on
                 message += f" (the limit resets in {int(seconds)} s)"
-        claim, outcome = _claim_and_outcome(failures, "failed")
+        claim, flag = _claim_and_flag(failures, "failed")
         call.on_done(
             Done(
                 status,
@@ -313,31 +314,42 @@ class Dispatcher:
                 retries=retries,
                 tried=tries,
                 rate_limit=claim,
-                outcome=outcome,
+                flag=flag,
             )
         )
         return error_result(status, error_type, message, headers)
 
 
-def _as_too_long(failure: Failure, call: Call, attempt: Attempt) -> None:
+def _as_too_long(failure: Failure, call: Call, candidate: Candidate) -> None:
     """A refusal that says the context is too long, in any host's words, becomes Anthropic's."""
     found = window.context_overflow(failure.detail)
     if found is None:
         return
     one_m = window.wants_1m(call.client_headers.get("anthropic-beta"))
-    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(attempt, one_m=one_m))
+    failure.detail = window.overflow_text(found, call.decision.estimated_tokens, window_of(candidate, one_m=one_m))
     failure.too_long = True
-    failure.outcome = f"{failure.outcome} (context window)"
+    failure.reason = f"{failure.reason} (context window)"
 
 
-def _claim_and_outcome(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
+def _claim_and_flag(failures: list[Failure], otherwise: str) -> tuple[str | None, str]:
     """The rate limit a 429 named (the latest), and "ccm_error" when a bug of ours showed in any attempt."""
     claim = next((f.claim for f in reversed(failures) if f.claim), None)
-    return claim, "ccm_error" if any(f.ccm_error for f in failures) else otherwise
+    return claim, "ccm_error" if any(f.kind is Kind.CCM_ERROR for f in failures) else otherwise
 
 
 def x_ccm(base: dict[str, str], attempts: int, retries: int) -> dict[str, str]:
     return {**base, "x-ccm-attempts": str(attempts), "x-ccm-retries": str(retries)}
+
+
+def _usage(message: dict[str, Any]) -> Usage:
+    raw = message.get("usage")
+    usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return Usage(
+        _int(usage.get("input_tokens")),
+        _int(usage.get("output_tokens")),
+        _int(usage.get("cache_read_input_tokens")),
+        _int(usage.get("cache_creation_input_tokens")),
+    )
 
 
 def _int(value: Any) -> int:

@@ -6,7 +6,7 @@ for every other mapping ccm answers at once, without an upstream call: an empty 
 `stop_reason: "max_tokens"` and the estimated input (as message_start, message_delta, message_stop when
 streamed), recorded with cost 0 and outcome `prewarm`.
 
-    if answers_locally(call.body, attempt):
+    if answers_locally(call.body, candidate):
         return prewarm_result(call, headers, done)
 """
 
@@ -21,18 +21,18 @@ import orjson
 from ccm.dispatch.attempt import Call, Result
 from ccm.dispatch.relay import Done, record_soon
 from ccm.providers.base import Usage
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.sse import encode
 from ccm.tokens import estimate_input_tokens
 
 __all__ = ["answers_locally", "prewarm_result"]
 
-OUTCOME = "prewarm"
+FLAG = "prewarm"
 
 
-def answers_locally(body: dict[str, Any], attempt: Attempt) -> bool:
+def answers_locally(body: dict[str, Any], candidate: Candidate) -> bool:
     """A pre-warm this mapping cannot use: ccm answers it."""
-    provider = attempt.provider
+    provider = candidate.provider
     prewarm = body.get("max_tokens") == 0 and not isinstance(body.get("max_tokens"), bool)
     return prewarm and provider.provider_type != "anthropic" and provider.auth_type != "passthrough"
 
@@ -40,7 +40,7 @@ def answers_locally(body: dict[str, Any], attempt: Attempt) -> bool:
 def prewarm_result(call: Call, headers: dict[str, str], done: Done) -> Result:
     """The empty answer, whole or streamed; `done` is recorded once it is out."""
     usage = Usage(input_tokens=estimate_input_tokens(call.body))
-    done.usage, done.outcome = usage, OUTCOME
+    done.usage, done.flag = usage, FLAG
     message: dict[str, Any] = {
         "id": "msg_" + os.urandom(12).hex(),
         "type": "message",

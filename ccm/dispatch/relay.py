@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ccm.auth.redact import redact, redact_bytes
+from ccm.dispatch.inbound import Encoder
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Frame, InvalidUpstream, StreamTranslator, Usage, error_body
 from ccm.sse import encode
@@ -42,8 +43,9 @@ class Done:
     actual_model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
-    outcome: str = "ok"
-    """"ccm_error" when a bug of ccm's own showed in this request (logged with its traceback)."""
+    flag: str = "ok"
+    """"ccm_error" when a bug of ccm's own showed in this request (logged with its traceback), "prewarm" when
+    ccm answered a cache pre-warm itself; the request record's outcome is read from it (ccm.observe.records)."""
     recorded: bool = False
     """Set once on_done has seen it: the relay's end and the abandoned-stream guard never both record."""
     tried: list[AttemptRecord] = field(default_factory=list)
@@ -117,13 +119,16 @@ async def relay_stream(
     done: Done,
     on_done: Callable[[Done], None],
     rest: bytes = b"",
+    encoder: Encoder | None = None,
 ) -> AsyncIterator[bytes]:
     """Send the checked first frames, then the rest as it comes, pinging while the upstream is silent.
 
-    `rest`: upstream bytes already read but not yet translated (ccm.dispatch.attempt._window), fed before any read."""
+    `rest`: upstream bytes already read but not yet translated (ccm.dispatch.attempt._window), fed before any read.
+    `encoder`: the client's wire when it is not Anthropic's (ccm.dispatch.inbound)."""
+    out = encoder or ANTHROPIC
     saw_error = any(frame.event == "error" for frame in first)
     try:
-        yield _out(first)  # one write: each yield is a send through the edge
+        yield out.frames(first)  # one write: each yield is a send through the edge
         reads = chunks if isinstance(chunks, Reads) else Reads(chunks)
         clock = _StallClock(reads)
         try:
@@ -137,7 +142,7 @@ async def relay_stream(
                             chunk = await reads.next()
                     except TimeoutError:
                         clock.check()
-                        yield _PING  # the read stays where it was (Reads is cancel-safe)
+                        yield out.ping()  # the read stays where it was (Reads is cancel-safe)
                         continue
                     clock.check()
                 if not chunk:
@@ -145,33 +150,33 @@ async def relay_stream(
                 frames = translator.feed(chunk)
                 if frames:  # the events of one upstream read go out as one write
                     saw_error = saw_error or any(frame.event == "error" for frame in frames)
-                    yield _out(frames)
+                    yield out.frames(frames)
             if not saw_error and not translator.complete:
                 frames = translator.finish()
                 if frames:
                     saw_error = saw_error or any(frame.event == "error" for frame in frames)
-                    yield _out(frames)
+                    yield out.frames(frames)
             if saw_error:
                 done.status, done.error = 502, "the upstream sent an error event mid-stream"
             elif not translator.complete:
                 done.status, done.error = 502, "upstream stream ended before message_stop"
-                yield error_frame("api_error", "the upstream stream ended before the answer was complete")
+                yield out.error("api_error", "the upstream stream ended before the answer was complete")
         except (InvalidUpstream, InvalidAnswer) as exc:
             done.status, done.error = 502, redact(str(exc))
-            yield error_frame("api_error", f"the upstream sent an invalid event: {done.error}")
+            yield out.error("api_error", f"the upstream sent an invalid event: {done.error}")
         except _Stalled as stalled:
             done.status, done.error = 504, f"upstream stalled: no complete event in {stalled.seconds:g} s"
-            yield error_frame("timeout_error", f"the upstream sent no complete event for {stalled.seconds:g} s")
+            yield out.error("timeout_error", f"the upstream sent no complete event for {stalled.seconds:g} s")
         except httpx.TimeoutException:
             done.status, done.error = 504, "upstream went silent"
-            yield error_frame("timeout_error", "the upstream went silent mid-stream")
+            yield out.error("timeout_error", "the upstream went silent mid-stream")
         except httpx.HTTPError as exc:
             done.status, done.error = 502, f"{type(exc).__name__}"
-            yield error_frame("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
+            yield out.error("api_error", f"the upstream connection broke mid-stream ({type(exc).__name__})")
         except Exception as exc:  # never let an exception escape after the first byte: the client would hang up
             log.exception("relaying %s/%s failed: a bug in ccm", done.provider, done.actual_model)
-            done.status, done.error, done.outcome = 502, redact(f"{type(exc).__name__}: {exc}"), "ccm_error"
-            yield error_frame("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
+            done.status, done.error, done.flag = 502, redact(f"{type(exc).__name__}: {exc}"), "ccm_error"
+            yield out.error("api_error", f"ccm could not relay the upstream's answer ({type(exc).__name__})")
         finally:
             reads.cancel()
     except (asyncio.CancelledError, GeneratorExit):
@@ -187,6 +192,22 @@ async def relay_stream(
 def _out(frames: list[Frame]) -> bytes:
     """Frames as one write; an upstream's error event (which may quote a key) is redacted on its way."""
     return b"".join(redact_bytes(frame.raw) if frame.event == "error" else frame.raw for frame in frames)
+
+
+class _Anthropic:
+    """Anthropic's wire, as the relay writes it for Claude Code (ccm.dispatch.inbound.Encoder)."""
+
+    def frames(self, frames: list[Frame]) -> bytes:
+        return _out(frames)
+
+    def ping(self) -> bytes:
+        return _PING
+
+    def error(self, error_type: str, message: str) -> bytes:
+        return error_frame(error_type, message)
+
+
+ANTHROPIC = _Anthropic()
 
 
 def guarded(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ccm.dispatch.attempt import REFUSALS, Failure
+from ccm.dispatch.attempt import Failure
+from ccm.dispatch.policy import REFUSALS
 from ccm.providers.base import error_type_for
 from config import secrets
 from config.schema import ProviderConfig
@@ -27,12 +28,12 @@ __all__ = ["credential_hint", "verdict"]
 
 def verdict(failures: Sequence[Failure]) -> tuple[int, str, str]:
     """Status, error type and a leading sentence ("" when the summary says enough) for the summary error."""
-    transient = next((f for f in reversed(failures) if f.transient), None)
+    transient = next((f for f in reversed(failures) if f.rule.transient), None)
     if transient is not None:
         return transient.status, transient.error_type or error_type_for(transient.status), ""
-    refused = [f for f in failures if f.own_credential and f.status in (401, 403)]
+    refused = [f for f in failures if f.rule.ccm_credential]
     if refused:
-        fixes = "; ".join(dict.fromkeys(f.hint or f.outcome for f in refused))
+        fixes = "; ".join(dict.fromkeys(f.hint or f.reason for f in refused))
         return 403, "permission_error", f"ccm's credentials were refused: {fixes}"
     refusals = [f for f in failures if f.status in REFUSALS]
     if refusals:

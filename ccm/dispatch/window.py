@@ -1,7 +1,7 @@
 """Context windows in dispatch: skip a mapping the request cannot fit, and say "prompt is too long" the way
 Anthropic does, so that Claude Code compacts instead of failing.
 
-    kept, skipped, too_long = fit(attempts, estimate, one_m)
+    kept, skipped, too_long = fit(candidates, estimate, one_m)
     overflow = context_overflow(upstream_message)      -> (tokens, limit) or None
 
 A mapping is skipped (not an attempt: nothing is sent, the breaker never hears of it) when the estimate
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ccm.limits import ONE_M_BETA, window_of
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 
 FIT = 0.95
 OVER = 1.10
@@ -66,18 +66,18 @@ def too_long_text(tokens: int, limit: int) -> str:
     return f"prompt is too long: {tokens} tokens > {limit} maximum"
 
 
-def fit(attempts: list[Attempt], estimate: int, one_m: bool) -> tuple[list[Attempt], list[str], str | None]:
-    """(the attempts to try, the skipped ones described, the prompt-too-long text when none can take it)."""
-    windows = [window_of(a, one_m=one_m) for a in attempts]
-    kept = [a for a, w in zip(attempts, windows, strict=True) if w is None or estimate <= FIT * w]
+def fit(candidates: list[Candidate], estimate: int, one_m: bool) -> tuple[list[Candidate], list[str], str | None]:
+    """(the candidates to try, the skipped ones described, the prompt-too-long text when none can take it)."""
+    windows = [window_of(a, one_m=one_m) for a in candidates]
+    kept = [a for a, w in zip(candidates, windows, strict=True) if w is None or estimate <= FIT * w]
     if not kept:
         largest = max(w for w in windows if w is not None)
         if estimate > OVER * largest:
             return [], [], too_long_text(estimate, largest)
-        kept = [a for a, w in zip(attempts, windows, strict=True) if w == largest]
+        kept = [a for a, w in zip(candidates, windows, strict=True) if w == largest]
     skipped = [
         f"{a.provider.name}/{a.actual_model} (~{estimate:,} tokens, window {w:,})"
-        for a, w in zip(attempts, windows, strict=True)
+        for a, w in zip(candidates, windows, strict=True)
         if a not in kept and w is not None
     ]
     return kept, skipped, None

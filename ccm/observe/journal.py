@@ -1,7 +1,9 @@
 """The persisted request log: `$CCM_HOME/requests.jsonl`, one JSON line per finished request.
 
-Appending must never stall the event loop: `append` only puts the record's line in a buffer, and a
-writer task flushes the buffer in a thread every half second (or sooner when it fills up). The file is
+Appending must never stall the event loop: `append` only puts the record in a buffer, and a writer task
+flushes the buffer in a thread every half second (or sooner when it fills up). That thread also prices the
+records that wait for the maintained price table (ccm.observe.prices) before it writes them, and tells
+`on_priced` (the metrics), so the table is loaded neither at start-up nor on a request's path. The file is
 rotated at 10 MiB, keeping 5 files (`requests.jsonl`, `.1` ... `.4`, oldest last); `ccm usage` reads
 them all. Lines carry no request or answer content and no error text (an upstream message may quote a
 key): counts, names, statuses and times only. The file is created 0600.
@@ -14,6 +16,7 @@ errors (a missing folder, too many open files) keep the records in memory to try
 
     journal = Journal(paths.requests_path())
     journal.start()            # on the serving loop
+    journal.on_priced = metrics.add_cost   # optional: told of each record priced from the table
     journal.append(record)     # cheap, any time
     await journal.close()      # flushes what is left
 """
@@ -31,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from ccm.observe.prices import price_records
 from ccm.observe.requestlog import RequestRecord
 from config.atomic import open_private
 
@@ -47,6 +51,10 @@ MAX_BUFFER = 20_000
 _LEFT_OUT = ("error", "id")
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 """Errors that will not pass by the next flush: the records are dropped (and counted), not kept."""
+
+
+#: The request kinds the journal keeps: every answered request (count_tokens never reaches the request log).
+JOURNALED = frozenset({"messages", "chat_completions", "responses"})
 
 
 class WriteFailed(Exception):
@@ -100,16 +108,18 @@ class Journal:
         self.keep = keep
         self.on_dropped = on_dropped
         """Told how many records were lost each time some are (the proxy's dropped-records counter)."""
-        self._buffer: list[bytes] = []
+        self.on_priced: Callable[[RequestRecord], None] | None = None
+        """Told of each record priced from the price table (the proxy's cost counters)."""
+        self._buffer: list[RequestRecord | bytes] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
         self._failing = False
 
     def append(self, record: RequestRecord) -> None:
-        if record.kind != "messages":
+        if record.kind not in JOURNALED:
             return
-        self._buffer.append(line(record))
+        self._buffer.append(record)
         if len(self._buffer) > MAX_BUFFER:
             del self._buffer[: len(self._buffer) - MAX_BUFFER]
             self._drop(1)
@@ -147,7 +157,7 @@ class Journal:
             log.warning("the request log dropped %d records it could not write", self._dropped)
             self._dropped = 0
 
-    def _failed(self, rest: list[bytes], error: OSError) -> None:
+    def _failed(self, rest: list[RequestRecord | bytes], error: OSError) -> None:
         full = error.errno in _FULL
         if not self._failing:  # said once, not every half second while the disk stays full
             then = "dropping records until it has room" if full else "keeping records in memory to try again"
@@ -170,10 +180,14 @@ class Journal:
             self._task = None
         await self.flush()
 
-    def write(self, lines: list[bytes]) -> None:
-        """Append lines, rotating first whenever the next line would take the file past max_bytes.
+    def write(self, items: list[RequestRecord | bytes]) -> None:
+        """Price what waits for the table, then append the lines, rotating first whenever the next line
+        would take the file past max_bytes. Items already turned into lines (a write that failed) stay so.
 
         Raises WriteFailed (how many lines were written whole, and the error) when the disk refuses."""
+        price_records((r for r in items if isinstance(r, RequestRecord)), self.on_priced)
+        lines = [item if isinstance(item, bytes) else line(item) for item in items]
+        items[:] = lines  # a failed write keeps lines, not records: priced once
         done = 0
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ quantiles in the JSON are read from those buckets as Prometheus's histogram_quan
     metrics = Metrics(canonical_model=lambda name: ...)   # a configured model's name, else None
     metrics.observe(record)                               # one RequestRecord per finished request
     metrics.count_tokens(route, model, provider)          # count_tokens: counted here and nowhere else
-    metrics.snapshot(circuits)                            # DESIGN's JSON shape
+    metrics.snapshot(circuits)                            # the /api/metrics JSON (README, HTTP API)
     metrics.prometheus(circuits)                          # text exposition (bytes)
 
 `circuits` is the circuit breaker's read side: provider name -> (state, until), state one of closed,
@@ -170,7 +170,7 @@ class Metrics:
                     stats.retries += 1
                 elif attempt.outcome == "failed_over":
                     stats.failovers += 1
-                if attempt.outcome in ("retried", "failed_over", "ccm_error"):
+                if attempt.outcome in ("retried", "ccm_error"):  # a failover is counted as one, not as an error
                     stats.errors += 1
             if record.provider is None:
                 return
@@ -200,6 +200,14 @@ class Metrics:
         with self.lock:
             self.request_log_dropped += count
 
+    def add_cost(self, record: RequestRecord) -> None:
+        """A cost found after the record was counted (the price table, priced in the journal's thread)."""
+        if record.provider is None or not record.cost_usd:
+            return
+        model = self.model_label(record.route, record.routed_model)
+        with self.lock:
+            self.cost[(record.provider, model, record.client)] += record.cost_usd
+
     def count_tokens(self, route: str, routed_model: str, provider: str | None) -> None:
         """One count_tokens call (forwarded or estimated): not a request, no latency, no breaker."""
         with self.lock:
@@ -207,7 +215,7 @@ class Metrics:
 
     # -- reading ------------------------------------------------------------------------------------------
     def snapshot(self, circuits: Circuits | None = None) -> dict[str, Any]:
-        """The /api/metrics JSON (DESIGN.md): requests by status/route/model/provider, per-provider figures."""
+        """The /api/metrics JSON: requests by status/route/model/provider, per-provider figures."""
         circuits = circuits or {}
         with self.lock:
             by: dict[str, Counter[str]] = {k: Counter() for k in ("status", "route", "model", "provider")}

@@ -17,7 +17,7 @@ from ccm.observe.metrics import CIRCUIT_VALUES, NONE, Circuits, Metrics
 
 
 def exposition(metrics: Metrics, circuits: Circuits) -> bytes:
-    """The text exposition format of every ccm metric (DESIGN.md's names and labels)."""
+    """The text exposition format of every ccm metric (names and labels as the README's Metrics table lists)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Collector(metrics, circuits))
     return bytes(generate_latest(registry))

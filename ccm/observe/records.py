@@ -12,6 +12,7 @@ from ccm.dispatch.relay import Done
 from ccm.observe.metrics import cost_usd
 from ccm.observe.requestlog import AttemptRecord, RequestRecord
 from ccm.routing import resolve
+from config.catalog import PRICE_TABLE_PROVIDERS
 from config.errors import RoutingError
 from config.schema import AS_ASKED, Config, Mapping
 
@@ -32,9 +33,9 @@ def mapping_for(config: Config, routed_model: str, provider: str | None, actual_
 def request_outcome(done: Done) -> str:
     """ok | passed_through | failed | cut | client_left | not_served | ccm_error | prewarm (see
     RequestRecord.outcome)."""
-    if done.outcome == "ccm_error" or any(t.outcome == "ccm_error" for t in done.tried):
+    if done.flag == "ccm_error" or any(t.outcome == "ccm_error" for t in done.tried):
         return "ccm_error"  # a bug of ours showed, even when a later mapping answered: counted, never hidden
-    if done.outcome == "prewarm":
+    if done.flag == "prewarm":
         return "prewarm"
     if done.status == 499:
         return "client_left"
@@ -85,21 +86,15 @@ def to_record(
     kind: str = "messages",
     started: float | None = None,
     client: str | None = None,
+    session: str | None = None,
 ) -> RequestRecord:
     """`started`: the request's perf_counter at arrival; with Done.at it gives the time to first token.
     `client`: the [[clients]] name that sent it (None: the router key or no key)."""
     usage = done.usage
     stream = bool(body.get("stream"))
-    mapping = mapping_for(config, routed_model, done.provider, done.actual_model) if config else None
-    cost = cost_usd(
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_read_input_tokens,
-        usage.cache_creation_input_tokens,
-        mapping,
-    )
-    if done.outcome == "prewarm":  # answered by ccm itself: nothing was spent
-        cost = 0.0
+    cost, pricing, price_key = _pricing(done, config, routed_model)
+    if done.flag == "prewarm":  # answered by ccm itself: nothing was spent
+        cost, pricing, price_key = 0.0, None, None
     ttft = done.ttft_ms
     if ttft is None and done.status < 400 and started is not None:
         ttft = min(latency_ms, max(0, round((done.at - started) * 1000)))
@@ -118,7 +113,7 @@ def to_record(
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_input_tokens,
         cache_write_tokens=usage.cache_creation_input_tokens,
-        cost_usd=None if cost is None else round(cost, 8),
+        cost_usd=cost,
         ttft_ms=ttft,
         retries=done.retries,
         outcome=request_outcome(done),
@@ -127,4 +122,41 @@ def to_record(
         error=done.error,
         kind=kind,
         client=client or "-",
+        session=session,
+        pricing=pricing,
+        price_key=price_key,
     )
+
+
+_PLAN_AUTH = ("passthrough", "oauth")
+"""Subscriptions: Claude Pro/Max through Claude Code's login, ChatGPT Plus/Pro through ccm's. They cost 0 a request."""
+
+
+def _pricing(done: Done, config: Config | None, routed_model: str) -> tuple[float | None, str | None, Any]:
+    """(cost, where it comes from, price-table key): the mapping's own prices win; a subscription costs 0
+    ("plan"); an API-key or ADC provider without prices waits for the price table (priced off the request
+    path, by the journal: ccm.observe.prices); anything else has no cost."""
+    if config is None or done.provider is None or done.actual_model is None:
+        return None, None, None
+    usage = done.usage
+    mapping = mapping_for(config, routed_model, done.provider, done.actual_model)
+    if mapping is not None and mapping.priced:
+        cost = cost_usd(
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_input_tokens,
+            usage.cache_creation_input_tokens,
+            mapping,
+        )
+        return (None if cost is None else round(cost, 8)), "config", None
+    provider = config.provider(done.provider)
+    if provider is None:
+        return None, None, None
+    if provider.auth_type in _PLAN_AUTH:
+        return 0.0, "plan", None
+    tokens = (
+        usage.input_tokens + usage.output_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    )
+    if tokens and provider.auth_type in ("apikey", "adc") and provider.provider_type in PRICE_TABLE_PROVIDERS:
+        return None, None, (provider.provider_type, done.actual_model)
+    return None, None, None

@@ -1,6 +1,6 @@
 """The recent-request log: a ring buffer for /api/requests and a fan-out for /api/requests/stream.
 
-One RequestRecord per finished /v1/messages request (DESIGN.md, "Metrics and the request log"): what was
+One RequestRecord per finished /v1/messages request: what was
 asked, what answered, each attempt's outcome, time and tokens. Never any request or answer content.
 count_tokens calls are not recorded here (only counted in ccm.observe.metrics).
 """
@@ -75,6 +75,13 @@ class RequestRecord:
     kind: str = "messages"
     client: str = "-"
     """The [[clients]] name whose key sent the request; "-" for the router key or no key."""
+    session: str | None = None
+    """Claude Code's session id (`x-claude-code-session-id`), for `ccm statusline`."""
+    pricing: str | None = None
+    """Where cost_usd comes from: "config" (the mapping's prices), "table" (the maintained price table),
+    "plan" (a subscription: passthrough or OAuth, cost 0), or None (no price)."""
+    price_key: tuple[str, str] | None = None
+    """(provider type, actual model) while the record waits for a table price (ccm.observe.prices); not shown."""
 
     def as_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively (42 us a record, measured; this is ~3 us).
@@ -86,7 +93,6 @@ class RequestRecord:
         return out
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
 _JSON_LINES = False
 """Whether log lines are JSON (`--log-format json`): then each request's line carries its record's fields."""
 
@@ -95,6 +101,9 @@ def log_records_whole(on: bool = True) -> None:
     """Give each request's log line its whole record (ccm.serve.logfile.JsonFormatter writes the fields)."""
     global _JSON_LINES
     _JSON_LINES = on
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "price_key")
 
 
 class RequestLog:
@@ -140,6 +149,10 @@ class RequestLog:
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         items = list(self._records)[-limit:] if limit > 0 else []
         return [r.as_dict() for r in reversed(items)]
+
+    def last_of(self, session: str) -> RequestRecord | None:
+        """The newest request of a Claude Code session still in memory (for `ccm statusline`)."""
+        return next((r for r in reversed(self._records) if session and r.session == session), None)
 
     def subscribe(self) -> asyncio.Queue[RequestRecord | None]:
         """A queue of finished requests; None in it means the server is stopping (end the feed)."""

@@ -5,7 +5,7 @@ Bodies go upstream faithfully to Anthropic itself (the dispatcher only changed m
 max_tokens); a third-party host gets what it refuses adapted first (ccm.providers.anthropic_compat). This
 module removes thinking blocks that ccm itself signed for another provider, sets auth, and passes SSE events
 through as they arrive, checking each is JSON, noting usage, and naming the answer's `model` as the client
-asked (DESIGN: in every wire format alike; `x-ccm-actual-model` says what served it).
+asked (as every wire format does: `x-ccm-actual-model` says what served it).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class AnthropicAdapter:
     wire = "anthropic"
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        provider = ctx.attempt.provider
+        provider = ctx.candidate.provider
         messages = body.get("messages")
         own, lost_last = thinking.own_thinking(
             messages, thinking.key_of(provider), thinking.is_anthropic_host(provider)
@@ -72,9 +72,9 @@ class AnthropicAdapter:
         if beta:
             headers["anthropic-beta"] = beta
         agent = ctx.client_headers.get("user-agent")
-        if agent:  # coding-plan endpoints admit coding agents by their user-agent (DESIGN)
+        if agent:  # coding-plan endpoints admit coding agents by their user-agent
             headers["user-agent"] = agent
-        fix = compat.adaptations(provider, ctx.attempt.actual_model)
+        fix = compat.adaptations(provider, ctx.candidate.actual_model)
         if fix is not None:  # a third-party host: what it refuses is adapted; what it sent is kept for learn()
             if fix:
                 body = compat.adapt(body, headers, fix)
@@ -94,8 +94,8 @@ class AnthropicAdapter:
             status,
             content,
             sent if isinstance(sent, compat.Sent) else None,
-            ctx.attempt.provider,
-            ctx.attempt.actual_model,
+            ctx.candidate.provider,
+            ctx.candidate.actual_model,
         )
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
@@ -143,7 +143,7 @@ class AnthropicAdapter:
 
 def _wrap_for(ctx: RequestContext) -> str | None:
     """The provider whose thinking signatures must be wrapped (None for api.anthropic.com's own)."""
-    provider = ctx.attempt.provider
+    provider = ctx.candidate.provider
     return None if thinking.is_anthropic_host(provider) else thinking.key_of(provider)
 
 

@@ -1,5 +1,4 @@
-"""Thinking signatures on the Anthropic wire: each goes back only to the host that made it (DESIGN,
-Credentials).
+"""Thinking signatures on the Anthropic wire: each goes back only to the host that made it.
 
 Anthropic-format hosts other than api.anthropic.com (z.ai, MiniMax, Kimi, …) sign thinking with keys of
 their own, which Anthropic rejects ("Invalid `signature` in `thinking` block"). Their signatures are

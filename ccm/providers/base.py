@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
+from ccm import __version__
 from ccm.auth.credentials import Credential
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.translate.anthropic import (  # re-exported: adapters import them from here
     CCM_SIGNATURE_PREFIX,
     ERROR_TYPES,
@@ -53,7 +54,7 @@ __all__ = [
 
 @dataclass(slots=True)
 class RequestContext:
-    attempt: Attempt
+    candidate: Candidate
     credential: Credential
     """Resolved by ccm.auth.credentials before the adapter builds anything."""
     client_headers: Mapping[str, str]
@@ -71,6 +72,36 @@ class RequestContext:
     def api_key(self) -> str | None:
         """The key or bearer token the adapter sends (None for a keyless server or passthrough)."""
         return self.credential.secret
+
+    def answer_names(self, wire: str) -> AnswerNames:
+        """What every translating adapter tells its translator, from what it noted in build() under `wire`:
+        the model name the client asked for (answers carry it back), the tool names shortened on the way
+        out (restored on the way back), and the input estimate (the usage when the upstream gives none)."""
+        noted = self.state.get(wire) or {}
+        return {
+            "model": self.requested_model or self.candidate.actual_model,
+            "tool_names": noted.get("tool_names"),
+            "input_estimate": noted.get("input_estimate", 0),
+        }
+
+
+class AnswerNames(TypedDict):
+    model: str
+    tool_names: Mapping[str, str] | None
+    input_estimate: int
+
+
+def bearer_json_headers(ctx: RequestContext, *, stream: bool) -> dict[str, str]:
+    """A JSON request to an OpenAI-style API as ccm sends it: its own user-agent (a client's is Anthropic's
+    to read, not these hosts'), the answer form asked for, and the key as a bearer token when there is one."""
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if stream else "application/json",
+        "user-agent": f"ccm/{__version__}",
+    }
+    if ctx.api_key:
+        headers["authorization"] = f"Bearer {ctx.api_key}"
+    return headers
 
 
 @dataclass(slots=True)

@@ -73,7 +73,7 @@ class GeminiAdapter:
     def learn(self, status: int, content: bytes, ctx: RequestContext) -> bool:
         """A refusal this adapter can correct (the dispatcher then retries once): an endpoint that does not
         know `parametersJsonSchema` gets the plain `parameters` form from now on."""
-        provider, model = ctx.attempt.provider.name, ctx.attempt.actual_model
+        provider, model = ctx.candidate.provider.name, ctx.candidate.actual_model
         if needs_plain_parameters(status, content) and not plain_parameters(provider, model):
             use_plain_parameters(provider, model)
             return True
@@ -87,15 +87,15 @@ class GeminiAdapter:
         return {"x-goog-api-key": ctx.api_key} if ctx.api_key else {}
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
-        provider = attempt.provider
-        model = attempt.actual_model
+        candidate = ctx.candidate
+        provider = candidate.provider
+        model = candidate.actual_model
         scope = signature_scope(self.wire, provider.name, model)
         translated = to_gemini_request(
             body,
             model=model,
             scope=scope,
-            max_output_tokens=attempt.max_output_tokens,
+            max_output_tokens=candidate.max_output_tokens,
             plain_parameters=plain_parameters(provider.name, model),
         )
         payload = orjson.dumps(translated.body)
@@ -138,13 +138,8 @@ class GeminiAdapter:
         return whole_message(self.stream(ctx, form), content)
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
-        state = ctx.state.get(WIRE) or {}
-        wire = GeminiStream(
-            model=ctx.requested_model or ctx.attempt.actual_model,
-            scope=state.get("scope") or "",
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        scope = (ctx.state.get(WIRE) or {}).get("scope") or ""
+        wire = GeminiStream(scope=scope, **ctx.answer_names(WIRE))
         return TranslatedStream(wire, content_type)
 
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import orjson
 
-from ccm import __version__
-from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest
+from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest, bearer_json_headers
 from ccm.providers.translated import TranslatedStream, is_sse, whole_message
 from ccm.routing import estimate_tokens
 from ccm.translate.openai.errors import classify as classify_error
@@ -30,7 +29,7 @@ from ccm.translate.openai.errors import error_message, retry_after
 from ccm.translate.openai.request import UnsupportedRequest, to_openai_request
 from ccm.translate.openai.response import to_anthropic_message
 from ccm.translate.openai.stream import OpenAIStream, upstream_error
-from ccm.translate.profile import profile_for
+from ccm.translate.profile import Profile, profile_for
 
 WIRE = "openai"
 #: Tool-call arguments are held until the call is complete (so they can be repaired); while a long call
@@ -47,13 +46,22 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
     return state
 
 
+def request_headers(ctx: RequestContext, profile: Profile) -> dict[str, str]:
+    """What every Chat Completions request carries: the bearer, ccm's user-agent, the provider's own headers."""
+    headers = bearer_json_headers(ctx, stream=ctx.stream)
+    if profile.has("openrouter"):
+        headers.update(OPENROUTER_HEADERS)
+    headers.update(dict(ctx.candidate.provider.headers))
+    return headers
+
+
 class OpenAIAdapter:
     wire = WIRE
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
-        provider = attempt.provider
-        profile = profile_for(provider.spec.type, attempt.actual_model, attempt.max_output_tokens)
+        candidate = ctx.candidate
+        provider = candidate.provider
+        profile = profile_for(provider.spec.type, candidate.actual_model, candidate.max_output_tokens)
         try:
             translated = to_openai_request(body, profile, stream=ctx.stream)
         except UnsupportedRequest as exc:
@@ -61,24 +69,13 @@ class OpenAIAdapter:
         payload = orjson.dumps(translated.body)
         state = _state(ctx)
         state.update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if ctx.stream else "application/json",
-            "user-agent": f"ccm/{__version__}",
-        }
-        if ctx.api_key:
-            headers["authorization"] = f"Bearer {ctx.api_key}"
-        if profile.has("openrouter"):
-            headers.update(OPENROUTER_HEADERS)
-        headers.update(dict(provider.headers))
-        return UpstreamRequest(provider.url("/chat/completions"), headers, payload)
+        return UpstreamRequest(provider.url("/chat/completions"), request_headers(ctx, profile), payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
         error_type, message = classify_error(status, error_message(content, status))
         return UpstreamError(status, error_type, message, retry_after(headers, status))
 
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
-        state = _state(ctx)
         if is_sse(content, content_type):
             return whole_message(self.stream(ctx, "text/event-stream"), content)
         try:
@@ -87,21 +84,10 @@ class OpenAIAdapter:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
         if isinstance(data, dict) and data.get("error") and not data.get("choices"):
             raise InvalidUpstream(upstream_error(data["error"])["message"])
-        return to_anthropic_message(
-            data,
-            model=ctx.requested_model or ctx.attempt.actual_model,
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        return to_anthropic_message(data, **ctx.answer_names(WIRE))
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
-        state = _state(ctx)
-        wire = OpenAIStream(
-            model=ctx.requested_model or ctx.attempt.actual_model,
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
-        return TranslatedStream(wire, content_type, busy_ping_s=BUSY_PING_S)
+        return TranslatedStream(OpenAIStream(**ctx.answer_names(WIRE)), content_type, busy_ping_s=BUSY_PING_S)
 
 
 ADAPTER = OpenAIAdapter()

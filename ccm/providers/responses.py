@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from ccm import __version__
-from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest
+from ccm.providers.base import InvalidUpstream, RequestContext, UpstreamError, UpstreamRequest, bearer_json_headers
 from ccm.providers.translated import TranslatedStream, is_sse, whole_message
 from ccm.routing import estimate_tokens
 from ccm.translate.responses.errors import parse_error
@@ -42,45 +41,47 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
 
 def is_backend(ctx: RequestContext) -> bool:
     """The ChatGPT backend (an OAuth login) rather than the public API (an API key)."""
-    return ctx.attempt.provider.auth_type == "oauth"
+    return ctx.candidate.provider.auth_type == "oauth"
 
 
 def origin_of(ctx: RequestContext) -> ReasoningOrigin:
-    return ReasoningOrigin(ctx.attempt.provider.name, ctx.attempt.actual_model)
+    return ReasoningOrigin(ctx.candidate.provider.name, ctx.candidate.actual_model)
+
+
+def request_headers(ctx: RequestContext, *, stream: bool, session: str | None) -> dict[str, str]:
+    """What every Responses request carries: the bearer, ccm's user-agent, and for the ChatGPT backend its
+    originator, the account and the session (the prompt cache key); then the provider's own headers."""
+    headers = bearer_json_headers(ctx, stream=stream)
+    if is_backend(ctx):
+        headers.update(BACKEND_HEADERS)
+        if session:
+            headers["session_id"] = session
+        if ctx.credential.account_id:
+            headers["chatgpt-account-id"] = ctx.credential.account_id
+    headers.update(dict(ctx.candidate.provider.headers))
+    return headers
 
 
 class ResponsesAdapter:
     wire = WIRE
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        attempt = ctx.attempt
-        provider = attempt.provider
+        candidate = ctx.candidate
+        provider = candidate.provider
         backend = is_backend(ctx)
         session = ctx.client_headers.get(SESSION_HEADER)
         translated = to_responses_request(
             body,
-            model=attempt.actual_model,
+            model=candidate.actual_model,
             backend=backend,
             stream=ctx.stream,
             origin=origin_of(ctx),
             session=session,
-            max_output_tokens=attempt.max_output_tokens,
+            max_output_tokens=candidate.max_output_tokens,
         )
         payload = orjson.dumps(translated.body)
         _state(ctx).update(tool_names=translated.tool_names, input_estimate=estimate_tokens(len(payload)))
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if translated.stream else "application/json",
-            "user-agent": f"ccm/{__version__}",
-        }
-        if ctx.api_key:
-            headers["authorization"] = f"Bearer {ctx.api_key}"
-        if backend:
-            headers.update(BACKEND_HEADERS)
-            headers["session_id"] = translated.body["prompt_cache_key"]
-            if ctx.credential.account_id:
-                headers["chatgpt-account-id"] = ctx.credential.account_id
-        headers.update(dict(provider.headers))
+        headers = request_headers(ctx, stream=translated.stream, session=translated.body["prompt_cache_key"])
         return UpstreamRequest(provider.url("/responses"), headers, payload)
 
     def parse_error(self, status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
@@ -90,27 +91,14 @@ class ResponsesAdapter:
     def translate_message(self, content: bytes, content_type: str, ctx: RequestContext) -> dict[str, Any]:
         if is_sse(content, content_type):
             return whole_message(self.stream(ctx, "text/event-stream"), content)
-        state = _state(ctx)
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise InvalidUpstream("the upstream answered with invalid JSON") from exc
-        return to_anthropic_message(
-            data,
-            model=ctx.requested_model or ctx.attempt.actual_model,
-            origin=origin_of(ctx),
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        return to_anthropic_message(data, origin=origin_of(ctx), **ctx.answer_names(WIRE))
 
     def stream(self, ctx: RequestContext, content_type: str) -> TranslatedStream:
-        state = _state(ctx)
-        wire = ResponsesStream(
-            model=ctx.requested_model or ctx.attempt.actual_model,
-            origin=origin_of(ctx),
-            tool_names=state.get("tool_names"),
-            input_estimate=state.get("input_estimate", 0),
-        )
+        wire = ResponsesStream(origin=origin_of(ctx), **ctx.answer_names(WIRE))
         return TranslatedStream(wire, content_type, busy_ping_s=BUSY_PING_S)
 
 

@@ -47,7 +47,8 @@ from config.schema import ProviderConfig
 
 WIRE = "vertex"
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
-#: Flags Vertex refused in 2026 reports (research §6): sending them only costs a 400 and a retry.
+#: Flags Vertex AI answered with `400 Unexpected value(s) ... for the anthropic-beta header` in 2026 reports:
+#: sending them only costs a 400 and a retry.
 UNSUPPORTED_BETAS = frozenset(
     {
         "oauth-2025-04-20",
@@ -97,7 +98,7 @@ class VertexAdapter(GeminiAdapter):
 
     def learn(self, status: int, content: bytes, ctx: RequestContext) -> bool:
         """Beta flags Vertex named as unexpected are dropped for this provider and model (then one retry)."""
-        provider, model = ctx.attempt.provider.name, ctx.attempt.actual_model
+        provider, model = ctx.candidate.provider.name, ctx.candidate.actual_model
         flags = [f for f in rejected_betas(status, content) if f not in dropped_betas(provider, model)]
         if flags:
             drop_betas(provider, model, flags)
@@ -111,18 +112,18 @@ class VertexAdapter(GeminiAdapter):
         return {"authorization": f"Bearer {ctx.api_key}"} if ctx.api_key else {}
 
     def build(self, body: dict[str, Any], ctx: RequestContext) -> UpstreamRequest:
-        model = ctx.attempt.actual_model
-        if not ctx.attempt.provider.project_id:
-            name = ctx.attempt.provider.name
+        model = ctx.candidate.actual_model
+        if not ctx.candidate.provider.project_id:
+            name = ctx.candidate.provider.name
             raise InvalidUpstream(f"provider '{name}' has no project_id: set it to your Google Cloud project")
         ctx.state[WIRE] = {"claude": is_claude(model)}
         if not is_claude(model):
             return super().build(body, ctx)
-        provider = ctx.attempt.provider
+        provider = ctx.candidate.provider
         payload = {k: v for k, v in body.items() if k != "model"}
         # Claude on Vertex signs thinking as Anthropic does: only its own (unwrapped) signatures go back.
         payload["messages"], _ = anthropic_thinking.own_thinking(
-            payload.get("messages"), anthropic_thinking.key_of(ctx.attempt.provider), anthropic_host=True
+            payload.get("messages"), anthropic_thinking.key_of(ctx.candidate.provider), anthropic_host=True
         )
         payload["anthropic_version"] = VERTEX_ANTHROPIC_VERSION
         stream = bool(body.get("stream"))

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ccm.api.client_limits import ClientLimits
 from ccm.api.messages import make_endpoints
@@ -28,6 +28,7 @@ from ccm.observe.journal import read as journal_records
 from ccm.observe.metrics import Metrics
 from ccm.observe.requestlog import RequestLog
 from ccm.serve.edge import Lifespan, ProxyApp
+from ccm.serve.services import Running, Services
 from ccm.serve.state import ConfigHolder
 from ccm.upstream import client as upstream
 from config import paths
@@ -62,27 +63,30 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     holder = holder or ConfigHolder(Path(config_path))
     if holder._snapshot is None:
         holder.load()
-    requests = RequestLog()
-    credentials = Resolver()
-    state: dict[str, Any] = {"started": time.time(), "credentials": credentials}
-    metrics = Metrics(_canonical_model(holder), started_at=state["started"])
+    started = time.time()
+    metrics = Metrics(_canonical_model(holder), started_at=started)
+    services = Services(holder, RequestLog(), metrics, Resolver(), started)
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
-    limits = ClientLimits()
-    requests.sinks += [metrics.observe, journal.append, limits.observe]
+    journal.on_priced = metrics.add_cost
+    limits = services.limits
+    services.requests.sinks += [metrics.observe, journal.append, limits.observe]
     telemetry = start_telemetry(holder)
     if telemetry is not None:
-        requests.sinks.append(telemetry.observe)
-    extensions: dict[str, Any] = {"ccm": {"holder": holder, "requests": requests, "state": state, "metrics": metrics}}
+        services.requests.sinks.append(telemetry.observe)
+    watcher: asyncio.Task[None] | None = None
 
     async def startup() -> None:
-        client = state["client"] = upstream.make_client()
-        dispatcher = state["dispatcher"] = Dispatcher(client, credentials)
+        nonlocal watcher
+        client = upstream.make_client()
+        credentials = services.credentials
+        dispatcher = Dispatcher(client, credentials)
         holder.listeners.append(lambda old, new: close_changed_circuits(dispatcher.breakers, old, new))
-        state["circuits"] = dispatcher.breakers.states  # read by /api/metrics and /metrics
-        state["oauth"] = credentials.oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
+        services.breaker_view = dispatcher.breakers.states
+        credentials.oauth = oauth = TokenManager(client)  # ChatGPT tokens, one manager per proxy
         credentials.adc = AdcTokens()  # Google tokens for vertex-ai (google-auth is imported on first use)
+        services.running = Running(client, dispatcher, oauth)
         if watch:
-            state["watcher"] = asyncio.get_running_loop().create_task(holder.watch())
+            watcher = asyncio.get_running_loop().create_task(holder.watch())
         journal.start()
         if any(c.limited for c in holder.current.config.clients):
             await asyncio.to_thread(rebuild_limits, limits, holder.current.config)
@@ -90,14 +94,15 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         holder.listeners.append(lambda old, new: preload_tls(new))
 
     async def shutdown() -> None:
-        watcher = state.pop("watcher", None)
+        nonlocal watcher
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        client = state.pop("client", None)
-        if client is not None:
-            await client.aclose()
+            watcher = None
+        running, services.running = services.running, None
+        if running is not None:
+            await running.client.aclose()
         await journal.close()
         if telemetry is not None:
             await asyncio.to_thread(telemetry.shutdown)
@@ -105,13 +110,10 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     def build_quart() -> Quart:
         from ccm.serve.quart_app import build_quart
 
-        quart = build_quart(holder, requests, state, metrics, MAX_BODY, BODY_TIMEOUT)
-        quart.extensions.update(extensions)
-        return quart
+        return build_quart(services, MAX_BODY, BODY_TIMEOUT)
 
-    endpoints = make_endpoints(holder, state, requests, metrics, credentials, limits)
     lifespan = Lifespan(startup, shutdown)
-    return ProxyApp(holder, endpoints, lifespan, build_quart, extensions, MAX_BODY, BODY_TIMEOUT, state["started"])
+    return ProxyApp(services, make_endpoints(services), lifespan, build_quart, MAX_BODY, BODY_TIMEOUT)
 
 
 OTEL_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

@@ -6,7 +6,8 @@ the router key), answered here whichever route it is for. Then Claude Code's tra
 /v1/messages` (and bursts of count_tokens), takes the lean path: for a small request Quart's machinery (a
 Request object and two tasks per request, the request and app contexts, URL matching, before/after
 hooks, a Response object, a `wait_for` around the send) was a fifth of the proxy's own time
-(bench/profile.py). The lean path runs ccm.api.messages' endpoints (parse, validate, route, dispatch) and
+(bench/profile.py). The lean path runs ccm.api.messages' endpoints (parse, validate, route, dispatch), and
+the OpenAI clients' two (`/v1/chat/completions`, `/v1/responses`, whose refusals are OpenAI-shaped), and
 only replaces the framework around them: the body read with the same limits as Quart's (32 MiB, 120 s),
 and the answer sent as it comes, a stream chunk by chunk. A client that hangs up cancels the request, as
 Quart did, so the upstream is closed.
@@ -30,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ccm import __version__
-from ccm.api import guard, models
+from ccm.api import guard, models, openai_errors
 from ccm.api.guard import Refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
-from ccm.serve.state import ConfigHolder, Snapshot
+from ccm.serve.services import Services
+from ccm.serve.state import Snapshot
 
 if TYPE_CHECKING:
     from quart import Quart
@@ -45,6 +47,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Answer = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/responses"})
+"""The OpenAI clients' endpoints (ccm.api.openai_chat, ccm.api.openai_responses): their refusals are OpenAI's."""
 
 
 @dataclass
@@ -66,28 +70,27 @@ class ProxyApp:
 
     def __init__(
         self,
-        holder: ConfigHolder,
+        services: Services,
         endpoints: Endpoints,
         lifespan: Lifespan,
         build_quart: Callable[[], Quart],
-        extensions: dict[str, Any],
         max_body: int,
         body_timeout: float,
-        started: float,
     ) -> None:
-        self._holder = holder
+        self.services = services
+        self._holder = services.holder
         self._lean: dict[str, Answer] = {
             "/v1/messages": endpoints.answer,
             "/v1/messages/count_tokens": endpoints.count_tokens,
+            "/v1/chat/completions": endpoints.chat,
+            "/v1/responses": endpoints.responses,
         }
         self._lifespan_hooks = lifespan
         self._build_quart = build_quart
         self._quart: Quart | None = None
         self._quart_started: asyncio.Task[None] | None = None
-        self.extensions = extensions
         self._max_body = max_body
         self._body_timeout = body_timeout
-        self._started = started
 
     @property
     def quart(self) -> Quart:
@@ -111,11 +114,11 @@ class ProxyApp:
             headers = joined_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
             snapshot = self._holder.current
             verdict = guard.admit(snapshot, headers, scope, self.listen_host or snapshot.config.server.host, methods)
+            if isinstance(verdict, Refusal) and listing:  # in the shape of the client that asked
+                await _send_whole(send, models.refused(headers, verdict))
+                return
             if isinstance(verdict, Refusal):
-                if listing:  # in the shape of the client that asked (Anthropic or OpenAI)
-                    await _send_whole(send, models.refused(headers, verdict))
-                else:
-                    await _send_refusal(send, verdict)
+                await _send_whole(send, _shape(path)(verdict))
                 return
             if endpoint is not None:
                 # the key's own header parts consumed, the client named (ccm.api.guard.forwarded)
@@ -168,7 +171,7 @@ class ProxyApp:
                 "status": "ok",
                 "version": __version__,
                 "pid": os.getpid(),
-                "uptime_s": round(time.time() - self._started, 1),
+                "uptime_s": round(time.time() - self.services.started, 1),
                 "config": str(self._holder.path),
                 "generation": snapshot.generation,
             }
@@ -188,7 +191,8 @@ class ProxyApp:
     async def _messages(
         self, answer: Answer, scope: Scope, receive: Receive, send: Send, headers: Mapping[str, str]
     ) -> None:
-        raw = await self._body(receive, send, headers)
+        shape = _shape(scope["path"])
+        raw = await self._body(receive, send, headers, shape)
         if raw is None:
             return
         task = asyncio.current_task()
@@ -222,16 +226,18 @@ class ProxyApp:
             task.uncancel()  # the client is gone: nothing to send, nothing to raise into Hypercorn
         except Exception as exc:
             log.exception("POST %s failed: a bug in ccm", scope["path"])
-            if not started:  # the client still gets an Anthropic error, never a traceback or a hang
-                await _send_refusal(send, guard.failed(exc))
+            if not started:  # the client still gets an error in its shape, never a traceback or a hang
+                await _send_whole(send, shape(guard.failed(exc)))
         finally:
             watcher.cancel()
 
-    async def _body(self, receive: Receive, send: Send, headers: Mapping[str, str]) -> bytes | None:
+    async def _body(
+        self, receive: Receive, send: Send, headers: Mapping[str, str], shape: Callable[[Refusal], Result]
+    ) -> bytes | None:
         """The whole request body, or None after answering 413/408 (or when the client left)."""
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_body:
-            await _send_refusal(send, guard.too_large(self._max_body))
+            await _send_whole(send, shape(guard.too_large(self._max_body)))
             return None
         parts: list[bytes] = []
         size = 0
@@ -244,18 +250,23 @@ class ProxyApp:
                     part = message.get("body", b"")
                     size += len(part)
                     if size > self._max_body:
-                        await _send_refusal(send, guard.too_large(self._max_body))
+                        await _send_whole(send, shape(guard.too_large(self._max_body)))
                         return None
                     parts.append(part)
                     if not message.get("more_body", False):
                         return parts[0] if len(parts) == 1 else b"".join(parts)
         except TimeoutError:
-            await _send_refusal(send, guard.body_too_slow(self._body_timeout))
+            await _send_whole(send, shape(guard.body_too_slow(self._body_timeout)))
             return None
 
 
-async def _send_refusal(send: Send, refusal: Refusal) -> None:
-    await _send_whole(send, error_result(refusal.status, refusal.error_type, refusal.message, refusal.headers))
+def _anthropic(refusal: Refusal) -> Result:
+    return error_result(refusal.status, refusal.error_type, refusal.message, refusal.headers)
+
+
+def _shape(path: str) -> Callable[[Refusal], Result]:
+    """How a refusal reads for the client of a path: OpenAI's shape for the OpenAI clients' endpoints."""
+    return openai_errors.refused if path in OPENAI_PATHS else _anthropic
 
 
 def _head(result: Result, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:

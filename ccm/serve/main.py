@@ -213,7 +213,7 @@ def _run(holder: ConfigHolder, host: str, port: int) -> int:
             await stop.wait()
             log.info("stopping: requests in flight get up to %d s to finish", GRACEFUL_TIMEOUT)
             # Live request feeds never end on their own: close them, or they hold the drain open.
-            app.extensions["ccm"]["requests"].close_feeds()
+            app.services.requests.close_feeds()
 
         try:
             await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # ASGI, loosely typed

@@ -8,26 +8,15 @@ RESPONSE_TIMEOUT) or refuse Claude Code's large bodies (16 MiB) are overridden.
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Quart, Response, request
 
 from ccm.api import guard
 from ccm.api.admin import register_admin
 from ccm.api.quart_json import refusal_response
-from ccm.observe.metrics import Metrics
-from ccm.observe.requestlog import RequestLog
-from ccm.serve.state import ConfigHolder
+from ccm.serve.services import Services
 
 
-def build_quart(
-    holder: ConfigHolder,
-    requests: RequestLog,
-    state: dict[str, Any],
-    metrics: Metrics,
-    max_body: int,
-    body_timeout: float,
-) -> Quart:
+def build_quart(services: Services, max_body: int, body_timeout: float) -> Quart:
     app = Quart("ccm")
     app.config.update(RESPONSE_TIMEOUT=None, BODY_TIMEOUT=body_timeout, MAX_CONTENT_LENGTH=max_body)
 
@@ -53,5 +42,5 @@ def build_quart(
         # Quart logged the traceback; the client still gets an Anthropic error, not an HTML page.
         return refusal_response(guard.failed(getattr(error, "original_exception", None) or error))
 
-    register_admin(app, holder, requests, state, metrics)
+    register_admin(app, services)
     return app

@@ -130,7 +130,7 @@ def _enabled_missing(snapshot: Snapshot) -> dict[str, str]:
 
 
 def _log_missing(snapshot: Snapshot, previous: Snapshot | None) -> None:
-    """Each enabled provider with no key, once: at start, then only what a reload changed (DESIGN, Config)."""
+    """Each enabled provider with no key, once: at start, then only what a reload changed (not on every reload)."""
     before = _enabled_missing(previous) if previous is not None else {}
     for name, message in _enabled_missing(snapshot).items():
         if before.get(name) != message:

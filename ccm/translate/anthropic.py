@@ -40,7 +40,7 @@ class Usage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-#: Status -> Anthropic error type (DESIGN.md, Dispatch and failover).
+#: Status -> Anthropic error type (https://docs.anthropic.com/en/api/errors), for the statuses ccm answers with.
 ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",
     401: "authentication_error",

@@ -1,4 +1,4 @@
-"""ccm.routing: every rule of DESIGN.md "Routing", which rule wins when several apply, and resolve().
+"""ccm.routing: every routing rule, which rule wins when several apply, and resolve().
 
 The sample config gives every rule its own model, so the routed name says which rule fired.
 """
@@ -54,7 +54,7 @@ def body(model: str = "claude-sonnet-4-5", **fields: Any) -> dict[str, Any]:
     return {"model": model, "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}], **fields}
 
 
-# Each rule's trigger, as a change to a body (and a body size); in DESIGN.md's order after explicit.
+# Each rule's trigger, as a change to a body (and a body size); in ccm.routing.RULES' order after explicit.
 Trigger = Callable[[dict[str, Any]], int | None]
 
 

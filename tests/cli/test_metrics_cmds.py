@@ -4,6 +4,7 @@ real proxy (`ccm start`) that serves a fake upstream: what they print agrees wit
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def test_metrics_json_is_the_api_and_the_table_shows_it(cli: Cli, served: str) -
     m = api(served)["providers"]["up"]
     assert cells[:3] == ["up", str(m["requests"]), str(m["errors"])] == ["up", "3", "1"]
     assert cells[-1] == "closed"
-    assert "3 requests (1 error)" in table
+    assert "3 requests (1 failed, 0 failovers)" in table
 
 
 def test_usage_agrees_with_the_api(cli: Cli, served: str) -> None:
@@ -109,7 +110,7 @@ def test_usage_reads_rotated_files_and_skips_a_cut_line(cli: Cli, tmp_path: Path
 def test_status_has_a_metrics_line(cli: Cli, served: str) -> None:
     out = cli.ok("status")
     line = next(x for x in out.splitlines() if x.strip().startswith("metrics"))
-    assert "3 requests (1 error)" in line and "circuits closed" in line and "$0.0" in line
+    assert "3 requests (1 failed, 0 failovers)" in line and "circuits closed" in line and "$0.0" in line
 
 
 def test_watch_prints_again_until_interrupted(cli: Cli, served: str) -> None:
@@ -133,3 +134,26 @@ def test_watch_prints_again_until_interrupted(cli: Cli, served: str) -> None:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
     assert code == 130 and "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_usage_says_plan_for_subscriptions(cli: Cli) -> None:
+    now = time.time()
+    lines = [
+        {
+            "time": now,
+            "provider": "claude-max",
+            "routed_model": "m",
+            "input_tokens": 10,
+            "cost_usd": 0.0,
+            "pricing": "plan",
+        },
+        {"time": now, "provider": "zai", "routed_model": "m", "input_tokens": 10, "cost_usd": 0.5, "pricing": "table"},
+        {"time": now, "provider": "zai", "routed_model": "m", "input_tokens": 10, "cost_usd": 0.0, "pricing": "plan"},
+    ]
+    (cli.home / "requests.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    table = cli.ok("usage")
+    cells = [[c.strip() for c in line.strip("│ ").split("│")] for line in table.splitlines() if "│" in line]
+    cost = {row[0]: row[-1] for row in cells}
+    assert cost["claude-max"] == "plan" and cost["zai"] == "$0.5000 + plan"
+    report = json.loads(cli.ok("usage", "--json"))
+    assert {r["key"]: r["plan_requests"] for r in report["rows"]} == {"claude-max": 1, "zai": 2 - 1}

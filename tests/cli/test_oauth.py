@@ -145,3 +145,19 @@ def test_with_a_running_proxy_refresh_and_logout_go_through_it(cli: Cli, auth: F
     assert "oauth:chatgpt" not in json.loads((cli.home / "secrets.json").read_text())
     assert "no OAuth token for provider 'chatgpt'" in cli.fails("oauth", "refresh", "chatgpt")
     cli.ok("stop")
+
+
+def test_login_on_a_machine_without_a_browser_says_so_at_once(cli: Cli, auth: FakeAuth, config: Path) -> None:
+    headless = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""}
+    started = time.perf_counter()
+    line = cli.fails("oauth", "login", "chatgpt", env=headless, timeout=20)
+    assert time.perf_counter() - started < 15  # not the callback's 5 minutes
+    assert "no browser to open on this machine" in line
+    assert "ccm oauth login chatgpt --device" in line and "--no-browser" in line
+    assert not (cli.home / "secrets.json").exists()
+
+
+def test_a_browser_that_cannot_open_says_so_at_once(cli: Cli, auth: FakeAuth, config: Path) -> None:
+    broken = cli.write_program("broken-browser", "raise SystemExit(1)")
+    line = cli.fails("oauth", "login", "chatgpt", env={"BROWSER": f"{broken} %s && false"}, timeout=20)
+    assert "no browser" in line and "--device" in line

@@ -1,5 +1,5 @@
-"""Every config field says what it means where it is declared (an attribute docstring under it), as
-STYLE.md rule 10 asks and the README's config reference already does."""
+"""Every config field says what it means where it is declared (an attribute docstring under it), as the
+README's config reference does for the file."""
 
 from __future__ import annotations
 

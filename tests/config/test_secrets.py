@@ -23,7 +23,7 @@ from config.secrets import FileStore, SecretStore, env_reference, interpolate, m
 
 
 class BrokenKeyring(keyring.backend.KeyringBackend):
-    """Looks usable, then fails on use: a locked or prompt-less desktop keyring (FACTS.md section 1)."""
+    """Looks usable, then fails on use: a locked desktop keyring, or one with no way to prompt for its password."""
 
     priority = 1  # type: ignore[assignment]
 
@@ -183,7 +183,7 @@ def test_unreadable_file_is_an_error_and_is_never_overwritten(tmp_path: Path) ->
 @pytest.mark.parametrize(
     "backend",
     [
-        keyring.backends.null.Keyring(),  # silently drops writes (FACTS.md): must not be used
+        keyring.backends.null.Keyring(),  # silently drops writes: must not be used
         keyring.backends.fail.Keyring(),
         keyring.backends.chainer.ChainerBackend(),  # chains nothing usable here
     ],

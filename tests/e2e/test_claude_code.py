@@ -114,7 +114,7 @@ def assert_agent_turn(report: dict[str, Any], path: str, model: str = ACTUAL_MOD
 
 
 def test_agent_turn_through_proxy_to_anthropic_upstream(claude_code: ClaudeCode, tmp_path: Path) -> None:
-    """Issue 2: Claude Code -> ccm -> an Anthropic-format provider, tool call included."""
+    """Claude Code -> ccm -> an Anthropic-format provider, tool call included."""
     report = drive(claude_code, tmp_path, wire="anthropic", mode="proxy")
     assert_agent_turn(report, "/v1/messages?beta=true")
     if claude_code.netns:
@@ -169,7 +169,7 @@ def test_agent_turn_through_a_strict_third_party_anthropic_host(claude_code: Cla
 
 
 def test_agent_turn_through_proxy_to_openai_upstream(claude_code: ClaudeCode, tmp_path: Path) -> None:
-    """Issue 3: Claude Code -> ccm -> a Chat Completions provider (streamed tool_calls, then text)."""
+    """Claude Code -> ccm -> a Chat Completions provider (streamed tool_calls, then text)."""
     assert adapter_for("openai") is not None, "the OpenAI adapter is missing"
     report = drive(claude_code, tmp_path, wire="openai", mode="proxy", auth="auth-token")
     assert_agent_turn(report, "/v1/chat/completions")
@@ -221,7 +221,7 @@ def test_newest_claude_codes_title_goes_to_the_background_model(claude_code_newe
 def test_claude_max_login_passes_through_then_fails_over_on_the_plan_limit(
     claude_code: ClaudeCode, tmp_path: Path
 ) -> None:
-    """Issue 9: Claude Code logged in to Pro/Max, through `ccm code` with a passthrough provider. Its own
+    """Claude Code logged in to Pro/Max, through `ccm code` with a passthrough provider. Its own
     bearer reaches the fake Anthropic untouched (the router key never does); when the plan's limit answers
     429, the same session finishes its turn on the second (OpenAI-format) provider."""
     from tests.e2e.cc_driver import OAT

@@ -1,4 +1,4 @@
-"""Connections are released (DESIGN.md, "Dispatch and failover"): after any burst of clients that connect,
+"""Connections are released: after any burst of clients that connect,
 ask and hang up, the real proxy process's open file descriptors return to within 5 of their baseline
 within 2 s, and a client that hangs up mid-stream has its upstream request cancelled within 2 s.
 

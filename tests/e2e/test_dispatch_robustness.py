@@ -214,7 +214,7 @@ def test_a_bug_in_ccm_is_loud_and_counted_not_a_quiet_failover(
     upstreams: Up, proxy: Px, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A translator bug must not hide as a quiet failover to the next (maybe paid) provider: ERROR with
-    its traceback, `ccm_error` in the attempt record; failing over is still fine (issue 8 §4)."""
+    its traceback, `ccm_error` in the attempt record; failing over is still fine."""
     from ccm.providers.anthropic import AnthropicAdapter
 
     original = AnthropicAdapter.translate_message

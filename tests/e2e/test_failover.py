@@ -1,4 +1,4 @@
-"""Failover as DESIGN.md's "Dispatch and failover" says: what fails over, what passes through, the
+"""Failover as the README's Failover section says: what fails over, what passes through, the
 failover window, and the summary error when every mapping fails."""
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def test_stream_cut_after_first_event_ends_with_error_event(upstreams: Up, proxy
 
 def test_an_error_in_the_same_read_as_the_first_content_is_passed_on(upstreams: Up, proxy: Px) -> None:
     """How the upstream's bytes fall into reads changes nothing: an error after the first content event
-    ends the stream with that error (DESIGN), as when it arrives later."""
+    ends the stream with that error, as when it arrives later."""
     events = anthropic_stream("partial", pieces=2)[:4] + [
         sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
     ]
@@ -311,7 +311,7 @@ def test_client_disconnect_closes_the_upstream(upstreams: Up, proxy: Px) -> None
 
 
 def test_json_answer_to_a_streaming_request_is_replayed_as_a_stream(upstreams: Up, proxy: Px) -> None:
-    """Some gateways ignore `stream`: a complete JSON message still serves a streaming client (DESIGN)."""
+    """Some gateways ignore `stream`: a complete JSON message still serves a streaming client."""
     up = upstreams().script(Reply(200, json=anthropic_message("whole")))
     p = proxy(chain([up.url]))
     with httpx.stream("POST", f"{p.url}/v1/messages", json={**BODY, "stream": True}, trust_env=False) as response:

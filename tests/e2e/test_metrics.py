@@ -148,7 +148,7 @@ def test_api_metrics_counts_the_scripted_mix_exactly(mix: tuple[InProcessProxy, 
     }
     pa, pb, po = (m["providers"][n] for n in ("pa", "pb", "po"))
     assert (pa["requests"], pb["requests"], po["requests"]) == (3, 1, 1)
-    assert (pa["attempts"], pa["failovers"], pa["errors"]) == (4, 1, 2)  # its 503 (failed over) and its 400
+    assert (pa["attempts"], pa["failovers"], pa["errors"]) == (4, 1, 1)  # its 503 (failed over, not an error), its 400
     assert pa["tokens"]["input"] == 20 and pa["tokens"]["output"] == 10  # requests 1 and 2
     assert pb["tokens"] == {"input": 7, "output": 3, "cache_read": 0, "cache_write": 0}
     assert po["tokens"]["input"] == 20 and po["tokens"]["output"] == 8
@@ -171,7 +171,7 @@ def test_api_metrics_counts_the_scripted_mix_exactly(mix: tuple[InProcessProxy, 
 def test_failed_attempts_are_counted_per_provider(mix: tuple[InProcessProxy, dict[str, Any]]) -> None:
     p, m = mix
     pa = m["providers"]["pa"]
-    assert (pa["attempts"], pa["failovers"], pa["errors"]) == (4, 1, 2)
+    assert (pa["attempts"], pa["failovers"], pa["errors"]) == (4, 1, 1)
     third = get(p, "/api/requests?limit=5").json()[2]
     assert [(a["provider"], a["outcome"], a["status"]) for a in third["attempts"]] == [
         ("pa", "failed_over", 503),
@@ -264,11 +264,11 @@ def test_time_to_first_token_of_a_stream_is_before_its_end(upstreams: Up, proxy:
 
 
 def test_the_breakers_circuit_states_reach_both_endpoints(upstreams: Up, proxy: Px) -> None:
-    """The read interface the dispatcher's breaker fills: state["circuits"]() -> {provider: (state, until)}."""
+    """The read interface the dispatcher's breaker fills: Services.breaker_view() -> {provider: (state, until)}."""
     a = upstreams()
     p = proxy(config(a.url, a.url, a.url))
     until = time.time() + 30
-    p.app.extensions["ccm"]["state"]["circuits"] = lambda: {"pa": ("open", until), "pb": ("half_open", None)}
+    p.app.services.breaker_view = lambda: {"pa": ("open", until), "pb": ("half_open", None)}
     providers = get(p, "/api/metrics").json()["providers"]
     assert (providers["pa"]["circuit"], providers["pa"]["circuit_until"]) == ("open", until)
     assert (providers["pb"]["circuit"], providers["po"]["circuit"]) == ("half_open", "closed")

@@ -258,7 +258,7 @@ def test_error_mid_stream_reaches_the_client_as_an_error_event(upstreams: Up, pr
 
 
 def test_stream_cut_without_done_or_finish_reason_ends_with_an_error(upstreams: Up, proxy: Px) -> None:
-    """A cut is never an answer (issue 8): the SDK sees an error, never a clean end of a partial answer."""
+    """A cut is never an answer: the SDK sees an error, never a clean end of a partial answer."""
     chunks = openai_stream("all of it", done=False)[:-2]  # no finish_reason, no usage, no [DONE]
     up = upstreams().script(Reply.stream(chunks))
     p = start(proxy, ("oa", up.url, "openai-compatible"))

@@ -1,4 +1,4 @@
-"""Claude Pro/Max through Claude Code's own login (issue 9 §2, DESIGN "Credentials: passthrough").
+"""Claude Pro/Max through Claude Code's own login (`auth_type = "passthrough"`).
 
 ccm forwards the client's own Authorization and identity headers to an `auth_type = "passthrough"`
 provider, never the router key; a 401 goes back to Claude Code (it refreshes its own login); a 429 or an

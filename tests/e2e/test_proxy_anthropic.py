@@ -37,7 +37,7 @@ def test_non_streaming_answer_and_forwarded_request(upstreams: Up, proxy: Px) ->
     ).messages.with_raw_response.create(model="m", max_tokens=50, messages=[{"role": "user", "content": "hello"}])
     message = raw.parse()
     assert message.content[0].text == "hi there"  # type: ignore[union-attr]
-    assert message.model == "m"  # the name asked for; x-ccm-actual-model says what served it (DESIGN)
+    assert message.model == "m"  # the name asked for; x-ccm-actual-model says what served it
     assert raw.headers["x-ccm-route"] == "default"
     assert raw.headers["x-ccm-model"] == "m"
     assert raw.headers["x-ccm-provider"] == "up"

@@ -1,4 +1,4 @@
-"""A credential ccm holds, refused upstream, reaches Claude Code as 403 (DESIGN "Dispatch and failover").
+"""A credential ccm holds, refused upstream, reaches Claude Code as 403.
 
 Claude Code retries a 401 like a 5xx, eleven times over about three minutes, then says "Failed to
 authenticate" as if its own login were broken; a 403 stops it at once with the message. So a wrong API key

@@ -1,5 +1,5 @@
 """Any JSON value as a request body gets a 2xx or a 4xx Anthropic error from the real proxy, never a 5xx,
-and a body that fails validation never reaches an upstream (DESIGN.md, "HTTP: Request validation")."""
+and a body that fails validation never reaches an upstream."""
 
 from __future__ import annotations
 
@@ -38,8 +38,10 @@ def _answer(rec: Received) -> Reply:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessProxy, FakeUpstream]]:
-    """One proxy for every example: an Anthropic-format model `m` and an OpenAI-format model `o`."""
-    with FakeUpstream() as up:
+    """One proxy for every example: an Anthropic-format model `m` and an OpenAI-format model `o`. It starts
+    before any test's own CCM_HOME is set, so it gets one of its own (its request journal goes there)."""
+    with FakeUpstream() as up, pytest.MonkeyPatch.context() as env:
+        env.setenv("CCM_HOME", str(tmp_path_factory.mktemp("validation-home")))
         up.script(Reply(handler=_answer))
         providers = [
             anthropic_provider("anth", up.url),

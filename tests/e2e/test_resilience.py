@@ -1,5 +1,5 @@
-"""Retries, backoff, Retry-After, the deadline, circuit breakers and load balancing (issue 11, DESIGN
-"Dispatch and failover"), through the real proxy against fake upstreams."""
+"""Retries, backoff, Retry-After, the deadline, circuit breakers and load balancing, through the real proxy
+against fake upstreams."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fake Google servers on 127.0.0.1: Gemini (AI Studio), Vertex AI (Gemini and Claude) and a token endpoint.
 
-The Gemini and Vertex fakes check requests the way the real services do (research §10.C-D) before
+The Gemini and Vertex fakes check requests the way the real services were seen to in 2026 before
 answering with the scripted reply: a bad auth header is 401/403, a body google-genai's types reject is a
 400, and in the active tool loop the first functionCall of each model turn must carry a signature this
 server issued (or the documented dummy), else 400 with Google's own wording. Signatures are issued per

@@ -5,7 +5,8 @@
     ... point a provider's base_url at fake.url ...
     fake.rejected          -> [] when every request obeyed the rules
 
-A request that breaks a rule of the backend (research/subscriptions-2026.md §3.4) or of the Responses API
+A request that breaks a rule the backend was seen to enforce in 2026 (no max_output_tokens, instructions
+required, no system role, stream and store fixed) or a rule of the Responses API
 itself (a tool output without its call, an orphan reasoning id, foreign encrypted reasoning, ids and names
 over 64 characters), or that the `openai` SDK's request types refuse, gets the 400 the real service sends
 (`{"detail": ...}` on the backend) instead of its scripted reply.
@@ -247,25 +248,27 @@ def responses_stream(
         frames.append(event("response.output_item.added", output_index=n, item=snapshot))
         if item["type"] == "reasoning":
             for i, part in enumerate(summary):
-                frames.append(event("response.reasoning_summary_part.added", item_id=item["id"], summary_index=i))
+                where = {"item_id": item["id"], "output_index": n, "summary_index": i}
+                empty = {"type": "summary_text", "text": ""}
+                frames.append(event("response.reasoning_summary_part.added", **where, part=empty))
                 frames += [
-                    event("response.reasoning_summary_text.delta", item_id=item["id"], summary_index=i, delta=p)
-                    for p in split(part, pieces)
+                    event("response.reasoning_summary_text.delta", **where, delta=p) for p in split(part, pieces)
                 ]
         else:
-            frames.append(event("response.content_part.added", item_id=item["id"], content_index=0))
-            frames += [
-                event("response.output_text.delta", item_id=item["id"], content_index=0, delta=p)
-                for p in split(text or "", pieces)
-            ]
-            frames.append(event("response.output_text.done", item_id=item["id"], text=text))
+            where = {"item_id": item["id"], "output_index": n, "content_index": 0}
+            empty = {"type": "output_text", "text": "", "annotations": []}
+            frames.append(event("response.content_part.added", **where, part=empty))
+            frames += [event("response.output_text.delta", **where, delta=p) for p in split(text or "", pieces)]
+            frames.append(event("response.output_text.done", **where, text=text))
         frames.append(event("response.output_item.done", output_index=n, item=item))
     call_items = [i for i in items if i["type"] == "function_call"]
+    index = {item["id"]: n for n, item in enumerate(items)}  # real streams number every item (output_index)
     for item in call_items:
-        frames.append(event("response.output_item.added", item={**item, "arguments": "", "status": "in_progress"}))
+        added = {**item, "arguments": "", "status": "in_progress"}
+        frames.append(event("response.output_item.added", output_index=index[item["id"]], item=added))
     deltas = [
         [
-            event("response.function_call_arguments.delta", item_id=i["id"], delta=p)
+            event("response.function_call_arguments.delta", item_id=i["id"], output_index=index[i["id"]], delta=p)
             for p in split(i["arguments"], pieces)
         ]
         for i in call_items
@@ -275,8 +278,9 @@ def responses_stream(
     else:
         frames += [f for group in deltas for f in group]
     for item in call_items:
-        frames.append(event("response.function_call_arguments.done", item_id=item["id"], arguments=item["arguments"]))
-        frames.append(event("response.output_item.done", item=item))
+        where = {"item_id": item["id"], "output_index": index[item["id"]]}
+        frames.append(event("response.function_call_arguments.done", **where, arguments=item["arguments"]))
+        frames.append(event("response.output_item.done", output_index=index[item["id"]], item=item))
     status = "incomplete" if terminal == "response.incomplete" else "completed"
     extra: dict[str, Any] = {"usage": usage_ or usage()}
     if incomplete_reason:

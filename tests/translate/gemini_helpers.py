@@ -1,6 +1,7 @@
 """Helpers for the Gemini translation tests: contexts, response builders, and a validator that holds every
 body ccm sends to Gemini to the `google-genai` SDK's own pydantic request types (extra keys forbidden)
-plus the turn rules Gemini enforces (research/subscriptions-2026.md §5.6, §10.C)."""
+plus the turn rules Gemini enforces (roles alternate, a call is answered in the next turn, all of a
+turn's results in one turn)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from google.genai import types
 
 from ccm.auth import credentials
 from ccm.providers.base import Frame, RequestContext
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from ccm.translate.gemini.signature import DUMMY_SIGNATURE
 from config.schema import ProviderConfig, spec_for
 
 TOP_KEYS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"}
-#: Keys the OpenAPI-subset `parameters` form rejects (research §5.2).
+#: Keys the OpenAPI-subset `parameters` form rejects (`Unknown name "<key>"... Cannot find field`).
 REJECTED_BY_PARAMETERS = {
     "$schema",
     "additionalProperties",
@@ -61,9 +62,9 @@ def gemini_ctx(
         location=location,
         auth_type="adc" if provider_type == "vertex-ai" else "apikey",
     )
-    attempt = Attempt(provider, model, max_output_tokens)
+    candidate = Candidate(provider, model, max_output_tokens)
     cred = credentials.Credential("adc", key) if provider_type == "vertex-ai" else credentials.api_key(key)
-    return RequestContext(attempt, cred, {}, requested_model=requested_model, stream=stream)
+    return RequestContext(candidate, cred, {}, requested_model=requested_model, stream=stream)
 
 
 def response(
@@ -96,7 +97,7 @@ def sse(*chunks: dict[str, Any]) -> bytes:
 def run(ctx: RequestContext, pieces: Iterable[bytes], content_type: str = "text/event-stream") -> list[Frame]:
     from ccm.providers.registry import adapter_for
 
-    adapter = adapter_for(ctx.attempt.provider.wire)
+    adapter = adapter_for(ctx.candidate.provider.wire)
     assert adapter is not None
     translator = adapter.stream(ctx, content_type)
     frames: list[Frame] = []

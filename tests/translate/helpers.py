@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from ccm.auth import credentials
 from ccm.providers.base import Frame, RequestContext
 from ccm.providers.openai import ADAPTER
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.schema import ProviderConfig, spec_for
 from tests.conftest import FIXTURES
 from tests.conftest import fixture_names as conftest_fixture_names
@@ -41,8 +41,8 @@ def make_ctx(
     requested_model: str = "claude-opus-5-5",
 ) -> RequestContext:
     provider = ProviderConfig("p", provider_type, spec_for(provider_type), base_url=base_url)
-    attempt = Attempt(provider, model, max_output_tokens)
-    return RequestContext(attempt, credentials.api_key(api_key), {}, requested_model=requested_model, stream=stream)
+    candidate = Candidate(provider, model, max_output_tokens)
+    return RequestContext(candidate, credentials.api_key(api_key), {}, requested_model=requested_model, stream=stream)
 
 
 def chunk(

@@ -10,7 +10,7 @@ import orjson
 from ccm.auth.credentials import Credential
 from ccm.providers.base import Frame, RequestContext, UpstreamRequest
 from ccm.providers.responses import ADAPTER
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.schema import ProviderConfig, spec_for
 
 
@@ -31,8 +31,8 @@ def make_ctx(
     else:
         provider = ProviderConfig(name, "openai-responses", spec_for("openai-responses"), base_url=base_url)
         credential = Credential("apikey", "sk-test")
-    attempt = Attempt(provider, model, max_output_tokens)
-    return RequestContext(attempt, credential, headers or {}, requested_model="claude-opus-5-5", stream=stream)
+    candidate = Candidate(provider, model, max_output_tokens)
+    return RequestContext(candidate, credential, headers or {}, requested_model="claude-opus-5-5", stream=stream)
 
 
 def build(body: dict[str, Any], ctx: RequestContext) -> tuple[UpstreamRequest, dict[str, Any]]:

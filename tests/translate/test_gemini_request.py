@@ -247,6 +247,14 @@ def test_a_ref_that_is_not_a_string_is_dropped() -> None:
     }
 
 
+def test_annotations_of_the_wrong_type_are_dropped() -> None:
+    """Found by the property test: `title: [...]` went to Gemini, which refuses the whole request for it."""
+    schema = {"type": "object", "title": ["x"], "properties": {"a": {"type": "string", "maxLength": True}}}
+    for translate in (json_schema, openapi_schema):
+        out = translate(schema)
+        assert "title" not in out and out["properties"]["a"] == {"type": "string"}, out
+
+
 def test_json_schema_of_nothing_is_an_empty_object() -> None:
     assert json_schema(None) == {"type": "object", "properties": {}}
     assert openapi_schema("junk") == {"type": "object", "properties": {}}

@@ -1,5 +1,5 @@
 """Anthropic requests as Responses requests: both profiles, every real Claude Code fixture, and the rules
-the ChatGPT backend enforces (research/subscriptions-2026.md §3.4), checked by the fake's own rule set
+the ChatGPT backend enforces (tests.fakes.responses), checked by the fake's own rule set
 (which includes the openai SDK's request types)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Responses streams (and whole answers) into Anthropic ones: the scripted streams of research §10.B."""
+"""Responses streams (and whole answers) into Anthropic ones: streams scripted as the backend sends them."""
 
 from __future__ import annotations
 

@@ -94,6 +94,24 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause()
 
 
+async def open_tab(pilot: Pilot[Any], key: str, tab: str) -> None:
+    """Press a tab's key once the tabs exist, and wait until that tab is shown with the focus inside it (a
+    key pressed while the app still loads its config would be lost)."""
+    from textual.widgets import TabbedContent
+
+    await wait_for(pilot, lambda: bool(pilot.app.query(TabbedContent)))
+    await settle(pilot)
+    await pilot.press(key)
+
+    def shown() -> bool:
+        tabs = pilot.app.query_one(TabbedContent)
+        focused = pilot.app.focused
+        return tabs.active == tab and focused is not None and tabs.get_pane(tab) in focused.ancestors_with_self
+
+    await wait_for(pilot, shown)
+    await settle(pilot)
+
+
 async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     """Focus an input and put text in it: the first character as a key press (so the focus is proven),
     the rest inserted at once (a key press per character costs a refresh each)."""
@@ -108,8 +126,9 @@ async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     assert widget.value == text, f"{selector} holds {widget.value!r}"
 
 
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll a condition with a deadline (for things that happen in another process or thread)."""
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll a condition with a deadline (for things that happen in another process or thread); the deadline
+    is generous, since a loaded 2-core machine is slow, and a condition met returns at once."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

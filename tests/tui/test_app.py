@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, OptionList, TabbedContent
 
 from config import secrets
-from tests.tui.helpers import SAMPLE, settle, type_into, wait_for
+from tests.tui.helpers import SAMPLE, open_tab, settle, type_into, wait_for
 from tui.app import CcmApp
 from tui.modals.help import HelpScreen
 from tui.modals.presets import PresetScreen, presets
@@ -35,8 +35,13 @@ async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: 
         assert app.query(TabbedContent)  # the tabs appear once a config exists
         assert f"wrote {path}" in text_of(app, "#status-message")
         assert app.query_one(TabbedContent).active == "providers"  # next step: keys
-    assert path.read_text() == presets()[0].text
-    assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default first
+    assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default, highlighted
+
+
+def test_presets_come_in_the_clis_order() -> None:
+    from cli.wizard import PRESETS
+
+    assert [p.name for p in presets()][: len(PRESETS)] == [p.name for p in PRESETS]
 
 
 async def test_first_run_can_be_left_without_writing(isolated_env: Path) -> None:
@@ -66,9 +71,8 @@ async def test_broken_config_is_explained_then_picked_up_when_fixed(isolated_env
 async def test_tab_keys_work_while_an_input_has_focus(make_app: Callable[..., CcmApp]) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
+        await open_tab(pilot, "f7", "console")
         tabs = app.query_one(TabbedContent)
-        await pilot.press("f7")
-        await settle(pilot)
         assert tabs.active == "console" and isinstance(app.focused, Input)
         await pilot.press("h", "i")  # printable keys go to the input...
         assert app.focused.value == "hi"
@@ -155,3 +159,24 @@ async def test_a_directory_named_config_toml_is_explained(isolated_env: Path) ->
         shown = text_of(app, "#no-config")
         assert f"{path}: this is a directory, not a config file: move it away, or pass --config FILE" in shown
         assert "No config file" not in shown
+
+
+async def test_the_proxys_own_warnings_show_on_the_overview(make_app: Callable[..., CcmApp]) -> None:
+    from tui.overview import OverviewView
+
+    refused = {"path": "/x/config.toml", "error": "config.toml:3: router.default: is required", "since": 0}
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        view = app.query_one(OverviewView)
+        view.show_status({"refused": refused, "warnings": ["config.toml:2: server.prot: unknown key"]})
+        await pilot.pause()
+        shown = str(app.query_one("#reload-state").render())
+        assert "reload refused" in shown and "router.default: is required" in shown
+        assert "server.prot: unknown key" in shown
+        view.show_status({"status": "ok"})  # a proxy without the route's fields: nothing to say
+        await pilot.pause()
+        assert not app.query_one("#reload-state").display
+        view.show_status(None)
+        await pilot.pause()
+        assert not app.query_one("#reload-state").display

@@ -94,3 +94,35 @@ async def test_console_says_when_the_proxy_is_stopped(make_app: Callable[..., Cc
         await pilot.press("enter")
         await settle(pilot)
         assert "start the proxy first" in text_of(app, "#status-message")
+
+
+async def test_after_a_tab_press_typing_and_enter_still_send(
+    make_app: Callable[..., CcmApp],
+    isolated_env: Path,
+    upstream: FakeUpstream,
+    proxy_in_thread: Callable[[Path], RunningProxy],
+) -> None:
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    upstream.script(Reply(200, json=anthropic_message("first")), Reply(200, json=anthropic_message("second")))
+    proxy_in_thread(config)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "message"
+        await pilot.press("tab")  # the focus leaves the message line, for the Send button
+        assert app.focused is not None and app.focused.id == "send"
+        await pilot.press(*"hi")  # typing still reaches the message line
+        assert app.query_one("#message", Input).value == "hi"
+        await pilot.press("tab", "tab")
+        assert app.focused is not None and app.focused.id == "answer-scroll"
+        await pilot.press("enter")  # and Enter sends, wherever the focus is in the tab
+        await wait_for(pilot, lambda: text_of(app, "#answer") == "first")
+        assert app.focused is not None and app.focused.id == "answer-scroll"
+        await pilot.press(*"again")  # from the answer too
+        assert app.query_one("#message", Input).value == "again"
+        await pilot.press("tab")
+        await pilot.press("enter")  # the Send button
+        await wait_for(pilot, lambda: text_of(app, "#answer") == "second")
+        assert len(upstream.received) == 2

@@ -124,7 +124,7 @@ async def test_oauth_tab_lists_tokens_from_the_admin_api(
 ) -> None:
     config = proxied_config(isolated_env / "config.toml", upstream.url)
     with config.open("a") as fh:
-        fh.write('\n[[providers]]\nname = "claude-max"\nprovider_type = "anthropic"\nauth_type = "oauth"\n')
+        fh.write('\n[[providers]]\nname = "claude-max"\nprovider_type = "openai"\nauth_type = "oauth"\n')
     proxy_in_thread(config)
     app = make_app(config)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Select
 
+from tests.tui.helpers import open_tab as show_tab
 from tests.tui.helpers import settle, type_into
 from tui.app import CcmApp
 from tui.modals.confirm import ConfirmScreen
@@ -25,8 +26,7 @@ def model_in_file(path: Path, name: str) -> dict[str, Any]:
 
 
 async def open_tab(pilot, app: CcmApp) -> ModelsView:  # type: ignore[no-untyped-def]
-    await pilot.press("f4")
-    await settle(pilot)
+    await show_tab(pilot, "f4", "models")
     return app.query_one(ModelsView)
 
 
@@ -184,3 +184,42 @@ async def test_table_columns(make_app: Callable[..., CcmApp]) -> None:
         assert table.get_row("glm-4.6") == ["glm-4.6", "2", "default"]
         assert table.get_row("kimi-k2") == ["kimi-k2", "1", "think"]
         assert "glm-4.6 → zai:glm-4.6 ▸ openrouter:z-ai/glm-4.6" in str(app.query_one("#models-hint").render())
+
+
+async def test_the_model_form_lists_the_providers_models_and_takes_prices(
+    make_app: Callable[..., CcmApp], isolated_env: Path, upstream: Any, proxy_in_thread: Any
+) -> None:
+    from tests.fakes.upstream import Reply
+    from tests.tui.helpers import proxied_config, wait_for
+
+    config = proxied_config(isolated_env / "config.toml", upstream.url)
+    upstream.script(Reply(200, json={"data": [{"id": "fake-large"}, {"id": "fake-small"}], "has_more": False}))
+    proxy_in_thread(config)
+    for size in ((80, 24), (120, 40)):
+        app = make_app(config)
+        async with app.run_test(size=size) as pilot:
+            await open_tab(pilot, app)
+            await pilot.press("a")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, ModelForm)
+            listing: Select[str] = form.query_one("#model-list", Select)
+            await wait_for(
+                pilot, lambda s=listing: s._options[1:] == [("fake-large", "fake-large"), ("fake-small", "fake-small")]
+            )  # type: ignore[misc]
+            for widget in ("#model-list", "#price_in", "#price_out", "#save"):
+                region = form.query_one(widget).region
+                assert region.height > 0 and region.right <= size[0] and region.bottom <= size[1], (widget, region)
+            if size == (80, 24):
+                continue
+            await type_into(pilot, "#name", "picked")
+            listing.value = "fake-small"
+            await settle(pilot)
+            assert form.query_one("#actual_model").value == "fake-small"  # type: ignore[attr-defined]
+            await type_into(pilot, "#price_in", "0.5")
+            await type_into(pilot, "#price_out", "2")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert "model picked added" in status(app)
+    mapping = model_in_file(config, "picked")["mappings"][0]
+    assert (mapping["actual_model"], mapping["price_in"], mapping["price_out"]) == ("fake-small", 0.5, 2.0)

@@ -15,6 +15,7 @@ from config import secrets
 from tests.conftest import MemoryKeyring
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
 from tests.tui.conftest import RunningProxy
+from tests.tui.helpers import open_tab as show_tab
 from tests.tui.helpers import provider_block, proxied_config, settle, type_into, wait_for
 from tui.app import CcmApp
 from tui.modals.confirm import ConfirmScreen
@@ -31,8 +32,7 @@ def table(app: CcmApp) -> DataTable[object]:
 
 
 async def open_tab(pilot, app: CcmApp) -> ProvidersView:  # type: ignore[no-untyped-def]
-    await pilot.press("f3")
-    await settle(pilot)
+    await show_tab(pilot, "f3", "providers")
     return app.query_one(ProvidersView)
 
 
@@ -203,12 +203,10 @@ async def test_connection_test_through_running_proxy(
         t = table(app)
         t.move_cursor(row=t.get_row_index("fake"))
         await pilot.press("t")
-        await settle(pilot)
-        assert "✓" in str(t.get_row("fake")[-1])
+        await wait_for(pilot, lambda: "✓" in str(t.get_cell("fake", "check")))  # the check runs in the proxy
         assert "fake: ok" in status(app)
         await pilot.press("t")
-        await settle(pilot)
-        assert "✗ 401" in str(t.get_row("fake")[-1])
+        await wait_for(pilot, lambda: "✗ 401" in str(t.get_cell("fake", "check")))
         assert "fake: failed" in status(app)
     assert upstream.received[0].path == "/v1/models"  # the model list: the cheapest real request
 

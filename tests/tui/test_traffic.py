@@ -23,6 +23,10 @@ async def test_provider_rows_follow_a_live_proxy(
     proxy_in_thread: Callable[[Path], RunningProxy],
 ) -> None:
     config = proxied_config(isolated_env / "config.toml", upstream.url)
+    # type anthropic: its 400 is the request's fault and passes through (another host's would fail over)
+    config.write_text(
+        config.read_text().replace('provider_type = "anthropic-compatible"', 'provider_type = "anthropic"')
+    )
     upstream.script(Reply(200, json=anthropic_message("ok")), Reply.error(400, "no", "invalid_request_error"))
     proxy = proxy_in_thread(config)
     app = make_app(config, poll_interval=0.1)
@@ -83,3 +87,18 @@ async def test_circuit_states_are_coloured_and_a_restart_starts_the_history_agai
         assert panel.history[-1] == 4  # 9 - 5: the sparkline plots requests per poll
         panel.show(metrics(2, {"c": ("closed", None)}))  # the total went down: the proxy restarted
         assert panel.history[-1] == 4 and table.row_count == 1
+
+
+async def test_a_subscription_costs_plan(make_app: Callable[..., CcmApp], config_path: Path) -> None:
+    config_path.write_text(
+        config_path.read_text()
+        + '\n[[providers]]\nname = "claude"\nprovider_type = "anthropic"\nauth_type = "passthrough"\n'
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        row = {"requests": 3, "errors": 0, "latency_ms": {}, "cost_usd": 0.0, "circuit": "closed"}
+        app.query_one(TrafficPanel).show({"requests": {"total": 3}, "providers": {"claude": row, "zai": row}})
+        table = app.query_one("#provider-metrics", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        assert str(table.get_row("claude")[4]) == "plan" and str(table.get_row("zai")[4]) == "—"

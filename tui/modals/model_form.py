@@ -2,7 +2,9 @@
 
 One form, two uses: `ModelForm(mode="model")` asks for a name (and, for a new model, the first
 mapping); `ModelForm(mode="mapping")` asks for a mapping only. The provider is chosen from the
-configured providers, so a mapping can never name one that does not exist.
+configured providers, so a mapping can never name one that does not exist. While a proxy runs, the
+provider's own model list (asked with its credential) is offered to pick the actual model from; prices
+are optional (empty: the maintained price table prices the mapping, where it knows the model).
 """
 
 from __future__ import annotations
@@ -11,12 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.modals.form import EditForm
+
+PRICE_FIELDS = (
+    ("price_in", "Price in", "USD per million input tokens (empty: the price table)"),
+    ("price_out", "Price out", "USD per million output tokens (empty: the price table)"),
+)
+KEPT_KEYS = ("weight", "price_cache_read", "price_cache_write")
+"""A mapping's keys this form does not show: an edit keeps them as written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,10 @@ class ModelForm(EditForm[ModelEdit]):
                         id="actual_model",
                         compact=True,
                     )
+                    yield Label("Its models")
+                    yield Select(
+                        [], id="model-list", compact=True, prompt="(the provider's list, while the proxy runs)"
+                    )
                     yield Label("Max output")
                     max_out = m.get("max_output_tokens")
                     yield Input(
@@ -92,6 +106,16 @@ class ModelForm(EditForm[ModelEdit]):
                         type="integer",
                         validators=[Integer(minimum=1)],
                     )
+                    for key, label, hint in PRICE_FIELDS:
+                        yield Label(label)
+                        value = m.get(key)
+                        yield Input(
+                            "" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
+                            placeholder=hint,
+                            id=key,
+                            compact=True,
+                            type="number",
+                        )
             yield Static(id="form-error", classes="form-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="save", variant="primary")
@@ -99,6 +123,32 @@ class ModelForm(EditForm[ModelEdit]):
 
     def on_mount(self) -> None:
         self.query_one("#name" if self.mode == "model" else "#provider").focus()
+        if self.with_mapping:
+            self._list_models()
+
+    @on(Select.Changed, "#provider")
+    def _provider_changed(self) -> None:
+        self._list_models()
+
+    @work(exclusive=True, group="model-list")
+    async def _list_models(self) -> None:
+        from tui.client import AdminError, ProxyUnreachable
+
+        provider = self.query_one("#provider", Select).value
+        select: Select[str] = self.query_one("#model-list", Select)
+        select.set_options([])
+        if provider is Select.NULL or not getattr(self.app, "proxy_state", None) or not self.app.proxy_state.running:  # type: ignore[attr-defined]
+            return
+        try:
+            models = await self.app.client.provider_models(str(provider))  # type: ignore[attr-defined]
+        except (ProxyUnreachable, AdminError):
+            models = None
+        select.set_options([(m, m) for m in models or []])
+
+    @on(Select.Changed, "#model-list")
+    def _model_picked(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.query_one("#actual_model", Input).value = str(event.value)
 
     def _edit(self) -> ModelEdit | str:
         name = self.model_name
@@ -116,7 +166,18 @@ class ModelForm(EditForm[ModelEdit]):
         actual = self.query_one("#actual_model", Input).value.strip()
         if not actual:
             return "which model of the provider? (actual model)"
-        mapping: dict[str, object] = {"provider": str(provider), "actual_model": actual}
+        kept = {k: v for k, v in (self.mapping or {}).items() if k in KEPT_KEYS and v is not None}
+        mapping: dict[str, object] = {"provider": str(provider), "actual_model": actual, **kept}
+        for key, label, _hint in PRICE_FIELDS:
+            raw = self.query_one(f"#{key}", Input).value.strip()
+            if raw:
+                try:
+                    price = float(raw)
+                except ValueError:
+                    return f"{label.lower()} must be a number (USD per million tokens)"
+                if price < 0 or price != price or price == float("inf"):
+                    return f"{label.lower()} must be a number >= 0"
+                mapping[key] = price
         raw_max = self.query_one("#max_output_tokens", Input).value.strip()
         if raw_max:
             if not raw_max.isdigit() or int(raw_max) < 1:

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 import config
 from config.paths import default_config_text
+from config.preset_order import DEFAULT, ORDER
 from tui.format import display_path
 
 
@@ -51,14 +52,15 @@ def describe(text: str) -> tuple[str, str]:
     return title[:1].upper() + title[1:], summary
 
 
-#: `ccm config init`'s default preset is offered first, as the wizard does.
-FIRST = "apikeys"
+def _rank(path: Path) -> tuple[int, str]:
+    """`ccm config init`'s order (config.preset_order); a preset it does not list comes after, by name."""
+    return (ORDER.index(path.stem) if path.stem in ORDER else len(ORDER), path.stem)
 
 
 def presets() -> list[Preset]:
-    """Every config/presets/*.toml (the `ccm config init` presets), then the shipped minimal default."""
+    """Every config/presets/*.toml in `ccm config init`'s order, then the shipped minimal default."""
     folder = Path(config.__file__).with_name("presets")
-    files = sorted(folder.glob("*.toml"), key=lambda p: (p.stem != FIRST, p.stem)) if folder.is_dir() else []
+    files = sorted(folder.glob("*.toml"), key=_rank) if folder.is_dir() else []
     out = []
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -107,9 +109,10 @@ class PresetScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
-        options.highlighted = 0
+        first = next((i for i, p in enumerate(self.presets) if p.name == DEFAULT), 0)  # the wizard's default
+        options.highlighted = first
         options.focus()
-        self._preview(0)
+        self._preview(first)
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

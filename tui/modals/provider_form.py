@@ -101,7 +101,7 @@ class ProviderForm(EditForm[ProviderEdit]):
         options = [("API key", "apikey")]
         if spec is not None and spec.type in PASSTHROUGH_TYPES:
             options.append(("Claude Code's login (passthrough)", "passthrough"))
-        if spec is not None and spec.oauth:
+        if spec is not None and spec.oauth and spec.oauth_wire:  # a login ccm has (ChatGPT), not Claude's or Gemini's
             options.append(("OAuth (subscription)", "oauth"))
         return options
 

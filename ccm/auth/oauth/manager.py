@@ -1,6 +1,6 @@
 """TokenManager: the proxy's source of OAuth credentials (cached, refreshed once, rotation written back).
 
-    manager = TokenManager(client)                       # one per proxy (app state["oauth"])
+    manager = TokenManager(client)                       # one per proxy (ccm.serve.services: Services.oauth)
     cred = await manager.credential(provider)            # Credential("oauth", access, account_id=...)
     cred = await manager.force_refresh(provider, cred)   # once, after the upstream answered 401
     manager.drop(token_id)                               # a login elsewhere wrote a new token

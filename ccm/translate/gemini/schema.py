@@ -1,4 +1,4 @@
-"""Tool input schemas in the two forms Gemini takes (research/subscriptions-2026.md §5.2).
+"""Tool input schemas in the two forms Gemini takes (https://ai.google.dev/api/caching#FunctionDeclaration).
 
 Claude Code's tool schemas are JSON Schema (draft 2020-12, with `$schema`, `additionalProperties`, MCP
 tools with `$defs`/`$ref`, `const`, type arrays). Gemini has two fields for them:
@@ -57,6 +57,23 @@ _HINTS = ("exclusiveMinimum", "exclusiveMaximum", "multipleOf", "uniqueItems", "
 _STRING_FORMATS = frozenset({"enum", "date-time"})
 _NUMBER_FORMATS = frozenset({"int32", "int64", "float", "double"})
 _TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+#: Keys whose value the `Schema` proto (and JSON Schema) types: a value of another type is dropped, not
+#: sent for Gemini to refuse the whole request over (`title: ["x"]` came from a real tool definition).
+_VALUE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "title": str,
+    "description": str,
+    "pattern": str,
+    "nullable": bool,
+    "minItems": int,
+    "maxItems": int,
+    "minProperties": int,
+    "maxProperties": int,
+    "minLength": int,
+    "maxLength": int,
+    "minimum": (int, float),
+    "maximum": (int, float),
+    "propertyOrdering": list,
+}
 MAX_DEPTH = 40
 #: What a recursive reference becomes once it has been inlined along the current path.
 _CYCLE = {"type": "object", "description": "(recursive structure)"}
@@ -121,6 +138,8 @@ def _inline(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...], depth: in
     for key, value in node.items():
         if key in _DROP_ALWAYS or key in ("$defs", "definitions", "$ref") or key.startswith("x-"):
             continue  # a `$ref` still here is not a string: it points nowhere, and Gemini would refuse it
+        if not _typed_right(key, value):
+            continue
         if key in ("properties", "patternProperties", "$defs") and isinstance(value, Mapping):
             out[key] = {name: _inline(sub, defs, seen, depth + 1) for name, sub in value.items()}
         else:
@@ -206,6 +225,13 @@ def _openapi(node: Any, depth: int) -> Any:
         description = out.get("description")
         out["description"] = f"{description} ({text})" if isinstance(description, str) and description else text
     return out
+
+
+def _typed_right(key: str, value: Any) -> bool:
+    wanted = _VALUE_TYPES.get(key)
+    if wanted is None:
+        return True
+    return isinstance(value, wanted) and (wanted is bool or not isinstance(value, bool))
 
 
 def _merge_all_of(node: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,7 +1,7 @@
 """Upstream error answers from OpenAI-format APIs as Anthropic error types, the upstream message kept.
 
 Servers disagree on the body (`{"error": {"message"}}`, `{"error": "..."}`, FastAPI's `{"detail"}`, a list,
-plain text); the status decides the type as DESIGN.md says. A context-length error is worded as Anthropic
+plain text); the status decides the type (ccm.translate.anthropic.ERROR_TYPES). A context-length error is worded as Anthropic
 words it ("prompt is too long: N tokens > M maximum"), the phrase Claude Code knows for a full context,
 with the provider's own message kept after it.
 """

@@ -92,13 +92,42 @@ def reasoning_text(message: Mapping[str, Any]) -> str:
     return ""
 
 
-def content_text(content: Any) -> str:
-    """`message.content` as text: a string, or the text of a parts list some servers return."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str))
+def _thinking_text(value: Any) -> str:
+    """The text of Mistral's `thinking` value: a list of `{"type": "text", "text": ...}` chunks (or a string)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(
+            item if isinstance(item, str) else str(item.get("text") or "")
+            for item in value
+            if isinstance(item, str) or (isinstance(item, Mapping) and isinstance(item.get("text"), str))
+        )
     return ""
+
+
+def content_parts(content: Any) -> list[tuple[str, str]]:
+    """`message.content` (or a delta's) as ("thinking" | "text", text) pieces in order: a string is text; a
+    parts list may carry reasoning as Mistral's magistral models send it on this wire,
+    `{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}`, before its text parts.
+    https://docs.mistral.ai/capabilities/reasoning/"""
+    if isinstance(content, str):
+        return [("text", content)] if content else []
+    out: list[tuple[str, str]] = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, Mapping):
+            continue
+        if part.get("type") == "thinking":
+            text = _thinking_text(part.get("thinking"))
+            if text:
+                out.append(("thinking", text))
+        elif isinstance(part.get("text"), str) and part["text"]:
+            out.append(("text", part["text"]))
+    return out
+
+
+def content_text(content: Any) -> str:
+    """`message.content` as text: a string, or the text parts of a parts list some servers return."""
+    return "".join(text for kind, text in content_parts(content) if kind == "text")
 
 
 def to_anthropic_message(
@@ -125,7 +154,10 @@ def to_anthropic_message(
     details = [d for d in raw_details if isinstance(d, Mapping)] if isinstance(raw_details, list) else []
     if not reasoning and details:
         reasoning = details_text(details)
-    text = content_text(message.get("content"))
+    parts = content_parts(message.get("content"))
+    if not reasoning:
+        reasoning = "".join(text for kind, text in parts if kind == "thinking")
+    text = "".join(text for kind, text in parts if kind == "text")
     if not reasoning and not details:
         reasoning, text = split_think_tags(text)
     if reasoning or details:

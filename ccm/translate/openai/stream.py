@@ -35,6 +35,7 @@ from ccm.translate.anthropic_events import Event
 from ccm.translate.openai.response import (
     NotACompletion,
     anthropic_usage,
+    content_parts,
     details_text,
     sources_text,
     stop_reason,
@@ -177,10 +178,11 @@ class OpenAIStream:
         if text:
             events += self.writer.thinking(text)
         content = delta.get("content")
-        if isinstance(content, list):  # parts instead of a string (rare)
-            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-        if isinstance(content, str) and content:
-            for kind, piece in self._splitter.feed(content):
+        for part_kind, part in content_parts(content):  # a string, or parts (Mistral's thinking among them)
+            if part_kind == "thinking":
+                events += self.writer.thinking(part)
+                continue
+            for kind, piece in self._splitter.feed(part):
                 events += self.writer.thinking(piece) if kind == "thinking" else self.writer.text(piece)
         if not content and isinstance(delta.get("refusal"), str) and delta["refusal"]:
             events += self.writer.text(delta["refusal"])

@@ -1,7 +1,7 @@
 """Error answers of the Responses wire: OpenAI's shapes, plus the ChatGPT plan's usage limit and its reset.
 
 The ChatGPT backend answers a spent plan with 429 `{"error": {"type": "usage_limit_reached", "plan_type",
-"resets_at" (epoch s) | "resets_in_seconds"}}` (research/subscriptions-2026.md §3.4). The reset becomes the
+"resets_at" (epoch s) | "resets_in_seconds"}}` (as the Codex CLI reads it). The reset becomes the
 Retry-After (seconds) and is named in the message, so the dispatcher can wait or fail over and the user
 reads when the plan comes back:
 

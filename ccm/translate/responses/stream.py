@@ -12,7 +12,9 @@ The events' order is the shared writer's (ccm.translate.stream_writer); what thi
 - the end only when the upstream said the answer ended: a stream that stops before that gets nothing
   more (`close()` is [] and the dispatcher sends `event: error`);
 - one thinking block per reasoning item, signed when the item is done with a ccm signature carrying its
-  final `encrypted_content`;
+  final `encrypted_content`; a reasoning item finished again later, after other items, under another id
+  (OpenRouter sends `reasoning_text.done` and `output_item.done` after the message, and its ids need not
+  match the deltas'), is recognised by its text and not sent twice;
 - a tool call is sent whole (one input_json_delta) when its item is done, so a call cut off never reaches
   the client; calls that interleave are told apart by item id.
 """
@@ -86,6 +88,8 @@ class ResponsesStream:
         self._done: set[Any] = set()
         """Item ids whose content reached the client (or that were dropped as cut)."""
         self._texted: set[Any] = set()
+        self._thought: set[str] = set()
+        """The text of every thinking block sent: a late copy of one is not a new block."""
         self._tools = 0
         self._tool_chars = 0
 
@@ -199,6 +203,15 @@ class ResponsesStream:
         events: list[Event] = []
         if not state.text:
             text = reasoning_text(item)
+            if text and text in self._thought:  # streamed already, under another id (or none)
+                self._done.add(item_id)
+                return []
+            if text and self.writer.open_kind == "thinking":
+                open_state = self._reasoning.get(self.writer.open_key) or _Reasoning()
+                if "".join(open_state.text) == text:  # the open block is this item, streamed under another id
+                    open_state.encrypted = state.encrypted or open_state.encrypted
+                    self._done.add(item_id)
+                    return self.writer.close()
             if text:
                 events += self._thinking(item_id, text, None)
             elif state.encrypted:  # reasoning with no summary: a signature-only block carries it back
@@ -246,10 +259,13 @@ class ResponsesStream:
         return self.writer.thinking(text, item_id)
 
     def _sign(self, text: str, item_id: Any) -> str:
-        """A reasoning item's block is signed over all its text, with its final encrypted_content."""
+        """A reasoning item's block is signed over all its text, with its final encrypted_content; the
+        text is remembered, so a late copy of the item is not sent as a second block."""
         state = self._reasoning.get(item_id) or _Reasoning()
+        whole = "".join(state.text)
+        self._thought.add(whole)
         details = [self.origin.state(state.encrypted)] if state.encrypted else None
-        return sign_thinking("".join(state.text), details)
+        return sign_thinking(whole, details)
 
     # -- the end --------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""ccm.api.validate: exactly DESIGN's list ("HTTP: Request validation"), each problem named by its field."""
+"""ccm.api.validate: every check it makes, and no other, each problem named by its field."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ async def test_the_token_authenticates_a_vertex_request(tmp_path: Path, token_se
     from ccm.auth.credentials import Credential
     from ccm.providers.base import RequestContext
     from ccm.providers.vertex import ADAPTER
-    from ccm.routing import Attempt
+    from ccm.routing import Candidate
     from tests.fakes.google import FakeGemini
 
     vx = FakeGemini(bearer="access-1").start()
@@ -143,7 +143,7 @@ async def test_the_token_authenticates_a_vertex_request(tmp_path: Path, token_se
         vx.script(vx.answer({"text": "authenticated"}))
         token = await AdcTokens().token(provider)
         ctx = RequestContext(
-            Attempt(provider, "gemini-2.5-flash", None), Credential("adc", token), {}, requested_model="m"
+            Candidate(provider, "gemini-2.5-flash", None), Credential("adc", token), {}, requested_model="m"
         )
         request = ADAPTER.build({"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, ctx)
         async with httpx.AsyncClient() as client:

@@ -8,7 +8,7 @@ from collections import Counter
 
 from ccm.dispatch.balance import Balancer
 from ccm.dispatch.breaker import Breakers
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.schema import FailoverConfig, ProviderConfig, spec_for
 
 SETTINGS = FailoverConfig(circuit_failures=3, circuit_cooldown_ms=1000)
@@ -64,9 +64,9 @@ def test_a_success_resets_the_count_and_a_long_429_opens_for_its_reset() -> None
     assert b.available("r")
 
 
-def _attempts(*weights: int, priority: int = 1) -> list[Attempt]:
+def _attempts(*weights: int, priority: int = 1) -> list[Candidate]:
     return [
-        Attempt(ProviderConfig(f"p{i}", "openai", spec_for("openai")), f"m{i}", None, priority, w)
+        Candidate(ProviderConfig(f"p{i}", "openai", spec_for("openai")), f"m{i}", None, priority, w)
         for i, w in enumerate(weights, start=1)
     ]
 
@@ -74,7 +74,7 @@ def _attempts(*weights: int, priority: int = 1) -> list[Attempt]:
 def test_strategies_reorder_only_equal_priorities() -> None:
     first = _attempts(1, 1, priority=1)
     second = _attempts(1, priority=2)
-    second[0] = Attempt(second[0].provider, "late", None, 2, 1)
+    second[0] = Candidate(second[0].provider, "late", None, 2, 1)
     bal = Balancer(random.Random(1))
     orders = [tuple(a.actual_model for a in bal.order(first + second, "round-robin")) for _ in range(4)]
     assert orders == [("m1", "m2", "late"), ("m2", "m1", "late")] * 2

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ccm.dispatch.window import context_overflow, fit, overflow_text, wants_1m
-from ccm.routing import Attempt
+from ccm.routing import Candidate
 from config.load import parse_config
 
 CONFIG = parse_config(
@@ -19,8 +19,8 @@ CONFIG = parse_config(
 GW, OAI = CONFIG.providers
 
 
-def attempt(provider: str, model: str, window: int | None = None) -> Attempt:
-    return Attempt(GW if provider == "gw" else OAI, model, context_window=window)
+def attempt(provider: str, model: str, window: int | None = None) -> Candidate:
+    return Candidate(GW if provider == "gw" else OAI, model, context_window=window)
 
 
 SMALL, BIG, UNKNOWN = attempt("gw", "a", 10_000), attempt("gw", "b", 100_000), attempt("oai", "mystery")

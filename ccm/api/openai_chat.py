@@ -1,0 +1,70 @@
+"""`POST /v1/chat/completions`: an OpenAI Chat Completions client (aider, the openai SDK, any OpenAI client)
+served by ccm's routing, failover and mappings, answered in Chat Completions whatever served it.
+
+The same path as /v1/messages (ccm.api.messages): parse once, validate (a 400 naming the field), translate
+to ccm's internal form (ccm.translate.openai.inbound_request), route on it (think = a `reasoning_effort`
+other than none/minimal, websearch = `web_search_options`), dispatch with the same failover, retries,
+breaker, records, metrics and x-ccm-* headers; the client's wire goes along (ccm.api.inbound.ChatWire), so
+a Chat Completions mapping gets the client's own body and any other mapping a translation. Every error is
+OpenAI-shaped (ccm.api.openai_errors).
+
+Framework-free, like the Messages endpoints: ccm.serve.edge serves it on its lean path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+
+from ccm.api import clients, openai_errors
+from ccm.api.inbound import ChatWire
+from ccm.api.openai_validate import validate_chat
+from ccm.dispatch.attempt import Call, Result
+from ccm.serve.services import Services
+from ccm.translate.openai.inbound_request import InboundError, from_chat
+
+KIND = "chat_completions"
+"""The request log's `kind` for these requests."""
+Router = Callable[[str, Mapping[str, str], dict[str, Any], int, str, float], Call | Result]
+"""ccm.api.messages' routing of a request in ccm's internal form: (kind, headers, body, size, query,
+started) -> the Call to dispatch, or the routing error."""
+Endpoint = Callable[[Mapping[str, str], bytes, str], Awaitable[Result]]
+
+
+def parsed(raw: bytes) -> dict[str, Any] | Result:
+    """The body as JSON, or the 400."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return openai_errors.error_result(400, "invalid_request_error", f"request body is not valid JSON: {exc}")
+    return (
+        body
+        if isinstance(body, dict)
+        else openai_errors.error_result(400, "invalid_request_error", "request body must be a JSON object")
+    )
+
+
+def endpoint(route: Router, services: Services) -> Endpoint:
+    async def chat(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
+        started = time.perf_counter()
+        body = parsed(raw)
+        if isinstance(body, Result):
+            return body
+        problem = validate_chat(body)
+        if problem is not None:
+            return openai_errors.error_result(400, "invalid_request_error", problem)
+        try:
+            inbound = from_chat(body)
+        except InboundError as exc:
+            return openai_errors.error_result(400, "invalid_request_error", str(exc))
+        call = route(KIND, headers, inbound.body, len(raw), query, started)
+        if isinstance(call, Result):
+            return openai_errors.reshaped(call)
+        call.inbound = ChatWire(body, inbound)
+        result = await services.dispatcher.run(call)  # a client key's globs and limits: checked in `route`
+        return openai_errors.reshaped(result if call.client is None else clients.for_client(result, call.decision))
+
+    return chat

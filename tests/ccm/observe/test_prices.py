@@ -1,0 +1,42 @@
+"""The price table as ccm reads it (genai-prices 0.2.x): these figures fail when the library moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccm.observe.prices import price_records, table_cost
+from ccm.observe.requestlog import RequestRecord
+from config.catalog import CATALOG, PRICE_TABLE_PROVIDERS
+
+
+def test_anthropic_list_price_with_cache_tokens() -> None:
+    # $3 in, $15 out, $0.30 cache read, $3.75 cache write per million; ccm's input excludes the cached tokens
+    cost = table_cost("anthropic", "claude-sonnet-4-5", 1000, 500, 2000, 400)
+    assert cost == pytest.approx((1000 * 3 + 500 * 15 + 2000 * 0.3 + 400 * 3.75) / 1e6)
+
+
+@pytest.mark.parametrize(
+    ("ptype", "model", "price_in", "price_out"),
+    [("openai", "gpt-4o", 2.5, 10.0), ("z.ai", "glm-4.6", 0.6, 2.2), ("deepseek", "deepseek-chat", 0.27, 1.1)],
+)
+def test_known_models(ptype: str, model: str, price_in: float, price_out: float) -> None:
+    assert table_cost(ptype, model, 1_000_000, 1_000_000, 0, 0) == pytest.approx(price_in + price_out)
+
+
+def test_unknown_model_or_type_has_no_price() -> None:
+    assert table_cost("openai", "no-such-model-xyz", 10, 10, 0, 0) is None
+    assert table_cost("openai-compatible", "llama3", 10, 10, 0, 0) is None
+
+
+def test_every_mapped_type_is_a_catalog_type() -> None:
+    assert set(PRICE_TABLE_PROVIDERS) <= set(CATALOG)
+
+
+def test_price_records_fills_in_and_tells() -> None:
+    record = RequestRecord(1, 0.0, "m", "default", "m", "p", "gpt-4o", 200, input_tokens=1000, output_tokens=100)
+    record.price_key = ("openai", "gpt-4o")
+    told: list[RequestRecord] = []
+    price_records([record], told.append)
+    assert record.pricing == "table" and record.cost_usd == pytest.approx((1000 * 2.5 + 100 * 10) / 1e6)
+    assert told == [record] and record.price_key is None
+    assert "price_key" not in record.as_dict()

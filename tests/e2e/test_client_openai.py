@@ -1,0 +1,85 @@
+"""A [[clients]] key on the OpenAI clients' endpoints: the same globs, limits and attribution as on
+/v1/messages, refusals in OpenAI's shape (the `openai` SDK's own error classes), and no provider named."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import openai
+import pytest
+
+from tests.e2e.harness import InProcessProxy
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
+
+Up = Callable[[], FakeUpstream]
+Px = Callable[[str], InProcessProxy]
+
+ROUTER = "router-key-0123456789abcdef"
+KEY = "client-key-OOOOOOOOOOOOOOOOOO"
+
+
+def config(url: str) -> str:
+    return f"""
+[server]
+host = "127.0.0.1"
+api_key = "{ROUTER}"
+
+[router]
+default = "m"
+
+[failover]
+max_retries = 0
+
+[[providers]]
+name = "up"
+provider_type = "anthropic-compatible"
+base_url = "{url}"
+api_key = "provider-key-PPPPPPPPPPPP"
+
+[[models]]
+name = "m"
+[[models.mappings]]
+provider = "up"
+actual_model = "real"
+
+[[models]]
+name = "other"
+[[models.mappings]]
+provider = "up"
+actual_model = "real"
+
+[[clients]]
+name = "codex-team"
+api_key = "{KEY}"
+models = ["m"]
+rpm = 2
+"""
+
+
+def sdk(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+
+
+def test_a_client_key_on_chat_and_responses_has_its_globs_limits_and_name(upstreams: Up, proxy: Px) -> None:
+    up = upstreams().script(Reply(200, json=anthropic_message("ok")), Reply(200, json=anthropic_message("ok")))
+    px = proxy(config(up.url))
+    client = sdk(px.url)
+    chat = client.chat.completions.with_raw_response.create(
+        model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert chat.parse().choices[0].message.content == "ok"
+    assert "x-ccm-provider" not in chat.headers and "x-ccm-actual-model" not in chat.headers
+    assert client.responses.create(model="m", max_output_tokens=16, input="hi").output_text == "ok"
+    with pytest.raises(openai.RateLimitError) as limited:  # the third request of the minute
+        client.chat.completions.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    assert int(limited.value.response.headers["retry-after"]) >= 1
+    assert "rpm" in limited.value.response.json()["error"]["message"]
+    with pytest.raises(openai.PermissionDeniedError) as outside:
+        client.responses.create(model="other", input="hi")
+    assert "other" in outside.value.response.json()["error"]["message"]
+    assert len(up.received) == 2
+    records = httpx.get(f"{px.url}/api/requests", headers={"x-api-key": ROUTER}).json()
+    assert {r["client"] for r in records} == {"codex-team"}
+    assert json.dumps(records).count("codex-team") >= 4
