@@ -59,6 +59,12 @@ if [ -z "$base" ]; then
     fi
 fi
 
+# A machine where podman installs but cannot run a container at all (no user namespaces, no overlay, a
+# locked-down CI sandbox) says so and is skipped; from here on every failure is the image's own.
+if ! timeout 120 podman run --rm --network host "$base" true >"$cache/probe.log" 2>&1; then
+    skip "podman cannot run a container on this machine (see $cache/probe.log)"
+fi
+
 cmp -s Containerfile Dockerfile || {
     echo "container check: Containerfile and Dockerfile differ (they must be the same file)" >&2
     exit 1
