@@ -15,39 +15,18 @@ import anthropic
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.gateway import ROUTER, gateway_config
 from tests.e2e.harness import InProcessProxy
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream
 
 Up = Callable[[], FakeUpstream]
 Px = Callable[[str], InProcessProxy]
-ROUTER = "router-key-0123456789abcdef"
 KEYS = {"alice": "alice-key-AAAAAAAAAAAAAAAA", "bob": "bob-key-BBBBBBBBBBBBBBBB"}
 
 
 def config(url: str) -> str:
     clients = "".join(f'\n[[clients]]\nname = "{name}"\napi_key = "{key}"\n' for name, key in KEYS.items())
-    return f"""
-[server]
-host = "127.0.0.1"
-api_key = "{ROUTER}"
-
-[router]
-default = "m"
-
-[[providers]]
-name = "up"
-provider_type = "anthropic-compatible"
-base_url = "{url}"
-api_key = "provider-key-PPPPPPPPPPPP"
-
-[[models]]
-name = "m"
-[[models.mappings]]
-provider = "up"
-actual_model = "real"
-price_in = 1.0
-price_out = 10.0
-{clients}"""
+    return gateway_config(url, clients, prices="price_in = 1.0\nprice_out = 10.0")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -13,48 +13,20 @@ import anthropic
 import httpx
 import pytest
 
+from tests.e2e.gateway import ROUTER, gateway_config
 from tests.e2e.harness import InProcessProxy
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
 
 Up = Callable[[], FakeUpstream]
 Px = Callable[[str], InProcessProxy]
 
-ROUTER = "router-key-0123456789abcdef"
 KEY = "client-key-LLLLLLLLLLLLLLLLLL"
 BODY = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 
 
 def config(url: str, limits: str, *, priced: bool = True) -> str:
     prices = "price_in = 1.0\nprice_out = 2.0" if priced else ""
-    return f"""
-[server]
-host = "127.0.0.1"
-api_key = "{ROUTER}"
-
-[router]
-default = "m"
-
-[failover]
-max_retries = 0
-
-[[providers]]
-name = "up"
-provider_type = "anthropic-compatible"
-base_url = "{url}"
-api_key = "provider-key-PPPPPPPPPPPP"
-
-[[models]]
-name = "m"
-[[models.mappings]]
-provider = "up"
-actual_model = "real"
-{prices}
-
-[[clients]]
-name = "limited"
-api_key = "{KEY}"
-{limits}
-"""
+    return gateway_config(url, f'[[clients]]\nname = "limited"\napi_key = "{KEY}"\n{limits}\n', prices=prices)
 
 
 def sdk(url: str, key: str = KEY) -> anthropic.Anthropic:

@@ -10,46 +10,22 @@ import httpx
 import openai
 import pytest
 
+from tests.e2e.gateway import ROUTER, gateway_config
 from tests.e2e.harness import InProcessProxy
 from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
 
 Up = Callable[[], FakeUpstream]
 Px = Callable[[str], InProcessProxy]
 
-ROUTER = "router-key-0123456789abcdef"
 KEY = "client-key-OOOOOOOOOOOOOOOOOO"
-
-
-def config(url: str) -> str:
-    return f"""
-[server]
-host = "127.0.0.1"
-api_key = "{ROUTER}"
-
-[router]
-default = "m"
-
-[failover]
-max_retries = 0
-
-[[providers]]
-name = "up"
-provider_type = "anthropic-compatible"
-base_url = "{url}"
-api_key = "provider-key-PPPPPPPPPPPP"
-
-[[models]]
-name = "m"
-[[models.mappings]]
-provider = "up"
-actual_model = "real"
-
+OTHER = """
 [[models]]
 name = "other"
 [[models.mappings]]
 provider = "up"
 actual_model = "real"
-
+"""
+CLIENT = f"""
 [[clients]]
 name = "codex-team"
 api_key = "{KEY}"
@@ -64,7 +40,7 @@ def sdk(url: str) -> openai.OpenAI:
 
 def test_a_client_key_on_chat_and_responses_has_its_globs_limits_and_name(upstreams: Up, proxy: Px) -> None:
     up = upstreams().script(Reply(200, json=anthropic_message("ok")), Reply(200, json=anthropic_message("ok")))
-    px = proxy(config(up.url))
+    px = proxy(gateway_config(up.url, CLIENT, models=OTHER))
     client = sdk(px.url)
     chat = client.chat.completions.with_raw_response.create(
         model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
