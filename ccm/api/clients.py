@@ -156,10 +156,12 @@ def _scrubbed_error(body: bytes, status: int, model: str) -> bytes:
 
 
 async def _scrubbed_stream(stream: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
-    """A stream whose error events (an upstream's own, or the relay's naming a cut) say only the model."""
+    """A stream whose error events (an upstream's own, or the relay's naming a cut) say only the model, in
+    each wire's form: Anthropic's `error` event, a Chat Completions `data: {"error": ...}` line, a Responses
+    `response.failed` event."""
     try:
         async for chunk in stream:
-            yield _scrubbed_events(chunk, model) if b"event: error" in chunk else chunk
+            yield _scrubbed_events(chunk, model) if b"error" in chunk or b"failed" in chunk else chunk
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -168,12 +170,35 @@ async def _scrubbed_stream(stream: AsyncIterator[bytes], model: str) -> AsyncIte
 
 def _scrubbed_events(chunk: bytes, model: str) -> bytes:
     """The relay writes whole events per chunk: each error event is replaced by one naming the model."""
+    message = f"model '{model}' could not finish its answer (the request log of ccm's operator has the details)"
     out: list[bytes] = []
     for event in chunk.split(b"\n\n"):
         if event.startswith(b"event: error"):
             kind = next((k for k in _STREAM_ERRORS if k.encode() in event), "api_error")
-            message = f"model '{model}' could not finish its answer (the request log of ccm's operator has the details)"
             out.append(encode("error", error_body(kind, message)).rstrip(b"\n"))
+        elif event.startswith(b'data: {"error"'):
+            out.append(b"data: " + orjson.dumps({"error": _chat_error(event[6:], message)}))
+        elif event.startswith(b"event: response.failed"):
+            out.append(_failed_response(event, message))
         else:
             out.append(event)
     return b"\n\n".join(out)
+
+
+def _chat_error(data: bytes, message: str) -> dict[str, object]:
+    try:
+        kind = str(orjson.loads(data)["error"].get("type") or "server_error")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        kind = "server_error"
+    return {"message": message, "type": kind, "param": None, "code": None}
+
+
+def _failed_response(event: bytes, message: str) -> bytes:
+    """`response.failed` with its error's message replaced (its code kept: Codex reads it)."""
+    head, _, data = event.partition(b"\ndata: ")
+    try:
+        payload = orjson.loads(data)
+        payload["response"]["error"]["message"] = message
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return head + b"\ndata: " + orjson.dumps({"type": "response.failed", "response": {"status": "failed"}})
+    return head + b"\ndata: " + orjson.dumps(payload)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.gateway import ROUTER, gateway_config
 from tests.e2e.harness import InProcessProxy
-from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message
+from tests.fakes.upstream import FakeUpstream, Reply, anthropic_message, anthropic_stream, sse
 
 Up = Callable[[], FakeUpstream]
 Px = Callable[[str], InProcessProxy]
@@ -59,3 +59,24 @@ def test_a_client_key_on_chat_and_responses_has_its_globs_limits_and_name(upstre
     records = httpx.get(f"{px.url}/api/requests", headers={"x-api-key": ROUTER}).json()
     assert {r["client"] for r in records} == {"codex-team"}
     assert json.dumps(records).count("codex-team") >= 4
+
+
+@pytest.mark.parametrize("wire", ["chat", "responses"])
+def test_a_mid_stream_error_names_only_the_model_for_a_client(upstreams: Up, proxy: Px, wire: str) -> None:
+    """An upstream error event after the first text reaches an OpenAI client as its wire's error (a Chat
+    `error` line, a Responses `response.failed`) that names the model, never the provider or its words."""
+    events = anthropic_stream("hello there", model="hidden-model")
+    error = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "up-internal melted"}})
+    up = upstreams().script(Reply.stream([*events[:4], error]))
+    px = proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", "")))
+    path, body = (
+        ("/v1/chat/completions", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+        if wire == "chat"
+        else ("/v1/responses", {"model": "m", "stream": True, "input": "hi"})
+    )
+    streamed = httpx.post(f"{px.url}{path}", json=body, headers={"authorization": f"Bearer {KEY}"}, timeout=30)
+    assert streamed.status_code == 200
+    assert ("response.failed" if wire == "responses" else '"error"') in streamed.text
+    assert "could not finish its answer" in streamed.text and "'m'" in streamed.text
+    for word in ("up-internal", "melted", "hidden-model"):
+        assert word not in streamed.text
