@@ -28,6 +28,7 @@ import orjson
 from ccm.api.client_limits import ClientLimits
 from ccm.api.guard import Refusal, client_of
 from ccm.dispatch.attempt import Result
+from ccm.observe import prices
 from ccm.observe.records import mapping_for
 from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
@@ -37,6 +38,8 @@ from config.schema import ClientConfig, Config
 
 PLANS = frozenset({"passthrough", "oauth"})
 """Subscriptions: what they serve costs 0 (the plan is paid for), so their price is known."""
+TABLE_PRICED = frozenset({"apikey", "adc"})
+"""Logins whose answers the price table prices when the mapping has no prices (ccm.observe.records)."""
 _HIDDEN = ("x-ccm-provider", "x-ccm-actual-model")
 _KEPT_MESSAGES = ("prompt is too long",)
 """Upstream error texts a client still gets as they are: Claude Code reads this one to compact."""
@@ -89,13 +92,17 @@ def _canonical(name: str, config: Config) -> str:
     return model.name if model is not None else name
 
 
-def price_known(config: Config, decision: RoutingDecision, attempt: Candidate) -> bool:
-    """Whether what this mapping serves can be priced: a subscription (cost 0), or the mapping's own price
-    keys. The one place a budget asks it."""
-    if attempt.provider.auth_type in PLANS:
+def price_known(config: Config, decision: RoutingDecision, candidate: Candidate) -> bool:
+    """Whether what this mapping serves can be priced: a subscription (cost 0), the mapping's own price
+    keys, or the maintained price table for an API-key or ADC provider (loaded at start when a client has
+    a budget: ccm.serve.app). The one place a budget asks it."""
+    provider = candidate.provider
+    if provider.auth_type in PLANS:
         return True
-    mapping = mapping_for(config, decision.model, attempt.provider.name, attempt.actual_model)
-    return mapping is not None and mapping.priced
+    mapping = mapping_for(config, decision.model, provider.name, candidate.actual_model)
+    if mapping is not None and mapping.priced:
+        return True
+    return provider.auth_type in TABLE_PRICED and prices.table_knows(provider.provider_type, candidate.actual_model)
 
 
 def admit(

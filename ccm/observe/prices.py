@@ -37,6 +37,12 @@ def _known(provider_id: str, model: str) -> bool:
     return True
 
 
+def table_knows(provider_type: str, model: str) -> bool:
+    """Whether the table prices this model on this type (its first call loads the table: ~0.4 s)."""
+    provider_id = PRICE_TABLE_PROVIDERS.get(provider_type)
+    return provider_id is not None and _known(provider_id, model)
+
+
 def table_cost(
     provider_type: str, model: str, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
 ) -> float | None:

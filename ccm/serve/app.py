@@ -23,10 +23,11 @@ from ccm.auth.credentials import Resolver
 from ccm.auth.oauth.manager import TokenManager
 from ccm.dispatch.breaker import Breakers
 from ccm.dispatch.failover import Dispatcher
+from ccm.observe import prices
 from ccm.observe.journal import Journal
 from ccm.observe.journal import read as journal_records
 from ccm.observe.metrics import Metrics
-from ccm.observe.requestlog import RequestLog
+from ccm.observe.requestlog import RequestLog, RequestRecord
 from ccm.serve.edge import Lifespan, ProxyApp
 from ccm.serve.services import Running, Services
 from ccm.serve.state import ConfigHolder
@@ -67,7 +68,6 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
     metrics = Metrics(_canonical_model(holder), started_at=started)
     services = Services(holder, RequestLog(), metrics, Resolver(), started)
     journal = Journal(paths.requests_path(), on_dropped=metrics.dropped)
-    journal.on_priced = metrics.add_cost
     limits = services.limits
     services.requests.sinks += [metrics.observe, journal.append, limits.observe]
     telemetry = start_telemetry(holder)
@@ -87,6 +87,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
         services.running = Running(client, dispatcher, oauth)
         if watch:
             watcher = asyncio.get_running_loop().create_task(holder.watch())
+        journal.on_priced = on_priced(metrics, limits, asyncio.get_running_loop())
         journal.start()
         if any(c.limited for c in holder.current.config.clients):
             await asyncio.to_thread(rebuild_limits, limits, holder.current.config)
@@ -149,8 +150,25 @@ def start_telemetry(holder: ConfigHolder) -> Telemetry | None:
     return telemetry
 
 
+def on_priced(
+    metrics: Metrics, limits: ClientLimits, loop: asyncio.AbstractEventLoop
+) -> Callable[[RequestRecord], None]:
+    """What the journal's writer thread tells of a record the price table priced: the cost counters, and
+    the client's monthly budget (charged on the serving loop, which owns the limits)."""
+
+    def priced(record: RequestRecord) -> None:
+        metrics.add_cost(record)
+        if record.client != "-" and record.cost_usd:
+            loop.call_soon_threadsafe(limits.charge, record.client, 0, record.cost_usd)
+
+    return priced
+
+
 def rebuild_limits(limits: ClientLimits, config: Config) -> None:
-    """The clients' spending this month, from requests.jsonl (best effort: an unreadable file is skipped)."""
+    """The clients' spending this month, from requests.jsonl (best effort: an unreadable file is skipped),
+    and the price table loaded when a client has a budget (its first lookup would be a request's: ~0.4 s)."""
+    if any(c.monthly_usd for c in config.clients):
+        prices.table_knows("anthropic", "claude-sonnet-4-5")
     try:
         charged = limits.rebuild(journal_records(paths.requests_path()), config.clients)
     except OSError as exc:

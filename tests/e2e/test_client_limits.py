@@ -96,3 +96,27 @@ def test_spending_in_the_request_log_counts_after_a_restart(upstreams: Up, proxy
         ask(sdk(px.url))
     assert "daily budget of 1,000 tokens (daily_tokens)" in caught.value.message
     assert "T00:00:00Z" in caught.value.message
+
+
+def test_a_monthly_budget_counts_the_price_tables_cost(upstreams: Up, proxy: Px) -> None:
+    """A mapping with no prices of its own on a type the maintained price table covers: a budgeted client
+    is served, and what the table says the answer cost is charged to its month (priced off the request
+    path, so the refusal comes once the journal has priced it: polled with a deadline)."""
+    up = upstreams().script(Reply(200, json=anthropic_message("ok", input_tokens=100_000, output_tokens=10)))
+    text = config(up.url, "monthly_usd = 0.05", priced=False)
+    text = text.replace('provider_type = "anthropic-compatible"', 'provider_type = "anthropic"')
+    px = proxy(text.replace('actual_model = "real"', 'actual_model = "claude-sonnet-4-5"'))
+    client = sdk(px.url)
+    ask(client)  # nothing spent yet: admitted; 100k input tokens at the table's price is well over $0.05
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            ask(client)
+        except anthropic.PermissionDeniedError as refused:
+            assert "monthly budget of $0.05 (monthly_usd" in refused.message
+            break
+        assert time.monotonic() < deadline, "the table's cost never reached the client's budget"
+        time.sleep(0.05)
+    logged = httpx.get(f"{px.url}/api/requests", params={"limit": 50}, headers={"x-api-key": ROUTER}, trust_env=False)
+    priced = [r for r in logged.json() if r["status"] == 200]
+    assert priced and all(r["client"] == "limited" for r in priced)
