@@ -62,19 +62,7 @@ class LogsView(CcmView):
         yield Static(id="log-detail", markup=False)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key in (
-            ("Time", "time"),
-            ("Status", "status"),
-            ("Latency", "latency"),
-            ("Rule", "rule"),
-            ("Model", "model"),
-            ("Routed", "routed"),
-            ("Provider", "provider"),
-            ("Tries", "attempts"),
-            ("Tokens in/out", "tokens"),
-        ):
-            table.add_column(label, key=key)
+        self._columns()
         self.ccm.requests_added.subscribe(self, self._added)
         self.ccm.config_changed.subscribe(self, self._config_changed)
         self.ccm.proxy_changed.subscribe(self, self._proxy_changed)
@@ -85,10 +73,30 @@ class LogsView(CcmView):
     def default_focus(self) -> Widget | None:
         return self.query_one(DataTable)
 
+    def _columns(self) -> None:
+        """The table's columns; a gateway's Client comes right after the time, so that it stays in view
+        on an 80-column terminal (the columns after Provider scroll off there)."""
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        client = [("Client", "client")] if self.by_client else []
+        for label, key in (
+            ("Time", "time"),
+            *client,
+            ("Status", "status"),
+            ("Latency", "latency"),
+            ("Rule", "rule"),
+            ("Model", "model"),
+            ("Routed", "routed"),
+            ("Provider", "provider"),
+            ("Tries", "attempts"),
+            ("Tokens in/out", "tokens"),
+        ):
+            table.add_column(label, key=key)
+
     def _config_changed(self, config: Config) -> None:
         if config.clients and not self.by_client:
             self.by_client = True
-            self.query_one(DataTable).add_column("Client", key="client")
+            self._columns()
             self._rebuild()
         select: Select[str] = self.query_one("#provider-filter", Select)
         current = select.value
@@ -130,6 +138,7 @@ class LogsView(CcmView):
             usage = f"{fmt.tokens(item.get('input_tokens'))}/{fmt.tokens(item.get('output_tokens'))}"
             cells: list[Any] = [
                 fmt.clock_time(float(item.get("time") or 0)),
+                *([str(item.get("client") or "-")] if self.by_client else []),
                 fmt.status_text(item.get("status")),
                 fmt.latency(item.get("latency_ms")),
                 item.get("route") or "",
@@ -139,8 +148,6 @@ class LogsView(CcmView):
                 fmt.attempts(item.get("attempts")),
                 usage,
             ]
-            if self.by_client:
-                cells.append(str(item.get("client") or "-"))
             table.add_row(*cells)
         if items and self.query_one("#follow", Checkbox).value:
             table.move_cursor(row=table.row_count - 1)
