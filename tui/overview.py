@@ -26,6 +26,21 @@ from tui.proxy import ProxyState, run_ccm
 from tui.traffic import TrafficPanel
 
 RECENT_ROWS = 100
+RECENT_COLUMNS = (
+    ("Time", "time"),
+    ("Status", "status"),
+    ("Latency", "latency"),
+    ("Rule", "rule"),
+    ("Model", "model"),
+    ("Provider", "provider"),
+)
+
+
+def _cell_len(cell: Any) -> int:
+    """How many terminal cells a table cell takes (a str or a rich Text)."""
+    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
+
+
 METRICS_POLLS = 5
 """/api/metrics is read every 5 pid-file polls (5 s by default; tests poll faster)."""
 
@@ -62,16 +77,6 @@ class OverviewView(CcmView):
             yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#recent", DataTable)
-        for label, key in (
-            ("Time", "time"),
-            ("Status", "status"),
-            ("Latency", "latency"),
-            ("Rule", "rule"),
-            ("Model", "model"),
-            ("Provider", "provider"),
-        ):
-            table.add_column(label, key=key)
         self.ccm.config_changed.subscribe(self, self._config_changed)
         self.ccm.proxy_changed.subscribe(self, self._proxy_changed)
         self.ccm.requests_added.subscribe(self, self._requests_added)
@@ -240,22 +245,33 @@ class OverviewView(CcmView):
         self._render_recent()
 
     def _render_recent(self) -> None:
+        """The last requests, newest first. The columns are sized here from the rows (a hundred at most), not
+        measured by the table when it is next idle: a table painted before that measurement kept showing
+        its cells cut to the headers' widths ("15:2", "defa") until something else repainted it."""
         table = self.query_one("#recent", DataTable)
-        table.clear()
         recent = list(self.ccm.requests)[-RECENT_ROWS:]
+        rows: list[tuple[Any, ...]] = []
         for item in reversed(recent):
             model = str(item.get("model") or "")
             routed = item.get("routed_model")
             if routed and routed != model:
                 model = f"{model} → {routed}"
-            table.add_row(
-                fmt.clock_time(float(item.get("time") or 0)),
-                fmt.status_text(item.get("status")),
-                fmt.latency(item.get("latency_ms")),
-                item.get("route") or "",
-                model,
-                item.get("provider") or Text("none answered", style="dim"),
+            rows.append(
+                (
+                    fmt.clock_time(float(item.get("time") or 0)),
+                    fmt.status_text(item.get("status")),
+                    fmt.latency(item.get("latency_ms")),
+                    item.get("route") or "",
+                    model,
+                    item.get("provider") or Text("none answered", style="dim"),
+                )
             )
+        table.clear(columns=True)
+        for index, (label, key) in enumerate(RECENT_COLUMNS):
+            width = max([Text(label).cell_len, *(_cell_len(row[index]) for row in rows)])
+            table.add_column(label, key=key, width=width)
+        for row in rows:
+            table.add_row(*row)
         panel = self.query_one("#recent-panel")
         if recent:
             panel.border_subtitle = "all of them: Logs (F8)"

@@ -58,6 +58,10 @@ async def test_overview_and_logs_follow_a_live_proxy(
         await wait_for(pilot, lambda: recent.row_count == 2)
         assert str(recent.get_row_at(0)[1]) == "500" and str(recent.get_row_at(1)[1]) == "200"  # newest first
         assert recent.get_row_at(1)[4] == "claude-sonnet-4-5 → fast"
+        # sized from the rows themselves, never left at the headers' widths for a repaint to fix
+        widths = {str(c.label): (c.auto_width, c.width) for c in recent.columns.values()}
+        assert widths["Model"] == (False, len("claude-sonnet-4-5 → fast"))
+        assert not any(auto for auto, _ in widths.values())
 
         await pilot.press("f8")
         await settle(pilot)
