@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -93,6 +94,7 @@ def create_app(config_path: Path, *, holder: ConfigHolder | None = None, watch: 
             await asyncio.to_thread(rebuild_limits, limits, holder.current.config)
         preload_tls(holder.current.config)
         holder.listeners.append(lambda old, new: preload_tls(new))
+        holder.listeners.append(lambda old, new: warm_prices(new))
 
     async def shutdown() -> None:
         nonlocal watcher
@@ -164,10 +166,21 @@ def on_priced(
     return priced
 
 
+def budgeted(config: Config) -> bool:
+    return any(c.monthly_usd for c in config.clients)
+
+
+def warm_prices(config: Config) -> None:
+    """A reload that brings a budgeted client: the price table loads beside the serving loop, not in the
+    first request's path (a budget asks it which mappings have a price)."""
+    if budgeted(config):
+        threading.Thread(target=prices.table_knows, args=("anthropic", "claude-sonnet-4-5"), daemon=True).start()
+
+
 def rebuild_limits(limits: ClientLimits, config: Config) -> None:
     """The clients' spending this month, from requests.jsonl (best effort: an unreadable file is skipped),
     and the price table loaded when a client has a budget (its first lookup would be a request's: ~0.4 s)."""
-    if any(c.monthly_usd for c in config.clients):
+    if budgeted(config):
         prices.table_knows("anthropic", "claude-sonnet-4-5")
     try:
         charged = limits.rebuild(journal_records(paths.requests_path()), config.clients)
