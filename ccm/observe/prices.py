@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from ccm.observe.requestlog import RequestRecord
 from config.catalog import PRICE_TABLE_PROVIDERS
@@ -44,9 +45,17 @@ def table_knows(provider_type: str, model: str) -> bool:
 
 
 def table_cost(
-    provider_type: str, model: str, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
+    provider_type: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int,
+    cache_write: int,
+    at: float | None = None,
 ) -> float | None:
-    """USD for one answer at the table's price; None when the table has no price for it.
+    """USD for one answer at the table's price when it was asked (`at`, epoch seconds; None: now); None when
+    the table has no price for it. The time matters: some prices change with the hour (DeepSeek's off-peak
+    discount, 16:30-00:30 UTC, halves them).
 
     Tokens are counted as Anthropic does (input excludes the cached ones); the table counts cached tokens
     inside its input, so they are added back."""
@@ -61,7 +70,8 @@ def table_cost(
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
     )
-    return float(calc_price(usage, model, provider_id=provider_id).total_price)
+    when = None if at is None else datetime.fromtimestamp(at, tz=UTC)
+    return float(calc_price(usage, model, provider_id=provider_id, genai_request_timestamp=when).total_price)
 
 
 def price_records(records: Iterable[RequestRecord], on_priced: Callable[[RequestRecord], None] | None = None) -> None:
@@ -78,6 +88,7 @@ def price_records(records: Iterable[RequestRecord], on_priced: Callable[[Request
                 record.output_tokens,
                 record.cache_read_tokens,
                 record.cache_write_tokens,
+                record.time,
             )
         except Exception:  # a table bug must cost a price, never the record
             log.exception("pricing %s/%s from the price table failed", provider_type, model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from ccm.observe.prices import price_records, table_cost
@@ -20,7 +22,27 @@ def test_anthropic_list_price_with_cache_tokens() -> None:
     [("openai", "gpt-4o", 2.5, 10.0), ("z.ai", "glm-4.6", 0.6, 2.2), ("deepseek", "deepseek-chat", 0.27, 1.1)],
 )
 def test_known_models(ptype: str, model: str, price_in: float, price_out: float) -> None:
-    assert table_cost(ptype, model, 1_000_000, 1_000_000, 0, 0) == pytest.approx(price_in + price_out)
+    assert table_cost(ptype, model, 1_000_000, 1_000_000, 0, 0, at=NOON) == pytest.approx(price_in + price_out)
+
+
+#: A request at noon UTC and one at 20:00 UTC (inside DeepSeek's 16:30-00:30 off-peak window).
+NOON = datetime(2026, 6, 1, 12, tzinfo=UTC).timestamp()
+EVENING = datetime(2026, 6, 1, 20, tzinfo=UTC).timestamp()
+
+
+def test_a_price_is_the_one_at_the_time_of_the_request() -> None:
+    """The table's hour-dependent prices are read at the record's time, not when the journal prices it:
+    the same answer costs half at 20:00 UTC on DeepSeek, and the same all day on OpenAI."""
+    peak = table_cost("deepseek", "deepseek-chat", 1_000_000, 1_000_000, 0, 0, at=NOON)
+    off_peak = table_cost("deepseek", "deepseek-chat", 1_000_000, 1_000_000, 0, 0, at=EVENING)
+    assert peak is not None and off_peak == pytest.approx(peak / 2)
+    assert table_cost("openai", "gpt-4o", 1000, 0, 0, 0, at=NOON) == table_cost(
+        "openai", "gpt-4o", 1000, 0, 0, 0, at=EVENING
+    )
+    record = RequestRecord(1, EVENING, "m", "default", "m", "p", "deepseek-chat", 200, input_tokens=1_000_000)
+    record.price_key = ("deepseek", "deepseek-chat")
+    price_records([record])
+    assert record.cost_usd == pytest.approx(0.27 / 2)
 
 
 def test_unknown_model_or_type_has_no_price() -> None:
