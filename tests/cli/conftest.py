@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.ports import free_port
+
 CCM = Path(sys.executable).parent / "ccm"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,13 +18,9 @@ from typing import Any
 import httpx
 import tomlkit
 
+from tests.fakes.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_healthy(url: str, deadline_s: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.ports import bind_apart
+
 
 def sse(event: str | None, data: Any) -> bytes:
     """One SSE frame; `event=None` gives OpenAI's data-only style."""
@@ -106,7 +108,9 @@ class FakeUpstream:
 
             do_GET = do_POST = do_HEAD = _handle
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = bind_apart(
+            lambda: _Server(("127.0.0.1", 0), Handler), lambda server: server.server_address[1], _Server.server_close
+        )
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
