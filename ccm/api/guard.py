@@ -21,6 +21,7 @@ Body limits (413, 408), 404, 405 and 500 answers take their wording from here to
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -186,6 +187,16 @@ def is_admin(path: str) -> bool:
 def needs_key(path: str) -> bool:
     """Claude Code's /api/hello probe carries no key, and /health never needs one."""
     return path.startswith("/v1/") or (is_admin(path) and path != "/api/hello")
+
+
+def unread(refusal: Refusal, headers: Mapping[str, str]) -> Refusal:
+    """A refusal answered before the request's body was read says `connection: close`: the server may
+    close the connection once it has answered (the body still coming in), and a client that sent its next
+    request on it meanwhile would get no answer at all."""
+    has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
+    if not has_body or refusal.headers.get("connection") == "close":
+        return refusal
+    return dataclasses.replace(refusal, headers={**refusal.headers, "connection": "close"})
 
 
 def admit(

@@ -114,6 +114,8 @@ class ProxyApp:
             headers = joined_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
             snapshot = self._holder.current
             verdict = guard.admit(snapshot, headers, scope, self.listen_host or snapshot.config.server.host, methods)
+            if isinstance(verdict, Refusal):
+                verdict = guard.unread(verdict, headers)
             if isinstance(verdict, Refusal) and listing:  # in the shape of the client that asked
                 await _send_whole(send, models.refused(headers, verdict))
                 return

@@ -61,3 +61,30 @@ def test_one_length_header_keeps_the_connection_for_the_next_request(
         sock.sendall(head + BODY + FOLLOWING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
         data = everything(sock)
     assert data.count(b"HTTP/1.1 200") == 2, data
+
+
+def test_a_refusal_before_the_body_is_read_closes_the_connection_and_says_so(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream]
+) -> None:
+    """A request refused before its body is read (no router key here) is answered with `connection:
+    close`, so a client never sends its next request on a connection the server is closing; a refusal of
+    a request without a body keeps the connection."""
+    up = upstreams()
+    config = make_config(
+        [anthropic_provider("up", up.url)], {"m": [("up", "x")]}, server={"api_key": "router-key-0123456789"}
+    )
+    p = proxy(config)
+    with socket.create_connection(("127.0.0.1", p.port)) as sock:
+        sock.sendall(f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(BODY)}\r\n\r\n".encode())
+        sock.sendall(BODY)
+        data = everything(sock)  # fails unless the server closes the connection after its answer
+    head_part = data.split(b"\r\n\r\n", 1)[0].lower()
+    assert head_part.startswith(b"http/1.1 401") and b"connection: close" in head_part
+    with socket.create_connection(("127.0.0.1", p.port)) as sock:
+        sock.sendall(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + FOLLOWING)
+        sock.settimeout(10)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 2:
+            data += sock.recv(65536)
+    assert data.startswith(b"HTTP/1.1 401") and b"HTTP/1.1 200" in data  # the same connection served both
+    assert up.received == []
