@@ -64,7 +64,13 @@ def endpoint(route: Router, services: Services) -> Endpoint:
         if isinstance(call, Result):
             return openai_errors.reshaped(call)
         call.inbound = ChatWire(body, inbound)
-        result = await services.dispatcher.run(call)  # a client key's globs and limits: checked in `route`
-        return openai_errors.reshaped(result if call.client is None else clients.for_client(result, call.decision))
+        return await dispatched(services, call)
 
     return chat
+
+
+async def dispatched(services: Services, call: Call) -> Result:
+    """The answer to an OpenAI client: errors in OpenAI's shape and, for a [[clients]] key, naming no
+    provider (its globs and limits were checked when the request was routed)."""
+    result = await services.dispatcher.run(call)
+    return openai_errors.reshaped(result if call.client is None else clients.for_client(result, call.decision))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from ccm.api import clients, openai_errors
+from ccm.api import openai_errors
 from ccm.api.inbound import ResponsesWire, StickyResponses
-from ccm.api.openai_chat import Endpoint, Router, parsed
+from ccm.api.openai_chat import Endpoint, Router, dispatched, parsed
 from ccm.api.openai_validate import validate_responses
 from ccm.dispatch.attempt import Call, Result
 from ccm.dispatch.failover import x_ccm
@@ -55,8 +55,7 @@ def endpoint(route: Router, services: Services, sticky: StickyResponses | None =
             if refusal is not None:
                 return refusal
         call.inbound = ResponsesWire(body, inbound, sticky.remember)
-        result = await services.dispatcher.run(call)  # a client key's globs and limits: checked in `route`
-        return openai_errors.reshaped(result if call.client is None else clients.for_client(result, call.decision))
+        return await dispatched(services, call)
 
     return responses
 

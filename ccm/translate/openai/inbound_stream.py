@@ -37,11 +37,17 @@ FINISH = {
 }
 
 
-def openai_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Anthropic usage (input excludes cached input) in OpenAI's meaning (prompt tokens include it)."""
+def token_counts(usage: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(input, cached input, output) of Anthropic usage in OpenAI's meaning: Anthropic's input excludes
+    what was read from or written to the cache, OpenAI's (Chat and Responses alike) includes it."""
     cached = _count(usage.get("cache_read_input_tokens"))
     prompt = _count(usage.get("input_tokens")) + cached + _count(usage.get("cache_creation_input_tokens"))
-    completion = _count(usage.get("output_tokens"))
+    return prompt, cached, _count(usage.get("output_tokens"))
+
+
+def openai_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Anthropic usage (input excludes cached input) in OpenAI's meaning (prompt tokens include it)."""
+    prompt, cached, completion = token_counts(usage)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

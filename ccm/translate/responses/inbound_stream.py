@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from ccm.translate import inbound_parts as parts
-from ccm.translate.openai.inbound_stream import PING
+from ccm.translate.openai.inbound_stream import PING, token_counts
 
 Event = Mapping[str, Any]
 #: ccm's error type -> the code /v1/responses puts in `response.error` (Codex reads these).
@@ -41,9 +41,7 @@ _CODES = {
 
 def responses_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
     """Anthropic usage in the Responses API's meaning (input tokens include cached input)."""
-    cached = _count(usage.get("cache_read_input_tokens"))
-    prompt = _count(usage.get("input_tokens")) + cached + _count(usage.get("cache_creation_input_tokens"))
-    output = _count(usage.get("output_tokens"))
+    prompt, cached, output = token_counts(usage)
     return {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": cached},
@@ -318,7 +316,3 @@ class ResponsesEncoder:
             return [*out, self._emit("response.incomplete", {"response": self.response})]
         self.response["status"] = "completed"
         return [*out, self._emit("response.completed", {"response": self.response})]
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
