@@ -146,6 +146,21 @@ def compile_sources(root: Path = ROOT) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True, stdout=subprocess.DEVNULL)
 
 
+#: What `python -m ccm serve` must import before it can answer, whatever ccm's own code does: its HTTP
+#: server, the upstream client's API and transport, and the event loop.
+LIBRARIES = ("aiohttp", "httpx", "hypercorn.asyncio", "hypercorn.config", "uvloop")
+
+
+def library_floor(core: int | None) -> float:
+    """Seconds from exec to exit of a Python that only imports LIBRARIES, on the proxy's core: the part of
+    ccm's startup row that belongs to its dependencies on this machine (ccm's own code is the rest)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import " + ", ".join(LIBRARIES)], check=True, env=clean_env(), preexec_fn=pinned(core)
+    )
+    return time.perf_counter() - started
+
+
 def ccm_spec(upstream_port: int, resilience: bool, root: Path = ROOT, env: dict[str, str] | None = None) -> ProxySpec:
     """ccm from the source tree `root` (another checkout, for a before/after in one run), with `env` added."""
     home = Path(tempfile.mkdtemp(prefix="ccm-bench-home-"))

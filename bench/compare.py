@@ -24,7 +24,9 @@ What it does, so that anyone can rerun it and get comparable ratios:
   request by request (A B C A B C: a slow phase of the VM lands on all alike), a c=32 row saturates one
   target after the other, in the reverse order every other round; a row's figure is the median over rounds; "added" is the proxy's p50 minus the
   direct call's in the same round;
-- startup is exec → first 200 of a real POST /v1/messages, over `--startups` spawns of each proxy;
+- startup is exec → first 200 of a real POST /v1/messages, over `--startups` spawns of each proxy; beside
+  it, in the same turns and on the same core, the floor: a Python that only imports the libraries ccm
+  serves with (cmp_procs.LIBRARIES), the part of the figure no code of ccm's can remove;
   RSS is VmRSS after start and a few requests (idle), and VmHWM after the run (peak), of the process tree.
 Rows (for --only): hello_p50 hello_rps big_p50 big_rps big_stream_rps stream_c1 stream_rps paced startup rss.
 Helpers: cmp_wire.py (upstream, client), cmp_procs.py (the proxies), cmp_table.py (rows, bar, table).
@@ -47,6 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cmp_procs import (
+    LIBRARIES,
     ROOT,
     Proxy,
     ProxySpec,
@@ -56,6 +59,7 @@ from cmp_procs import (
     get_bytes,
     http_ok,
     install_ccr,
+    library_floor,
     pinned,
 )
 from cmp_table import CCR_VERSION, Row, median_rounds, percentile, render_baseline, render_table, rows
@@ -203,6 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     proxy, seconds = start(make(), proxy_core, hello_proxy.raw)
                     proxy.stop()
                     times.setdefault(proxy.spec.name, []).append(seconds)
+                times.setdefault(FLOOR, []).append(library_floor(proxy_core))
             results["startup"] = {name: [min(t), max(t)] for name, t in times.items()}
             per_round["startup"] = {name: [[t] for t in ts] for name, ts in times.items()}  # every spawn
         for make in specs:
@@ -265,6 +270,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, _, _ in args.also:
         print(f"\n{name} in ccm's column:")
         print(render_table(wanted, {k: {**v, "ccm": v[name]} for k, v in results.items() if name in v}))
+    if FLOOR in results.get("startup", {}):
+        low, high = results["startup"][FLOOR]
+        print(f"\nstartup floor: importing {', '.join(LIBRARIES)} alone takes {low:.2f}–{high:.2f} s here")
     for key, message in errors.items():
         print(f"! {key}: {message}")
     for r in wanted:
@@ -306,6 +314,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 RESILIENT = "ccm-on"
+FLOOR = "libraries"
+"""The startup row's extra column: the dependencies' imports alone (cmp_procs.library_floor)."""
 """The name of the second ccm of `--resilience both` (the first, "ccm", has resilience off)."""
 
 
