@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -49,24 +49,49 @@ def parsed(raw: bytes) -> dict[str, Any] | Result:
 
 def endpoint(route: Router, services: Services) -> Endpoint:
     async def chat(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
-        started = time.perf_counter()
-        body = parsed(raw)
-        if isinstance(body, Result):
-            return body
-        problem = validate_chat(body)
-        if problem is not None:
-            return openai_errors.error_result(400, "invalid_request_error", problem)
-        try:
-            inbound = from_chat(body)
-        except InboundError as exc:
-            return openai_errors.error_result(400, "invalid_request_error", str(exc))
-        call = route(KIND, headers, inbound.body, len(raw), query, started)
-        if isinstance(call, Result):
-            return openai_errors.reshaped(call)
+        routed = routed_call(KIND, raw, validate_chat, from_chat, route, headers, query)
+        if isinstance(routed, Result):
+            return routed
+        body, inbound, call = routed
         call.inbound = ChatWire(body, inbound)
         return await dispatched(services, call)
 
     return chat
+
+
+class _Translated(Protocol):
+    body: dict[str, Any]
+
+
+In = TypeVar("In", bound=_Translated)
+
+
+def routed_call(
+    kind: str,
+    raw: bytes,
+    validate: Callable[[dict[str, Any]], str | None],
+    translate: Callable[[dict[str, Any]], In],
+    route: Router,
+    headers: Mapping[str, str],
+    query: str,
+) -> tuple[dict[str, Any], In, Call] | Result:
+    """The client's body, its translation to ccm's internal form and the routed Call, or the OpenAI-shaped
+    error of the first step that refused it: the steps every OpenAI endpoint takes before its wire's own."""
+    started = time.perf_counter()
+    body = parsed(raw)
+    if isinstance(body, Result):
+        return body
+    problem = validate(body)
+    if problem is not None:
+        return openai_errors.error_result(400, "invalid_request_error", problem)
+    try:
+        inbound = translate(body)
+    except InboundError as exc:
+        return openai_errors.error_result(400, "invalid_request_error", str(exc))
+    call = route(kind, headers, inbound.body, len(raw), query, started)
+    if isinstance(call, Result):
+        return openai_errors.reshaped(call)
+    return body, inbound, call
 
 
 async def dispatched(services: Services, call: Call) -> Result:

@@ -11,19 +11,17 @@ none), and is a 400 saying so when the model has none.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from ccm.api import openai_errors
 from ccm.api.inbound import ResponsesWire, StickyResponses
-from ccm.api.openai_chat import Endpoint, Router, dispatched, parsed
+from ccm.api.openai_chat import Endpoint, Router, dispatched, routed_call
 from ccm.api.openai_validate import validate_responses
 from ccm.dispatch.attempt import Call, Result
 from ccm.dispatch.failover import x_ccm
 from ccm.dispatch.relay import Done
 from ccm.routing import Candidate
 from ccm.serve.services import Services
-from ccm.translate.openai.inbound_request import InboundError
 from ccm.translate.responses.inbound_request import from_responses
 
 KIND = "responses"
@@ -35,20 +33,10 @@ def endpoint(route: Router, services: Services, sticky: StickyResponses | None =
     sticky = sticky or StickyResponses()
 
     async def responses(headers: Mapping[str, str], raw: bytes, query: str) -> Result:
-        started = time.perf_counter()
-        body = parsed(raw)
-        if isinstance(body, Result):
-            return body
-        problem = validate_responses(body)
-        if problem is not None:
-            return openai_errors.error_result(400, "invalid_request_error", problem)
-        try:
-            inbound = from_responses(body)
-        except InboundError as exc:
-            return openai_errors.error_result(400, "invalid_request_error", str(exc))
-        call = route(KIND, headers, inbound.body, len(raw), query, started)
-        if isinstance(call, Result):
-            return openai_errors.reshaped(call)
+        routed = routed_call(KIND, raw, validate_responses, from_responses, route, headers, query)
+        if isinstance(routed, Result):
+            return routed
+        body, inbound, call = routed
         previous = body.get("previous_response_id")
         if isinstance(previous, str) and previous:
             refusal = _stick(call, previous, sticky)
