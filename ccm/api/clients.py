@@ -28,12 +28,13 @@ import orjson
 from ccm.api.client_limits import ClientLimits
 from ccm.api.guard import Refusal, client_of
 from ccm.dispatch.attempt import Result
+from ccm.dispatch.inbound import Encoder
 from ccm.observe import prices
 from ccm.observe.records import mapping_for
 from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
 from ccm.sse import encode
-from ccm.translate.anthropic import error_body
+from ccm.translate.anthropic import Frame, error_body
 from config.schema import ClientConfig, Config
 
 PLANS = frozenset({"passthrough", "oauth"})
@@ -133,12 +134,15 @@ def admit(
     return attempts
 
 
-def for_client(result: Result, decision: RoutingDecision) -> Result:
-    """The answer as a client sees it: no provider or actual model in its headers or error messages."""
+def for_client(result: Result, decision: RoutingDecision, *, stream_scrubbed: bool = False) -> Result:
+    """The answer as a client sees it: no provider or actual model in its headers or error messages.
+    `stream_scrubbed`: the stream's errors were already replaced as it was encoded (an OpenAI client's
+    stream, through ClientEncoder)."""
     for name in _HIDDEN:
         result.headers.pop(name, None)
     if result.stream is not None:
-        result.stream = _scrubbed_stream(result.stream, decision.model)
+        if not stream_scrubbed:
+            result.stream = _scrubbed_stream(result.stream, decision.model)
     elif result.status >= 400:
         result.body = _scrubbed_error(result.body, result.status, decision.model)
     return result
@@ -147,6 +151,16 @@ def for_client(result: Result, decision: RoutingDecision) -> Result:
 def _message(status: int, model: str) -> str:
     words = _WORDS.get(status) or ("the upstream failed" if status >= 500 else "the request was refused upstream")
     return f"model '{model}' could not answer: {words} ({status}); the request log of ccm's operator has the details"
+
+
+def unfinished(model: str) -> str:
+    """What a client's stream says when it cannot finish, whoever failed and however they said it."""
+    return f"model '{model}' could not finish its answer (the request log of ccm's operator has the details)"
+
+
+def stream_error_kind(error_type: object) -> str:
+    """The kinds a client's stream error may name: what it can act on (wait, retry), else api_error."""
+    return error_type if isinstance(error_type, str) and error_type in _STREAM_ERRORS else "api_error"
 
 
 def _scrubbed_error(body: bytes, status: int, model: str) -> bytes:
@@ -163,12 +177,11 @@ def _scrubbed_error(body: bytes, status: int, model: str) -> bytes:
 
 
 async def _scrubbed_stream(stream: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
-    """A stream whose error events (an upstream's own, or the relay's naming a cut) say only the model, in
-    each wire's form: Anthropic's `error` event, a Chat Completions `data: {"error": ...}` line, a Responses
-    `response.failed` event."""
+    """An Anthropic stream whose error events (an upstream's own, or the relay's naming a cut) say only the
+    model. ccm writes every event of this wire itself, so an error event always starts `event: error`."""
     try:
         async for chunk in stream:
-            yield _scrubbed_events(chunk, model) if b"error" in chunk or b"failed" in chunk else chunk
+            yield _scrubbed_events(chunk, model) if b"event: error" in chunk else chunk
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -177,35 +190,42 @@ async def _scrubbed_stream(stream: AsyncIterator[bytes], model: str) -> AsyncIte
 
 def _scrubbed_events(chunk: bytes, model: str) -> bytes:
     """The relay writes whole events per chunk: each error event is replaced by one naming the model."""
-    message = f"model '{model}' could not finish its answer (the request log of ccm's operator has the details)"
     out: list[bytes] = []
     for event in chunk.split(b"\n\n"):
         if event.startswith(b"event: error"):
             kind = next((k for k in _STREAM_ERRORS if k.encode() in event), "api_error")
-            out.append(encode("error", error_body(kind, message)).rstrip(b"\n"))
-        elif event.startswith(b'data: {"error"'):
-            out.append(b"data: " + orjson.dumps({"error": _chat_error(event[6:], message)}))
-        elif event.startswith(b"event: response.failed"):
-            out.append(_failed_response(event, message))
+            out.append(encode("error", error_body(kind, unfinished(model))).rstrip(b"\n"))
         else:
             out.append(event)
     return b"\n\n".join(out)
 
 
-def _chat_error(data: bytes, message: str) -> dict[str, object]:
-    try:
-        kind = str(orjson.loads(data)["error"].get("type") or "server_error")
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        kind = "server_error"
-    return {"message": message, "type": kind, "param": None, "code": None}
+class ClientEncoder:
+    """An OpenAI client's stream for a [[clients]] key (ccm.dispatch.inbound.Encoder): every error, an
+    upstream's own event in whatever form its wire allowed or the relay's for a cut or a stall, goes out
+    as the client's wire's own error naming only the model, of a kind from a short list.
 
+    Why here and not on the bytes: a passed-through upstream writes its events itself, and the same error
+    has several spellings on the wire; the frames are already labelled, so the label decides."""
 
-def _failed_response(event: bytes, message: str) -> bytes:
-    """`response.failed` with its error's message replaced (its code kept: Codex reads it)."""
-    head, _, data = event.partition(b"\ndata: ")
-    try:
-        payload = orjson.loads(data)
-        payload["response"]["error"]["message"] = message
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return head + b"\ndata: " + orjson.dumps({"type": "response.failed", "response": {"status": "failed"}})
-    return head + b"\ndata: " + orjson.dumps(payload)
+    def __init__(self, inner: Encoder, model: str) -> None:
+        self._inner = inner
+        self._model = model
+
+    def frames(self, frames: list[Frame]) -> bytes:
+        out: list[bytes] = []
+        start = 0
+        for index, frame in enumerate(frames):
+            if frame.event == "error":
+                out.append(self._inner.frames(frames[start:index]))
+                error = (frame.data or {}).get("error")
+                out.append(self.error(error.get("type") if isinstance(error, dict) else None, ""))
+                start = index + 1
+        out.append(self._inner.frames(frames[start:]))
+        return b"".join(out)
+
+    def ping(self) -> bytes:
+        return self._inner.ping()
+
+    def error(self, error_type: object, message: str) -> bytes:
+        return self._inner.error(stream_error_kind(error_type), unfinished(self._model))

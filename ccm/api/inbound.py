@@ -14,12 +14,14 @@ inbound_stream, ccm.translate.responses.inbound_stream).
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from ccm.api.clients import ClientEncoder
 from ccm.auth.redact import redact, redact_bytes
 from ccm.dispatch.inbound import Encoder
 from ccm.limits import output_limit
@@ -101,6 +103,29 @@ class _Passed:
         return data
 
 
+class _PassedResponses(_Passed):
+    """A same-wire Responses answer: once the upstream's `response.created` went out, an error continues
+    that response (its id, no second `response.created`) with the `response.failed` that ends it."""
+
+    def __init__(self, encoder: ResponsesEncoder) -> None:
+        super().__init__(encoder.error)
+        self._encoder = encoder
+
+    def frames(self, frames: list[Frame]) -> bytes:
+        if not self._encoder.started:
+            created = next((f.raw for f in frames if f.raw.startswith(_CREATED) or _CREATED_DATA in f.raw), None)
+            if created is not None:
+                self._encoder.started = True
+                _, _, data = created.partition(b"data:")
+                with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
+                    self._encoder.response["id"] = str(orjson.loads(data)["response"]["id"])
+        return super().frames(frames)
+
+
+_CREATED = b"event: response.created"
+_CREATED_DATA = b'"type":"response.created"'
+
+
 class _Encoded:
     """A translated answer's Anthropic frames, encoded in the client's wire."""
 
@@ -126,10 +151,12 @@ def _redacted(event: dict[str, Any]) -> dict[str, Any]:
 class ChatWire:
     """A Chat Completions client (ccm.dispatch.inbound.Inbound)."""
 
-    def __init__(self, original: Mapping[str, Any], inbound: ChatInbound) -> None:
+    def __init__(self, original: Mapping[str, Any], inbound: ChatInbound, client_model: str | None = None) -> None:
         self.original = original
         self.inbound = inbound
         self.model = str(original["model"])
+        self.client_model = client_model
+        """For a [[clients]] key: the routed model, the only name its stream's errors may say."""
 
     def adapter(self, wire: str) -> Adapter | None:
         if wire == "openai":
@@ -146,8 +173,8 @@ class ChatWire:
 
     def encoder(self, adapter: Adapter) -> Encoder:
         if isinstance(adapter, ChatSameWire):
-            return _Passed(ChatEncoder(model=self.model).error)
-        return _Encoded(self._encoder())
+            return for_client(_Passed(ChatEncoder(model=self.model).error), self.client_model)
+        return for_client(_Encoded(self._encoder()), self.client_model)
 
     def _encoder(self) -> ChatEncoder:
         return ChatEncoder(model=self.model, include_usage=self.inbound.include_usage)
@@ -156,11 +183,19 @@ class ChatWire:
 class ResponsesWire:
     """A Responses client (ccm.dispatch.inbound.Inbound); `on_completed` hears each same-wire response id."""
 
-    def __init__(self, original: Mapping[str, Any], inbound: ResponsesInbound, on_completed: Completed) -> None:
+    def __init__(
+        self,
+        original: Mapping[str, Any],
+        inbound: ResponsesInbound,
+        on_completed: Completed,
+        client_model: str | None = None,
+    ) -> None:
         self.original = original
         self.inbound = inbound
         self.model = str(original["model"])
         self.on_completed = on_completed
+        self.client_model = client_model
+        """For a [[clients]] key: the routed model, the only name its stream's errors may say."""
 
     def adapter(self, wire: str) -> Adapter | None:
         if wire == "responses":
@@ -177,11 +212,16 @@ class ResponsesWire:
 
     def encoder(self, adapter: Adapter) -> Encoder:
         if isinstance(adapter, ResponsesSameWire):
-            return _Passed(self._encoder().error)
-        return _Encoded(self._encoder())
+            return for_client(_PassedResponses(self._encoder()), self.client_model)
+        return for_client(_Encoded(self._encoder()), self.client_model)
 
     def _encoder(self) -> ResponsesEncoder:
         return ResponsesEncoder(model=self.model, namespaces=self.inbound.namespaces)
+
+
+def for_client(encoder: Encoder, client_model: str | None) -> Encoder:
+    """`encoder`, or for a [[clients]] key the same with every error replaced (ccm.api.clients)."""
+    return encoder if client_model is None else ClientEncoder(encoder, client_model)
 
 
 def _anthropic_usage(message: Mapping[str, Any]) -> Usage:

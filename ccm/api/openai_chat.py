@@ -53,7 +53,7 @@ def endpoint(route: Router, services: Services) -> Endpoint:
         if isinstance(routed, Result):
             return routed
         body, inbound, call = routed
-        call.inbound = ChatWire(body, inbound)
+        call.inbound = ChatWire(body, inbound, call.decision.model if call.client is not None else None)
         return await dispatched(services, call)
 
     return chat
@@ -98,4 +98,6 @@ async def dispatched(services: Services, call: Call) -> Result:
     """The answer to an OpenAI client: errors in OpenAI's shape and, for a [[clients]] key, naming no
     provider (its globs and limits were checked when the request was routed)."""
     result = await services.dispatcher.run(call)
-    return openai_errors.reshaped(result if call.client is None else clients.for_client(result, call.decision))
+    if call.client is not None:
+        result = clients.for_client(result, call.decision, stream_scrubbed=True)
+    return openai_errors.reshaped(result)

@@ -42,7 +42,8 @@ def endpoint(route: Router, services: Services, sticky: StickyResponses | None =
             refusal = _stick(call, previous, sticky)
             if refusal is not None:
                 return refusal
-        call.inbound = ResponsesWire(body, inbound, sticky.remember)
+        client_model = call.decision.model if call.client is not None else None
+        call.inbound = ResponsesWire(body, inbound, sticky.remember, client_model)
         return await dispatched(services, call)
 
     return responses

@@ -143,22 +143,21 @@ class _ResponsesRelay:
             return []
         data = parse(event)
         kind = data.get("type") if isinstance(data.get("type"), str) else event.event
-        if kind == "error" or kind == "response.failed":
-            error = obj(data.get("response")).get("error") or obj(data.get("error")) or data
-            return [error_frame(event.raw, upstream_error(error))]
         if not isinstance(kind, str) or not kind:
             raise InvalidUpstream(f"the upstream sent an event that is not a Responses event: {event.data[:200]!r}")
         raw = event.raw
         response = data.get("response")
-        if isinstance(response, dict):
-            if self.model and response.get("model") != self.model:
-                data["response"] = response = {**response, "model": self.model}
-                raw = b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-            if kind in _TERMINAL:
-                self.owner.usage = usage_of(anthropic_usage(response.get("usage")))
-                self.owner.complete = True
-                self.completed(response)
-                return [Frame(END, raw, None)]
+        if isinstance(response, dict) and self.model and response.get("model") != self.model:
+            data["response"] = response = {**response, "model": self.model}  # the model the client asked for
+            raw = b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+        if kind == "error" or kind == "response.failed":
+            error = obj(response).get("error") or obj(data.get("error")) or data
+            return [error_frame(raw, upstream_error(error))]
+        if isinstance(response, dict) and kind in _TERMINAL:
+            self.owner.usage = usage_of(anthropic_usage(response.get("usage")))
+            self.owner.complete = True
+            self.completed(response)
+            return [Frame(END, raw, None)]
         held = kind in _HELD or kind.startswith("codex.")
         return [Frame(HELD if held else CONTENT, raw, None)]
 

@@ -80,3 +80,70 @@ def test_a_mid_stream_error_names_only_the_model_for_a_client(upstreams: Up, pro
     assert "could not finish its answer" in streamed.text and "'m'" in streamed.text
     for word in ("up-internal", "melted", "hidden-model"):
         assert word not in streamed.text
+
+
+CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "hidden-model"}
+CHAT_START = sse(None, {**CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}}]})
+RESPONSE = {"id": "resp_up", "object": "response", "model": "hidden-model", "status": "in_progress", "output": []}
+RESPONSES_START = sse(
+    "response.created", {"type": "response.created", "sequence_number": 0, "response": RESPONSE}
+) + sse(
+    "response.output_text.delta",
+    {"type": "response.output_text.delta", "sequence_number": 1, "item_id": "m1", "output_index": 0, "delta": "hi"},
+)
+LEAKS = ("up-internal", "melted", "hidden-model", "acme")
+#: An upstream on the client's own wire (its events passed through) ending in an error, in each form the
+#: wire allows: ccm must recognise every one of them, not only the one it writes itself.
+SAME_WIRE_ERRORS = {
+    "chat-compact": ("chat", b'data:{"error":{"message":"up-internal melted","type":"acme_error"}}\n\n'),
+    "chat-in-chunk": ("chat", sse(None, {**CHUNK, "choices": [], "error": {"message": "melted", "type": "acme"}})),
+    "chat-labelled": ("chat", sse("error", {"error": {"message": "up-internal melted", "type": "acme_error"}})),
+    "responses-data-only": (
+        "responses",
+        sse(
+            None,
+            {
+                "type": "response.failed",
+                "sequence_number": 1,
+                "response": {
+                    **RESPONSE,
+                    "status": "failed",
+                    "error": {"code": "acme_quota", "message": "up-internal melted"},
+                },
+            },
+        ),
+    ),
+    "responses-error-event": (
+        "responses",
+        sse("error", {"type": "error", "code": "acme_quota", "message": "melted", "sequence_number": 1}),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SAME_WIRE_ERRORS)
+def test_a_passed_through_error_in_any_form_names_only_the_model(upstreams: Up, proxy: Px, case: str) -> None:
+    """A mapping on the client's own wire sends its events through: its error, in any form the wire allows,
+    still reaches a client as the wire's own error event naming only the model, with a kind from a short
+    list and, for Responses, one `response.created` and a `response.failed` that ends the stream."""
+    wire, error = SAME_WIRE_ERRORS[case]
+    start = CHAT_START if wire == "chat" else RESPONSES_START
+    up = upstreams().script(Reply.stream([start, error]))
+    provider_type = "openai-compatible" if wire == "chat" else "openai-responses"
+    px = proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", ""), provider_type=provider_type))
+    path, body = (
+        ("/v1/chat/completions", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+        if wire == "chat"
+        else ("/v1/responses", {"model": "m", "stream": True, "input": "hi"})
+    )
+    streamed = httpx.post(f"{px.url}{path}", json=body, headers={"authorization": f"Bearer {KEY}"}, timeout=30)
+    assert streamed.status_code == 200
+    for word in LEAKS:
+        assert word not in streamed.text, streamed.text
+    data = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+    if wire == "chat":
+        assert data[-1]["error"]["type"] in ("server_error", "rate_limit_error", "overloaded_error", "timeout_error")
+        assert "could not finish its answer" in data[-1]["error"]["message"]
+    else:
+        assert [d["type"] for d in data].count("response.created") == 1
+        assert data[-1]["type"] == "response.failed" and data[-1]["response"]["model"] == "m"
+        assert "could not finish its answer" in data[-1]["response"]["error"]["message"]

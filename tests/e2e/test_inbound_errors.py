@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.harness import make_config
 from tests.e2e.inbound import RESPONSES_TOOL, Px, Up, answer, provider, sdk, serve
 from tests.fakes.anthropic_sse import tool_use_stream
-from tests.fakes.responses import message_item, response
+from tests.fakes.responses import event, message_item, response, responses_stream
 from tests.fakes.upstream import Reply, anthropic_stream, openai_error
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -113,6 +113,30 @@ def test_a_cut_stream_raises_in_the_chat_sdk_and_fails_the_response(
     up.script(Reply.stream(whole, cut_after=len(whole) - ends))
     kinds = [event.type for event in sdk(p).responses.create(model="m", input="hello", stream=True)]
     assert kinds[-1] == "response.failed" and "response.completed" not in kinds
+
+
+def test_a_cut_passed_through_response_fails_the_response_it_started(upstreams: Up, proxy: Px) -> None:
+    """A Responses mapping's events go through as they came; cut before response.completed, the stream
+    ends with a response.failed for that same response: one response.created, the upstream's id."""
+    up = upstreams()
+    p = serve(proxy, [("responses", "up", up.url)])
+    whole = answer("responses", stream=True).chunks
+    up.script(Reply.stream(whole, cut_after=len(whole) - 1))
+    events = list(sdk(p).responses.create(model="m", input="hello", stream=True))
+    kinds = [event.type for event in events]
+    assert kinds.count("response.created") == 1 and kinds[-1] == "response.failed"
+    assert events[-1].response.id == events[0].response.id  # type: ignore[union-attr]
+
+
+def test_a_passed_through_response_failed_names_the_model_asked_for(upstreams: Up, proxy: Px) -> None:
+    """The upstream's own response.failed goes through with the model the client asked for, like every
+    other event of the stream, never the mapping's actual model."""
+    up = upstreams()
+    p = serve(proxy, [("responses", "up", up.url)])
+    failed = {**response([], "failed"), "error": {"code": "server_error", "message": "down"}}
+    up.script(Reply.stream([*responses_stream("hello")[:5], event("response.failed", response=failed)]))
+    events = list(sdk(p).responses.create(model="m", input="hello", stream=True))
+    assert events[-1].type == "response.failed" and events[-1].response.model == "m"  # type: ignore[union-attr]
 
 
 def test_previous_response_id_sticks_to_the_mapping_that_made_it(upstreams: Up, proxy: Px) -> None:
