@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccm.api.guard import Refusal
+from ccm.observe.journal import JOURNALED
 from ccm.observe.requestlog import RequestRecord
 from config.schema import ClientConfig
 
@@ -164,7 +165,11 @@ class ClientLimits:
             try:
                 name = str(record.get("client") or "-").lower()
                 at = float(record.get("time") or 0)
-                if name not in limited or not month_start <= at <= now or record.get("kind", "messages") != "messages":
+                if (
+                    name not in limited
+                    or not month_start <= at <= now
+                    or record.get("kind", "messages") not in JOURNALED
+                ):
                     continue
                 spent = self._of(name, at)
                 if at > now - MINUTE:

@@ -125,10 +125,12 @@ def test_rebuild_charges_this_months_records_of_limited_clients() -> None:
         {"time": NOON - 5, "client": "b", "input_tokens": 999},
         {"time": "garbage", "client": "a"},
         {"time": NOON - 1, "client": "a", "kind": "count_tokens", "input_tokens": 999},
+        {"time": NOON - 7200, "client": "a", "kind": "chat_completions", "input_tokens": 1},  # OpenAI clients
+        {"time": NOON - 7300, "client": "a", "kind": "responses", "input_tokens": 1},
     ]
-    assert limits.rebuild(records, clients) == 3
+    assert limits.rebuild(records, clients) == 5
     daily = limits.admit(ClientConfig("a", daily_tokens=100), 20_000)
-    assert daily is not None and "daily" in daily.message  # 111 tokens today
+    assert daily is not None and "daily" in daily.message  # 113 tokens today
     monthly = limits.admit(ClientConfig("a", monthly_usd=5.5), 20_000)
     assert monthly is not None and "$5.50" in monthly.message  # 4 + 1 + 0.5 this month
     rpm = limits.admit(ClientConfig("a", rpm=1), 20_000)
