@@ -236,10 +236,11 @@ class ProxyApp:
     async def _body(
         self, receive: Receive, send: Send, headers: Mapping[str, str], shape: Callable[[Refusal], Result]
     ) -> bytes | None:
-        """The whole request body, or None after answering 413/408 (or when the client left)."""
+        """The whole request body, or None after answering 413/408 (or when the client left); those answers
+        say `connection: close`, since what is left of the body is never read."""
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_body:
-            await _send_whole(send, shape(guard.too_large(self._max_body)))
+            await _send_whole(send, shape(guard.unread(guard.too_large(self._max_body), headers)))
             return None
         parts: list[bytes] = []
         size = 0
@@ -252,13 +253,13 @@ class ProxyApp:
                     part = message.get("body", b"")
                     size += len(part)
                     if size > self._max_body:
-                        await _send_whole(send, shape(guard.too_large(self._max_body)))
+                        await _send_whole(send, shape(guard.unread(guard.too_large(self._max_body), headers)))
                         return None
                     parts.append(part)
                     if not message.get("more_body", False):
                         return parts[0] if len(parts) == 1 else b"".join(parts)
         except TimeoutError:
-            await _send_whole(send, shape(guard.body_too_slow(self._body_timeout)))
+            await _send_whole(send, shape(guard.unread(guard.body_too_slow(self._body_timeout), headers)))
             return None
 
 

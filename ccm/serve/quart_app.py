@@ -22,11 +22,11 @@ def build_quart(services: Services, max_body: int, body_timeout: float) -> Quart
 
     @app.errorhandler(413)
     async def too_large(_: Exception) -> Response:
-        return refusal_response(guard.too_large(max_body))
+        return refusal_response(guard.unread(guard.too_large(max_body), request.headers))
 
     @app.errorhandler(408)
     async def too_slow(_: Exception) -> Response:
-        return refusal_response(guard.body_too_slow(body_timeout))
+        return refusal_response(guard.unread(guard.body_too_slow(body_timeout), request.headers))
 
     @app.errorhandler(404)
     async def not_found(_: Exception) -> Response:

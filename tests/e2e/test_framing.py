@@ -88,3 +88,20 @@ def test_a_refusal_before_the_body_is_read_closes_the_connection_and_says_so(
             data += sock.recv(65536)
     assert data.startswith(b"HTTP/1.1 401") and b"HTTP/1.1 200" in data  # the same connection served both
     assert up.received == []
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/api/oauth/authorize"])
+def test_a_body_too_large_is_refused_with_connection_close(
+    proxy: Callable[[str], InProcessProxy], upstreams: Callable[[], FakeUpstream], path: str
+) -> None:
+    """A content-length over the body limit is a 413 answered before the body is read, on the lean
+    endpoints and on the admin API's (Quart's) alike: it says `connection: close`, and the server then
+    closes the connection."""
+    p = proxy(make_config([anthropic_provider("up", upstreams().url)], {"m": [("up", "x")]}))
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 400000000\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", p.port)) as sock:
+        sock.sendall(head.encode())
+        sock.sendall(BODY)
+        data = everything(sock)
+    head_part = data.split(b"\r\n\r\n", 1)[0].lower()
+    assert head_part.startswith(b"http/1.1 413") and b"connection: close" in head_part
