@@ -22,11 +22,11 @@ def build_quart(services: Services, max_body: int, body_timeout: float) -> Quart
 
     @app.errorhandler(413)
     async def too_large(_: Exception) -> Response:
-        return refusal_response(guard.unread(guard.too_large(max_body), request.headers))
+        return refusal_response(guard.unread(guard.too_large(max_body), _headers()))
 
     @app.errorhandler(408)
     async def too_slow(_: Exception) -> Response:
-        return refusal_response(guard.unread(guard.body_too_slow(body_timeout), request.headers))
+        return refusal_response(guard.unread(guard.body_too_slow(body_timeout), _headers()))
 
     @app.errorhandler(404)
     async def not_found(_: Exception) -> Response:
@@ -44,3 +44,8 @@ def build_quart(services: Services, max_body: int, body_timeout: float) -> Quart
 
     register_admin(app, services)
     return app
+
+
+def _headers() -> dict[str, str]:
+    """The request's headers as ccm.api.guard reads them: names in lower case."""
+    return {name.lower(): value for name, value in request.headers.items()}

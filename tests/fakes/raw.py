@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from tests.fakes.ports import bind_apart
+
 
 class Conn:
     """One accepted connection, its request already read."""
@@ -43,7 +45,9 @@ class Conn:
 class RawUpstream:
     def __init__(self, answer: Callable[[Conn], None]) -> None:
         self._answer = answer
-        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server = bind_apart(
+            lambda: socket.create_server(("127.0.0.1", 0)), lambda s: int(s.getsockname()[1]), socket.socket.close
+        )
         self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
         self.sent = 0
         self.requests = 0
