@@ -123,7 +123,7 @@ def admit(
             return Refusal(
                 403,
                 "permission_error",
-                f"model '{decision.model}' has no price (its mappings set no price_in/price_out), and client "
+                f"model '{decision.model}' has no price (its mappings set no price_in/price_out and the price table does not know them), and client "
                 f"'{client.name}' has a monthly_usd budget: it may use only priced models",
             )
         attempts = priced

@@ -88,7 +88,7 @@ def price_records(records: Iterable[RequestRecord], on_priced: Callable[[Request
                 record.output_tokens,
                 record.cache_read_tokens,
                 record.cache_write_tokens,
-                record.time,
+                record.time - record.latency_ms / 1000,  # when it was asked: `time` is when it ended
             )
         except Exception:  # a table bug must cost a price, never the record
             log.exception("pricing %s/%s from the price table failed", provider_type, model)
@@ -99,4 +99,7 @@ def price_records(records: Iterable[RequestRecord], on_priced: Callable[[Request
         record.cost_usd = round(cost, 8)
         record.pricing = "table"
         if on_priced is not None:
-            on_priced(record)
+            try:
+                on_priced(record)
+            except Exception:  # a listener's bug must not cost the journal its batch
+                log.exception("a listener of priced records failed")

@@ -43,6 +43,26 @@ def test_a_price_is_the_one_at_the_time_of_the_request() -> None:
     record.price_key = ("deepseek", "deepseek-chat")
     price_records([record])
     assert record.cost_usd == pytest.approx(0.27 / 2)
+    # Asked at 16:20 UTC (peak), answered at 16:40 (off-peak): the price when it was asked.
+    asked_at_peak = RequestRecord(
+        2, EVENING - 3.3 * 3600, "m", "default", "m", "p", "deepseek-chat", 200, input_tokens=1_000_000
+    )
+    asked_at_peak.latency_ms = 20 * 60 * 1000
+    asked_at_peak.price_key = ("deepseek", "deepseek-chat")
+    price_records([asked_at_peak])
+    assert asked_at_peak.cost_usd == pytest.approx(0.27)
+
+
+def test_a_failing_listener_of_priced_records_costs_nothing_else() -> None:
+    records = [RequestRecord(n, NOON, "m", "default", "m", "p", "gpt-4o", 200, input_tokens=1000) for n in range(2)]
+    for record in records:
+        record.price_key = ("openai", "gpt-4o")
+
+    def broken(_: RequestRecord) -> None:
+        raise RuntimeError("a listener's bug")
+
+    price_records(records, broken)
+    assert all(r.cost_usd is not None and r.price_key is None for r in records)
 
 
 def test_unknown_model_or_type_has_no_price() -> None:
