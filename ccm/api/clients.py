@@ -123,8 +123,9 @@ def admit(
             return Refusal(
                 403,
                 "permission_error",
-                f"model '{decision.model}' has no price (its mappings set no price_in/price_out and the price table does not know them), and client "
-                f"'{client.name}' has a monthly_usd budget: it may use only priced models",
+                f"model '{decision.model}' has no price (its mappings set no price_in/price_out and the price "
+                f"table does not know them), and client '{client.name}' has a monthly_usd budget: it may use "
+                "only priced models",
             )
         attempts = priced
     if counted and limits is not None:
