@@ -30,17 +30,13 @@ from ccm.api.guard import Refusal, client_of
 from ccm.dispatch.attempt import Result
 from ccm.dispatch.inbound import Encoder
 from ccm.observe import prices
-from ccm.observe.records import mapping_for
+from ccm.observe.records import mapping_for, price_source
 from ccm.routing import Candidate, RoutingDecision
 from ccm.serve.state import Snapshot
 from ccm.sse import encode
 from ccm.translate.anthropic import Frame, error_body
 from config.schema import ClientConfig, Config
 
-PLANS = frozenset({"passthrough", "oauth"})
-"""Subscriptions: what they serve costs 0 (the plan is paid for), so their price is known."""
-TABLE_PRICED = frozenset({"apikey", "adc"})
-"""Logins whose answers the price table prices when the mapping has no prices (ccm.observe.records)."""
 _HIDDEN = ("x-ccm-provider", "x-ccm-actual-model")
 _KEPT_MESSAGES = ("prompt is too long",)
 """Upstream error texts a client still gets as they are: Claude Code reads this one to compact."""
@@ -94,16 +90,14 @@ def _canonical(name: str, config: Config) -> str:
 
 
 def price_known(config: Config, decision: RoutingDecision, candidate: Candidate) -> bool:
-    """Whether what this mapping serves can be priced: a subscription (cost 0), the mapping's own price
-    keys, or the maintained price table for an API-key or ADC provider (loaded at start when a client has
-    a budget: ccm.serve.app). The one place a budget asks it."""
+    """Whether what this mapping serves can be priced, as the request log will price it (ccm.observe.records.
+    price_source); a table price only when the table knows the model (it is loaded at start when a client
+    has a budget: ccm.serve.app). The one place a budget asks it."""
     provider = candidate.provider
-    if provider.auth_type in PLANS:
-        return True
-    mapping = mapping_for(config, decision.model, provider.name, candidate.actual_model)
-    if mapping is not None and mapping.priced:
-        return True
-    return provider.auth_type in TABLE_PRICED and prices.table_knows(provider.provider_type, candidate.actual_model)
+    source = price_source(mapping_for(config, decision.model, provider.name, candidate.actual_model), provider)
+    if source == "table":
+        return prices.table_knows(provider.provider_type, candidate.actual_model)
+    return source is not None
 
 
 def admit(

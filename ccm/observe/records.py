@@ -14,7 +14,7 @@ from ccm.observe.requestlog import AttemptRecord, RequestRecord
 from ccm.routing import resolve
 from config.catalog import PRICE_TABLE_PROVIDERS
 from config.errors import RoutingError
-from config.schema import AS_ASKED, Config, Mapping
+from config.schema import AS_ASKED, Config, Mapping, ProviderConfig
 
 
 def mapping_for(config: Config, routed_model: str, provider: str | None, actual_model: str | None) -> Mapping | None:
@@ -128,19 +128,38 @@ def to_record(
     )
 
 
-_PLAN_AUTH = ("passthrough", "oauth")
+PLAN_AUTH = frozenset({"passthrough", "oauth"})
 """Subscriptions: Claude Pro/Max through Claude Code's login, ChatGPT Plus/Pro through ccm's. They cost 0 a request."""
+TABLE_AUTH = frozenset({"apikey", "adc"})
+"""Logins billed per token, whose answers the maintained price table prices when the mapping has no prices."""
+
+
+def price_source(mapping: Mapping | None, provider: ProviderConfig) -> str | None:
+    """Where the cost of what a mapping (`mapping_for`'s) of `provider` serves comes from: "config" (its own
+    price keys win), "plan" (a subscription: 0), "table" (the price table, for an API-key or ADC provider of
+    a type it covers, when it knows the model: ccm.observe.prices), or None. The request log and the
+    budgets both ask it."""
+    if mapping is not None and mapping.priced:
+        return "config"
+    if provider.auth_type in PLAN_AUTH:
+        return "plan"
+    if provider.auth_type in TABLE_AUTH and provider.provider_type in PRICE_TABLE_PROVIDERS:
+        return "table"
+    return None
 
 
 def _pricing(done: Done, config: Config | None, routed_model: str) -> tuple[float | None, str | None, Any]:
-    """(cost, where it comes from, price-table key): the mapping's own prices win; a subscription costs 0
-    ("plan"); an API-key or ADC provider without prices waits for the price table (priced off the request
-    path, by the journal: ccm.observe.prices); anything else has no cost."""
+    """(cost, where it comes from, price-table key): a table price is left to the journal, which prices it
+    off the request path (ccm.observe.prices); anything without a source has no cost."""
     if config is None or done.provider is None or done.actual_model is None:
         return None, None, None
-    usage = done.usage
+    provider = config.provider(done.provider)
+    if provider is None:
+        return None, None, None
     mapping = mapping_for(config, routed_model, done.provider, done.actual_model)
-    if mapping is not None and mapping.priced:
+    source = price_source(mapping, provider)
+    usage = done.usage
+    if source == "config" and mapping is not None:
         cost = cost_usd(
             usage.input_tokens,
             usage.output_tokens,
@@ -149,14 +168,11 @@ def _pricing(done: Done, config: Config | None, routed_model: str) -> tuple[floa
             mapping,
         )
         return (None if cost is None else round(cost, 8)), "config", None
-    provider = config.provider(done.provider)
-    if provider is None:
-        return None, None, None
-    if provider.auth_type in _PLAN_AUTH:
+    if source == "plan":
         return 0.0, "plan", None
     tokens = (
         usage.input_tokens + usage.output_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
     )
-    if tokens and provider.auth_type in ("apikey", "adc") and provider.provider_type in PRICE_TABLE_PROVIDERS:
+    if tokens and source == "table":
         return None, None, (provider.provider_type, done.actual_model)
     return None, None, None
