@@ -38,6 +38,11 @@ def _known(provider_id: str, model: str) -> bool:
     return True
 
 
+def load_table() -> None:
+    """Load the table now (~0.4 s, once), so that no request's lookup is the one that pays for it."""
+    table_knows("anthropic", "claude-sonnet-4-5")
+
+
 def table_knows(provider_type: str, model: str) -> bool:
     """Whether the table prices this model on this type (its first call loads the table: ~0.4 s)."""
     provider_id = PRICE_TABLE_PROVIDERS.get(provider_type)

@@ -174,14 +174,14 @@ def warm_prices(config: Config) -> None:
     """A reload that brings a budgeted client: the price table loads beside the serving loop, not in the
     first request's path (a budget asks it which mappings have a price)."""
     if budgeted(config):
-        threading.Thread(target=prices.table_knows, args=("anthropic", "claude-sonnet-4-5"), daemon=True).start()
+        threading.Thread(target=prices.load_table, daemon=True).start()
 
 
 def rebuild_limits(limits: ClientLimits, config: Config) -> None:
     """The clients' spending this month, from requests.jsonl (best effort: an unreadable file is skipped),
     and the price table loaded when a client has a budget (its first lookup would be a request's: ~0.4 s)."""
     if budgeted(config):
-        prices.table_knows("anthropic", "claude-sonnet-4-5")
+        prices.load_table()
     try:
         charged = limits.rebuild(journal_records(paths.requests_path()), config.clients)
     except OSError as exc:
