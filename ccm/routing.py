@@ -333,6 +333,25 @@ def _rules(d: _Deciding, body: AbcMapping[str, Any], router: RouterConfig) -> Ro
     return d.decide("default", model, "no other rule fired")
 
 
+def _outside(provider: str, mapping: Mapping) -> str:
+    return f"{provider} allows only {', '.join(mapping.allow)}"
+
+
+def outside_allow(config: Config, decision: RoutingDecision) -> list[str]:
+    """The routed model's mappings that `resolve` left out because their `allow` globs do not admit the
+    name the client asked for, each with its globs: a summary error says why they were not tried."""
+    entry = None if "," in decision.model else config.model(decision.model)
+    if entry is None:
+        return []
+    return [
+        _outside(mapping.provider, mapping)
+        for mapping in entry.mappings
+        if not allows(mapping, decision.original_model)
+        and (provider := config.provider(mapping.provider)) is not None
+        and provider.enabled
+    ]
+
+
 def resolve(model: str, config: Config, requested: str | None = None) -> list[Candidate]:
     """The candidates for a routed name, in priority order; RoutingError (404) when it cannot be served.
 
@@ -366,7 +385,7 @@ def resolve(model: str, config: Config, requested: str | None = None) -> list[Ca
         if not provider.enabled:
             disabled.append(provider.name)
         elif not allows(mapping, requested):
-            outside.append(f"{provider.name} allows only {', '.join(mapping.allow)}")
+            outside.append(_outside(provider.name, mapping))
         else:
             actual = requested if mapping.as_asked and requested else mapping.actual_model
             candidates.append(

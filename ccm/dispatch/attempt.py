@@ -264,7 +264,7 @@ class _Try:
             # h11 quotes the offending header value (the API key) in its message: never pass it on.
             return self.failure(_bad_header(self.candidate.provider.name), 403, "permission_error", Kind.FORBIDDEN)
         if isinstance(exc, httpx.HTTPError):
-            text = f"connection error: {type(exc).__name__}: {exc}".rstrip(": ")
+            text = f"connection error: {exc or type(exc).__name__}"
             return self.failure(text, 502, "api_error", Kind.CONNECTION_ERROR)
         # A bug of ccm's own (or an answer that trips it): loud, counted, then fail over.
         name, model = self.candidate.provider.name, self.candidate.actual_model

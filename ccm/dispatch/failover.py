@@ -39,11 +39,11 @@ from ccm.dispatch.breaker import Breakers
 from ccm.dispatch.policy import REFUSALS, Action, Corrective, Kind
 from ccm.dispatch.prewarm import FLAG, answers_locally, prewarm_result
 from ccm.dispatch.relay import CLIENT_LEFT, Done, guarded, record_soon, relay_stream
-from ccm.dispatch.verdict import credential_hint, verdict
+from ccm.dispatch.verdict import attempts, credential_hint, summary, verdict
 from ccm.limits import window_of
 from ccm.observe.requestlog import AttemptRecord
 from ccm.providers.base import Usage, error_type_for
-from ccm.routing import Candidate
+from ccm.routing import Candidate, outside_allow
 from config.schema import FailoverConfig
 
 __all__ = ["Call", "Dispatcher", "Result", "error_result", "prepare_body"]
@@ -279,25 +279,26 @@ class Dispatcher:
         settings: FailoverConfig,
         base_headers: dict[str, str],
     ) -> Result:
-        parts = [f"{i}. {f.describe()}" for i, f in enumerate(failures, start=1)]
+        status, error_type, lead = verdict(failures) if failures else (502, "api_error", "")
+        parts = [f"{i}. {line}" for i, line in enumerate(summary(failures, lead), start=1)]
         if skipped:
             parts.append(f"skipped (circuit open): {', '.join(skipped)}")
         if call.too_small:
             parts.append(f"skipped (context window): {', '.join(call.too_small)}")
-        summary = "; ".join(parts) or "nothing was tried"
+        parts += [f"skipped ({why})" for why in outside_allow(call.snapshot.config, call.decision)]
+        listed = "; ".join(parts) or "nothing was tried"
         headers = x_ccm(base_headers, len(tries), retries)
         if timed_out:
-            message = f"no answer within the deadline ({settings.deadline_ms} ms): {summary}"
+            message = f"no answer within the deadline ({settings.deadline_ms} ms): {listed}"
             status, error_type = 504, "timeout_error"
         else:
-            status, error_type, lead = verdict(failures)
-            message = f"all mappings failed ({len(failures)} attempts): {summary}"
+            message = f"all mappings failed ({attempts(len(failures))}): {listed}"
             if lead:
                 message = f"{lead}. {message}"
             too_long = next((f for f in reversed(failures) if f.too_long), None)
             if status == 400 and too_long is not None:
                 # Anthropic's words, alone: Claude Code reads them to compact (ccm.dispatch.window)
-                log.warning("request too long for every mapping: %s", summary)
+                log.warning("request too long for every mapping: %s", listed)
                 message = too_long.detail
             later = next((f.retry_after for f in reversed(failures) if f.retry_after), None)
             seconds = retry_after_seconds(later)

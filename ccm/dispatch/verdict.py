@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ccm.dispatch.attempt import Failure
-from ccm.dispatch.policy import REFUSALS
+from ccm.dispatch.policy import REFUSALS, Kind
 from ccm.providers.base import error_type_for
 from config import secrets
 from config.schema import ProviderConfig
 
-__all__ = ["credential_hint", "verdict"]
+__all__ = ["credential_hint", "summary", "verdict"]
 
 
 def verdict(failures: Sequence[Failure]) -> tuple[int, str, str]:
@@ -34,13 +34,44 @@ def verdict(failures: Sequence[Failure]) -> tuple[int, str, str]:
     refused = [f for f in failures if f.rule.ccm_credential]
     if refused:
         fixes = "; ".join(dict.fromkeys(f.hint or f.reason for f in refused))
-        return 403, "permission_error", f"ccm's credentials were refused: {fixes}"
+        missing = sum(f.kind is Kind.NO_KEY for f in refused)
+        what = (
+            "ccm has no credential to send"
+            if missing == len(refused)
+            else "ccm's credentials were refused"
+            if not missing
+            else "ccm's credentials are missing or were refused"
+        )
+        return 403, "permission_error", f"{what}: {fixes}"
     refusals = [f for f in failures if f.status in REFUSALS]
     if refusals:
         status = 413 if all(f.status == 413 for f in refusals) else 400
         return status, error_type_for(status), ""
     last = failures[-1]
     return last.status, last.error_type or error_type_for(last.status), ""
+
+
+def summary(failures: Sequence[Failure], lead: str) -> list[str]:
+    """The attempts as the summary error lists them: one line per mapping and reason, its tries counted
+    ("tried 2×": a retry is not another mapping), and a credential's fix only where `lead` does not
+    already say it."""
+    lines: list[tuple[str, int]] = []
+    for failure in failures:
+        reason = failure.reason
+        if failure.hint and failure.hint in lead:
+            reason = (
+                "no credential (above)" if failure.kind is Kind.NO_KEY else f"credential refused ({failure.status})"
+            )
+        text = f"{failure.provider}/{failure.model}: {reason}"
+        if lines and lines[-1][0] == text:
+            lines[-1] = (text, lines[-1][1] + 1)
+        else:
+            lines.append((text, 1))
+    return [text + (f" (tried {count}×)" if count > 1 else "") for text, count in lines]
+
+
+def attempts(count: int) -> str:
+    return f"{count} attempt" + ("" if count == 1 else "s")
 
 
 def credential_hint(provider: ProviderConfig, status: int) -> str:

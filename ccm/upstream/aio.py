@@ -25,7 +25,9 @@ What it adds on top of aiohttp, and why each is here rather than in aiohttp:
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -254,6 +256,14 @@ def _check(response: aiohttp.ClientResponse) -> None:
         raise InvalidAnswer(f"content coding {coding!r} from upstream: ccm asked for gzip or deflate")
 
 
+def os_words(error: OSError) -> str:
+    """An OS error as a person reads it: "connection refused", "Name or service not known", not
+    asyncio's "[Errno 111] Connect call failed ('127.0.0.1', 443)" (the address is said already)."""
+    if isinstance(error, socket.gaierror) or not error.errno or error.errno < 0:
+        return str(error.strerror or error)
+    return os.strerror(error.errno).lower()
+
+
 def mapped(exc: BaseException) -> httpx.HTTPError:
     """aiohttp's exception as httpx's (the message never quotes a request header: it may be a key)."""
     name = type(exc).__name__
@@ -262,12 +272,12 @@ def mapped(exc: BaseException) -> httpx.HTTPError:
     if isinstance(exc, aiohttp.ClientHttpProxyError):
         return httpx.ProxyError(f"the proxy refused the tunnel: {exc.status} {exc.message}")
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return httpx.ProxyError(f"cannot connect to the proxy: {exc.os_error}")
+        return httpx.ProxyError(f"cannot connect to the proxy: {os_words(exc.os_error)}")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         note = "".join(f" ({line})" for line in tls.problems)  # a CA setting that was ignored may be why
         return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {exc.certificate_error}{note}")
     if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, DNS, TLS
-        return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}")
+        return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {os_words(exc.os_error)}")
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout("no connection within the connect timeout")
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's SocketTimeoutError: a silence past `read`

@@ -173,6 +173,50 @@ def test_all_failed_connection_errors_is_502_and_timeouts_504(upstreams: Up, pro
     assert response.json()["error"]["type"] == "timeout_error"
 
 
+def test_the_summary_counts_a_mappings_tries_and_names_what_was_left_out(proxy: Px) -> None:
+    """A mapping retried is one line with its tries counted, its connection error in plain words, and a
+    mapping whose `allow` globs left it out is named with its globs: the reader sees one mapping tried
+    twice, not two mappings, and why the other was not tried."""
+    dead = dead_url()
+    port = dead.rsplit(":", 1)[1]
+    p = proxy(f"""
+[server]
+host = "127.0.0.1"
+timeouts = {{ connect_timeout_ms = 1000 }}
+[failover]
+max_retries = 1
+backoff_ms = 1
+circuit_failures = 1000000
+[router]
+default = "m"
+[[providers]]
+name = "picky"
+provider_type = "anthropic-compatible"
+base_url = "{dead}"
+api_key = "sk-picky-0123456789"
+[[providers]]
+name = "dead"
+provider_type = "anthropic-compatible"
+base_url = "{dead}"
+api_key = "sk-dead-0123456789"
+[[models]]
+name = "m"
+[[models.mappings]]
+provider = "picky"
+actual_model = "*"
+allow = ["claude-*"]
+[[models.mappings]]
+provider = "dead"
+actual_model = "x"
+""")
+    response = httpx.post(f"{p.url}/v1/messages", json=BODY, trust_env=False)
+    assert response.status_code == 502
+    message = response.json()["error"]["message"]
+    assert message.startswith("all mappings failed (2 attempts): 1. dead/x: connection error: cannot connect to ")
+    assert f"127.0.0.1:{port}: connection refused (tried 2×)" in message and "2. dead/x" not in message
+    assert message.endswith("skipped (picky allows only claude-*)"), message
+
+
 def test_missing_key_fails_over_with_the_fix_in_the_message(upstreams: Up, proxy: Px) -> None:
     good = upstreams().script(Reply(200, json=anthropic_message()))
     providers = [{"name": "zai", "provider_type": "z.ai", "base_url": good.url}, anthropic_provider("p2", good.url)]
@@ -181,7 +225,9 @@ def test_missing_key_fails_over_with_the_fix_in_the_message(upstreams: Up, proxy
     assert response.status_code == 200 and response.headers["x-ccm-attempts"] == "2"
     only = proxy(make_config(providers[:1], {"m": [("zai", "glm")]}))
     failed = httpx.post(f"{only.url}/v1/messages", json=BODY, trust_env=False)
-    assert "run `ccm keys set zai` or set ZAI_API_KEY" in failed.json()["error"]["message"]
+    message = failed.json()["error"]["message"]
+    assert message.startswith("ccm has no credential to send: provider 'zai' has no API key: run `ccm keys set zai`")
+    assert message.count("ZAI_API_KEY") == 1 and "(1 attempt)" in message  # the fix said once
 
 
 def test_unbuilt_wire_fails_over_and_says_so(upstreams: Up, proxy: Px) -> None:

@@ -17,7 +17,7 @@ from ccm.dispatch.policy import (
     kind_for_event,
     kind_for_status,
 )
-from ccm.dispatch.verdict import verdict
+from ccm.dispatch.verdict import summary, verdict
 
 K = Kind
 
@@ -160,3 +160,25 @@ def test_an_error_event_before_content() -> None:
     assert kind_for_event(529) is K.HTTP_529 and kind_for_event(429) is K.HTTP_429
     assert kind_for_event(400) is K.ERROR_EVENT and kind_for_event(401) is K.ERROR_EVENT
     assert POLICY[K.ERROR_EVENT] == POLICY[K.NOT_FOUND]
+
+
+def test_a_missing_credential_is_said_to_be_missing_not_refused() -> None:
+    missing = Failure(
+        "zai", "glm", "no key: set ZAI_API_KEY", 403, "permission_error", K.NO_KEY, hint="no key: set ZAI_API_KEY"
+    )
+    assert verdict([missing])[2] == "ccm has no credential to send: no key: set ZAI_API_KEY"
+    assert verdict([missing, fail(K.UNAUTHORIZED, 401)])[2].startswith("ccm's credentials are missing or were refused")
+
+
+def test_the_summary_counts_tries_and_says_a_fix_once() -> None:
+    missing = Failure(
+        "zai", "glm", "no key: set ZAI_API_KEY", 403, "permission_error", K.NO_KEY, hint="no key: set ZAI_API_KEY"
+    )
+    lead = verdict([missing])[2]
+    flaky = [fail(K.CONNECTION_ERROR, 502), fail(K.CONNECTION_ERROR, 502), fail(K.HTTP_5XX, 503)]
+    assert summary([*flaky, missing], lead) == [
+        "p/m: HTTP 502 (tried 2×)",
+        "p/m: HTTP 503",
+        "zai/glm: no credential (above)",
+    ]
+    assert summary([missing], "") == ["zai/glm: no key: set ZAI_API_KEY"]
