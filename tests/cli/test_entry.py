@@ -113,3 +113,10 @@ def test_an_unwritable_ccm_home_is_named(cli: Cli, tmp_path: Path) -> None:
     assert line.startswith(f"ccm: cannot write in {folder} (")
     assert f"ccm keeps its files in CCM_HOME ({home}): make it writable, or set CCM_HOME" in line
     assert "Errno" not in line and "--debug" not in line
+
+
+def test_the_tui_without_a_terminal_is_one_line_not_a_hang(cli: Cli) -> None:
+    """Run from a script or a pipe, `ccm tui` says it needs a terminal instead of drawing into the pipe."""
+    assert cli.fails("tui") == (
+        "ccm: the TUI needs a terminal (run `ccm tui` in a terminal, not from a pipe or a script)"
+    )
