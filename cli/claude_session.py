@@ -79,10 +79,15 @@ def session_env(config: Config, base: Mapping[str, str], model: str | None = Non
             )
     asked = requested_name(model) if model else None
     window = reachable_window(config, asked or _PROBE)
-    if window is None:
-        return out
     claude = limits_of("anthropic", asked) if asked else None
     own = claude.context_window if claude else None
+    if window is None:
+        if asked and own is None:
+            out.notes.append(
+                f"ccm: neither Claude Code nor ccm knows the context window of '{asked}' (set context_window on its "
+                f"mappings): Claude Code assumes {UNKNOWN_MODEL_WINDOW:,} tokens and may compact too late"
+            )
+        return out
     if asked and own is None:  # a name Claude Code's catalog does not have
         put("CLAUDE_CODE_MAX_CONTEXT_TOKENS", str(window))
     elif window >= AUTO_COMPACT_MIN and window < (own or UNKNOWN_MODEL_WINDOW):

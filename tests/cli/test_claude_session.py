@@ -115,8 +115,11 @@ def test_an_unknown_window_or_a_star_mapping_sets_nothing() -> None:
     assert "CLAUDE_CODE_AUTO_COMPACT_WINDOW" not in session_env(cfg(main_extra=""), {}).values  # main-1: unknown
     star = cfg(main="*", main_extra="")
     assert "CLAUDE_CODE_AUTO_COMPACT_WINDOW" not in session_env(star, {}).values  # Claude's own window
-    values = session_env(star, {}, "quick").values
-    assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in values  # quick-1: unknown
+    quick = session_env(star, {}, "quick")
+    assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in quick.values  # quick-1: unknown
+    (note,) = quick.notes  # ... which the user is told, with what fixes it
+    assert "context window of 'quick'" in note and "set context_window" in note
+    assert session_env(star, {}, "claude-sonnet-4-5").notes == []  # Claude Code knows a Claude name's window
 
 
 @pytest.mark.parametrize(
