@@ -92,7 +92,43 @@ def show(
         common.echo(f"# warning: {warning}")
     body = _drop_none(data)
     body["router"] = {k: v for k, v in body["router"].items() if v != ""}
-    sys.stdout.write(tomlkit.dumps(body))
+    sys.stdout.write(tomlkit.dumps(_as_config(body)))
+
+
+#: What a provider's view adds to its config keys: what ccm derived, shown as a comment (not a config key).
+DERIVED = ("wire", "wire_supported", "key", "key_source")
+
+
+def _as_config(body: dict[str, Any]) -> Any:
+    """The view as a config file that loads as it reads: no empty tables, and each provider's derived
+    facts (its wire, the key found and where) in a comment under it instead of keys no schema has."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    for name, value in body.items():
+        if value in ({}, []):
+            continue
+        if name != "providers":
+            doc.add(name, value)
+            continue
+        providers = tomlkit.aot()
+        for provider in value:
+            table = tomlkit.table()
+            derived = {key: provider.pop(key, None) for key in DERIVED}
+            for key, item in provider.items():
+                if item != {}:
+                    table.add(key, item)
+            table.add(tomlkit.comment(_derived_words(derived)))
+            providers.append(table)
+        doc.add(name, providers)
+    return doc
+
+
+def _derived_words(derived: dict[str, Any]) -> str:
+    wire = f"wire {derived['wire']}" + ("" if derived["wire_supported"] else " (not built)")
+    if derived["key"]:
+        return f"{wire} · key {derived['key']} from {derived['key_source']}"
+    return f"{wire} · no key" if derived["key_source"] == "missing" else wire
 
 
 @app.command()

@@ -136,12 +136,24 @@ def test_show_masks_secrets(cli: Cli, write_config: Any) -> None:
     path.write_text(path.read_text().replace('base_url = "', 'api_key = "literal-secret-abcdef123456"\nbase_url = "'))
     text = cli.ok("config", "show")
     assert "literal-secret" not in text and "lit…3456" in text
-    assert 'key_source = "config file"' in text
+    assert "# wire anthropic · key lit…3456 from config file" in text
     data = json.loads(cli.ok("config", "show", "--json"))
     assert data["providers"][0]["api_key"] == "lit…3456"
     assert data["providers"][0]["key_source"] == "config file"
     assert data["router"]["default"] == "main"
     assert "literal-secret" not in json.dumps(data)
+
+
+def test_show_prints_a_config_that_loads_as_it_reads(cli: Cli, write_config: Any) -> None:
+    """Pasted back as a config, `ccm config show` loads without a warning: no empty tables, and what ccm
+    derived about a provider is a comment, not a key the schema does not have."""
+    write_config()
+    text = cli.ok("config", "show")
+    assert "[providers.headers]" not in text and "clients = []" not in text and "\nwire" not in text
+    shown = cli.home / "shown.toml"
+    shown.write_text(text)
+    result = cli.run("config", "validate", "--config", str(shown))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 def test_show_missing_config_is_one_line(cli: Cli) -> None:
