@@ -53,15 +53,13 @@ def verdict(failures: Sequence[Failure]) -> tuple[int, str, str]:
 
 def summary(failures: Sequence[Failure], lead: str) -> list[str]:
     """The attempts as the summary error lists them: one line per mapping and reason, its tries counted
-    ("tried 2×": a retry is not another mapping), and a credential's fix only where `lead` does not
-    already say it."""
+    ("tried 2×": a retry is not another mapping), and a missing credential's fix only where `lead` does
+    not already say it."""
     lines: list[tuple[str, int]] = []
     for failure in failures:
         reason = failure.reason
-        if failure.hint and failure.hint in lead:
-            reason = (
-                "no credential (above)" if failure.kind is Kind.NO_KEY else f"credential refused ({failure.status})"
-            )
+        if failure.hint and failure.reason == failure.hint and failure.hint in lead:
+            reason = "no credential (above)"  # the lead says it, and what fixes it
         text = f"{failure.provider}/{failure.model}: {reason}"
         if lines and lines[-1][0] == text:
             lines[-1] = (text, lines[-1][1] + 1)

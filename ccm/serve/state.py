@@ -96,13 +96,19 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
     clients = _client_keys(config)
     owners = key_owners(router_key, clients)
     # Redacted from any error text and log line from now on (ccm.auth.redact).
-    held.hold(router_key, *keys.values(), *clients.values())
+    held.hold(router_key, *keys.values(), *clients.values(), *_header_values(config))
     for provider in config.providers:
         if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
             problem = adc.check(provider)
             if problem:
                 log.warning("%s", problem)
     return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys), owners)
+
+
+def _header_values(config: Config) -> list[str | None]:
+    """The values of the providers' own headers: an AI gateway's token travels there, so each is held as
+    a secret (the masked view shows none of them either)."""
+    return [secrets.interpolate(value) for provider in config.providers for _, value in provider.headers]
 
 
 def _client_keys(config: Config) -> dict[str, str]:

@@ -26,6 +26,7 @@ KEY_OPENAI = "sk-proj-Q1w2E3r4T5y6U7i8O9p0AsDfGhJk"
 KEY_RESPONSES = "resp-key-0a9b8c7d6e5f4a3b2c1d"
 KEY_GEMINI = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv"
 ROUTER_KEY = "router-key-9z8y7x6w5v4u"
+HEADER_SECRET = "hdr-gateway-token-41f3a9c2d7"  # a provider's own header (an AI gateway's token)
 CLAUDE_LOGIN = "sk-ant-oat01-" + "L" * 40
 SHORT = "abc1234"  # a secret under 8 characters is not substring-replaced: it would eat ordinary words
 JWT = (
@@ -42,7 +43,16 @@ STRANGERS = {
     "ya29": "ya29.a0AfB_byC-stranger-access-token-0123",
     "jwt": JWT,
 }
-SECRETS = [KEY_ANTHROPIC, KEY_OPENAI, KEY_RESPONSES, KEY_GEMINI, ROUTER_KEY, CLAUDE_LOGIN, *STRANGERS.values()]
+SECRETS = [
+    KEY_ANTHROPIC,
+    KEY_OPENAI,
+    KEY_RESPONSES,
+    KEY_GEMINI,
+    ROUTER_KEY,
+    HEADER_SECRET,
+    CLAUDE_LOGIN,
+    *STRANGERS.values(),
+]
 
 BODY = {"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 CLIENT = {"x-ccm-key": ROUTER_KEY, "authorization": f"Bearer {CLAUDE_LOGIN}"}
@@ -61,7 +71,7 @@ def echo(rec: Received, status: int) -> Reply:
     text = (
         f"Incorrect API key provided: {key}. You sent Authorization: Bearer {STRANGERS['bearer']}; router "
         f"{ROUTER_KEY}; also {STRANGERS['sk']} {STRANGERS['aiza']} {STRANGERS['ya29']} {STRANGERS['jwt']}; "
-        f"short {SHORT}"
+        f"short {SHORT}; gateway {rec.headers.get('cf-aig-authorization', '-')}"
     )
     if "/models/" in rec.path:  # Gemini
         return Reply(status, json={"error": {"code": status, "message": text, "status": "UNAUTHENTICATED"}})
@@ -83,7 +93,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, Any]]]:
     with FakeUpstream() as up:
         up.script(Reply(handler=lambda rec: mid_stream(rec) if mode["status"] == 0 else echo(rec, mode["status"])))
         providers = [
-            anthropic_provider("anth", up.url, key=KEY_ANTHROPIC),
+            {
+                **anthropic_provider("anth", up.url, key=KEY_ANTHROPIC),
+                "headers": {"cf-aig-authorization": HEADER_SECRET},
+            },
             {"name": "oai", "provider_type": "openai-compatible", "base_url": f"{up.url}/v1", "api_key": KEY_OPENAI},
             {"name": "resp", "provider_type": "openai-responses", "base_url": f"{up.url}/v1", "api_key": KEY_RESPONSES},
             {"name": "gem", "provider_type": "gemini", "base_url": f"{up.url}/v1beta", "api_key": KEY_GEMINI},
