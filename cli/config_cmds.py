@@ -202,6 +202,22 @@ def _editor() -> list[str]:
     return shlex.split(editor)
 
 
+def _save_edit(path: Path, text: str, original: str, copy: Path) -> None:
+    """Save the edited text unless the file changed while the editor was open (another ccm command or
+    the TUI saved it): then the edit is kept beside it, never written over the other change."""
+    from config.save import write_unchanged
+
+    try:
+        write_unchanged(path, text, original)
+    except ConfigError:
+        kept = path.with_name(path.name + ".edited")
+        os.replace(copy, kept)
+        raise CcmError(
+            f"{path} changed while you edited it (saved by another ccm command or the TUI); nothing was written",
+            hint=f"your edit is in {kept}: merge it into the file, or run `ccm config edit` again",
+        ) from None
+
+
 @app.command()
 def edit(config: ConfigOpt = None) -> None:
     """Open the config in $VISUAL/$EDITOR; it is saved only once valid, and a running proxy reloads.
@@ -241,9 +257,7 @@ def edit(config: ConfigOpt = None) -> None:
                 common.echo(f"Discarded the edit; {path} is unchanged.")
                 raise typer.Exit(1) from None
             break
-        from config.save import atomic_write
-
-        atomic_write(path, text)
+        _save_edit(path, text, original, tmp)
         for warning in result.warnings:
             print(f"{warning} (warning)", file=sys.stderr)
         common.echo(f"Saved {path} (previous version in {path.name}.bak).")

@@ -4,10 +4,13 @@ log): created 0600 by `os.open` itself, whatever the umask; never written first 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE = 0o600
@@ -25,6 +28,35 @@ def open_private(path: Path, flags: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """This process's turn at what `lock_path` guards, across processes (an exclusive lock on that file,
+    created 0600 beside what it guards; dropped when its descriptor closes, even if the process dies)."""
+    lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = open_private(lock_path, os.O_RDWR)
+    try:
+        lock_file(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def lock_file(fd: int) -> None:
+    """Block until this process holds the file's exclusive lock (released when fd is closed)."""
+    if sys.platform == "win32":  # msvcrt locks a byte range; LK_LOCK retries for 10 s, then raises
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600, keep_mode: bool = True) -> None:

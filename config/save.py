@@ -9,7 +9,10 @@ byte, and inside an edited segment tomlkit changes only the keys that changed.
 
 Every save validates the new text with config.load first (an invalid edit never reaches the file), then
 writes atomically (temp file + fsync + rename, through a symlink rather than over it) and keeps the
-previous file as `.bak`.
+previous file as `.bak`. A document loaded from a file is saved only while the file still holds what was
+loaded: ccm commands, the TUI and an editor may save the same file, and an edit made from a stale copy
+would silently undo theirs (a removed client brought back). `ConfigDocument.edit` loads, changes and saves
+under the config's lock, with no window at all.
 
     doc = ConfigDocument.load(path)
     doc.upsert_provider("zai", {"provider_type": "z.ai"})   # the whole entry: keys not given are removed
@@ -19,10 +22,12 @@ previous file as `.bak`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config.atomic import atomic_write
+from config import paths
+from config.atomic import atomic_write, exclusive
 from config.errors import ConfigError, Problem
 from config.load import LoadResult, parse_config
 from config.segments import (
@@ -38,7 +43,44 @@ from config.segments import (
     table_text,
 )
 
-__all__ = ["ROUTER_SLOTS", "ConfigDocument", "atomic_write"]
+__all__ = ["ROUTER_SLOTS", "ConfigDocument", "atomic_write", "write_unchanged"]
+
+
+def config_lock(path: Path) -> Path:
+    """The lock every save of a config file holds: one per CCM_HOME, beside the other locks there."""
+    return paths.ccm_home() / "config.lock"
+
+
+def write_unchanged(path: Path, text: str, read: str | None) -> None:
+    """Write `text` atomically unless the file no longer holds `read` (what the edit started from; None:
+    do not check); ConfigError, and the file as the other writer left it, when it changed."""
+    with exclusive(config_lock(path)):
+        if read is not None and _current(path) != read:
+            raise ConfigError(
+                [
+                    Problem(
+                        "the file changed since it was read (saved by another ccm command, the TUI or an "
+                        "editor); nothing was written",
+                        file=str(path),
+                    )
+                ],
+                hint="run it again: it starts from the file as it is now",
+            )
+        _write(path, text)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot write the config: {exc}", file=str(path))]) from exc
+
+
+def _current(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class ConfigDocument:
@@ -48,8 +90,10 @@ class ConfigDocument:
     `validate()` do. Names of providers and models are matched case-insensitively.
     """
 
-    def __init__(self, text: str, path: Path | None = None) -> None:
+    def __init__(self, text: str, path: Path | None = None, *, read: str | None = None) -> None:
         self.path = path
+        self._read = read
+        """The file's text when it was loaded (None: not from a file): a save checks it is still there."""
         self._newline = "\r\n" if "\r\n" in text else "\n"
         self._segments = split(text.replace("\r\n", "\n") if self._newline == "\r\n" else text)
 
@@ -65,7 +109,19 @@ class ConfigDocument:
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([Problem(f"cannot read config: {exc}", file=str(p))]) from None
-        return cls(text, p)
+        return cls(text, p, read=text)
+
+    @classmethod
+    def edit(cls, path: Path, change: Callable[[ConfigDocument], None]) -> LoadResult:
+        """Load, apply `change`, validate and save, all under the config's lock: nothing can be saved in
+        between. For edits that need no answer from the user halfway (ask first, then call this)."""
+        with exclusive(config_lock(path)):
+            doc = cls.load(path)
+            change(doc)
+            text = doc.text
+            result = parse_config(text, path)
+            _write(path, text)  # unchecked: the lock has been held since the load
+            return result
 
     @property
     def text(self) -> str:
@@ -258,9 +314,6 @@ class ConfigDocument:
             raise ConfigError([Problem("no path to save the config to")])
         text = self.text
         result = parse_config(text, target)
-        try:
-            atomic_write(target, text)
-        except OSError as exc:
-            raise ConfigError([Problem(f"cannot write the config: {exc}", file=str(target))]) from exc
-        self.path = target
+        write_unchanged(target, text, self._read if target == self.path else None)
+        self.path, self._read = target, text
         return result

@@ -16,14 +16,13 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from config import paths
-from config.atomic import atomic_write, open_private
+from config.atomic import atomic_write, exclusive
 from config.errors import SecretError
 
 SERVICE = "ccm"
@@ -77,15 +76,9 @@ class FileStore:
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """This thread's turn, then this process's: the lock file's lock is dropped when its fd closes."""
-        with self._lock:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = open_private(self.lock_path, os.O_RDWR)
-            try:
-                _lock_file(fd)
-                yield
-            finally:
-                os.close(fd)
+        """This thread's turn, then this process's (config.atomic.exclusive)."""
+        with self._lock, exclusive(self.lock_path):
+            yield
 
     def _read(self) -> dict[str, str]:
         try:
@@ -124,22 +117,6 @@ class FileStore:
 
     def names(self) -> list[str]:
         return sorted(self._read())
-
-
-def _lock_file(fd: int) -> None:
-    """Block until this process holds the file's exclusive lock (released when fd is closed)."""
-    if sys.platform == "win32":  # msvcrt locks a byte range; LK_LOCK retries for 10 s, then raises
-        import msvcrt
-
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return
-            except OSError:
-                continue
-    import fcntl
-
-    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 class SecretStore:

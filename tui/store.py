@@ -68,9 +68,7 @@ class ConfigStore:
 
     def edit(self, change: Callable[[ConfigDocument], None]) -> LoadResult:
         """Apply `change` to the file's current text, validate, save; ConfigError leaves the file alone."""
-        doc = ConfigDocument.load(self.path)
-        change(doc)
-        result = doc.save()
+        result = ConfigDocument.edit(self.path, change)  # under the config's lock: no other save in between
         self.config = result.config
         self._signature = self.signature()
         return result

@@ -257,6 +257,23 @@ def test_edit_keeps_windows_line_endings(cli: Cli, write_config: Any) -> None:
     assert data.count(b"\r\n") == data.count(b"\n")
 
 
+def test_an_edit_never_overwrites_a_change_saved_while_the_editor_was_open(cli: Cli, write_config: Any) -> None:
+    """Another ccm command saves the file while the editor is open: the edit is not written over it (that
+    would undo it); it is kept beside the file, and the line says where."""
+    path = write_config()
+    cli.write_program(
+        "racing-editor",
+        "import sys\nfrom pathlib import Path\n"
+        f"real = Path({str(path)!r})\n"
+        "real.write_text(real.read_text().replace('default = \"main\"', 'default = \"deep\"'))  # the other save\n"
+        "p = Path(sys.argv[1])\np.write_text(p.read_text() + '\\n# my edit\\n')\n",
+    )
+    line = cli.fails("config", "edit", env={"EDITOR": f"{sys.executable} {cli.bin_dir / 'racing-editor'}"})
+    assert "changed while you edited it" in line and "config.toml.edited" in line
+    assert 'default = "deep"' in path.read_text() and "# my edit" not in path.read_text()
+    assert "# my edit" in (cli.home / "config.toml.edited").read_text()
+
+
 def test_edit_offers_to_edit_again_until_valid(cli: Cli, write_config: Any) -> None:
     path = write_config()
     before = path.read_text()

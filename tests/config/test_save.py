@@ -530,3 +530,35 @@ def test_atomic_write_creates_the_folder(tmp_path: Path) -> None:
     assert target.read_text() == "x = 1\n"
     atomic_write(target, "x = 2\n", backup=False)
     assert _names(target.parent) == ["c.toml"]
+
+
+def test_a_stale_document_is_never_saved_over_another_writers_change(
+    write_config: Callable[[str], Path],
+) -> None:
+    """Two commands load the file; the first saves; the second, saving from its stale copy, would bring
+    back what the first removed. It is refused, and the file keeps the first one's change."""
+    path = write_config(default_config_text())
+    first, second = ConfigDocument.load(path), ConfigDocument.load(path)
+    first.set_value("server", "port", 14000)
+    first.save()
+    second.set_value("server", "log_level", "debug")
+    with pytest.raises(ConfigError) as refused:
+        second.save()
+    assert "changed since it was read" in str(refused.value.problems[0])
+    assert "port = 14000" in path.read_text() and 'log_level = "debug"' not in path.read_text()
+    again = ConfigDocument.load(path)  # started over from the file as it is now: both changes kept
+    again.set_value("server", "log_level", "debug")
+    again.save()
+    again.set_value("server", "port", 14001)
+    again.save()  # its own save is what it read now
+    assert "port = 14001" in path.read_text() and 'log_level = "debug"' in path.read_text()
+
+
+def test_edit_changes_the_file_as_it_is_under_the_lock(write_config: Callable[[str], Path]) -> None:
+    path = write_config(default_config_text())
+    stale = ConfigDocument.load(path)
+    ConfigDocument.edit(path, lambda doc: doc.set_value("server", "port", 14000))
+    ConfigDocument.edit(path, lambda doc: doc.set_value("server", "log_level", "debug"))
+    assert "port = 14000" in path.read_text() and 'log_level = "debug"' in path.read_text()
+    with pytest.raises(ConfigError):
+        stale.save()
