@@ -32,7 +32,8 @@ import orjson
 
 from ccm import __version__
 from ccm.api import guard, models, openai_errors
-from ccm.api.guard import Refusal, joined_headers
+from ccm.api.browser import is_loopback
+from ccm.api.guard import Caller, Refusal, joined_headers
 from ccm.api.messages import Endpoints
 from ccm.dispatch.attempt import Result, error_result
 from ccm.serve.services import Services
@@ -127,7 +128,7 @@ class ProxyApp:
                 await self._messages(endpoint, scope, receive, send, guard.forwarded(headers, verdict))
                 return
             if small:
-                await self._small(path, scope, send, snapshot)
+                await self._small(path, scope, send, snapshot, verdict)
                 return
             if listing:  # Claude Code's start-up discovery
                 await self._models(scope, send, headers, snapshot, verdict.client)
@@ -165,18 +166,21 @@ class ProxyApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _small(self, path: str, scope: Scope, send: Send, snapshot: Snapshot) -> None:
-        """/health (what `ccm start` and health checks poll) and /api/hello (Claude Code's start-up probe)."""
+    async def _small(self, path: str, scope: Scope, send: Send, snapshot: Snapshot, caller: Caller) -> None:
+        """/health (what `ccm start` and health checks poll) and /api/hello (Claude Code's start-up probe).
+        /health names the process and its config file (a path in someone's home) only to this machine or
+        the operator: a gateway's health check from elsewhere learns that it is up, and its version."""
         data: dict[str, Any] = {}
         if path == "/health":
-            data = {
-                "status": "ok",
-                "version": __version__,
-                "pid": os.getpid(),
-                "uptime_s": round(time.time() - self.services.started, 1),
-                "config": str(self._holder.path),
-                "generation": snapshot.generation,
-            }
+            data = {"status": "ok", "version": __version__}
+            peer = (scope.get("client") or ("", 0))[0]
+            if is_loopback(peer) or (caller.keyed and caller.client is None):
+                data.update(
+                    pid=os.getpid(),
+                    uptime_s=round(time.time() - self.services.started, 1),
+                    config=str(self._holder.path),
+                    generation=snapshot.generation,
+                )
         body = b"" if scope["method"] == "HEAD" else orjson.dumps(data)
         await _send_whole(send, Result(200, {"content-type": "application/json"}, body), length=len(orjson.dumps(data)))
 

@@ -5,8 +5,10 @@ Beyond loopback with no router key, the admin API is refused from every address.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -161,3 +163,30 @@ def test_on_loopback_without_a_router_key_the_admin_api_is_served(
     p = serve(proxy, upstreams())
     for method, path in ADMIN[:3]:
         assert call(p, method, path, None, {}).status_code == 200, path
+
+
+def test_health_names_the_process_and_its_config_only_to_this_machine_or_the_operator(tmp_path: Path) -> None:
+    """A gateway's /health from another machine says it is up and its version; the pid, uptime and the
+    config file's path (a path in someone's home) go to a loopback peer or to the router key only."""
+    from ccm.serve.app import create_app
+    from config.paths import default_config_text
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        default_config_text().replace('host = "127.0.0.1"', 'host = "0.0.0.0"\napi_key = "router-key-0123456789"')
+    )
+    app = create_app(path, watch=False)
+
+    def health(peer: str, **headers: str) -> dict[str, object]:
+        async def get() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.example") as client:
+                return await client.get("/health", headers=headers)
+
+        answer = asyncio.run(get())
+        assert answer.status_code == 200
+        return dict(answer.json())
+
+    assert set(health("203.0.113.7")) == {"status", "version"}
+    assert "config" in health("203.0.113.7", **{"x-ccm-key": "router-key-0123456789"})
+    assert health("127.0.0.1")["config"] == str(path) and "pid" in health("::ffff:127.0.0.1")
