@@ -125,6 +125,8 @@ class CcmApp(App[None]):
         self.proxy_changed: Signal[ProxyState] = Signal(self, "proxy-changed")
         self.requests_added: Signal[list[RequestItem]] = Signal(self, "requests-added")
         self._proxy_up = asyncio.Event()
+        self._tab: str | None = None
+        """The tab shown, once the tabs exist: a move to another one clears the status bar."""
         if self.store.exists():
             try:
                 self.store.load()
@@ -348,7 +350,7 @@ class CcmApp(App[None]):
         since fixed, e.g. "not saved · background_regex: …"), so it does not linger on every tab."""
         bar = self.query_one(StatusBar)
         if bar.message.startswith(prefix):
-            bar.say("", "info")
+            bar.clear()
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)
@@ -360,6 +362,9 @@ class CcmApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
+            if self._tab is not None and event.pane.id != self._tab:  # the last tab's news is stale here
+                self.query_one(StatusBar).clear()
+            self._tab = event.pane.id
             self.call_after_refresh(self._focus_tab, event.pane.id)
 
     def _focus_tab(self, tab: str) -> None:

@@ -31,6 +31,11 @@ class StatusBar(Horizontal):
         label.update(message)
         label.set_classes(f"-{kind}")
 
+    def clear(self, message: str | None = None) -> None:
+        """Clear the message; given one, only if it is still the one shown."""
+        if message is None or self.message == message:
+            self.say("", "info")
+
 
 class StatusLogHandler(logging.Handler):
     """Shows warnings from config/ (e.g. "no usable OS keyring, secrets go to secrets.json") in the status
