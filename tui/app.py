@@ -341,9 +341,10 @@ class CcmApp(App[None]):
             self.requests_added.publish(new)
 
     # -- actions ----------------------------------------------------------------------------------------
-    def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
-        """Show the outcome of an action in the status bar (kinds: info, ok, warning, error)."""
-        self.query_one(StatusBar).say(message, kind, append=append)
+    def say(self, message: str, kind: str = "info", *, append: bool = False, detail: str | None = None) -> None:
+        """Show the outcome of an action in the status bar (kinds: info, ok, warning, error); `detail`, the
+        longer version (paths, backend names), is kept for F1 help."""
+        self.query_one(StatusBar).say(message, kind, append=append, detail=detail)
 
     def withdraw(self, prefix: str) -> None:
         """Clear the status bar if it still shows a message starting with `prefix` (an error the user has
@@ -387,7 +388,7 @@ class CcmApp(App[None]):
     def action_help(self) -> None:
         from tui.modals.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.query_one(StatusBar).history))
 
 
 def run(config_path: Path | None = None) -> None:

@@ -168,7 +168,11 @@ class OAuthView(CcmView):
         name = self._selected()
         provider = self._provider(name) if name else None
         if provider is None:
-            self.ccm.say('no provider to log in to: add one with auth_type = "oauth" (type openai)', "warning")
+            self._hint(
+                'To log in to ChatGPT Plus/Pro: add a provider of type openai with Auth "OAuth (subscription)" '
+                "(Providers tab, a), then press l here."
+            )
+            self.ccm.say("nothing to log in to yet: add a ChatGPT provider first (how: below)", "warning")
             return
         kind = local.login_kind(provider)
         if kind == "claude":

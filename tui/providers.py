@@ -229,7 +229,7 @@ class ProvidersView(CcmView):
         elif old_name:
             store.move(secrets.key_name(old_name), secrets.key_name(name))
         if where is not None:
-            place = "the OS keyring" if where == "keyring" else f"{store.file.path} (no keyring)"
+            place = "the OS keyring" if where == "keyring" else f"{store.file.path.name} (no OS keyring)"
             done = f"{done} · key stored in {place}"
         self.app.call_from_thread(self.ccm.saved, done)
         if self.ccm.config is not None:
