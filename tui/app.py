@@ -167,7 +167,7 @@ class CcmApp(App[None]):
             else:
                 yield Static(self._no_config_text(), id="no-config", markup=False)
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still opens it; 80 columns need the room for keys
 
     def _tabs(self, initial: str = "overview") -> Widget:
         return MainTabs(initial, id="main")
@@ -355,7 +355,7 @@ class CcmApp(App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)
-        if tabs:  # no tabs yet while there is no config
+        if tabs and tabs.first().active != tab:  # no tabs yet while there is no config; the tab shown keeps its focus
             # Let go of the focus first: Textual moves focus off a hidden widget to a neighbour in the same
             # (now hidden) pane, and focus inside a pane switches back to that pane.
             self.screen.set_focus(None)

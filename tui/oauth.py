@@ -47,10 +47,10 @@ def open_in_browser(url: str) -> bool:
 class OAuthView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "login", "Login", id="oauth.login", tooltip="Log in to the selected provider (ChatGPT)"),
-        Binding("c", "cancel", "Cancel login", id="oauth.cancel", tooltip="Stop waiting for the browser"),
+        Binding("c", "cancel", "Cancel", id="oauth.cancel", tooltip="Stop waiting for the browser"),
         Binding("r", "refresh", "Refresh", id="oauth.refresh", tooltip="Refresh the selected token now"),
         Binding("d", "delete", "Log out", id="oauth.delete", tooltip="Delete the selected token"),
-        Binding("g", "reload", "Reload list", id="oauth.reload", tooltip="Read the tokens again"),
+        Binding("g", "reload", "Reload", id="oauth.reload", tooltip="Read the tokens again"),
     ]
 
     open_url: Callable[[str], bool] = staticmethod(open_in_browser)
