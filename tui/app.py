@@ -30,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from config import paths
+from config.atomic import backup_path
 from config.errors import ConfigError, Problem
 from config.schema import Config
 from config.secrets import interpolate
@@ -175,9 +176,13 @@ class CcmApp(App[None]):
     def _no_config_text(self) -> str:
         if self.load_error is not None:
             problems = "\n".join(f"  {p}" for p in self.load_error.problems)
+            backup = backup_path(self.store.path)
+            restore = (
+                f", or put back the version before ccm's last save ({display_path(backup)})" if backup.is_file() else ""
+            )
             return (
                 f"The config file {display_path(self.store.path)} cannot be used:\n\n{problems}\n\n"
-                "Fix it in an editor (or restore config.toml.bak): this screen reloads it as soon as it is valid."
+                f"Fix it in an editor{restore}: this screen reloads it as soon as it is valid."
             )
         return f"No config file at {display_path(self.store.path)} yet."
 

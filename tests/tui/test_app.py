@@ -174,3 +174,17 @@ async def test_the_proxys_own_warnings_show_on_the_overview(make_app: Callable[.
         view.show_status(None)
         await pilot.pause()
         assert not app.query_one("#reload-state").display
+
+
+async def test_a_broken_config_names_its_own_backup_only_when_there_is_one(isolated_env: Path) -> None:
+    path = isolated_env / "bad1.toml"
+    path.write_text('[router]\ndefault = "nope"\n')
+    async with CcmApp(path, clock=lambda: 0.0).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = text_of(pilot.app, "#no-config")  # type: ignore[arg-type]
+        assert "bad1.toml" in shown and ".bak" not in shown  # no backup to offer
+    path.with_name("bad1.toml.bak").write_text('[router]\ndefault = ""\n')
+    async with CcmApp(path, clock=lambda: 0.0).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = text_of(pilot.app, "#no-config")  # type: ignore[arg-type]
+        assert "bad1.toml.bak" in shown and "config.toml.bak" not in shown
