@@ -62,7 +62,7 @@ class StatusBar(Horizontal):
 
     def _fit(self) -> None:
         """The hint stays while the message fits beside it."""
-        room = self.size.width - 2  # the bar's padding
+        room = self.content_region.width
         needed = Text(self.message).cell_len + 1 + Text(HINT).cell_len
         self.query_one("#status-hint").display = not self.message or room <= 0 or needed <= room
 

@@ -95,6 +95,9 @@ async def test_a_long_message_keeps_its_end(make_app: Callable[..., CcmApp]) -> 
         await pilot.pause()
         assert shown(app, "#status-message") == message
         assert not app.query_one("#status-hint").display  # the hint yields to the message
+        app.say("x" * (78 - 1 - len("F1 help · F2–F8 tabs")), "ok")  # just fits beside the hint
+        await pilot.pause()
+        assert app.query_one("#status-hint").display
         app.say("proxy started", "ok")
         await pilot.pause()
         assert app.query_one("#status-hint").display
