@@ -11,49 +11,21 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-import config
 from cli import common
 from config import preset_order, secrets
 from config.errors import CcmError
 from config.save import ConfigDocument
 from config.schema import key_env
 
-PRESETS_DIR = Path(config.__file__).with_name("presets")  # package data: works from a wheel too
-
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    name: str
-    title: str
-    summary: str
-
-    @property
-    def path(self) -> Path:
-        return PRESETS_DIR / f"{self.name}.toml"
-
-    def text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
-
-
-PRESETS: tuple[Preset, ...] = (
-    Preset(
-        "subscriptions",
-        "Subscriptions, with failover",
-        "Claude Pro/Max (Claude Code's login) first, ChatGPT Plus/Pro when it fails; no API keys",
-    ),
-    Preset("apikeys", "API keys, with failover", "Anthropic first, OpenAI when it fails"),
-    Preset("cost", "Cost-optimized", "a cheap primary (z.ai GLM), Anthropic as the quality fallback"),
-    Preset("full", "Full template", "every provider type ccm knows, commented, to edit by hand"),
-)
+PRESETS = preset_order.PRESETS
 DEFAULT_PRESET = preset_order.DEFAULT
 
 
-def preset(name: str) -> Preset:
+def preset(name: str) -> preset_order.Preset:
     for item in PRESETS:
         if item.name == name.lower():
             return item
@@ -86,7 +58,7 @@ def _ask_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
-def _choose_preset() -> Preset:
+def _choose_preset() -> preset_order.Preset:
     common.echo("Pick a preset:")
     for number, item in enumerate(PRESETS, start=1):
         common.echo(f"  {number}) {item.title}: {item.summary}")

@@ -59,6 +59,13 @@ def lock_file(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
+def backup_path(path: Path) -> Path:
+    """Where `atomic_write` keeps the previous version of `path`: `NAME.bak` beside the file (beside the
+    file a symlink points to, for a symlink)."""
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + ".bak")
+
+
 def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o600, keep_mode: bool = True) -> None:
     """Write a file so that a crash or a full disk never leaves it truncated; keep the old one as .bak.
 
@@ -83,7 +90,7 @@ def atomic_write(path: Path, text: str, *, backup: bool = True, mode: int = 0o60
             os.close(fd_bak)
             temps.append(tmp_bak)
             shutil.copyfile(path, tmp_bak)  # the content only, into mkstemp's 0600 file (copy2 copies the mode)
-            os.replace(tmp_bak, path.with_name(path.name + ".bak"))
+            os.replace(tmp_bak, backup_path(path))
         os.replace(tmp, path)
     except BaseException:
         for name in temps:

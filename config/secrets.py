@@ -145,7 +145,12 @@ class SecretStore:
         self._keyring_ok = False
         if not self._warned:
             self._warned = True
-            log.warning("no usable OS keyring (%s); secrets are kept in %s, mode 0600", why, self.file.path)
+            log.warning(
+                "no usable OS keyring (%s); secrets are kept in %s, mode 0600",
+                why,
+                self.file.path,
+                extra={"brief": f"keys are kept in {self.file.path.name} (no OS keyring)"},  # the TUI's status line
+            )
 
     def _call(self, method: str, *args: str) -> tuple[bool, Any]:
         """Run a keyring call; (False, None) when the keyring is unusable (and from now on)."""

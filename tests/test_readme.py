@@ -68,3 +68,10 @@ def test_route_explain_example_is_a_real_run(tmp_path: Path) -> None:
 def test_pgrep_in_the_readme_matches_only_the_users_processes() -> None:
     for found in re.findall(r"pgrep[^`]*", README):
         assert '-u "$USER"' in found, found
+
+
+def test_the_tui_test_tab_names_the_model_it_sends() -> None:
+    from tui.console import CLAUDE_CODE_MODELS
+
+    row = next(line for line in README.splitlines() if line.startswith("| Test (`F7`)"))
+    assert f"`{CLAUDE_CODE_MODELS[0][1]}`" in row, row

@@ -30,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from config import paths
+from config.atomic import backup_path
 from config.errors import ConfigError, Problem
 from config.schema import Config
 from config.secrets import interpolate
@@ -125,6 +126,8 @@ class CcmApp(App[None]):
         self.proxy_changed: Signal[ProxyState] = Signal(self, "proxy-changed")
         self.requests_added: Signal[list[RequestItem]] = Signal(self, "requests-added")
         self._proxy_up = asyncio.Event()
+        self._tab: str | None = None
+        """The tab shown, once the tabs exist: a move to another one clears the status bar."""
         if self.store.exists():
             try:
                 self.store.load()
@@ -165,7 +168,7 @@ class CcmApp(App[None]):
             else:
                 yield Static(self._no_config_text(), id="no-config", markup=False)
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still opens it; 80 columns need the room for keys
 
     def _tabs(self, initial: str = "overview") -> Widget:
         return MainTabs(initial, id="main")
@@ -173,9 +176,13 @@ class CcmApp(App[None]):
     def _no_config_text(self) -> str:
         if self.load_error is not None:
             problems = "\n".join(f"  {p}" for p in self.load_error.problems)
+            backup = backup_path(self.store.path)
+            restore = (
+                f", or put back the version before ccm's last save ({display_path(backup)})" if backup.is_file() else ""
+            )
             return (
                 f"The config file {display_path(self.store.path)} cannot be used:\n\n{problems}\n\n"
-                "Fix it in an editor (or restore config.toml.bak): this screen reloads it as soon as it is valid."
+                f"Fix it in an editor{restore}: this screen reloads it as soon as it is valid."
             )
         return f"No config file at {display_path(self.store.path)} yet."
 
@@ -339,20 +346,21 @@ class CcmApp(App[None]):
             self.requests_added.publish(new)
 
     # -- actions ----------------------------------------------------------------------------------------
-    def say(self, message: str, kind: str = "info", *, append: bool = False) -> None:
-        """Show the outcome of an action in the status bar (kinds: info, ok, warning, error)."""
-        self.query_one(StatusBar).say(message, kind, append=append)
+    def say(self, message: str, kind: str = "info", *, append: bool = False, detail: str | None = None) -> None:
+        """Show the outcome of an action in the status bar (kinds: info, ok, warning, error); `detail`, the
+        longer version (paths, backend names), is kept for F1 help."""
+        self.query_one(StatusBar).say(message, kind, append=append, detail=detail)
 
     def withdraw(self, prefix: str) -> None:
         """Clear the status bar if it still shows a message starting with `prefix` (an error the user has
         since fixed, e.g. "not saved · background_regex: …"), so it does not linger on every tab."""
         bar = self.query_one(StatusBar)
         if bar.message.startswith(prefix):
-            bar.say("", "info")
+            bar.clear()
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query(TabbedContent)
-        if tabs:  # no tabs yet while there is no config
+        if tabs and tabs.first().active != tab:  # no tabs yet while there is no config; the tab shown keeps its focus
             # Let go of the focus first: Textual moves focus off a hidden widget to a neighbour in the same
             # (now hidden) pane, and focus inside a pane switches back to that pane.
             self.screen.set_focus(None)
@@ -360,6 +368,9 @@ class CcmApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
+            if self._tab is not None and event.pane.id != self._tab:  # the last tab's news is stale here
+                self.query_one(StatusBar).clear()
+            self._tab = event.pane.id
             self.call_after_refresh(self._focus_tab, event.pane.id)
 
     def _focus_tab(self, tab: str) -> None:
@@ -382,7 +393,7 @@ class CcmApp(App[None]):
     def action_help(self) -> None:
         from tui.modals.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.query_one(StatusBar).history))
 
 
 def run(config_path: Path | None = None) -> None:

@@ -49,6 +49,11 @@ def short_url(url: str | None) -> str:
     return url.split("://", 1)[-1]
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 mapping`, `2 mappings`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def status_text(status: int | None) -> Text:
     """An HTTP status coloured by class (no status: the request never got one)."""
     if status is None:

@@ -2,7 +2,7 @@
 
 The app follows `/api/requests/stream` and keeps the last 1,000 requests; this tab shows them oldest
 first like `tail -f`, and in follow mode keeps the newest row in view. The selected row's details
-(error message, attempts, tokens) show below the table.
+(the model asked for, the provider's model, attempts, error message) show below the table.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ class LogsView(CcmView):
         return self.query_one(DataTable)
 
     def _columns(self) -> None:
-        """The table's columns; a gateway's Client comes right after the time, so that it stays in view
-        on an 80-column terminal (the columns after Provider scroll off there)."""
+        """The table's columns, by how much a glance needs them: at 80 columns everything up to Tokens is in
+        view and the rule and the model Claude Code asked for scroll off (both are in the detail line). A
+        gateway's Client comes right after the time, so that it stays in view too."""
         table = self.query_one(DataTable)
         table.clear(columns=True)
         client = [("Client", "client")] if self.by_client else []
@@ -84,12 +85,12 @@ class LogsView(CcmView):
             *client,
             ("Status", "status"),
             ("Latency", "latency"),
-            ("Rule", "rule"),
-            ("Model", "model"),
-            ("Routed", "routed"),
+            ("Model", "routed"),
             ("Provider", "provider"),
             ("Tries", "attempts"),
-            ("Tokens in/out", "tokens"),
+            ("Tokens", "tokens"),
+            ("Rule", "rule"),
+            ("Asked", "model"),
         ):
             table.add_column(label, key=key)
 
@@ -131,22 +132,18 @@ class LogsView(CcmView):
         table = self.query_one(DataTable)
         for item in items:
             self.shown.append(item)
-            routed = item.get("routed_model") or ""
-            provider = item.get("provider") or ""
-            if item.get("actual_model"):
-                provider = f"{provider}:{item['actual_model']}"
             usage = f"{fmt.tokens(item.get('input_tokens'))}/{fmt.tokens(item.get('output_tokens'))}"
             cells: list[Any] = [
                 fmt.clock_time(float(item.get("time") or 0)),
                 *([str(item.get("client") or "-")] if self.by_client else []),
                 fmt.status_text(item.get("status")),
                 fmt.latency(item.get("latency_ms")),
-                item.get("route") or "",
-                str(item.get("model") or ""),
-                routed,
-                provider,
+                str(item.get("routed_model") or ""),
+                str(item.get("provider") or ""),
                 fmt.attempts(item.get("attempts")),
                 usage,
+                item.get("route") or "",
+                str(item.get("model") or ""),
             ]
             table.add_row(*cells)
         if items and self.query_one("#follow", Checkbox).value:
@@ -176,6 +173,8 @@ class LogsView(CcmView):
         item = self.shown[min(table.cursor_row, len(self.shown) - 1)]
         text = Text()
         text.append(f"{item.get('model')} → {item.get('routed_model') or '?'} ({item.get('route') or '?'})")
+        if item.get("provider"):
+            text.append(f" · {item['provider']} · {item.get('actual_model') or '?'}")
         text.append(f" · {'stream' if item.get('stream') else 'json'}", style="dim")
         if item.get("client") not in (None, "-"):
             text.append(f" · client {item['client']}", style="dim")

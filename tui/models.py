@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from config.schema import Config, ModelConfig
+from tui import format as fmt
 from tui.base import CcmView
 from tui.modals.confirm import ConfirmScreen
 from tui.modals.model_form import ModelEdit, ModelForm
@@ -25,11 +26,11 @@ from tui.modals.model_form import ModelEdit, ModelForm
 class ModelsView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add model", id="models.add", tooltip="Add a model with its first mapping"),
-        Binding("f", "add_mapping", "Add fallback", id="models.add_mapping", tooltip="Add a mapping to this model"),
+        Binding("f", "add_mapping", "Fallback", id="models.add_mapping", tooltip="Add a mapping to this model"),
         Binding("e", "edit", "Edit", id="models.edit", tooltip="Rename the model, or edit the mapping"),
         Binding("d", "delete", "Delete", id="models.delete", tooltip="Delete the model, or the mapping"),
-        Binding("shift+up", "move(-1)", "Up", id="models.up", tooltip="Try this mapping earlier"),
-        Binding("shift+down", "move(1)", "Down", id="models.down", tooltip="Try this mapping later"),
+        Binding("shift+up", "move(-1)", "Up", key_display="⇧↑", id="models.up", tooltip="Try this mapping earlier"),
+        Binding("shift+down", "move(1)", "Down", key_display="⇧↓", id="models.down", tooltip="Try this mapping later"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -38,7 +39,7 @@ class ModelsView(CcmView):
                 panel.border_title = "Models"
                 yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="mappings-panel", classes="panel") as panel:
-                panel.border_title = "Mappings, in the order they are tried"
+                panel.border_title = "Mappings, tried in order"
                 yield DataTable(id="mappings-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="models-hint", markup=False)
 
@@ -152,7 +153,11 @@ class ModelsView(CcmView):
                 self._draw(self.ccm.config, select=model.name, mapping_row=len(maps) - 1)
             return error
 
-        title = f"Add a fallback to {model.name} (tried after {len(model.mappings)} mapping(s))"
+        count = len(model.mappings)
+        if count:
+            title = f"Add a fallback to {model.name} (tried after its {fmt.plural(count, 'mapping')})"
+        else:
+            title = f"Add a mapping to {model.name}"
         self.app.push_screen(ModelForm(save, self._providers(), mode="mapping", name=model.name, title=title))
 
     def action_edit(self) -> None:

@@ -47,10 +47,10 @@ def open_in_browser(url: str) -> bool:
 class OAuthView(CcmView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "login", "Login", id="oauth.login", tooltip="Log in to the selected provider (ChatGPT)"),
-        Binding("c", "cancel", "Cancel login", id="oauth.cancel", tooltip="Stop waiting for the browser"),
+        Binding("c", "cancel", "Cancel", id="oauth.cancel", tooltip="Stop waiting for the browser"),
         Binding("r", "refresh", "Refresh", id="oauth.refresh", tooltip="Refresh the selected token now"),
         Binding("d", "delete", "Log out", id="oauth.delete", tooltip="Delete the selected token"),
-        Binding("g", "reload", "Reload list", id="oauth.reload", tooltip="Read the tokens again"),
+        Binding("g", "reload", "Reload", id="oauth.reload", tooltip="Read the tokens again"),
     ]
 
     open_url: Callable[[str], bool] = staticmethod(open_in_browser)
@@ -168,7 +168,11 @@ class OAuthView(CcmView):
         name = self._selected()
         provider = self._provider(name) if name else None
         if provider is None:
-            self.ccm.say('no provider to log in to: add one with auth_type = "oauth" (type openai)', "warning")
+            self._hint(
+                'To log in to ChatGPT Plus/Pro: add a provider of type openai with Auth "OAuth (subscription)" '
+                "(Providers tab, a), then press l here."
+            )
+            self.ccm.say("nothing to log in to yet: add a ChatGPT provider first (how: below)", "warning")
             return
         kind = local.login_kind(provider)
         if kind == "claude":

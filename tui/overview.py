@@ -31,8 +31,8 @@ RECENT_COLUMNS = (
     ("Status", "status"),
     ("Latency", "latency"),
     ("Rule", "rule"),
+    ("Provider", "provider"),  # before the long model names: at 80 columns the model is what gets cut
     ("Model", "model"),
-    ("Provider", "provider"),
 )
 
 
@@ -208,9 +208,12 @@ class OverviewView(CcmView):
     # -- routing at a glance ------------------------------------------------------------------------------
     def _config_changed(self, config: Config) -> None:
         router = config.router
-        grid = Table.grid(padding=(0, 1))
-        for style in ("bold", "", "bold", ""):
-            grid.add_column(style=style)
+        # Two label/model pairs a row, each pair half the box: the second pair lines up, whatever the names.
+        grid = Table.grid(padding=(0, 2), expand=True)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
 
         def model(name: str | None) -> Text:
             return Text(name) if name else Text("off", style="dim")
@@ -262,8 +265,8 @@ class OverviewView(CcmView):
                     fmt.status_text(item.get("status")),
                     fmt.latency(item.get("latency_ms")),
                     item.get("route") or "",
-                    model,
                     item.get("provider") or Text("none answered", style="dim"),
+                    model,
                 )
             )
         table.clear(columns=True)

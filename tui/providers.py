@@ -26,16 +26,18 @@ from tui.modals.confirm import ConfirmScreen
 from tui.modals.provider_form import ProviderEdit, ProviderForm
 from tui.store import ConfigStore
 
-#: Name, state and key first: at 80 columns the base URL is the one cut (it is in the detail line too).
+#: Name, state and key first: a URL too long for 80 columns is the one that runs off the edge (it is in the
+#: detail line too). No Auth column: the Key column already says "oauth token" or "Claude Code's login".
 COLUMNS = (
     ("Name", "name"),
     ("On", "enabled"),
     ("Type", "type"),
     ("Key", "key"),
-    ("Auth", "auth"),
-    ("Check", "check"),  # before the URL: at 80 columns the long URL is what runs off the edge, not the check
+    ("Check", "check"),  # before the URL: a long URL is what runs off the edge, not the check
     ("Base URL", "url"),
 )
+
+AUTH_WORDS = {"apikey": "API key", "oauth": "OAuth login", "passthrough": "Claude Code's login"}
 
 
 def key_state(provider: ProviderConfig) -> tuple[str, str]:
@@ -117,7 +119,6 @@ class ProvidersView(CcmView):
                 Text("✓", style="green") if p.enabled else Text("✗", style="red"),
                 p.provider_type,
                 self.keys.get(p.name, "…"),
-                p.auth_type,
                 self.checks.get(p.name, ""),
                 fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
                 key=p.name,
@@ -157,7 +158,8 @@ class ProvidersView(CcmView):
             detail.update(
                 Text.assemble(
                     (p.name, "bold"),
-                    f": {p.spec.label}, {p.wire} format, {p.effective_base_url or 'no base URL'}\n",
+                    f": {p.spec.label}, {p.wire} format, {AUTH_WORDS.get(p.auth_type, p.auth_type)}, "
+                    f"{p.effective_base_url or 'no base URL'}\n",
                     f"key: {state} · used by: {', '.join(used) or 'no model yet'}",
                 )
             )
@@ -229,7 +231,7 @@ class ProvidersView(CcmView):
         elif old_name:
             store.move(secrets.key_name(old_name), secrets.key_name(name))
         if where is not None:
-            place = "the OS keyring" if where == "keyring" else f"{store.file.path} (no keyring)"
+            place = "the OS keyring" if where == "keyring" else f"{store.file.path.name} (no OS keyring)"
             done = f"{done} · key stored in {place}"
         self.app.call_from_thread(self.ccm.saved, done)
         if self.ccm.config is not None:

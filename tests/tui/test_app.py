@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, OptionList, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, TabbedContent, TextArea
 
 from config import secrets
 from tests.tui.helpers import SAMPLE, open_tab, settle, type_into, wait_for
@@ -28,7 +28,7 @@ async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: 
         assert isinstance(app.screen, PresetScreen)
         options = app.screen.query_one(OptionList)
         assert options.option_count == len(presets()) >= 1
-        assert "[router]" in str(app.screen.query_one("#preset-text").render())  # a preview of what will be written
+        assert "[router]" in app.screen.query_one("#preset-text", TextArea).text  # a preview of what will be written
         await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, PresetScreen)
@@ -36,12 +36,6 @@ async def test_first_run_offers_presets_and_writes_the_chosen_one(isolated_env: 
         assert f"wrote {path}" in text_of(app, "#status-message")
         assert app.query_one(TabbedContent).active == "providers"  # next step: keys
     assert "written by `ccm config init --preset apikeys`" in path.read_text()  # the wizard's default, highlighted
-
-
-def test_presets_come_in_the_clis_order() -> None:
-    from cli.wizard import PRESETS
-
-    assert [p.name for p in presets()][: len(PRESETS)] == [p.name for p in PRESETS]
 
 
 async def test_first_run_can_be_left_without_writing(isolated_env: Path) -> None:
@@ -180,3 +174,17 @@ async def test_the_proxys_own_warnings_show_on_the_overview(make_app: Callable[.
         view.show_status(None)
         await pilot.pause()
         assert not app.query_one("#reload-state").display
+
+
+async def test_a_broken_config_names_its_own_backup_only_when_there_is_one(isolated_env: Path) -> None:
+    path = isolated_env / "bad1.toml"
+    path.write_text('[router]\ndefault = "nope"\n')
+    async with CcmApp(path, clock=lambda: 0.0).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = text_of(pilot.app, "#no-config")  # type: ignore[arg-type]
+        assert "bad1.toml" in shown and ".bak" not in shown  # no backup to offer
+    path.with_name("bad1.toml.bak").write_text('[router]\ndefault = ""\n')
+    async with CcmApp(path, clock=lambda: 0.0).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = text_of(pilot.app, "#no-config")  # type: ignore[arg-type]
+        assert "bad1.toml.bak" in shown and "config.toml.bak" not in shown

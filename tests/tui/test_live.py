@@ -57,7 +57,7 @@ async def test_overview_and_logs_follow_a_live_proxy(
         recent = app.query_one("#recent", DataTable)
         await wait_for(pilot, lambda: recent.row_count == 2)
         assert str(recent.get_row_at(0)[1]) == "500" and str(recent.get_row_at(1)[1]) == "200"  # newest first
-        assert recent.get_row_at(1)[4] == "claude-sonnet-4-5 → fast"
+        assert recent.get_row_at(1)[5] == "claude-sonnet-4-5 → fast"
         # sized from the rows themselves, never left at the headers' widths for a repaint to fix
         widths = {str(c.label): (c.auto_width, c.width) for c in recent.columns.values()}
         assert widths["Model"] == (False, len("claude-sonnet-4-5 → fast"))
@@ -73,7 +73,7 @@ async def test_overview_and_logs_follow_a_live_proxy(
         assert logs.row_count == 1
         app.query_one("#status-filter", Select).value = "ok"
         await settle(pilot)
-        assert logs.row_count == 1 and logs.get_row_at(0)[5] == "fast"
+        assert logs.row_count == 1 and logs.get_row_at(0)[3] == "fast"
         app.query_one("#status-filter", Select).value = "all"
         app.query_one("#provider-filter", Select).value = "fake"
         await settle(pilot)

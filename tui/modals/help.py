@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
 HELP = """\
 # ccm tui
@@ -42,10 +45,23 @@ Every binding has an id (`tab.providers`, `providers.add`, ...): remap keys with
 
 
 class HelpScreen(ModalScreen[None]):
+    """The keys, then the status bar's last messages in full (a status line is short; its details, such
+    as where keys are kept without an OS keyring, are here)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,q", "dismiss", "Close", id="help.close"),
     ]
 
+    def __init__(self, messages: Iterable[tuple[float, str]] = ()) -> None:
+        super().__init__()
+        self.messages = list(messages)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Markdown(HELP)
+            if self.messages:
+                text = Text("Recent messages, newest first\n", style="bold")
+                for when, message in reversed(self.messages):
+                    text.append(f"{time.strftime('%H:%M:%S', time.localtime(when))}  ", style="dim")
+                    text.append(f"{message}\n")
+                yield Static(text, id="help-messages")

@@ -22,8 +22,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 from tui.modals.form import EditForm
 
 PRICE_FIELDS = (
-    ("price_in", "Price in", "USD per million input tokens (empty: the price table)"),
-    ("price_out", "Price out", "USD per million output tokens (empty: the price table)"),
+    ("price_in", "Price in", "USD / 1M input tokens (empty: price table)"),
+    ("price_out", "Price out", "USD / 1M output tokens (empty: price table)"),
 )
 KEPT_KEYS = ("weight", "price_cache_read", "price_cache_write")
 """A mapping's keys this form does not show: an edit keeps them as written."""
@@ -71,7 +71,7 @@ class ModelForm(EditForm[ModelEdit]):
                     yield Label("Name")
                     yield Input(
                         self.model_name,
-                        placeholder="what Claude Code or the router asks for, e.g. glm-4.6",
+                        placeholder="what Claude Code asks for, e.g. glm-4.6",
                         id="name",
                         compact=True,
                     )

@@ -1,74 +1,30 @@
 """First run: no config file yet. Offer the same presets as `ccm config init` and write the chosen one.
 
-Presets are package data (`config/presets/*.toml`, each starting with a comment line that describes it)
-plus the shipped default (`config/default.toml`), so this works from a wheel.
+The list is config.preset_order's, the one `ccm config init` reads, so the two never differ. The preview
+shows the file as it will be written, without soft wrap (it scrolls sideways): a wrapped comment's second
+half would read like a line of its own.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-import config
-from config.paths import default_config_text
-from config.preset_order import DEFAULT, ORDER
+from config.preset_order import DEFAULT, PRESETS, Preset
 from tui.format import display_path
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
-    name: str
-    title: str
-    summary: str
-    text: str
-
-
-_TITLE = re.compile(r"^#\s*ccm config:\s*(.+?)\s*(?:\(written by .*\))?\.?\s*$")
-
-
-def describe(text: str) -> tuple[str, str]:
-    """(title, summary) from a preset's opening comment: `# ccm config: TITLE (written by ...)`, then the
-    next comment line."""
-    comments = []
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        comments.append(line)
-    match = _TITLE.match(comments[0]) if comments else None
-    title = match.group(1) if match else ""
-    rest = " ".join(line.lstrip("#").strip() for line in comments[1:])
-    summary = rest.split(". ", 1)[0].rstrip(".") + "." if rest else ""  # the first sentence
-    return title[:1].upper() + title[1:], summary
-
-
-def _rank(path: Path) -> tuple[int, str]:
-    """`ccm config init`'s order (config.preset_order); a preset it does not list comes after, by name."""
-    return (ORDER.index(path.stem) if path.stem in ORDER else len(ORDER), path.stem)
-
-
 def presets() -> list[Preset]:
-    """Every config/presets/*.toml in `ccm config init`'s order, then the shipped minimal default."""
-    folder = Path(config.__file__).with_name("presets")
-    files = sorted(folder.glob("*.toml"), key=_rank) if folder.is_dir() else []
-    out = []
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        title, summary = describe(text)
-        out.append(Preset(path.stem, title or path.stem, summary, text))
-    default = default_config_text()
-    out.append(Preset("minimal", "Minimal", "Anthropic only: what `ccm start` writes when there is no config", default))
-    return out
+    """The presets `ccm config init` offers, in its order."""
+    return list(PRESETS)
 
 
 class PresetScreen(ModalScreen[str | None]):
@@ -82,6 +38,7 @@ class PresetScreen(ModalScreen[str | None]):
         super().__init__()
         self.path = path
         self.presets = presets()
+        self.texts = [p.text() for p in self.presets]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog presets"):
@@ -93,19 +50,20 @@ class PresetScreen(ModalScreen[str | None]):
                 markup=False,
             )
             with Horizontal(id="preset-body"):
-                yield OptionList(*(self._option(p) for p in self.presets), id="preset-list")
-                with VerticalScroll(id="preset-preview"):
-                    yield Static(id="preset-text", markup=False)
+                yield OptionList(*(Option(p.title, id=p.name) for p in self.presets), id="preset-list", markup=False)
+                with Vertical(id="preset-preview"):
+                    yield Static(id="preset-summary", markup=False)
+                    yield TextArea(
+                        id="preset-text",
+                        read_only=True,
+                        soft_wrap=False,
+                        show_cursor=False,
+                        highlight_cursor_line=False,
+                        compact=True,
+                    )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Write this config", id="write", variant="primary")
                 yield Button("Quit", id="cancel")
-
-    @staticmethod
-    def _option(preset: Preset) -> Option:
-        label = Text(preset.title, style="bold")
-        if preset.summary:
-            label.append(f"\n{preset.summary}", style="dim")
-        return Option(label, id=preset.name)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -119,13 +77,15 @@ class PresetScreen(ModalScreen[str | None]):
         self._preview(event.option_index)
 
     def _preview(self, index: int) -> None:
-        self.query_one("#preset-text", Static).update(self.presets[index].text)
+        preset = self.presets[index]
+        self.query_one("#preset-summary", Static).update(f"{preset.summary[:1].upper()}{preset.summary[1:]}.")
+        self.query_one("#preset-text", TextArea).load_text(self.texts[index])
 
     @on(OptionList.OptionSelected)
     @on(Button.Pressed, "#write")
     def _write(self) -> None:
         index = self.query_one(OptionList).highlighted or 0
-        self.dismiss(self.presets[index].text)
+        self.dismiss(self.texts[index])
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
