@@ -20,11 +20,8 @@ from typing import Annotated
 import typer
 
 from ccm import __version__
-from cli import _typer_fast, common
+from cli import common
 from config.errors import CcmError, ConfigError
-
-_typer_fast.install()
-_typer_fast.hide_flag_types()
 
 HELP = f"""ccm {__version__}: route Claude Code to any model on any provider, with failover.
 
