@@ -26,8 +26,8 @@ def test_start_status_stop(cli: Cli, write_config: Any, port: int) -> None:
     out = cli.ok("start")
     url = f"http://127.0.0.1:{port}"
     assert f"running at {url}" in out
-    assert f"export ANTHROPIC_BASE_URL='{url}'" in out
-    assert "export ANTHROPIC_AUTH_TOKEN='ccm'" in out
+    # the shell setup is `ccm env`'s alone: start names the command, so it cannot show a part of it
+    assert '  eval "$(ccm env)"' in out and "ANTHROPIC_" not in out
     info = cli.pid_info()
     assert info is not None and health(port)["pid"] == info["pid"]  # type: ignore[index]
 
@@ -57,8 +57,9 @@ def test_start_status_stop(cli: Cli, write_config: Any, port: int) -> None:
 
 
 def test_start_creates_the_default_config_when_missing(cli: Cli, port: int) -> None:
-    out = cli.ok("start", "--port", str(port))
+    out = cli.ok("start", "--port", str(port), env={"SHELL": "/usr/bin/fish"})
     assert f"http://127.0.0.1:{port}" in out
+    assert "  ccm env | source" in out  # in the user's shell's own syntax
     assert (cli.home / "config.toml").read_text().startswith("# ccm config")
     cli.ok("stop")
 
