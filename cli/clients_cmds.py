@@ -115,7 +115,12 @@ def add(
     }
     doc = ConfigDocument.load(path)
     doc.upsert_client(canonical, fields)
-    doc.validate()  # an invalid entry never reaches the file, nor its key the keyring
+    flags = {
+        "models": ("--models", models),
+        "api_key": ("--key-env", key_env),
+        **{key: (f"--{key.replace('_', '-')}", fields[key]) for key in ("rpm", "tpm", "daily_tokens", "monthly_usd")},
+    }
+    common.check_edit(doc, flags)  # an invalid entry never reaches the file, nor its key the keyring
     where = None
     if key_env is None:
         key = _read_key(canonical)

@@ -67,6 +67,8 @@ def test_add_refuses_what_would_not_work(cli: Cli, port: int) -> None:
     assert "no key given" in cli.fails("clients", "add", "alice", input="\n")
     assert "router key" in cli.fails("clients", "add", "alice", input=ROUTER + "\n")
     assert "letters, digits" in cli.fails("clients", "add", "a b", input=KEY + "\n")
+    # said by its flag: the file has no line for the entry yet
+    assert cli.fails("clients", "add", "alice", "--models", "", input=KEY + "\n").startswith("ccm: --models must be")
     assert secrets_file(cli) == {}
     assert "clients" not in tomllib.loads((cli.home / "config.toml").read_text())
 
