@@ -236,15 +236,18 @@ class ConfigHolder:
         return ReloadOutcome(False, problems)
 
     def status(self) -> dict[str, Any]:
-        """GET /api/status: the file in use, when it was loaded, a refused reload (or null), its warnings."""
+        """GET /api/status: the file in use, when it was loaded, a refused reload (or null), its warnings:
+        the file's own, then each enabled provider with no key as this process resolved it (its environment,
+        not the asking shell's), as ccm.log said at load."""
         refused = self.refused
+        missing = list(_enabled_missing(self._snapshot).values()) if self._snapshot is not None else []
         return {
             "path": str(self.path),
             "loaded_at": self.loaded_at,
             "refused": None
             if refused is None
             else {"path": refused.path, "error": refused.error, "since": refused.since},
-            "warnings": list(self.warnings),
+            "warnings": [*self.warnings, *missing],
         }
 
     async def watch(self, interval: float = 0.25) -> None:
