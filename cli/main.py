@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -120,6 +120,20 @@ def _quiet_logs(debug: bool) -> None:
         logging.getLogger().addHandler(logging.NullHandler())
 
 
+def _usage_message(exc: Any) -> str:
+    """click's usage error on one line. An unknown option's suggestions are matched on the names alone:
+    click matches them dashes included, so `--bogus` looks close to `--host`."""
+    from difflib import get_close_matches
+
+    from typer._click import exceptions as click_exc
+
+    if not (isinstance(exc, click_exc.NoSuchOption) and exc.possibilities is not None and exc.ctx is not None):
+        return " ".join(exc.format_message().split())
+    names = {o.lstrip("-"): o for p in exc.ctx.command.params for o in p.opts + p.secondary_opts if o[:2] == "--"}
+    close = [names[n] for n in get_close_matches(exc.option_name.lstrip("-"), list(names))]
+    return exc.message + (f"; did you mean {' or '.join(close)}?" if close else "")
+
+
 def run(argv: list[str] | None = None) -> None:
     """The console script's body (after cli.entry's --version fast path); always ends in sys.exit."""
     from typer._click import exceptions as click_exc
@@ -157,8 +171,7 @@ def run(argv: list[str] | None = None) -> None:
 
             traceback.print_exception(exc)
         where = exc.ctx.command_path if exc.ctx is not None else "ccm"
-        message = " ".join(exc.format_message().split())
-        print(f"{where}: {message} (see `{where} --help`)", file=sys.stderr)
+        print(f"{where}: {_usage_message(exc)} (see `{where} --help`)", file=sys.stderr)
         sys.exit(1)
     except typer.Abort:
         print("ccm: aborted", file=sys.stderr)

@@ -58,7 +58,7 @@ def start_proxy(
     info = common.running()
     if info is not None:
         raise CcmError(
-            f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})",
+            f"the proxy is already running at {common.proxy_url(info)}, pid {info.pid}",
             hint="`ccm stop` or `ccm restart` first",
         )
     process.remove_stale_pidfile()
@@ -152,7 +152,10 @@ def start(
     if foreground:
         info = common.running()
         if info is not None:
-            raise CcmError(f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})")
+            raise CcmError(
+                f"the proxy is already running at {common.proxy_url(info)}, pid {info.pid}",
+                hint="`ccm stop` or `ccm restart` first",
+            )
         process.remove_stale_pidfile()
         listen_host, listen_port = listen_address(path, host, port)
         problem = process.port_problem(listen_host, listen_port)

@@ -31,3 +31,11 @@ def test_arguments_panel_shows_a_readable_type(cli: Cli) -> None:
     shown = cli.ok("router", "set", "--help")
     assert not re.search(r"<\w+>|\{\w+\}", shown), shown
     assert re.search(r"slot\s+TEXT", shown, re.IGNORECASE), shown
+
+
+def test_an_unknown_option_is_matched_on_its_name_not_its_dashes(cli: Cli) -> None:
+    """click compares `--bogus` with `--host` dashes included, which makes them look alike."""
+    assert cli.fails("start", "--bogus") == "ccm start: No such option: --bogus (see `ccm start --help`)"
+    assert cli.fails("start", "--prot", "1") == (
+        "ccm start: No such option: --prot; did you mean --port? (see `ccm start --help`)"
+    )

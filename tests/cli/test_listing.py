@@ -80,8 +80,8 @@ def test_oauth_commands(cli: Cli, write_config: Any) -> None:
     cli.ok("start")
     assert "No OAuth tokens yet" in cli.ok("oauth", "list")
     assert json.loads(cli.ok("oauth", "list", "--json")) == []
-    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "logout", "up")
-    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "refresh", "up")
+    assert "provider 'up' does not use OAuth" in cli.fails("oauth", "logout", "up")
+    assert "provider 'up' does not use OAuth" in cli.fails("oauth", "refresh", "up")
     cli.ok("stop")
 
 

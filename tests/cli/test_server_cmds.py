@@ -68,7 +68,11 @@ def test_refuses_when_already_running(cli: Cli, write_config: Any) -> None:
     write_config()
     cli.ok("start")
     line = cli.fails("start")
-    assert "already running at http://127.0.0.1:" in line and "ccm stop" in line
+    pid = cli.pid_info()["pid"]  # type: ignore[index]
+    port = cli.pid_info()["port"]  # type: ignore[index]
+    assert line == (
+        f"ccm: the proxy is already running at http://127.0.0.1:{port}, pid {pid} (`ccm stop` or `ccm restart` first)"
+    )
     cli.ok("stop")
 
 
