@@ -76,6 +76,23 @@ def test_refuses_when_already_running(cli: Cli, write_config: Any) -> None:
     cli.ok("stop")
 
 
+def test_a_port_held_by_another_ccm_names_it(cli: Cli, write_config: Any, port: int, tmp_path: Path) -> None:
+    """Another ccm (another CCM_HOME) on the port: its /health says so, with its pid and config."""
+    config = write_config()
+    other = tmp_path / "other-home"
+    other.mkdir()
+    (other / "config.toml").write_text(config.read_text())
+    cli.ok("start", env={"CCM_HOME": str(other)})
+    try:
+        pid = json.loads((other / "ccm.pid").read_text())["pid"]
+        assert cli.fails("start") == (
+            f"ccm: port {port} on 127.0.0.1 is in use by another ccm (pid {pid}, config {other / 'config.toml'}); "
+            "pick another with --port"
+        )
+    finally:
+        cli.ok("stop", env={"CCM_HOME": str(other)})
+
+
 def test_refuses_a_port_in_use(cli: Cli, write_config: Any, port: int) -> None:
     write_config()
     with socket.socket() as sock:
