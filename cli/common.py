@@ -138,13 +138,7 @@ def plural(count: int, word: str) -> str:
 
 
 def error_line(message: str, hint: str | None = None) -> str:
-    """`ccm: message (hint)`; a message that already ends in a parenthesis takes the hint inside it, so
-    the line has one: `... (configured: a, b; did you mean 'a'?)`."""
-    if not hint:
-        return f"ccm: {message}"
-    if message.endswith(")"):
-        return f"ccm: {message[:-1]}; {hint})"
-    return f"ccm: {message} ({hint})"
+    return f"ccm: {message}" + (f" ({hint})" if hint else "")
 
 
 def confirm(question: str, default: bool) -> bool:

@@ -123,8 +123,8 @@ def test_tokens_make_exactly_that_estimate() -> None:
 def test_unroutable_is_one_line_and_exit_1(routed: Cli) -> None:
     line = routed.fails("route", "explain", "--model", "nope", "--json")  # stderr; stdout holds the JSON
     assert line == (
-        "ccm: model 'nope' is not configured (configured models: main, deep, quick, search, long; "
-        "the proxy would answer 404 not_found_error)"
+        "ccm: model 'nope' is not configured (configured models: main, deep, quick, search, long) "
+        "(the proxy would answer 404 not_found_error)"
     )
     result = routed.run("route", "explain", "--model", "ghost,x", "--json")
     assert json.loads(result.stdout)["error"].startswith("provider 'ghost' is not configured")
