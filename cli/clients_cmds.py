@@ -40,7 +40,7 @@ def _read_key(name: str) -> str:
             raise CcmError("the two keys differ; nothing stored")
     else:
         value = sys.stdin.readline()  # `printf %s "$KEY" | ccm clients add alice`
-    key = secrets.clean_key(str(value))
+    key = common.clean_key(str(value))
     if not key:
         raise CcmError(
             "no key given; nothing stored", hint='type the key, or pipe it in: printf %s "$KEY" | ccm clients add NAME'

@@ -116,6 +116,24 @@ def check_edit(doc: ConfigDocument, flags: Mapping[str, tuple[str, object]]) -> 
         raise CcmError(f"{flag} {value}: {problem.message}") from None
 
 
+def clean_key(raw: str) -> str:
+    """A key as typed or piped in: surrounding whitespace (a paste's newline, a CRLF) dropped; whitespace or
+    a control character inside refused, since no key has one: it is two keys, a label or a terminal escape
+    pasted along (CcmError; "" stays "" for the caller to refuse)."""
+    key = raw.strip()
+    for char in key:
+        if char == " ":
+            what = "a space"
+        elif char.isspace():
+            what = "whitespace"
+        elif not char.isprintable():
+            what = "a control character"
+        else:
+            continue
+        raise CcmError(f"the key has {what} inside; nothing stored", hint="paste the key alone, on one line")
+    return key
+
+
 def require_running() -> pidfile.PidInfo:
     info = running()
     if info is None:

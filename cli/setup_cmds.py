@@ -50,7 +50,7 @@ def _read_key(name: str, optional: bool) -> str | None:
         value = typer.prompt(f"API key for {name} (hidden; {skip})", default="", hide_input=True, show_default=False)
     else:
         value = sys.stdin.readline()
-    return secrets.clean_key(str(value)) or None
+    return common.clean_key(str(value)) or None
 
 
 def _save(doc: ConfigDocument) -> Config:

@@ -80,10 +80,10 @@ def _providers_with_auth(text: str, auth_type: str) -> list[str]:
 def _ask_secret(prompt: str) -> str:
     """Hidden input on a terminal; a plain line from stdin otherwise (scripts, pipes)."""
     if sys.stdin.isatty():
-        return secrets.clean_key(str(typer.prompt(prompt, default="", hide_input=True, show_default=False)))
+        return common.clean_key(str(typer.prompt(prompt, default="", hide_input=True, show_default=False)))
     sys.stderr.write(prompt + ": ")
     sys.stderr.flush()
-    return secrets.clean_key(sys.stdin.readline())
+    return common.clean_key(sys.stdin.readline())
 
 
 def _choose_preset() -> Preset:

@@ -24,7 +24,7 @@ from typing import Any
 
 from config import paths
 from config.atomic import atomic_write, open_private
-from config.errors import CcmError, SecretError
+from config.errors import SecretError
 
 SERVICE = "ccm"
 log = logging.getLogger("ccm.secrets")
@@ -60,24 +60,6 @@ def mask(secret: str | None, *, prefix: bool = True) -> str:
         return f"…{secret[-4:]}"
     head = secret[:3] if not secret.startswith("sk-") else "sk-"
     return f"{head}…{secret[-4:]}"
-
-
-def clean_key(raw: str) -> str:
-    """A key as typed or piped in: surrounding whitespace (a paste's newline, a CRLF) dropped; whitespace or
-    a control character inside refused, since no key has one: it is two keys, a label or a terminal escape
-    pasted along (CcmError; "" stays "" for the caller to refuse)."""
-    key = raw.strip()
-    for char in key:
-        if char == " ":
-            what = "a space"
-        elif char.isspace():
-            what = "whitespace"
-        elif not char.isprintable():
-            what = "a control character"
-        else:
-            continue
-        raise CcmError(f"the key has {what} inside; nothing stored", hint="paste the key alone, on one line")
-    return key
 
 
 class FileStore:
