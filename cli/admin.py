@@ -22,12 +22,39 @@ class RouterKeyRefused(CcmError):
     """The proxy answered 401: this shell does not have the router key the proxy expects."""
 
 
-def _key(info: pidfile.PidInfo) -> str | None:
+def _raw_key(info: pidfile.PidInfo) -> str | None:
     try:
-        raw = common.raw_router_key(info.config)
+        return common.raw_router_key(info.config)
     except CcmError:  # mid-edit or broken (the proxy then serves the last good one): its [server] table alone
-        raw = _server_key_only(info.config)
-    return secrets.interpolate(raw)
+        return _server_key_only(info.config)
+
+
+def _key(info: pidfile.PidInfo) -> str | None:
+    return secrets.interpolate(_raw_key(info))
+
+
+_SINCE_EDITED = "the file changed since the proxy loaded it: `ccm restart` serves it as it is now"
+
+
+def _refused(info: pidfile.PidInfo) -> RouterKeyRefused:
+    """Why this shell's router key was refused, naming what to set: the variable, or the file."""
+    raw = _raw_key(info)
+    var = secrets.env_reference(raw)
+    lead = "the proxy refused the router key"
+    if var and os.environ.get(var) is None:
+        return RouterKeyRefused(f"{lead}: export {var} (the variable server.api_key names) in this shell")
+    if var:
+        return RouterKeyRefused(
+            f"{lead}: ${var} in this shell is not the key it serves",
+            hint="set it as in the shell that started the proxy, or `ccm restart` from this one",
+        )
+    if raw:
+        return RouterKeyRefused(
+            f"{lead}: server.api_key in {info.config} is not the key it serves", hint="see `ccm status`"
+        )
+    return RouterKeyRefused(
+        f"{lead}: {info.config} sets no server.api_key, but the proxy has one", hint="see `ccm status`"
+    )
 
 
 def _server_key_only(config: str) -> str | None:
@@ -86,10 +113,7 @@ def call(
     except ValueError:
         data = None
     if response.status == 401:
-        raise RouterKeyRefused(
-            "the proxy refused the router key (server.api_key)",
-            hint="set the variable server.api_key names in this shell too",
-        )
+        raise _refused(info)
     return response.status, data
 
 

@@ -159,6 +159,15 @@ def _passthrough_lines(shell: str, url: str, token: Token, no_proxy_value: str) 
     return [*lines, f"export NO_PROXY={no_proxy_value}"]
 
 
+EVAL_HINTS = {
+    "bash": 'eval "$(ccm env)"',
+    "zsh": 'eval "$(ccm env)"',
+    "fish": "ccm env | source",
+    "powershell": "ccm env | Out-String | Invoke-Expression",
+}
+"""How each shell runs what `ccm env` prints."""
+
+
 def default_shell() -> str:
     """The user's shell from $SHELL (bash when it is not one we know)."""
     name = os.path.basename(os.environ.get("SHELL", ""))

@@ -40,7 +40,7 @@ def _read_key(name: str) -> str:
             raise CcmError("the two keys differ; nothing stored")
     else:
         value = sys.stdin.readline()  # `printf %s "$KEY" | ccm clients add alice`
-    key = str(value).strip()
+    key = common.clean_key(str(value))
     if not key:
         raise CcmError(
             "no key given; nothing stored", hint='type the key, or pipe it in: printf %s "$KEY" | ccm clients add NAME'
@@ -115,7 +115,12 @@ def add(
     }
     doc = ConfigDocument.load(path)
     doc.upsert_client(canonical, fields)
-    doc.validate()  # an invalid entry never reaches the file, nor its key the keyring
+    flags = {
+        "models": ("--models", models),
+        "api_key": ("--key-env", key_env),
+        **{key: (f"--{key.replace('_', '-')}", fields[key]) for key in ("rpm", "tpm", "daily_tokens", "monthly_usd")},
+    }
+    common.check_edit(doc, flags)  # an invalid entry never reaches the file, nor its key the keyring
     where = None
     if key_env is None:
         key = _read_key(canonical)
@@ -179,7 +184,7 @@ def list_clients(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
                 "tpm": client.tpm,
                 "daily_tokens": client.daily_tokens,
                 "monthly_usd": client.monthly_usd,
-                "key": secrets.mask(value) if value else None,
+                "key": secrets.mask(value, prefix=False) if value else None,
                 "source": source,
             }
         )

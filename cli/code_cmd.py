@@ -171,5 +171,6 @@ def register(app: typer.Typer) -> None:
     app.command(
         rich_help_panel="Claude Code",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        options_metavar="[OPTIONS] [CLAUDE ARGS]...",  # what cli.main passes on, shown in the usage line
     )(code)
     app.command(rich_help_panel="Claude Code")(env)

@@ -133,4 +133,5 @@ def register(app: typer.Typer) -> None:
     app.command(
         rich_help_panel="Codex CLI",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        options_metavar="[OPTIONS] [CODEX ARGS]...",  # what cli.main passes on, shown in the usage line
     )(codex)

@@ -11,13 +11,17 @@ import errno
 import os
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccm import pidfile
 from config import paths
-from config.errors import CcmError
+from config.errors import CcmError, ConfigError
 from config.load import LoadResult, load_config
+
+if TYPE_CHECKING:
+    from config.save import ConfigDocument
 
 
 def running() -> pidfile.PidInfo | None:
@@ -92,6 +96,42 @@ def uses_passthrough(config: str | os.PathLike[str]) -> bool:
         isinstance(p, dict) and str(p.get("auth_type", "")).lower() == "passthrough" and p.get("enabled", True)
         for p in (providers if isinstance(providers, list) else [])
     )
+
+
+def check_edit(doc: ConfigDocument, flags: Mapping[str, tuple[str, object]]) -> None:
+    """Validate an edit before anything is written or asked. The file has no line for the new entry yet,
+    so a problem with a field the command set is said by its flag (`--base-url must start with http://`),
+    not as a file position. `flags`: config key -> (the flag, the value given)."""
+    try:
+        doc.validate()
+    except ConfigError as exc:
+        problem = exc.problems[0]
+        field = problem.key.rsplit(".", 1)[-1]
+        if field not in flags:
+            where = f"{problem.key}: " if problem.key else ""
+            raise CcmError(f"the edit would make the config invalid: {where}{problem.message}") from None
+        flag, value = flags[field]
+        if problem.message.startswith(("is ", "must ", "names ")):
+            raise CcmError(f"{flag} {problem.message}") from None
+        raise CcmError(f"{flag} {value}: {problem.message}") from None
+
+
+def clean_key(raw: str) -> str:
+    """A key as typed or piped in: surrounding whitespace (a paste's newline, a CRLF) dropped; whitespace or
+    a control character inside refused, since no key has one: it is two keys, a label or a terminal escape
+    pasted along (CcmError; "" stays "" for the caller to refuse)."""
+    key = raw.strip()
+    for char in key:
+        if char == " ":
+            what = "a space"
+        elif char.isspace():
+            what = "whitespace"
+        elif not char.isprintable():
+            what = "a control character"
+        else:
+            continue
+        raise CcmError(f"the key has {what} inside; nothing stored", hint="paste the key alone, on one line")
+    return key
 
 
 def require_running() -> pidfile.PidInfo:

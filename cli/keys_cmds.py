@@ -52,7 +52,7 @@ def _read_key(name: str) -> str:
         value = typer.prompt(f"API key for {name} (input hidden)", hide_input=True, default="", show_default=False)
     else:
         value = sys.stdin.readline()  # `printf %s "$KEY" | ccm keys set zai`
-    value = str(value).strip()
+    value = common.clean_key(str(value))
     if not value:
         raise CcmError("no key given; nothing stored")
     return value

@@ -15,16 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ccm import __version__
-from cli import _typer_fast, common
+from cli import common
 from config.errors import CcmError, ConfigError
-
-_typer_fast.install()
-_typer_fast.hide_flag_types()
 
 HELP = f"""ccm {__version__}: route Claude Code to any model on any provider, with failover.
 
@@ -123,6 +120,20 @@ def _quiet_logs(debug: bool) -> None:
         logging.getLogger().addHandler(logging.NullHandler())
 
 
+def _usage_message(exc: Any) -> str:
+    """click's usage error on one line. An unknown option's suggestions are matched on the names alone:
+    click matches them dashes included, so `--bogus` looks close to `--host`."""
+    from difflib import get_close_matches
+
+    from typer._click import exceptions as click_exc
+
+    if not (isinstance(exc, click_exc.NoSuchOption) and exc.possibilities is not None and exc.ctx is not None):
+        return " ".join(exc.format_message().split())
+    names = {o.lstrip("-"): o for p in exc.ctx.command.params for o in p.opts + p.secondary_opts if o[:2] == "--"}
+    close = [names[n] for n in get_close_matches(exc.option_name.lstrip("-"), list(names))]
+    return exc.message + (f"; did you mean {' or '.join(close)}?" if close else "")
+
+
 def run(argv: list[str] | None = None) -> None:
     """The console script's body (after cli.entry's --version fast path); always ends in sys.exit."""
     from typer._click import exceptions as click_exc
@@ -160,8 +171,7 @@ def run(argv: list[str] | None = None) -> None:
 
             traceback.print_exception(exc)
         where = exc.ctx.command_path if exc.ctx is not None else "ccm"
-        message = " ".join(exc.format_message().split())
-        print(f"{where}: {message} (see `{where} --help`)", file=sys.stderr)
+        print(f"{where}: {_usage_message(exc)} (see `{where} --help`)", file=sys.stderr)
         sys.exit(1)
     except typer.Abort:
         print("ccm: aborted", file=sys.stderr)

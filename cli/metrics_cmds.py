@@ -175,15 +175,17 @@ def usage_cmd(
     if json_out:
         common.echo(json.dumps(report, indent=2))
         return
-    fields = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    fields = ("requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
     def line(key: str, row: dict[str, Any]) -> list[str]:
-        return [key, *(str(row[f]) if f == "requests" else tokens(row[f]) for f in fields), cost_cell(row)]
+        counts = [str(row[f]) if f in ("requests", "errors") else tokens(row[f]) for f in fields]
+        return [key, *counts, cost_cell(row)]
 
     table = [line(str(r["key"]), r) for r in report["rows"]]
     table.append(line("total", report["total"]))
-    headers = [by.capitalize(), "Requests", "Input", "Output", "Cache read", "Cache write", "Cost"]
-    tables.print_table(headers, table, title=f"Usage since {report['since']} (last {since})")
+    headers = [by.capitalize(), "Requests", "Errors", "Input", "Output", "Cache read", "Cache write", "Cost"]
+    start = time.strftime("%Y-%m-%d %H:%M", time.localtime(cutoff))
+    tables.print_table(headers, table, title=f"Usage since {start} (last {since})")
 
 
 def statusline_cmd() -> None:

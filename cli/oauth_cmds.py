@@ -36,13 +36,17 @@ NameArg = Annotated[str, typer.Argument(help="The provider's name in the config.
 def _provider(cfg: Config, name: str) -> ProviderConfig:
     provider = cfg.provider(name)
     if provider is None:
-        known = [p.name for p in cfg.providers]
-        guess = nearest(name, known)
-        raise CcmError(
-            f"provider '{name}' is not in {cfg.path} (configured: {', '.join(known) or 'none'})",
-            hint=f"did you mean '{guess}'?" if guess else None,
-        )
+        raise _unknown(cfg, name)
     return provider
+
+
+def _unknown(cfg: Config, name: str) -> CcmError:
+    known = [p.name for p in cfg.providers]
+    guess = nearest(name, known)
+    return CcmError(
+        f"provider '{name}' is not in {cfg.path} (configured: {', '.join(known) or 'none'})",
+        hint=f"did you mean '{guess}'?" if guess else None,
+    )
 
 
 @app.command()
@@ -239,12 +243,25 @@ def list_tokens(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     )
 
 
-def _token_id(name: str, config: str | None) -> str:
-    from ccm.auth.oauth import tokens
-
+def _configured(name: str, config: str | None) -> ProviderConfig | None:
+    """The provider of that name in the config the command works on, or None."""
     path = common.config_path(config)
-    provider = common.load(path).config.provider(name) if path.exists() else None
-    return tokens.token_id(provider) if provider is not None else name
+    return common.load(path).config.provider(name) if path.exists() else None
+
+
+def _not_configured(name: str, config: str | None) -> CcmError:
+    path = common.config_path(config)
+    if not path.exists():
+        return CcmError(f"provider '{name}' is not configured ({path} does not exist)")
+    return _unknown(common.load(path).config, name)
+
+
+def _without_oauth(provider: ProviderConfig, action: str) -> CcmError:
+    """An API-key provider: `ccm oauth login` would not help either, so say what it is."""
+    return CcmError(
+        f"provider '{provider.name}' does not use OAuth (its auth_type is {provider.auth_type}): "
+        f"there is no token to {action}"
+    )
 
 
 def _post(action: str, name: str) -> dict[str, object]:
@@ -257,11 +274,18 @@ def _post(action: str, name: str) -> dict[str, object]:
 @app.command()
 def refresh(name: NameArg, config: ConfigOpt = None) -> None:
     """Refresh a provider's OAuth token now (through the running proxy when there is one)."""
+    from ccm.auth.oauth import tokens
+
+    provider = _configured(name, config)
+    if provider is None:
+        raise _not_configured(name, config)
+    if provider.auth_type != "oauth":
+        raise _without_oauth(provider, "refresh")
     if common.running() is not None:
         view = _post("refresh", name).get("token")
         expires = view.get("expires_at") if isinstance(view, dict) else None
     else:
-        expires = _refresh_here(_token_id(name, config), name)
+        expires = _refresh_here(tokens.token_id(provider), name)
     common.echo(f"Refreshed the OAuth token of {name}; valid {_when(expires)}.")
 
 
@@ -282,11 +306,19 @@ def _refresh_here(tid: str, name: str) -> float:
 @app.command()
 def logout(name: NameArg, config: ConfigOpt = None) -> None:
     """Forget a provider's OAuth token (through the running proxy when there is one)."""
+    from ccm.auth.oauth import tokens
+
+    provider = _configured(name, config)
+    if provider is None or provider.auth_type != "oauth":
+        # The proxy holds no token for these: one left from an earlier setup is deleted here, by its id.
+        tid = tokens.token_id(provider) if provider is not None else name
+        if not tokens.delete(tid):
+            raise _not_configured(name, config) if provider is None else _without_oauth(provider, "delete")
+        why = "no provider of that name is configured" if provider is None else "the provider no longer uses OAuth"
+        common.echo(f"Deleted the OAuth token stored as '{tid}' ({why}).")
+        return
     if common.running() is not None:
         _post("delete", name)
-    else:
-        from ccm.auth.oauth import tokens
-
-        if not tokens.delete(_token_id(name, config)):
-            raise CcmError(f"no OAuth token for provider '{name}'")
+    elif not tokens.delete(tokens.token_id(provider)):
+        raise CcmError(f"no OAuth token for provider '{name}'")
     common.echo(f"Logged out of {name} (its OAuth token is deleted).")

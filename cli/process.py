@@ -51,9 +51,21 @@ def port_problem(host: str, port: int, choose: str = "with --port") -> str | Non
             return f"no permission to listen on port {port} on {host}; pick a port above 1023 {choose}"
         except OSError as exc:
             if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-                return f"port {port} on {host} is in use by another program; pick another {choose}"
+                return f"port {port} on {host} is in use by {_holder(host, port)}; pick another {choose}"
             return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
     return None
+
+
+def _holder(host: str, port: int) -> str:
+    """Who holds a taken port: another ccm when its /health answers as one (asked only once the port is
+    known taken, so a normal start waits for nothing), else "another program"."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "::1" if host == "::" else "127.0.0.1"
+    answer = health(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}", timeout=0.5)
+    if answer is None or answer.get("status") != "ok" or "pid" not in answer:
+        return "another program"
+    config = f", config {answer['config']}" if answer.get("config") else ""
+    return f"another ccm (pid {answer['pid']}{config})"
 
 
 def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:

@@ -58,7 +58,7 @@ def start_proxy(
     info = common.running()
     if info is not None:
         raise CcmError(
-            f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})",
+            f"the proxy is already running at {common.proxy_url(info)}, pid {info.pid}",
             hint="`ccm stop` or `ccm restart` first",
         )
     process.remove_stale_pidfile()
@@ -117,15 +117,12 @@ def router_token(config: str | Path) -> claude_env.Token:
 
 
 def print_started(info: pidfile.PidInfo) -> None:
-    url = common.proxy_url(info)
-    token = router_token(info.config)
-    if token.value and not token.variable and token.value != claude_env.DEFAULT_TOKEN:
-        token = claude_env.Token("<your server.api_key>", passthrough=token.passthrough)
-    common.echo(f"ccm {info.version} is running at {url} (pid {info.pid})")
+    """Where the proxy runs, and how to point a shell at it: the command that prints the setup, never a
+    part of its lines (`ccm env` is the one source of what Claude Code needs)."""
+    common.echo(f"ccm {info.version} is running at {common.proxy_url(info)} (pid {info.pid})")
     common.echo(f"config: {info.config}")
-    common.echo('Run Claude Code through it with `ccm code`, or set in your shell (`eval "$(ccm env)"`):')
-    for line in claude_env.shell_lines("bash", url, token, os.environ.get("NO_PROXY"))[:3]:
-        common.echo(f"  {line}")
+    common.echo("Run Claude Code through it with `ccm code`, or set its environment in your shell:")
+    common.echo(f"  {claude_env.EVAL_HINTS[claude_env.default_shell()]}")
 
 
 def start(
@@ -155,7 +152,10 @@ def start(
     if foreground:
         info = common.running()
         if info is not None:
-            raise CcmError(f"the proxy is already running at {common.proxy_url(info)} (pid {info.pid})")
+            raise CcmError(
+                f"the proxy is already running at {common.proxy_url(info)}, pid {info.pid}",
+                hint="`ccm stop` or `ccm restart` first",
+            )
         process.remove_stale_pidfile()
         listen_host, listen_port = listen_address(path, host, port)
         problem = process.port_problem(listen_host, listen_port)

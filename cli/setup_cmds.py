@@ -50,7 +50,7 @@ def _read_key(name: str, optional: bool) -> str | None:
         value = typer.prompt(f"API key for {name} (hidden; {skip})", default="", hide_input=True, show_default=False)
     else:
         value = sys.stdin.readline()
-    return str(value).strip() or None
+    return common.clean_key(str(value)) or None
 
 
 def _save(doc: ConfigDocument) -> Config:
@@ -97,6 +97,10 @@ def provider_add(
     if auth is not None and auth not in _AUTH_TYPES:
         raise CcmError(f"--auth-type must be one of {', '.join(_AUTH_TYPES)}, not {auth_type!r}")
     var = key_env_var.strip().lstrip("$") if key_env_var else None
+    if var is not None and secrets.env_reference(f"${var}") is None:
+        raise CcmError(f"--key-env takes a variable name such as ZAI_API_KEY, not {key_env_var!r}")
+    if spec.base_url is None and not base_url:
+        raise CcmError(f"--base-url is required for type {spec.type}", hint="the server's URL")
     fields = {
         "provider_type": spec.type,
         "auth_type": auth,
@@ -107,7 +111,14 @@ def provider_add(
     }
     doc = ConfigDocument.load(path)
     doc.upsert_provider(name, fields)
-    doc.validate()  # a bad --base-url or --auth-type is said before a key is asked for
+    flags = {
+        "base_url": ("--base-url", base_url),
+        "auth_type": ("--auth-type", auth_type),
+        "api_key": ("--key-env", key_env_var),
+        "project_id": ("--project-id", project_id),
+        "location": ("--location", location),
+    }
+    common.check_edit(doc, flags)  # a bad --base-url or --auth-type is said before a key is asked for
     effective = auth or ("adc" if spec.auth == "google-adc" else "apikey")
     key = _read_key(name, spec.key_optional) if _takes_key(spec, effective) and not var else None
     _save(doc)
@@ -202,6 +213,7 @@ def model_add(
     mappings = [{"provider": p, "actual_model": m, "priority": i} for i, (p, m) in enumerate(chain, start=1)]
     doc = ConfigDocument.load(path)
     doc.upsert_model(name, mappings)
+    common.check_edit(doc, {"provider": ("--map", maps), "actual_model": ("--map", maps)})
     _save(doc)
     steps = " -> ".join(f"{p}/{m}" for p, m in chain)
     common.echo(f"Added model {name} ({steps}) to {path}.")

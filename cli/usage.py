@@ -16,6 +16,9 @@ from config.errors import CcmError
 
 GROUPS = ("provider", "model", "day", "client")
 FIELDS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")
+"""`requests` counts the requests served (status < 400): usage is what was answered. One that ended in an
+error (refused by ccm, such as an unknown model's 404, or by every provider) counts in `errors` instead;
+its tokens and cost, if a provider spent any, still count."""
 PLAN = "plan"
 """A record's `pricing` when a subscription answered (Claude Pro/Max, ChatGPT Plus/Pro): no cost per request."""
 ROTATED = 5
@@ -67,11 +70,13 @@ def _empty() -> dict[str, Any]:
         "cache_write_tokens": 0,
         "cost_usd": 0.0,
         "plan_requests": 0,
+        "errors": 0,
     }
 
 
 def _add(row: dict[str, Any], record: dict[str, Any]) -> None:
-    row["requests"] += 1
+    served = int(record.get("status") or 200) < 400
+    row["requests" if served else "errors"] += 1
     for field in FIELDS[1:5]:
         row[field] += int(record.get(field) or 0)
     row["cost_usd"] += float(record.get("cost_usd") or 0.0)

@@ -52,10 +52,10 @@ def _providers_with_auth(text: str, auth_type: str) -> list[str]:
 def _ask_secret(prompt: str) -> str:
     """Hidden input on a terminal; a plain line from stdin otherwise (scripts, pipes)."""
     if sys.stdin.isatty():
-        return str(typer.prompt(prompt, default="", hide_input=True, show_default=False)).strip()
+        return common.clean_key(str(typer.prompt(prompt, default="", hide_input=True, show_default=False)))
     sys.stderr.write(prompt + ": ")
     sys.stderr.flush()
-    return sys.stdin.readline().strip()
+    return common.clean_key(sys.stdin.readline())
 
 
 def _choose_preset() -> preset_order.Preset:

@@ -48,14 +48,17 @@ def interpolate(raw: str | None) -> str | None:
     return os.environ.get(var) or None
 
 
-def mask(secret: str | None) -> str:
-    """A view of a secret that never shows it: `sk-…a1b2` (short secrets show nothing)."""
+def mask(secret: str | None, *, prefix: bool = True) -> str:
+    """A view of a secret that never shows it: `sk-…a1b2` (short secrets show nothing). `prefix=False`
+    shows the last 4 alone (`…a1b2`), for keys a person chose, whose start may be a word of theirs."""
     if not secret:
         return "(none)"
     if len(secret) < 12:
         return "…" * 3
-    prefix = secret[:3] if not secret.startswith("sk-") else "sk-"
-    return f"{prefix}…{secret[-4:]}"
+    if not prefix:
+        return f"…{secret[-4:]}"
+    head = secret[:3] if not secret.startswith("sk-") else "sk-"
+    return f"{head}…{secret[-4:]}"
 
 
 class FileStore:

@@ -16,11 +16,11 @@ from config.catalog import BUILT_WIRES
 from config.schema import Config, ProviderConfig, keys_of
 
 
-def shown(raw: str | None) -> str | None:
+def shown(raw: str | None, *, prefix: bool = True) -> str | None:
     """A config value that may be a secret: a `$VAR` reference is shown (it is not a secret), a literal masked."""
     if raw is None:
         return None
-    return raw if secrets.env_reference(raw) else secrets.mask(raw)
+    return raw if secrets.env_reference(raw) else secrets.mask(raw, prefix=prefix)
 
 
 def plain(value: Any) -> Any:
@@ -43,7 +43,7 @@ def masked_view(config: Config, keys: Mapping[str, tuple[str | None, str | None]
         "router": plain(config.router),
         "providers": [_provider(p, *keys.get(p.name.lower(), (None, None))) for p in config.providers],
         "models": plain(config.models),
-        "clients": [{**plain(c), "api_key": shown(c.api_key)} for c in config.clients],
+        "clients": [{**plain(c), "api_key": shown(c.api_key, prefix=False)} for c in config.clients],  # a chosen key
         "telemetry": plain(config.telemetry),
     }
 

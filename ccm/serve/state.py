@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,11 @@ class Refused:
     """When this file was first refused (a later edit that is still invalid keeps the time)."""
 
 
-def build_snapshot(config: Config, generation: int) -> Snapshot:
-    """Resolve every secret the config needs (may block on the OS keyring: call from a thread)."""
+def build_snapshot(config: Config, generation: int, *, reloading: bool = False) -> Snapshot:
+    """Resolve every secret the config needs (may block on the OS keyring: call from a thread).
+
+    `reloading`: a running proxy's environment cannot change, so an unset router-key variable is worded
+    for that (restart from a shell that has it), not as a refusal to start."""
     router_key: str | None = None
     raw = config.server.api_key
     if raw:
@@ -88,6 +92,12 @@ def build_snapshot(config: Config, generation: int) -> Snapshot:
         router_key = router_key.strip() if router_key else router_key
         if router_key is None:
             var = secrets.env_reference(raw)
+            if reloading:
+                raise CcmError(
+                    f"server.api_key is {raw} but the proxy was started without ${var}; the previous config "
+                    "keeps serving",
+                    hint=f"export {var}=... and `ccm restart`, or remove server.api_key",
+                )
             raise CcmError(
                 f"server.api_key is {raw} but ${var} is not set; refusing to start without it",
                 hint=f"export {var}=... or remove server.api_key",
@@ -179,14 +189,17 @@ class ConfigHolder:
             self.file.seen()
             try:
                 result = await asyncio.to_thread(load_config, self.path)
-                snapshot = await asyncio.to_thread(build_snapshot, result.config, self.current.generation + 1)
+                snapshot = await asyncio.to_thread(
+                    partial(build_snapshot, reloading=True), result.config, self.current.generation + 1
+                )
             except ConfigError as exc:
                 for problem in exc.problems:
                     log.error("config reload refused: %s", problem)
                 return self._refuse([str(p) for p in exc.problems])
             except CcmError as exc:
                 log.error("config reload refused: %s", exc)
-                return self._refuse([str(Problem(exc.message, file=str(self.path)))])
+                hint = f" ({exc.hint})" if exc.hint else ""
+                return self._refuse([str(Problem(exc.message + hint, file=str(self.path)))])
             except Exception as exc:  # anything else (a keyring backend's own error, a parser limit): refused too,
                 # so neither the admin API nor the watcher dies and the old config keeps serving
                 log.exception("config reload refused: %s", type(exc).__name__)
@@ -229,15 +242,18 @@ class ConfigHolder:
         return ReloadOutcome(False, problems)
 
     def status(self) -> dict[str, Any]:
-        """GET /api/status: the file in use, when it was loaded, a refused reload (or null), its warnings."""
+        """GET /api/status: the file in use, when it was loaded, a refused reload (or null), its warnings:
+        the file's own, then each enabled provider with no key as this process resolved it (its environment,
+        not the asking shell's), as ccm.log said at load."""
         refused = self.refused
+        missing = list(_enabled_missing(self._snapshot).values()) if self._snapshot is not None else []
         return {
             "path": str(self.path),
             "loaded_at": self.loaded_at,
             "refused": None
             if refused is None
             else {"path": refused.path, "error": refused.error, "since": refused.since},
-            "warnings": list(self.warnings),
+            "warnings": [*self.warnings, *missing],
         }
 
     async def watch(self, interval: float = 0.25) -> None:

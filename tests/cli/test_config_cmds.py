@@ -340,6 +340,23 @@ def test_keys_set_list_delete(cli: Cli, write_config: Any) -> None:
     assert "no key stored for 'up'" in cli.fails("keys", "delete", "up")
 
 
+@pytest.mark.parametrize(
+    ("typed", "what"), [("a b\n", "a space"), ("key\tmore\n", "whitespace"), ("key\x1b[Amore\n", "a control character")]
+)
+def test_keys_set_refuses_a_key_with_whitespace_or_control_characters_inside(
+    cli: Cli, write_config: Any, typed: str, what: str
+) -> None:
+    """Surrounding whitespace is a paste's newline (dropped); inside, it is two keys or a terminal escape."""
+    write_config()
+    for command in (("keys", "set", "up"), ("providers", "add", "zai", "--type", "z.ai")):
+        assert cli.fails(*command, input=typed) == (
+            f"ccm: the key has {what} inside; nothing stored (paste the key alone, on one line)"
+        )
+    assert not (cli.home / "secrets.json").exists()
+    cli.ok("keys", "set", "up", input="  up-secret-0123456789 \r\n")
+    assert secrets_file(cli) == {"provider:up": "up-secret-0123456789"}
+
+
 def test_keys_set_says_when_the_config_outranks_it(cli: Cli, write_config: Any) -> None:
     path = write_config()
     text = path.read_text()

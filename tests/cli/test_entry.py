@@ -31,7 +31,7 @@ def test_version_imports_nothing_heavy() -> None:
 
 def test_commands_import_no_server_and_no_pydantic() -> None:
     """Every command module loads without the server stack, the TUI, keyring or typer's pydantic layer
-    (cli._typer_fast coerces plain options), so `ccm route explain` stays fast."""
+    (typer 0.26 coerces plain options without it), so `ccm route explain` stays fast."""
     code = (
         "import sys; sys.argv = ['ccm', 'route', 'explain', '--model', 'm', '--tokens', '5', '--config', '/nonexistent']\n"
         "from cli.main import run\n"

@@ -61,8 +61,16 @@ def test_check_through_the_proxy_with_a_router_key(cli: Cli, write_config: Any, 
         assert "1. up / main-actual  [ok (" in table and "2. spare / main-spare  [FAIL 401" in table
         assert good.received[0].headers.get("x-api-key") == "k-up"
 
-        wrong = cli.run("providers", "list", "--check", env={"CCM_TEST_ROUTER_KEY": "wrong"})
-        assert "the proxy refused the router key" in wrong.stderr
+        wrong = cli.fails("providers", "list", "--check", env={"CCM_TEST_ROUTER_KEY": "wrong"})
+        assert wrong == (
+            "ccm: the proxy refused the router key: $CCM_TEST_ROUTER_KEY in this shell is not the key it serves "
+            "(set it as in the shell that started the proxy, or `ccm restart` from this one)"
+        )
+        del cli.env["CCM_TEST_ROUTER_KEY"]
+        assert cli.fails("providers", "list", "--check") == (
+            "ccm: the proxy refused the router key: export CCM_TEST_ROUTER_KEY (the variable server.api_key names) "
+            "in this shell"
+        )
         cli.ok("stop")
 
 
@@ -72,8 +80,8 @@ def test_oauth_commands(cli: Cli, write_config: Any) -> None:
     cli.ok("start")
     assert "No OAuth tokens yet" in cli.ok("oauth", "list")
     assert json.loads(cli.ok("oauth", "list", "--json")) == []
-    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "logout", "up")
-    assert "no OAuth token for provider 'up'" in cli.fails("oauth", "refresh", "up")
+    assert "provider 'up' does not use OAuth" in cli.fails("oauth", "logout", "up")
+    assert "provider 'up' does not use OAuth" in cli.fails("oauth", "refresh", "up")
     cli.ok("stop")
 
 

@@ -97,13 +97,11 @@ def test_help_shows_no_bool_and_no_lost_words(cli: Cli, args: tuple[str, ...]) -
 def test_ctrl_c_at_the_first_init_prompt_exits_130(cli: Cli) -> None:
     term = Terminal([str(CCM), "config", "init"], cli.env)
     term.expect("Preset [2]: ")
-    term.send("\x03")
-    assert term.wait() == 130
+    assert term.interrupt() == 130
     (cli.home / "config.toml").write_text("# mine\n")
     term = Terminal([str(CCM), "config", "init"], cli.env)
     term.expect("[y/N]: ")
-    term.send("\x03")
-    assert term.wait() == 130
+    assert term.interrupt() == 130
     assert (cli.home / "config.toml").read_text() == "# mine\n"
 
 

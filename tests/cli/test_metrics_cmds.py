@@ -4,6 +4,7 @@ real proxy (`ccm start`) that serves a fake upstream: what they print agrees wit
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,16 +78,19 @@ def test_usage_agrees_with_the_api(cli: Cli, served: str) -> None:
     report = json.loads(cli.ok("usage", "--json"))
     assert report["by"] == "provider" and set(report) == {"since", "by", "rows", "total"}
     total = report["total"]
-    assert total["requests"] == m["requests"]["total"] == 3
+    # usage is what was served; the refused request is counted apart, as an error
+    assert (total["requests"], total["errors"]) == (2, 1) and m["requests"]["total"] == 3
     assert (total["input_tokens"], total["output_tokens"]) == (m["tokens"]["input"], m["tokens"]["output"])
     assert total["cache_read_tokens"] == m["tokens"]["cache_read"]
     assert total["cost_usd"] == pytest.approx(m["cost_usd"]) == pytest.approx((1010 * 2.0 + 105 * 10.0) / 1e6)
     assert [r["key"] for r in report["rows"]] == ["up"]
     by_model = json.loads(cli.ok("usage", "--by", "model", "--since", "24h", "--json"))
-    assert {r["key"]: r["requests"] for r in by_model["rows"]} == {"main": 2, "deep": 1}
+    assert {r["key"]: (r["requests"], r["errors"]) for r in by_model["rows"]} == {"main": (2, 0), "deep": (0, 1)}
     by_day = json.loads(cli.ok("usage", "--by", "day", "--json"))
-    assert len(by_day["rows"]) == 1 and by_day["rows"][0]["requests"] == 3
-    assert "up" in cli.ok("usage")
+    assert len(by_day["rows"]) == 1 and (by_day["rows"][0]["requests"], by_day["rows"][0]["errors"]) == (2, 1)
+    shown = cli.ok("usage")
+    assert "up" in shown and "Errors" in shown
+    assert re.search(r"Usage since \d{4}-\d\d-\d\d \d\d:\d\d \(last 7d\)", shown), shown  # not raw ISO
     assert "--since" in cli.fails("usage", "--since", "soon")
     assert "--by" in cli.fails("usage", "--by", "colour")
 

@@ -119,6 +119,30 @@ def test_errors_are_one_line(cli: Cli, config: Path) -> None:
     assert "no OAuth token for provider 'chatgpt'" in cli.fails("oauth", "logout", "chatgpt")
 
 
+@pytest.mark.parametrize("running", [False, True])
+def test_refresh_and_logout_name_a_provider_without_oauth_or_not_configured(
+    cli: Cli, config: Path, running: bool
+) -> None:
+    """`up` takes an API key: no `ccm oauth login` would help; `nosuch` is not configured, yet a token
+    stored under that id (its provider since removed) is still deleted."""
+    if running:
+        cli.ok("start")
+    word = {"refresh": "refresh", "logout": "delete"}
+    for action in ("refresh", "logout"):
+        assert cli.fails("oauth", action, "up") == (
+            f"ccm: provider 'up' does not use OAuth (its auth_type is apikey): there is no token to {word[action]}"
+        )
+    line = cli.fails("oauth", "logout", "nosuch")
+    assert line.startswith("ccm: provider 'nosuch' is not in ") and "configured: up, chatgpt" in line
+    path = cli.home / "secrets.json"
+    path.write_text(json.dumps({"oauth:gone": json.dumps({"type": "oauth", "access": "a", "refresh": "r"})}))
+    out = cli.ok("oauth", "logout", "gone")
+    assert out.strip() == "Deleted the OAuth token stored as 'gone' (no provider of that name is configured)."
+    assert "oauth:gone" not in json.loads(path.read_text())
+    if running:
+        cli.ok("stop")
+
+
 def test_refresh_list_logout_without_a_proxy(cli: Cli, auth: FakeAuth, config: Path) -> None:
     cli.ok("oauth", "login", "chatgpt", "--device")
     first = stored(cli)

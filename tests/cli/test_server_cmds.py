@@ -26,8 +26,8 @@ def test_start_status_stop(cli: Cli, write_config: Any, port: int) -> None:
     out = cli.ok("start")
     url = f"http://127.0.0.1:{port}"
     assert f"running at {url}" in out
-    assert f"export ANTHROPIC_BASE_URL='{url}'" in out
-    assert "export ANTHROPIC_AUTH_TOKEN='ccm'" in out
+    # the shell setup is `ccm env`'s alone: start names the command, so it cannot show a part of it
+    assert '  eval "$(ccm env)"' in out and "ANTHROPIC_" not in out
     info = cli.pid_info()
     assert info is not None and health(port)["pid"] == info["pid"]  # type: ignore[index]
 
@@ -57,8 +57,9 @@ def test_start_status_stop(cli: Cli, write_config: Any, port: int) -> None:
 
 
 def test_start_creates_the_default_config_when_missing(cli: Cli, port: int) -> None:
-    out = cli.ok("start", "--port", str(port))
+    out = cli.ok("start", "--port", str(port), env={"SHELL": "/usr/bin/fish"})
     assert f"http://127.0.0.1:{port}" in out
+    assert "  ccm env | source" in out  # in the user's shell's own syntax
     assert (cli.home / "config.toml").read_text().startswith("# ccm config")
     cli.ok("stop")
 
@@ -67,8 +68,29 @@ def test_refuses_when_already_running(cli: Cli, write_config: Any) -> None:
     write_config()
     cli.ok("start")
     line = cli.fails("start")
-    assert "already running at http://127.0.0.1:" in line and "ccm stop" in line
+    pid = cli.pid_info()["pid"]  # type: ignore[index]
+    port = cli.pid_info()["port"]  # type: ignore[index]
+    assert line == (
+        f"ccm: the proxy is already running at http://127.0.0.1:{port}, pid {pid} (`ccm stop` or `ccm restart` first)"
+    )
     cli.ok("stop")
+
+
+def test_a_port_held_by_another_ccm_names_it(cli: Cli, write_config: Any, port: int, tmp_path: Path) -> None:
+    """Another ccm (another CCM_HOME) on the port: its /health says so, with its pid and config."""
+    config = write_config()
+    other = tmp_path / "other-home"
+    other.mkdir()
+    (other / "config.toml").write_text(config.read_text())
+    cli.ok("start", env={"CCM_HOME": str(other)})
+    try:
+        pid = json.loads((other / "ccm.pid").read_text())["pid"]
+        assert cli.fails("start") == (
+            f"ccm: port {port} on 127.0.0.1 is in use by another ccm (pid {pid}, config {other / 'config.toml'}); "
+            "pick another with --port"
+        )
+    finally:
+        cli.ok("stop", env={"CCM_HOME": str(other)})
 
 
 def test_refuses_a_port_in_use(cli: Cli, write_config: Any, port: int) -> None:

@@ -68,7 +68,14 @@ def test_providers_add_vertex_takes_project_and_location(cli: Cli, commented: Pa
     [
         (("providers", "add", "x", "--type", "zaii"), "unknown provider type 'zaii'"),
         (("providers", "add", "UP", "--type", "z.ai"), "provider 'up' is already in"),
-        (("providers", "add", "x", "--type", "openai-compatible"), "base_url: is required"),
+        (
+            ("providers", "add", "x", "--type", "openai-compatible"),
+            "ccm: --base-url is required for type openai-compatible",
+        ),
+        (("providers", "add", "x", "--type", "z.ai", "--base-url", "ftp://x"), "ccm: --base-url must start with http"),
+        (("providers", "add", "x", "--type", "z.ai", "--auth-type", "oauth"), "ccm: --auth-type oauth: provider type"),
+        (("providers", "add", "x", "--type", "vertex-ai", "--location", "BAD"), "ccm: --location must be"),
+        (("providers", "add", "x", "--type", "z.ai", "--key-env", "1bad"), "ccm: --key-env takes a variable name"),
         (("providers", "add", "x", "--type", "z.ai", "--auth-type", "nope"), "--auth-type must be one of"),
         (("providers", "remove", "nope"), "provider 'nope' is not in"),
         (("providers", "remove", "up"), "provider 'up' is used by model main, model deep, model quick"),
@@ -88,6 +95,7 @@ def test_a_refused_edit_is_one_line_and_the_file_is_untouched(
     before = commented.read_bytes()
     line = cli.fails(*args, input="some-key\n")
     assert words in line, line
+    assert str(commented) not in line or "is not in" in line or "is already in" in line  # no file:line for a flag
     assert commented.read_bytes() == before
     assert _secrets(cli) == {}
 

@@ -3,6 +3,7 @@ login), and `--foreground` prints the serving line and those warnings on stderr 
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -53,6 +54,22 @@ def test_start_warns_about_each_routed_provider_without_a_key(cli: Cli, port: in
         assert log.count(line.removeprefix("ccm: warning: ")) == 1
     assert "provider 'unused' has no API key" in log
     assert "'ollama' has no" not in log and "'claude' has no" not in log
+    cli.ok("stop")
+
+
+def test_status_shows_the_missing_keys_the_proxy_sees_until_one_is_set(cli: Cli, port: int) -> None:
+    """What the proxy logged at start stays visible in `ccm status` (text and --json), as the proxy
+    resolved the keys in its own environment; a key set (the proxy reloads) clears its line."""
+    write(cli, port)
+    cli.ok("start")
+    missing = [line.removeprefix("ccm: warning: ") for line in EXPECTED] + [
+        "provider 'unused' has no API key: run `ccm keys set unused` or set UNUSED_API_KEY"
+    ]
+    assert sorted(json.loads(cli.ok("status", "--json"))["config_warnings"]) == sorted(missing)
+    shown = [line.split(None, 1)[1] for line in cli.ok("status").splitlines() if line.strip().startswith("warning ")]
+    assert sorted(shown) == sorted(missing)
+    cli.ok("keys", "set", "zai", input="zai-key-0123456789\n")
+    assert sorted(json.loads(cli.ok("status", "--json"))["config_warnings"]) == sorted(missing[1:])
     cli.ok("stop")
 
 

@@ -54,3 +54,21 @@ def test_status_shows_warnings_then_a_refused_reload_then_clears(
     wait_for(lambda: refused() is None, timeout=10)
     assert labels(cli.ok("status")) == []
     cli.ok("stop")
+
+
+def test_a_reload_refused_for_an_unset_router_key_variable_says_what_a_reload_needs(
+    cli: Cli, write_config: Any, port: int
+) -> None:
+    """A running proxy's environment cannot change: exporting the variable now is not enough."""
+    config = write_config()
+    cli.ok("start")
+    text = CONFIG.format(port=port, base_url="http://127.0.0.1:9")
+    config.with_name("config.new").write_text(text.replace("[server]\n", '[server]\napi_key = "$CCM_NOT_SET_KEY"\n'))
+    os.replace(config.with_name("config.new"), config)
+    found = wait_for(lambda: json.loads(cli.ok("status", "--json"))["reload"]["refused"], timeout=10)
+    assert "refusing to start" not in found["error"]
+    assert found["error"].endswith(
+        "server.api_key is $CCM_NOT_SET_KEY but the proxy was started without $CCM_NOT_SET_KEY; the previous "
+        "config keeps serving (export CCM_NOT_SET_KEY=... and `ccm restart`, or remove server.api_key)"
+    ), found["error"]
+    cli.ok("stop")

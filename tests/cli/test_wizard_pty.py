@@ -58,7 +58,20 @@ class Terminal:
     def send(self, text: str) -> None:
         os.write(self.fd, text.encode())
 
-    def wait(self, timeout: float = 15) -> int:
+    def interrupt(self, timeout: float = 15) -> int:
+        """Ctrl-C at a prompt; the exit code. Sent again while the child lives: a SIGINT that lands after
+        input() wrote its prompt but before it blocks reading is only noticed when the read returns (the
+        interpreter checks signals between bytecodes), and a second one interrupts the read itself."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send("\x03")
+            try:
+                return self.wait(min(0.5, max(0.05, deadline - time.monotonic())), kill=False)
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    return self.wait(0.05)
+
+    def wait(self, timeout: float = 15, kill: bool = True) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:  # drain, or the child may block writing to a full pty
@@ -70,6 +83,8 @@ class Terminal:
             if pid:
                 os.close(self.fd)
                 return os.waitstatus_to_exitcode(status)
+        if not kill:
+            raise TimeoutError
         os.kill(self.pid, 9)
         raise AssertionError(f"still running after {timeout} s; screen:\n{self.screen}")
 

@@ -63,7 +63,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     (home / "config.toml").write_text(config_text(ups, port))
     started = ccm(home, "start")
     assert started.returncode == 0, started.stderr
-    assert f"ANTHROPIC_BASE_URL='http://127.0.0.1:{port}'" in started.stdout
+    assert f"running at http://127.0.0.1:{port}" in started.stdout and "ccm env" in started.stdout
     try:
         yield Running(home, f"http://127.0.0.1:{port}", ups)
     finally:
