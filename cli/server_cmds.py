@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ccm import pidfile
-from cli import claude_env, common, logs, process
+from cli import claude_env, common, local_users, logs, process
 from cli.options import ConfigOpt, JsonOpt
 from config import paths
 from config.errors import CcmError
@@ -71,7 +71,8 @@ def start_proxy(
 
 def start_warnings(config: Path, host: str | None = None) -> list[str]:
     """What the proxy about to serve `config` cannot do: routed providers with no key or login, and an
-    open address with no router key. Reads the keyring, as the proxy will."""
+    open address with no router key (beyond this machine, or on a loopback that other accounts of this
+    machine use). Reads the keyring, as the proxy will."""
     if not config.exists():
         return []  # the shipped default is created by the server: nothing of the user's to warn about yet
     from config import keycheck  # deferred: keyring (~60 ms) only for the commands that start a proxy
@@ -79,9 +80,14 @@ def start_warnings(config: Path, host: str | None = None) -> list[str]:
     try:
         result = load_config(config)
         loaded = result.config
-        return config_warnings(result) + keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
+        lines = config_warnings(result) + keycheck.start_warnings(loaded, keycheck.resolve_keys(loaded), host)
     except CcmError:
         return []  # the server reports a bad config itself, as one line
+    listen = host or loaded.server.host
+    if keycheck.is_loopback(listen) and not loaded.server.api_key:  # beyond loopback, keycheck warns already
+        shared = local_users.shared_loopback_warning(listen, local_users.other_accounts())
+        lines += [shared] if shared else []
+    return lines
 
 
 def config_warnings(result: LoadResult) -> list[str]:

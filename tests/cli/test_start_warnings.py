@@ -4,10 +4,13 @@ login), and `--foreground` prints the serving line and those warnings on stderr 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.cli.conftest import CCM, Cli, wait_for
 from tests.cli.test_server_cmds import health
@@ -39,7 +42,30 @@ def write(cli: Cli, port: int) -> Path:
 
 
 def warnings(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("ccm: warning:")]
+    """The warnings, without the one that depends on who else uses the machine running the tests."""
+    lines = stderr.splitlines()
+    return [line for line in lines if line.startswith("ccm: warning:") and "other accounts on this" not in line]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="runs a process as another account")
+def test_start_says_when_other_accounts_of_this_machine_can_use_a_keyless_proxy(cli: Cli, port: int) -> None:
+    """On loopback without server.api_key every local account can use the proxy: said when another one
+    is active (here a process of uid 4242), not said once a router key is set."""
+    other = subprocess.Popen(["sleep", "60"], preexec_fn=lambda: (os.setgid(4242), os.setuid(4242)))
+    try:
+        write(cli, port)
+        result = cli.run("start")
+        cli.ok("stop")
+        (line,) = [w for w in result.stderr.splitlines() if "other accounts on this" in w]
+        assert "(uid 4242)" in line and "set server.api_key" in line
+        path = cli.home / "config.toml"
+        path.write_text(path.read_text().replace("[server]\n", '[server]\napi_key = "router-key-0123456789"\n', 1))
+        result = cli.run("start")
+        cli.ok("stop")
+        assert "other accounts" not in result.stderr
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_start_warns_about_each_routed_provider_without_a_key(cli: Cli, port: int) -> None:
