@@ -130,7 +130,7 @@ def add(
         where = secrets.store().set(secrets.client_key_name(canonical), key)
     elif existing is not None:
         secrets.store().delete(secrets.client_key_name(canonical))  # the variable wins from now on
-    doc.save()
+    ConfigDocument.edit(path, lambda fresh: fresh.upsert_client(canonical, fields))  # the file after the prompt
     place = {"keyring": "the OS keyring", "file": f"{secrets.store().file.path} (mode 0600, no OS keyring)"}
     source = f"${key_env}" if key_env else place[where or "keyring"]
     common.echo(f"{'Replaced' if existing else 'Added'} client {canonical} in {path}; its key: {source}.")
@@ -150,9 +150,7 @@ def remove(name: NameArg, config: ConfigOpt = None) -> None:
             f"client '{name}' is not in {path} (configured: {', '.join(known) or 'none'})",
             hint=f"did you mean '{guess}'?" if guess else None,
         )
-    doc = ConfigDocument.load(path)
-    doc.delete_client(client.name)
-    doc.save()
+    ConfigDocument.edit(path, lambda doc: doc.delete_client(client.name))
     secrets.store().delete(client.secret_name)
     common.echo(f"Removed client {client.name} from {path} (and its stored key).")
     admin.reload_if_running()

@@ -9,6 +9,7 @@ stored in the keyring, or named as an environment variable with `--key-env`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -53,9 +54,11 @@ def _read_key(name: str, optional: bool) -> str | None:
     return common.clean_key(str(value)) or None
 
 
-def _save(doc: ConfigDocument) -> Config:
-    """Validate and write (ConfigError, file untouched, when the edit would make it invalid)."""
-    return doc.save().config
+def _apply(path: Path, change: Callable[[ConfigDocument], object]) -> Config:
+    """Apply `change` to the file as it is now, validate and write, under the config's lock: a save by
+    another command or the TUI since this one read the file is kept (ConfigError, file untouched, when
+    the edit would make it invalid)."""
+    return ConfigDocument.edit(path, change).config
 
 
 @providers_app.command("add")
@@ -121,7 +124,7 @@ def provider_add(
     common.check_edit(doc, flags)  # a bad --base-url or --auth-type is said before a key is asked for
     effective = auth or ("adc" if spec.auth == "google-adc" else "apikey")
     key = _read_key(name, spec.key_optional) if _takes_key(spec, effective) and not var else None
-    _save(doc)
+    _apply(path, lambda fresh: fresh.upsert_provider(name, fields))  # the file as it is after the prompt
     common.echo(f"Added provider {name} ({spec.type}) to {path}.")
     if key:
         where = secrets.store().set(secrets.key_name(name), key)
@@ -158,9 +161,7 @@ def provider_remove(name: NameArg, config: ConfigOpt = None) -> None:
             f"provider '{provider.name}' is used by {', '.join(users)}",
             hint="remove those mappings or change those slots first",
         )
-    doc = ConfigDocument.load(path)
-    doc.delete_provider(provider.name)
-    _save(doc)
+    _apply(path, lambda doc: doc.delete_provider(provider.name))
     common.echo(f"Removed provider {provider.name} from {path}.")
     if secrets.store().get(secrets.key_name(provider.name)):
         common.note(f"ccm: its stored key is kept: `ccm keys delete {provider.name}` removes it")
@@ -214,7 +215,7 @@ def model_add(
     doc = ConfigDocument.load(path)
     doc.upsert_model(name, mappings)
     common.check_edit(doc, {"provider": ("--map", maps), "actual_model": ("--map", maps)})
-    _save(doc)
+    _apply(path, lambda fresh: fresh.upsert_model(name, mappings))
     steps = " -> ".join(f"{p}/{m}" for p, m in chain)
     common.echo(f"Added model {name} ({steps}) to {path}.")
     admin.reload_if_running(path)
@@ -238,9 +239,7 @@ def model_remove(
             f"model '{model.name}' is {', '.join(f'router.{s}' for s in slots)}",
             hint=f"point it elsewhere first: {fix}",
         )
-    doc = ConfigDocument.load(path)
-    doc.delete_model(model.name)
-    _save(doc)
+    _apply(path, lambda doc: doc.delete_model(model.name))
     common.echo(f"Removed model {model.name} from {path}.")
     admin.reload_if_running(path)
 
@@ -267,7 +266,6 @@ def unset_slot(
     if doc.get_table("router").get(key) in (None, ""):
         common.echo(f"router.{key} is not set in {path}")
         return
-    doc.set_value("router", key, None)
-    _save(doc)
+    _apply(path, lambda fresh: fresh.set_value("router", key, None))
     common.echo(f"router.{key} unset in {path} (its requests go to router.default)")
     admin.reload_if_running(path)

@@ -42,9 +42,7 @@ def _switch(name: str, enabled: bool, config: str | None) -> None:
     if provider.enabled == enabled:
         common.echo(f"provider {provider.name} is already {word} in {path}")
         return
-    doc = ConfigDocument.load(path)
-    doc.set_provider_value(provider.name, "enabled", enabled)
-    doc.save()
+    ConfigDocument.edit(path, lambda doc: doc.set_provider_value(provider.name, "enabled", enabled))
     common.echo(f"provider {provider.name} {word} in {path}")
     admin.reload_if_running(path)
 
@@ -97,8 +95,6 @@ def set_slot(
     if cfg.router.slots().get(key) == value:
         common.echo(f"router.{key} is already {value} in {path}")
         return
-    doc = ConfigDocument.load(path)
-    doc.set_value("router", key, value)
-    doc.save()
+    ConfigDocument.edit(path, lambda doc: doc.set_value("router", key, value))
     common.echo(f"router.{key} = {value} in {path}")
     admin.reload_if_running(path)

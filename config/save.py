@@ -112,7 +112,7 @@ class ConfigDocument:
         return cls(text, p, read=text)
 
     @classmethod
-    def edit(cls, path: Path, change: Callable[[ConfigDocument], None]) -> LoadResult:
+    def edit(cls, path: Path, change: Callable[[ConfigDocument], object]) -> LoadResult:
         """Load, apply `change`, validate and save, all under the config's lock: nothing can be saved in
         between. For edits that need no answer from the user halfway (ask first, then call this)."""
         with exclusive(config_lock(path)):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import tomllib
 
@@ -96,3 +97,15 @@ def test_a_client_added_to_a_running_proxy_can_use_it_at_once(cli: Cli, port: in
         log = (cli.home / "ccm.log").read_text()
         assert KEY not in log
         cli.ok("stop")
+
+
+def test_commands_run_at_once_lose_none_of_their_changes(cli: Cli, port: int) -> None:
+    """Eight `ccm clients add` at once each write the file as it is when they write: all eight clients
+    are there afterwards, none written over by another's older copy."""
+    configured(cli, port)
+    names = [f"c{n}" for n in range(8)]
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        results = list(pool.map(lambda name: cli.run("clients", "add", name, "--key-env", "SOME_KEY"), names))
+    assert [r.returncode for r in results] == [0] * len(names), [r.stderr for r in results]
+    written = tomllib.loads((cli.home / "config.toml").read_text())["clients"]
+    assert sorted(entry["name"] for entry in written) == names
