@@ -61,14 +61,8 @@ def test_a_client_key_on_chat_and_responses_has_its_globs_limits_and_name(upstre
     assert json.dumps(records).count("codex-team") >= 4
 
 
-@pytest.mark.parametrize("wire", ["chat", "responses"])
-def test_a_mid_stream_error_names_only_the_model_for_a_client(upstreams: Up, proxy: Px, wire: str) -> None:
-    """An upstream error event after the first text reaches an OpenAI client as its wire's error (a Chat
-    `error` line, a Responses `response.failed`) that names the model, never the provider or its words."""
-    events = anthropic_stream("hello there", model="hidden-model")
-    error = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "up-internal melted"}})
-    up = upstreams().script(Reply.stream([*events[:4], error]))
-    px = proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", "")))
+def stream_as_client(px: InProcessProxy, wire: str) -> httpx.Response:
+    """A streamed "hi" to model m on `wire` ("chat" or "responses") with the client's key: its 200."""
     path, body = (
         ("/v1/chat/completions", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
         if wire == "chat"
@@ -76,6 +70,17 @@ def test_a_mid_stream_error_names_only_the_model_for_a_client(upstreams: Up, pro
     )
     streamed = httpx.post(f"{px.url}{path}", json=body, headers={"authorization": f"Bearer {KEY}"}, timeout=30)
     assert streamed.status_code == 200
+    return streamed
+
+
+@pytest.mark.parametrize("wire", ["chat", "responses"])
+def test_a_mid_stream_error_names_only_the_model_for_a_client(upstreams: Up, proxy: Px, wire: str) -> None:
+    """An upstream error event after the first text reaches an OpenAI client as its wire's error (a Chat
+    `error` line, a Responses `response.failed`) that names the model, never the provider or its words."""
+    events = anthropic_stream("hello there", model="hidden-model")
+    error = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "up-internal melted"}})
+    up = upstreams().script(Reply.stream([*events[:4], error]))
+    streamed = stream_as_client(proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", ""))), wire)
     last = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")][-1]
     error = last["response"]["error"] if wire == "responses" else last["error"]
     assert (last["type"] == "response.failed") if wire == "responses" else set(last) == {"error"}
@@ -131,14 +136,9 @@ def test_a_passed_through_error_in_any_form_names_only_the_model(upstreams: Up, 
     start = CHAT_START if wire == "chat" else RESPONSES_START
     up = upstreams().script(Reply.stream([start, error]))
     provider_type = "openai-compatible" if wire == "chat" else "openai-responses"
-    px = proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", ""), provider_type=provider_type))
-    path, body = (
-        ("/v1/chat/completions", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
-        if wire == "chat"
-        else ("/v1/responses", {"model": "m", "stream": True, "input": "hi"})
+    streamed = stream_as_client(
+        proxy(gateway_config(up.url, CLIENT.replace("rpm = 2", ""), provider_type=provider_type)), wire
     )
-    streamed = httpx.post(f"{px.url}{path}", json=body, headers={"authorization": f"Bearer {KEY}"}, timeout=30)
-    assert streamed.status_code == 200
     for word in LEAKS:
         assert word not in streamed.text, streamed.text
     data = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
