@@ -78,7 +78,7 @@ def providers_list(config: ConfigOpt = None, check: CheckOpt = False, json_out: 
                 "wire_supported": p.wire in BUILT_WIRES,
                 "enabled": p.enabled,
                 "auth_type": p.auth_type,
-                "base_url": p.effective_base_url,
+                "base_url": secrets.shown_url(p.effective_base_url),
                 "key": secrets.mask(value) if value else None,
                 "key_source": source,
                 **({"check": checks.get(p.name.lower())} if check else {}),

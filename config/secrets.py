@@ -48,6 +48,30 @@ def interpolate(raw: str | None) -> str | None:
     return os.environ.get(var) or None
 
 
+#: Query parameters whose value is a credential (`?key=`, `?access_token=`, `?sig=`...): masked in views.
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|auth|credential", re.IGNORECASE)
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The credentials written into a URL: its password (`user:pass@`) and its secret query values."""
+    if not url:
+        return []
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    return found + [value for name, value in parse_qsl(parts.query) if _SECRET_PARAM.search(name) and value]
+
+
+def shown_url(url: str | None) -> str | None:
+    """A URL as views show it: a credential written into it (url_secrets) masked, the rest as written."""
+    if not url:
+        return url
+    for secret in url_secrets(url):
+        url = url.replace(secret, mask(secret, prefix=False))
+    return url
+
+
 def mask(secret: str | None, *, prefix: bool = True) -> str:
     """A view of a secret that never shows it: `sk-…a1b2` (short secrets show nothing). `prefix=False`
     shows the last 4 alone (`…a1b2`), for keys a person chose, whose start may be a word of theirs."""

@@ -51,7 +51,7 @@ def masked_view(config: Config, keys: Mapping[str, tuple[str | None, str | None]
 def _provider(provider: ProviderConfig, key: str | None, source: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         **plain(provider),
-        "base_url": provider.effective_base_url,
+        "base_url": secrets.shown_url(provider.effective_base_url),
         "api_key": shown(provider.api_key),
         "headers": {name: shown(value) for name, value in provider.headers},  # a header may carry a secret
         "wire": provider.wire,

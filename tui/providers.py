@@ -120,7 +120,7 @@ class ProvidersView(CcmView):
                 p.provider_type,
                 self.keys.get(p.name, "…"),
                 self.checks.get(p.name, ""),
-                fmt.short_url(p.effective_base_url) or Text("(none)", style="red"),
+                fmt.short_url(secrets.shown_url(p.effective_base_url)) or Text("(none)", style="red"),
                 key=p.name,
             )
         if current is not None and config.provider(current.name) is not None:
@@ -159,7 +159,7 @@ class ProvidersView(CcmView):
                 Text.assemble(
                     (p.name, "bold"),
                     f": {p.spec.label}, {p.wire} format, {AUTH_WORDS.get(p.auth_type, p.auth_type)}, "
-                    f"{p.effective_base_url or 'no base URL'}\n",
+                    f"{secrets.shown_url(p.effective_base_url) or 'no base URL'}\n",
                     f"key: {state} · used by: {', '.join(used) or 'no model yet'}",
                 )
             )
@@ -173,7 +173,7 @@ class ProvidersView(CcmView):
             out.append(value)
 
         line("format", f"{p.wire} · {p.auth_type}")
-        line("url", p.effective_base_url or Text("none: set a base URL", style="red"))
+        line("url", secrets.shown_url(p.effective_base_url) or Text("none: set a base URL", style="red"))
         line("key", Text(state, style="red" if state.endswith(("missing", "unset")) else ""))
         line("used by", ", ".join(used) or Text("no model yet (Models tab)", style="dim"))
         if p.name in self.checks:

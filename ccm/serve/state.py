@@ -116,9 +116,10 @@ def build_snapshot(config: Config, generation: int, *, reloading: bool = False) 
 
 
 def _header_values(config: Config) -> list[str | None]:
-    """The values of the providers' own headers: an AI gateway's token travels there, so each is held as
-    a secret (the masked view shows none of them either)."""
-    return [secrets.interpolate(value) for provider in config.providers for _, value in provider.headers]
+    """The values of the providers' own headers (an AI gateway's token travels there) and the credentials
+    written into their URLs: each is held as a secret (the masked view shows none of them either)."""
+    headers = [secrets.interpolate(value) for provider in config.providers for _, value in provider.headers]
+    return headers + [found for provider in config.providers for found in secrets.url_secrets(provider.base_url)]
 
 
 def _client_keys(config: Config) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import sys
 import tomllib
@@ -142,6 +143,14 @@ def test_show_masks_secrets(cli: Cli, write_config: Any) -> None:
     assert data["providers"][0]["key_source"] == "config file"
     assert data["router"]["default"] == "main"
     assert "literal-secret" not in json.dumps(data)
+
+
+def test_a_credential_written_into_a_base_url_is_masked_in_every_view(cli: Cli, write_config: Any) -> None:
+    path = write_config()
+    secret = "gw-token-0123456789abcdef"
+    path.write_text(re.sub(r'base_url = "([^"]*)"', rf'base_url = "\1?token={secret}"', path.read_text(), count=1))
+    shown = cli.ok("config", "show") + cli.ok("config", "show", "--json") + cli.ok("providers", "list", "--json")
+    assert secret not in shown and "token=…cdef" in shown
 
 
 def test_show_prints_a_config_that_loads_as_it_reads(cli: Cli, write_config: Any) -> None:

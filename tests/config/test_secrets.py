@@ -257,3 +257,11 @@ def test_provider_key_from_the_file_when_no_keyring_works() -> None:
     secrets.store().set("provider:zai", "k")
     assert provider_key("zai", None, "ZAI_API_KEY") == ("k", "secrets.json")
     assert provider_key("zai", "$ZAI_UNSET", "ZAI_API_KEY") == ("k", "secrets.json")
+
+
+def test_credentials_written_into_a_url_are_found_and_masked() -> None:
+    url = "https://bob:hunter2-long-password@gw.example/v1?api-version=2024-10-21&key=AIzaSecretValue123456"
+    assert secrets.url_secrets(url) == ["hunter2-long-password", "AIzaSecretValue123456"]
+    shown = secrets.shown_url(url)
+    assert shown == "https://bob:…word@gw.example/v1?api-version=2024-10-21&key=…3456"
+    assert secrets.shown_url("https://api.example/v1") == "https://api.example/v1" and secrets.shown_url(None) is None

@@ -67,3 +67,32 @@ def test_bytes_keep_their_identity_when_nothing_is_secret() -> None:
     assert redact_bytes(data) is data
     held.hold("revoked-key-0123456789")
     assert redact_bytes(b"data: revoked-key-0123456789\n\n") == b"data: [redacted]\n\n"
+
+
+def test_a_config_holds_its_header_values_and_the_credentials_in_its_urls() -> None:
+    """Loading a config holds what ccm.serve.state finds secret beyond the keys: a provider's own header
+    values and a password or token written into its base_url (an upstream may quote any of them)."""
+    from ccm.serve.state import build_snapshot
+    from config.load import parse_config
+
+    config = parse_config(
+        """
+[router]
+default = "m"
+[[providers]]
+name = "gw"
+provider_type = "anthropic-compatible"
+base_url = "https://bob:gw-password-0123456789@gw.example"
+api_key = "gw-key-0123456789abcdef"
+headers = { "cf-aig-authorization" = "gw-header-token-0123456789" }
+[[models]]
+name = "m"
+[[models.mappings]]
+provider = "gw"
+actual_model = "x"
+""",
+        "c.toml",
+    ).config
+    build_snapshot(config, 1)
+    text = redact("gw-password-0123456789 gw-header-token-0123456789 gw-key-0123456789abcdef")
+    assert text == " ".join([REDACTED] * 3)
