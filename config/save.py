@@ -46,7 +46,7 @@ from config.segments import (
 __all__ = ["ROUTER_SLOTS", "ConfigDocument", "atomic_write", "write_unchanged"]
 
 
-def config_lock(path: Path) -> Path:
+def config_lock() -> Path:
     """The lock every save of a config file holds: one per CCM_HOME, beside the other locks there."""
     return paths.ccm_home() / "config.lock"
 
@@ -54,7 +54,7 @@ def config_lock(path: Path) -> Path:
 def write_unchanged(path: Path, text: str, read: str | None) -> None:
     """Write `text` atomically unless the file no longer holds `read` (what the edit started from; None:
     do not check); ConfigError, and the file as the other writer left it, when it changed."""
-    with exclusive(config_lock(path)):
+    with exclusive(config_lock()):
         if read is not None and _current(path) != read:
             raise ConfigError(
                 [
@@ -115,7 +115,7 @@ class ConfigDocument:
     def edit(cls, path: Path, change: Callable[[ConfigDocument], object]) -> LoadResult:
         """Load, apply `change`, validate and save, all under the config's lock: nothing can be saved in
         between. For edits that need no answer from the user halfway (ask first, then call this)."""
-        with exclusive(config_lock(path)):
+        with exclusive(config_lock()):
             doc = cls.load(path)
             change(doc)
             text = doc.text

@@ -173,8 +173,8 @@ class ChatWire:
 
     def encoder(self, adapter: Adapter) -> Encoder:
         if isinstance(adapter, ChatSameWire):
-            return for_client(_Passed(ChatEncoder(model=self.model).error), self.client_model)
-        return for_client(_Encoded(self._encoder()), self.client_model)
+            return _client_scrubbed(_Passed(ChatEncoder(model=self.model).error), self.client_model)
+        return _client_scrubbed(_Encoded(self._encoder()), self.client_model)
 
     def _encoder(self) -> ChatEncoder:
         return ChatEncoder(model=self.model, include_usage=self.inbound.include_usage)
@@ -212,14 +212,14 @@ class ResponsesWire:
 
     def encoder(self, adapter: Adapter) -> Encoder:
         if isinstance(adapter, ResponsesSameWire):
-            return for_client(_PassedResponses(self._encoder()), self.client_model)
-        return for_client(_Encoded(self._encoder()), self.client_model)
+            return _client_scrubbed(_PassedResponses(self._encoder()), self.client_model)
+        return _client_scrubbed(_Encoded(self._encoder()), self.client_model)
 
     def _encoder(self) -> ResponsesEncoder:
         return ResponsesEncoder(model=self.model, namespaces=self.inbound.namespaces)
 
 
-def for_client(encoder: Encoder, client_model: str | None) -> Encoder:
+def _client_scrubbed(encoder: Encoder, client_model: str | None) -> Encoder:
     """`encoder`, or for a [[clients]] key the same with every error replaced (ccm.api.clients)."""
     return encoder if client_model is None else ClientEncoder(encoder, client_model)
 

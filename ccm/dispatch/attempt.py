@@ -103,9 +103,6 @@ class Failure:
     def rule(self) -> Rule:
         return POLICY[self.kind]
 
-    def describe(self) -> str:
-        return f"{self.provider}/{self.model}: {self.reason}"
-
 
 def error_result(status: int, error_type: str, message: str, headers: dict[str, str]) -> Result:
     return Result(

@@ -106,7 +106,7 @@ def build_snapshot(config: Config, generation: int, *, reloading: bool = False) 
     clients = _client_keys(config)
     owners = key_owners(router_key, clients)
     # Redacted from any error text and log line from now on (ccm.auth.redact).
-    held.hold(router_key, *keys.values(), *clients.values(), *_header_values(config))
+    held.hold(router_key, *keys.values(), *clients.values(), *_other_secrets(config))
     for provider in config.providers:
         if provider.auth_type == "adc" and provider.enabled:  # Google credentials: a file, not a key
             problem = adc.check(provider)
@@ -115,7 +115,7 @@ def build_snapshot(config: Config, generation: int, *, reloading: bool = False) 
     return Snapshot(config, keys, router_key, generation, keycheck.missing_keys(config, keys), owners)
 
 
-def _header_values(config: Config) -> list[str | None]:
+def _other_secrets(config: Config) -> list[str | None]:
     """The values of the providers' own headers (an AI gateway's token travels there) and the credentials
     written into their URLs: each is held as a secret (the masked view shows none of them either)."""
     headers = [secrets.interpolate(value) for provider in config.providers for _, value in provider.headers]
